@@ -23,7 +23,9 @@ export function assertVideo(video: Video, what = "video"): void {
   const bytes = width * height * 3;
   frames.forEach((f, i) => {
     if (f.length !== bytes) {
-      throw new Error(`${what}: frame ${i} has ${f.length} bytes, expected ${bytes} (${width}×${height}×3)`);
+      throw new Error(
+        `${what}: frame ${i} has ${f.length} bytes, expected ${bytes} (${width}×${height}×3)`,
+      );
     }
   });
 }

@@ -1,0 +1,37 @@
+/**
+ * What a prompt pins down about a scene. The prompt parser produces it, the scene sampler fills
+ * everything it leaves open by seed, and the evaluator scores a video's adherence against it.
+ */
+import type {
+  CameraMotion,
+  ColorName,
+  MaterialName,
+  MotionKind,
+  OccluderKind,
+  ShapeKind,
+  SizeName,
+  ThemeName,
+} from "./scene.ts";
+
+export interface ObjectConstraint {
+  shape?: ShapeKind;
+  color?: ColorName;
+  size?: SizeName;
+  material?: MaterialName;
+  motion?: MotionKind;
+  /** Horizontal direction of travel, where the prompt says one. */
+  direction?: "left" | "right";
+  /** Whether the prompt asks for it to bounce (e.g. "bouncing"). */
+  bounces?: boolean;
+}
+
+export interface SceneConstraints {
+  theme?: ThemeName;
+  camera?: CameraMotion;
+  /** One entry per object the prompt names, in the order it names them. */
+  objects: ObjectConstraint[];
+  /** Total number of moving objects when the prompt says ("three balls", "two objects"). */
+  count?: number;
+  /** Occluders the prompt asks for; an empty list means "no occluders" was not said (leave to seed). */
+  occluders: OccluderKind[];
+}
