@@ -1,0 +1,141 @@
+/**
+ * A device runs tensors: `cpu` (plain TypeScript, float32 or float64 for checks) or `webgpu`
+ * (WGSL kernels through Dawn in Node.js, navigator.gpu in browsers). Model code takes a Device
+ * and never asks which kind it is.
+ */
+import type { Rng } from "../util/rng.ts";
+import type { Backend } from "./backend.ts";
+import { CpuBackend, type CpuPrecision } from "./cpu/backend.ts";
+import { type DType, isFloat } from "./dtype.ts";
+import { emptyTensor, track } from "./engine.ts";
+import { DeviceError, DeviceLostError, DTypeError, ShapeError } from "./errors.ts";
+import { checkShape, fmt, numel, type Shape } from "./shape.ts";
+import { StorageRef, Tensor } from "./tensor.ts";
+
+export type DeviceKind = "cpu" | "webgpu";
+
+export interface DeviceOptions {
+  /** "auto" picks webgpu when an adapter exists, else cpu. */
+  kind?: DeviceKind | "auto";
+  /** CPU only: element precision of float tensors ("f64" for reference checks). */
+  precision?: CpuPrecision;
+  /** WebGPU only: ask for f16 and subgroup matrices (Dawn toggles on NVIDIA). Default true. */
+  f16?: boolean;
+  /** WebGPU only: prefer a discrete or integrated adapter. */
+  powerPreference?: "high-performance" | "low-power";
+  /** WebGPU only: refuse allocations beyond this many bytes in total (OutOfMemoryError). */
+  memoryLimitBytes?: number;
+}
+
+export class Device {
+  lostReason: string | null = null;
+  constructor(readonly backend: Backend) {
+    backend.onLost = (reason) => {
+      this.lostReason = reason;
+    };
+  }
+
+  get kind(): DeviceKind {
+    return this.backend.kind;
+  }
+
+  get supportsF16(): boolean {
+    return this.backend.supportsF16;
+  }
+
+  /** Throws when the device can no longer run work. */
+  checkUsable(op: string): void {
+    if (this.lostReason !== null)
+      throw new DeviceLostError(`${op}: the ${this.kind} device was lost (${this.lostReason})`);
+  }
+
+  /** Uploads host values as a new tensor. */
+  tensor(data: ArrayLike<number>, shape: Shape, dtype: DType = "f32"): Tensor {
+    checkShape("tensor", shape);
+    if (data.length !== numel(shape)) {
+      throw new ShapeError(
+        `tensor: ${data.length} values do not fill shape ${fmt(shape)} (${numel(shape)} elements)`,
+      );
+    }
+    if (dtype === "f16" && !this.supportsF16)
+      throw new DTypeError(`tensor: device ${this.kind} has no f16 support`);
+    if (dtype === "i32") {
+      for (let i = 0; i < data.length; i++) {
+        if (!Number.isInteger(data[i]))
+          throw new DTypeError(`tensor: i32 tensor got non-integer value ${data[i]} at ${i}`);
+      }
+    }
+    this.checkUsable("tensor");
+    const storage = this.backend.upload(data, dtype);
+    const size = numel(shape);
+    return track(new Tensor(this, new StorageRef(this, storage, size, dtype), [...shape], dtype));
+  }
+
+  scalar(value: number, dtype: DType = "f32"): Tensor {
+    return this.tensor([value], [], dtype);
+  }
+
+  zeros(shape: Shape, dtype: DType = "f32"): Tensor {
+    return this.full(shape, 0, dtype);
+  }
+
+  full(shape: Shape, value: number, dtype: DType = "f32"): Tensor {
+    checkShape("full", shape);
+    return this.tensor(new Float32Array(numel(shape)).fill(value), shape, dtype);
+  }
+
+  /** Normal(0, std²) values from a seeded generator (host-side, so every device gets the same numbers). */
+  randn(shape: Shape, rng: Rng, std = 1, dtype: DType = "f32"): Tensor {
+    if (!isFloat(dtype)) throw new DTypeError(`randn: dtype must be float, got ${dtype}`);
+    checkShape("randn", shape);
+    const a = new Float32Array(numel(shape));
+    for (let i = 0; i < a.length; i++) a[i] = rng.normal() * std;
+    return this.tensor(a, shape, dtype);
+  }
+
+  /** Uniform values in [lo, hi) from a seeded generator. */
+  rand(shape: Shape, rng: Rng, lo = 0, hi = 1, dtype: DType = "f32"): Tensor {
+    checkShape("rand", shape);
+    const a = new Float32Array(numel(shape));
+    for (let i = 0; i < a.length; i++) a[i] = rng.uniform(lo, hi);
+    return this.tensor(a, shape, dtype);
+  }
+
+  /** An uninitialised tensor (every kernel writes all of its outputs). */
+  empty(shape: Shape, dtype: DType = "f32"): Tensor {
+    return emptyTensor(this, { shape, dtype });
+  }
+
+  /** Submits queued work without waiting. */
+  flush(): void {
+    this.backend.flush();
+  }
+
+  /** Waits for all queued work. */
+  sync(): Promise<void> {
+    return this.backend.sync();
+  }
+
+  destroy(): void {
+    this.backend.destroy();
+    this.lostReason = "destroyed";
+  }
+}
+
+/** Creates a device. With kind "auto", WebGPU is used when an adapter exists, otherwise the CPU. */
+export async function createDevice(options: DeviceOptions = {}): Promise<Device> {
+  const kind = options.kind ?? "auto";
+  if (kind !== "cpu" && kind !== "webgpu" && kind !== "auto") {
+    throw new DeviceError(
+      `createDevice: unknown device kind "${kind}" (expected cpu, webgpu or auto)`,
+    );
+  }
+  if (kind === "cpu") return new Device(new CpuBackend(options.precision ?? "f32"));
+  const { createWebGpuBackend } = await import("../gpu/backend.ts");
+  try {
+    return new Device(await createWebGpuBackend(options));
+  } catch (err) {
+    if (kind === "auto") return new Device(new CpuBackend(options.precision ?? "f32"));
+    throw err;
+  }
+}
