@@ -1,0 +1,3 @@
+import type { OpDef } from "../op.ts";
+
+export const attentionOps: readonly OpDef<never>[] = [];
