@@ -34,4 +34,10 @@ export interface SceneConstraints {
   count?: number;
   /** Occluders the prompt asks for; an empty list means "no occluders" was not said (leave to seed). */
   occluders: OccluderKind[];
+  /**
+   * Parallel to `occluders`, where the prompt says it: "front" when the action passes behind the
+   * occluder ("behind a pillar", "in the foreground"), "back" when it happens in front of it
+   * ("in front of a wall", "in the background"), null when unsaid. Absent when no layer is said.
+   */
+  occluderLayers?: ("front" | "back" | null)[];
 }

@@ -3,6 +3,7 @@ import { attentionGpu } from "./attention.ts";
 import { convGpu } from "./conv.ts";
 import { elementwiseGpu } from "./elementwise.ts";
 import { embeddingGpu } from "./embedding.ts";
+import { fusedGpu } from "./fused.ts";
 import { matmulGpu } from "./matmul.ts";
 import { normGpu } from "./norm.ts";
 import { optimGpu } from "./optim.ts";
@@ -14,6 +15,7 @@ export const gpuKernels = {
   ...reduceGpu,
   ...shapeGpu,
   ...embeddingGpu,
+  ...fusedGpu,
   ...matmulGpu,
   ...convGpu,
   ...normGpu,

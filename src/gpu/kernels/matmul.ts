@@ -1,1 +1,314 @@
-export const matmulGpu = {};
+/**
+ * WGSL GEMM: one tiled kernel, specialised by small element loaders, serves the batched matmul
+ * here and the implicit-GEMM convolutions in conv.ts.
+ *
+ * A problem is C[batch, m, n] = Σ_k A(batch, m, k) · B(batch, k, n), where A and B are whatever
+ * the spec's `load_a` / `load_b` functions read (a strided matrix, an im2col gather) and C goes
+ * through the spec's `store_c` epilogue (bias, activation, dtype). The kernel choice goes through
+ * GEMM_VARIANTS, so a faster variant (f16 subgroup matrices on the H100, issue 3) can take over
+ * the problems it supports without touching the ops that build them.
+ *
+ * Cost of one problem: 2·M·N·K FLOPs per batch entry. The tiled kernel reads every element of A
+ * once per 64-column tile of C and every element of B once per 64-row tile, so global reads are
+ * M·N·K·(1/64 + 1/64) elements (4 FLOP/byte of traffic in f32, 8 in f16), and M·N elements are
+ * written once (twice when the pre-activation is saved).
+ */
+import type { DType } from "../../tensor/dtype.ts";
+import { type MatmulAttrs, matmulDims } from "../../tensor/ops/matmul.ts";
+import { broadcastStrides, numel } from "../../tensor/shape.ts";
+import type { GpuView, WebGpuBackend } from "../backend.ts";
+import { type Params, params } from "../params.ts";
+import { DIM_FN, header, MATH_FNS, packDims } from "../wgsl.ts";
+
+/** One storage buffer of a GEMM kernel, bound in the order listed. */
+export interface GemmBinding {
+  name: string;
+  type: DType;
+  write?: boolean;
+}
+
+/**
+ * What a GEMM looks like to the kernels, apart from its sizes. `code` is module-scope WGSL that
+ * defines (reading the common uniform block `p`: p.M, p.N, p.K, and the spec's own fields):
+ *   fn batch_start(batch: u32)            once per invocation, before any load (set base offsets)
+ *   fn load_a(m: u32, k: u32) -> f32      called only with m < M, k < K
+ *   fn load_b(k: u32, n: u32) -> f32      called only with k < K, n < N
+ *   fn store_c(m: u32, n: u32, acc: f32)  called once per output with m < M, n < N
+ * Loaders return 0 for elements outside the real operand (zero padding of a convolution).
+ */
+export interface GemmSpec {
+  /** Pipeline cache key: must name every specialisation of the code, bindings and dtypes. */
+  key: string;
+  bindings: GemmBinding[];
+  /** Extra members of the uniform struct, after the common ones (WGSL field declarations). */
+  uniforms: string;
+  code: string;
+  /** The index along which A / B are contiguous in memory; sets how threads load a tile. */
+  aContiguous: "m" | "k";
+  bContiguous: "k" | "n";
+}
+
+/** Sizes and buffers of one GEMM call. */
+export interface GemmLaunch {
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  /** The spec's bindings, in order. */
+  buffers: GPUBuffer[];
+  /** Appends the values of the spec's extra uniform fields. */
+  uniforms?: (p: Params) => void;
+}
+
+/** A kernel that can run GEMM problems. */
+export interface GemmVariant {
+  readonly name: string;
+  supports(ctx: WebGpuBackend, spec: GemmSpec, launch: GemmLaunch): boolean;
+  encode(ctx: WebGpuBackend, spec: GemmSpec, launch: GemmLaunch): void;
+}
+
+// Tiled kernel geometry: a 64×64 tile of C per workgroup of 16×16 threads, each thread a 4×4
+// block (16 f32 accumulators); K advances 16 at a time through workgroup memory.
+const BM = 64;
+const BN = 64;
+const BK = 16;
+const THREADS = 256;
+/** vec4s per k-row of a workgroup tile: 16 plus one of padding to spread bank accesses. */
+const ROW = BM / 4 + 1;
+
+/** The common uniform fields every GEMM kernel starts with (32 bytes). */
+const COMMON_UNIFORMS =
+  "M: u32, N: u32, K: u32, tiles_n: u32, tiles: u32, tile_stride: u32, batch0: u32, pad0: u32,";
+
+/** WGSL that maps load slot `i` of thread `tid` to a (row, k) position of a 64×16 tile. */
+function tileSlot(contiguous: "row" | "k", row: string, k: string): string {
+  // Threads adjacent in `tid` read adjacent addresses along the contiguous index.
+  return contiguous === "k"
+    ? `let ${k} = tid % ${BK}u; let ${row} = tid / ${BK}u + i * ${THREADS / BK}u;`
+    : `let ${row} = tid % ${BM}u; let ${k} = tid / ${BM}u + i * ${THREADS / BM}u;`;
+}
+
+/**
+ * Per K step of 16 a workgroup loads 64×16 elements of A and 16×64 of B (4 of each per thread)
+ * and each thread does 16·16 multiply-adds from 2·16 vec4 workgroup reads.
+ */
+function tiledWgsl(spec: GemmSpec): string {
+  const decls = spec.bindings
+    .map(
+      (b, i) =>
+        `@group(0) @binding(${i}) var<storage, ${b.write ? "read_write" : "read"}> ${b.name}: array<${b.type}>;`,
+    )
+    .join("\n");
+  const loadsPerThread = (BM * BK) / THREADS;
+  return `${header(...spec.bindings.map((b) => b.type))}
+struct P { ${COMMON_UNIFORMS} ${spec.uniforms} }
+${decls}
+@group(0) @binding(${spec.bindings.length}) var<uniform> p: P;
+${spec.code}
+var<workgroup> a_tile: array<vec4<f32>, ${BK * ROW}>;
+var<workgroup> b_tile: array<vec4<f32>, ${BK * ROW}>;
+
+fn store_row(m: u32, n: u32, v: vec4<f32>) {
+  if (m >= p.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j < p.N) { store_c(m, n + j, v[j]); }
+  }
+}
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let tile = wid.x + wid.y * p.tile_stride;
+  if (tile >= p.tiles) { return; }
+  batch_start(wid.z + p.batch0);
+  let m0 = (tile / p.tiles_n) * ${BM}u;
+  let n0 = (tile % p.tiles_n) * ${BN}u;
+  let tx = tid % 16u;
+  let ty = tid / 16u;
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < p.K; k0 += ${BK}u) {
+    for (var i = 0u; i < ${loadsPerThread}u; i++) {
+      ${tileSlot(spec.aContiguous === "k" ? "k" : "row", "mm", "kk")}
+      let m = m0 + mm;
+      let k = k0 + kk;
+      var v = 0.0;
+      if (m < p.M && k < p.K) { v = load_a(m, k); }
+      a_tile[kk * ${ROW}u + mm / 4u][mm % 4u] = v;
+    }
+    for (var i = 0u; i < ${loadsPerThread}u; i++) {
+      ${tileSlot(spec.bContiguous === "k" ? "k" : "row", "nn", "kk")}
+      let n = n0 + nn;
+      let k = k0 + kk;
+      var v = 0.0;
+      if (n < p.N && k < p.K) { v = load_b(k, n); }
+      b_tile[kk * ${ROW}u + nn / 4u][nn % 4u] = v;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${BK}u; kk++) {
+      let av = a_tile[kk * ${ROW}u + ty];
+      let bv = b_tile[kk * ${ROW}u + tx];
+      c0 += av.x * bv;
+      c1 += av.y * bv;
+      c2 += av.z * bv;
+      c3 += av.w * bv;
+    }
+    workgroupBarrier();
+  }
+  let m = m0 + ty * 4u;
+  let n = n0 + tx * 4u;
+  store_row(m, n, c0);
+  store_row(m + 1u, n, c1);
+  store_row(m + 2u, n, c2);
+  store_row(m + 3u, n, c3);
+}`;
+}
+
+/** The portable kernel: any adapter, f32 or f16 storage, f32 accumulation. */
+const tiledVariant: GemmVariant = {
+  name: "tiled64",
+  supports: () => true,
+  encode(ctx, spec, launch) {
+    const pipe = ctx.pipeline(`gemm_${this.name}_${spec.key}`, () => tiledWgsl(spec));
+    const tilesN = Math.ceil(launch.N / BN);
+    const tiles = Math.ceil(launch.M / BM) * tilesN;
+    const [gx, gy] = ctx.grid(tiles, 1);
+    const maxZ = ctx.limits.maxComputeWorkgroupsPerDimension;
+    // Batches beyond the per-dimension limit go in several dispatches, each with its own offset.
+    for (let b0 = 0; b0 < launch.batch; b0 += maxZ) {
+      const u = params().u32(launch.M, launch.N, launch.K, tilesN, tiles, gx, b0, 0);
+      launch.uniforms?.(u);
+      ctx.dispatch(pipe, launch.buffers, u, [gx, gy, Math.min(maxZ, launch.batch - b0)]);
+    }
+  },
+};
+
+/**
+ * GEMM kernel variants, most specialised first; the first that supports a problem runs it.
+ * Issue 3 adds an f16 subgroup-matrix (tensor-core) variant in front of the tiled one, chosen
+ * when ctx.features.has("subgroup-matrix") and every binding is f16; it can fill its workgroup
+ * tiles through the same load_a / load_b / store_c functions, so matmul and the convolutions
+ * both get it.
+ */
+const GEMM_VARIANTS: readonly GemmVariant[] = [tiledVariant];
+
+/** The variant that will run a problem (exposed for benchmarks and tests). */
+export function chooseGemmVariant(
+  ctx: WebGpuBackend,
+  spec: GemmSpec,
+  launch: GemmLaunch,
+): GemmVariant {
+  const v = GEMM_VARIANTS.find((x) => x.supports(ctx, spec, launch));
+  if (!v) throw new Error(`gemm: no kernel variant supports ${spec.key}`);
+  return v;
+}
+
+/** Encodes one GEMM problem with the best variant for this device. */
+export function encodeGemm(ctx: WebGpuBackend, spec: GemmSpec, launch: GemmLaunch): void {
+  if (launch.M === 0 || launch.N === 0 || launch.batch === 0) return;
+  chooseGemmVariant(ctx, spec, launch).encode(ctx, spec, launch);
+}
+
+const ACT_EXPR: Record<MatmulAttrs["act"], string> = {
+  none: "z",
+  gelu: "gelu_f(z)",
+  silu: "silu_f(z)",
+};
+
+/** The matmul op as a GEMM spec: strided loaders, bias + activation epilogue. */
+function matmulSpec(dtype: DType, attrs: MatmulAttrs, savePre: boolean): GemmSpec {
+  const bindings: GemmBinding[] = [
+    { name: "a_in", type: dtype },
+    { name: "b_in", type: dtype },
+  ];
+  if (attrs.hasBias) bindings.push({ name: "bias_in", type: dtype });
+  bindings.push({ name: "y_out", type: dtype, write: true });
+  if (savePre) bindings.push({ name: "pre_out", type: dtype, write: true });
+  const code = `${DIM_FN}
+${attrs.act === "none" ? "" : MATH_FNS}
+var<private> off_a: u32;
+var<private> off_b: u32;
+var<private> off_c: u32;
+fn batch_start(batch: u32) {
+  var rem = batch;
+  var oa = 0u;
+  var ob = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = dim(p.batch_shape, u32(d));
+    let c = rem % size;
+    rem = rem / size;
+    oa += c * dim(p.stride_a, u32(d));
+    ob += c * dim(p.stride_b, u32(d));
+  }
+  off_a = oa;
+  off_b = ob;
+  off_c = batch * p.M * p.N;
+}
+fn load_a(m: u32, k: u32) -> f32 { return f32(a_in[off_a + ${attrs.transA ? "k * p.M + m" : "m * p.K + k"}]); }
+fn load_b(k: u32, n: u32) -> f32 { return f32(b_in[off_b + ${attrs.transB ? "n * p.K + k" : "k * p.N + n"}]); }
+fn store_c(m: u32, n: u32, acc: f32) {
+  let z = acc${attrs.hasBias ? " + f32(bias_in[n])" : ""};
+  let o = off_c + m * p.N + n;
+  ${savePre ? `pre_out[o] = ${dtype}(z);` : ""}
+  y_out[o] = ${dtype}(${ACT_EXPR[attrs.act]});
+}`;
+  return {
+    key: `matmul_${dtype}_${attrs.transA ? "t" : "n"}${attrs.transB ? "t" : "n"}_${attrs.act}_${attrs.hasBias ? "bias" : "nobias"}_${savePre ? "pre" : "nopre"}`,
+    bindings,
+    uniforms:
+      "rank: u32, pad1: u32, pad2: u32, pad3: u32, batch_shape: array<vec4<u32>, 2>, stride_a: array<vec4<u32>, 2>, stride_b: array<vec4<u32>, 2>,",
+    code,
+    aContiguous: attrs.transA ? "m" : "k",
+    bContiguous: attrs.transB ? "k" : "n",
+  };
+}
+
+export const matmulGpu = {
+  matmul(ctx: WebGpuBackend, inputs: GpuView[], outputs: GpuView[], attrs: MatmulAttrs) {
+    const [a, b, bias] = inputs;
+    const [y, pre] = outputs;
+    const { M, N, K, batchShape } = matmulDims("matmul", a, b, attrs.transA, attrs.transB);
+    const batch = numel(batchShape);
+    const spec = matmulSpec(a.dtype, attrs, pre !== undefined);
+    const buffers = [a.storage, b.storage];
+    if (bias) buffers.push(bias.storage);
+    buffers.push(y.storage);
+    if (pre) buffers.push(pre.storage);
+    // With b shared by the whole batch and a not transposed, a's matrices are consecutive rows:
+    // one GEMM with batch·M rows fills the tiles better than `batch` small ones.
+    if (!attrs.transA && numel(b.shape.slice(0, -2)) === 1) {
+      encodeGemm(ctx, spec, {
+        M: batch * M,
+        N,
+        K,
+        batch: 1,
+        buffers,
+        uniforms: (u) => {
+          u.u32(0, 0, 0, 0);
+          packDims(u, []);
+          packDims(u, []);
+          packDims(u, []);
+        },
+      });
+      return;
+    }
+    const strides = (shape: readonly number[]) =>
+      broadcastStrides(shape.slice(0, -2), batchShape).map(
+        (s) => s * shape[shape.length - 1] * shape[shape.length - 2],
+      );
+    encodeGemm(ctx, spec, {
+      M,
+      N,
+      K,
+      batch,
+      buffers,
+      uniforms: (u) => {
+        u.u32(batchShape.length, 0, 0, 0);
+        packDims(u, batchShape);
+        packDims(u, strides(a.shape));
+        packDims(u, strides(b.shape));
+      },
+    });
+  },
+};

@@ -1,1 +1,344 @@
-export const optimGpu = {};
+/**
+ * WGSL kernels for the training ops (meaning in src/tensor/ops/optim.ts). In-place ops bind each
+ * written tensor once, read_write, and read their per-step control values (1/loss-scale, skip
+ * flag, step count) from device buffers so that no step waits for the host.
+ */
+import type { DType } from "../../tensor/dtype.ts";
+import type {
+  AdamWAttrs,
+  EmaAttrs,
+  GradClipAttrs,
+  GradStatsAttrs,
+  LossScaleAttrs,
+} from "../../tensor/ops/optim.ts";
+import type { GpuView, WebGpuBackend } from "../backend.ts";
+import { params } from "../params.ts";
+import { header, MATH_FNS } from "../wgsl.ts";
+
+/** Threads per workgroup of the elementwise updates. */
+const WG = 256;
+/** Threads per workgroup of the reductions (grad statistics, norms, one softmax row). */
+const RED = 64;
+
+/** A workgroup tree reduction of `red[0..RED)` with `op` (a WGSL expression of a and b). */
+function treeReduce(op: string): string {
+  return `for (var s = ${RED / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { let a = red[lid]; let b = red[lid + s]; red[lid] = ${op}; }
+    workgroupBarrier();
+  }`;
+}
+
+/** An elementwise kernel over `n` elements: the body sees `i` (already range-checked). */
+function elementwise(
+  ctx: WebGpuBackend,
+  key: string,
+  dtypes: DType[],
+  bindings: string,
+  body: string,
+  extraUniform: string,
+  buffers: GPUBuffer[],
+  n: number,
+  fill: (p: ReturnType<typeof params>) => void,
+): void {
+  const pipe = ctx.pipeline(
+    key,
+    () => `${header(...dtypes)}
+struct P { n: u32, stride: u32, ${extraUniform} }
+${bindings}
+@group(0) @binding(${buffers.length}) var<uniform> p: P;
+@compute @workgroup_size(${WG}) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * p.stride;
+  if (i >= p.n) { return; }
+  ${body}
+}`,
+  );
+  const [gx, gy] = ctx.grid(n, WG);
+  const u = params().u32(n, gx * WG);
+  fill(u);
+  ctx.dispatch(pipe, buffers, u, [gx, gy]);
+}
+
+/** Shared body of the softmax cross-entropy kernels: the row's max `mx` and log-sum-exp `lse`. */
+function rowLogSumExp(): string {
+  return `let row = min(r, p.rows - 1u);
+  let base = row * p.v;
+  var mx = -3.4028234663852886e38;
+  for (var j = lid; j < p.v; j += ${RED}u) { mx = max(mx, f32(logits[base + j])); }
+  red[lid] = mx;
+  workgroupBarrier();
+  ${treeReduce("max(a, b)")}
+  mx = red[0];
+  workgroupBarrier();
+  var s = 0.0;
+  for (var j = lid; j < p.v; j += ${RED}u) { s += exp(f32(logits[base + j]) - mx); }
+  red[lid] = s;
+  workgroupBarrier();
+  ${treeReduce("a + b")}
+  let lse = mx + log(red[0]);
+  let tgt = targets[row];`;
+}
+
+export const optimGpu = {
+  adamw(ctx: WebGpuBackend, inputs: GpuView[], [param, m, v]: GpuView[], a: AdamWAttrs) {
+    const [, grad, , , ctrl, count] = inputs;
+    const g = grad.dtype;
+    elementwise(
+      ctx,
+      `adamw_${g}`,
+      [g],
+      `@group(0) @binding(0) var<storage, read_write> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<${g}>;
+@group(0) @binding(2) var<storage, read_write> m: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+@group(0) @binding(4) var<storage, read> ctrl: array<f32>;
+@group(0) @binding(5) var<storage, read> count: array<f32>;`,
+      `if (ctrl[1] > 0.5) { return; }
+  let t = count[0];
+  let bc1 = 1.0 - pow(p.beta1, t);
+  let bc2 = 1.0 - pow(p.beta2, t);
+  let gi = f32(grad[i]) * ctrl[0];
+  let mi = p.beta1 * m[i] + (1.0 - p.beta1) * gi;
+  let vi = p.beta2 * v[i] + (1.0 - p.beta2) * gi * gi;
+  m[i] = mi;
+  v[i] = vi;
+  param[i] = param[i] * (1.0 - p.lr * p.wd) - p.lr * (mi / bc1) / (sqrt(vi / bc2) + p.eps);`,
+      "lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, pad: u32",
+      [param.storage, grad.storage, m.storage, v.storage, ctrl.storage, count.storage],
+      param.size,
+      (u) => u.f32(a.lr, a.beta1, a.beta2, a.eps, a.weightDecay).u32(0),
+    );
+  },
+
+  step_count(ctx: WebGpuBackend, [, ctrl]: GpuView[], [count]: GpuView[]) {
+    const pipe = ctx.pipeline(
+      "step_count",
+      () => `@group(0) @binding(0) var<storage, read_write> count: array<f32>;
+@group(0) @binding(1) var<storage, read> ctrl: array<f32>;
+@compute @workgroup_size(1) fn main() {
+  if (ctrl[1] <= 0.5) { count[0] = count[0] + 1.0; }
+}`,
+    );
+    ctx.dispatch(pipe, [count.storage, ctrl.storage], null, [1]);
+  },
+
+  grad_stats(ctx: WebGpuBackend, [, g]: GpuView[], [partials]: GpuView[], a: GradStatsAttrs) {
+    const t = g.dtype;
+    const term = a.mode === "sumsq" ? "x * x" : "notfinite_f(x)";
+    const pipe = ctx.pipeline(
+      `grad_stats_${a.mode}_${t}`,
+      () => `${header(t)}
+struct P { n: u32, parts: u32, slot: u32, pad: u32 }
+@group(0) @binding(0) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(1) var<storage, read> g: array<${t}>;
+@group(0) @binding(2) var<uniform> p: P;
+var<workgroup> red: array<f32, ${RED}>;
+${MATH_FNS}
+@compute @workgroup_size(${RED}) fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  var acc = 0.0;
+  for (var i = wid.x * ${RED}u + lid; i < p.n; i += p.parts * ${RED}u) {
+    let x = f32(g[i]);
+    acc += ${term};
+  }
+  red[lid] = acc;
+  workgroupBarrier();
+  ${treeReduce("a + b")}
+  if (lid == 0u) { partials[p.slot * p.parts + wid.x] = red[0]; }
+}`,
+    );
+    ctx.dispatch(
+      pipe,
+      [partials.storage, g.storage],
+      params().u32(g.size, a.parts, a.slot, 0),
+      [a.parts],
+    );
+  },
+
+  grad_norm(ctx: WebGpuBackend, [partials, ctrl]: GpuView[], [out]: GpuView[]) {
+    const withCtrl = ctrl !== undefined;
+    const pipe = ctx.pipeline(
+      `grad_norm_${withCtrl}`,
+      () => `struct P { n: u32, pad0: u32, pad1: u32, pad2: u32 }
+@group(0) @binding(0) var<storage, read> partials: array<f32>;
+${withCtrl ? "@group(0) @binding(1) var<storage, read> ctrl: array<f32>;" : ""}
+@group(0) @binding(${withCtrl ? 2 : 1}) var<storage, read_write> out: array<f32>;
+@group(0) @binding(${withCtrl ? 3 : 2}) var<uniform> p: P;
+var<workgroup> red: array<f32, ${RED}>;
+@compute @workgroup_size(${RED}) fn main(@builtin(local_invocation_index) lid: u32) {
+  var acc = 0.0;
+  for (var i = lid; i < p.n; i += ${RED}u) { acc += partials[i]; }
+  red[lid] = acc;
+  workgroupBarrier();
+  ${treeReduce("a + b")}
+  if (lid == 0u) { out[0] = sqrt(red[0])${withCtrl ? " * ctrl[0]" : ""}; }
+}`,
+    );
+    const buffers = withCtrl
+      ? [partials.storage, ctrl.storage, out.storage]
+      : [partials.storage, out.storage];
+    ctx.dispatch(pipe, buffers, params().u32(partials.size, 0, 0, 0), [1]);
+  },
+
+  grad_clip(ctx: WebGpuBackend, [, norm]: GpuView[], [g]: GpuView[], a: GradClipAttrs) {
+    const t = g.dtype;
+    elementwise(
+      ctx,
+      `grad_clip_${t}`,
+      [t],
+      `@group(0) @binding(0) var<storage, read_write> g: array<${t}>;
+@group(0) @binding(1) var<storage, read> norm: array<f32>;`,
+      `let factor = min(1.0, p.maxNorm / (norm[0] + p.eps));
+  g[i] = ${t}(f32(g[i]) * factor);`,
+      "maxNorm: f32, eps: f32",
+      [g.storage, norm.storage],
+      g.size,
+      (u) => u.f32(a.maxNorm, a.eps),
+    );
+  },
+
+  loss_scale_update(
+    ctx: WebGpuBackend,
+    [, , partials]: GpuView[],
+    [scale, ctrl]: GpuView[],
+    a: LossScaleAttrs,
+  ) {
+    const pipe = ctx.pipeline(
+      "loss_scale_update",
+      () => `struct P { n: u32, growth: f32, backoff: f32, interval: f32, minScale: f32, maxScale: f32, pad0: u32, pad1: u32 }
+@group(0) @binding(0) var<storage, read_write> scale: array<f32>;
+@group(0) @binding(1) var<storage, read_write> ctrl: array<f32>;
+@group(0) @binding(2) var<storage, read> partials: array<f32>;
+@group(0) @binding(3) var<uniform> p: P;
+var<workgroup> red: array<f32, ${RED}>;
+@compute @workgroup_size(${RED}) fn main(@builtin(local_invocation_index) lid: u32) {
+  var acc = 0.0;
+  for (var i = lid; i < p.n; i += ${RED}u) { acc += partials[i]; }
+  red[lid] = acc;
+  workgroupBarrier();
+  ${treeReduce("a + b")}
+  if (lid != 0u) { return; }
+  let found = red[0] != 0.0;
+  let s = scale[0];
+  ctrl[0] = 1.0 / s;
+  ctrl[1] = select(0.0, 1.0, found);
+  if (found) {
+    scale[0] = max(p.minScale, s * p.backoff);
+    ctrl[2] = 0.0;
+  } else {
+    let good = ctrl[2] + 1.0;
+    if (good >= p.interval) {
+      scale[0] = min(p.maxScale, s * p.growth);
+      ctrl[2] = 0.0;
+    } else {
+      ctrl[2] = good;
+    }
+  }
+}`,
+    );
+    const u = params()
+      .u32(partials.size)
+      .f32(a.growthFactor, a.backoffFactor, a.growthInterval, a.minScale, a.maxScale)
+      .u32(0, 0);
+    ctx.dispatch(pipe, [scale.storage, ctrl.storage, partials.storage], u, [1]);
+  },
+
+  ema_update(ctx: WebGpuBackend, [, param]: GpuView[], [ema]: GpuView[], a: EmaAttrs) {
+    const t = ema.dtype;
+    elementwise(
+      ctx,
+      `ema_update_${t}`,
+      [t],
+      `@group(0) @binding(0) var<storage, read_write> ema: array<${t}>;
+@group(0) @binding(1) var<storage, read> param: array<${t}>;`,
+      `ema[i] = ${t}(p.decay * f32(ema[i]) + (1.0 - p.decay) * f32(param[i]));`,
+      "decay: f32, pad: u32",
+      [ema.storage, param.storage],
+      ema.size,
+      (u) => u.f32(a.decay).u32(0),
+    );
+  },
+
+  assign(ctx: WebGpuBackend, [, src]: GpuView[], [dst]: GpuView[]) {
+    const d = dst.dtype;
+    const s = src.dtype;
+    elementwise(
+      ctx,
+      `assign_${s}_${d}`,
+      [d, s],
+      `@group(0) @binding(0) var<storage, read_write> dst: array<${d}>;
+@group(0) @binding(1) var<storage, read> src: array<${s}>;`,
+      d === s ? "dst[i] = src[i];" : `dst[i] = ${d}(f32(src[i]));`,
+      "pad0: u32, pad1: u32",
+      [dst.storage, src.storage],
+      dst.size,
+      (u) => u.u32(0, 0),
+    );
+  },
+
+  softmax_xent(ctx: WebGpuBackend, [logits, targets]: GpuView[], [loss]: GpuView[]) {
+    const t = logits.dtype;
+    const v = logits.shape[logits.shape.length - 1];
+    const rows = loss.size;
+    const pipe = ctx.pipeline(
+      `softmax_xent_${t}`,
+      () => `${header(t)}
+struct P { rows: u32, v: u32, stride: u32, nan: f32 }
+@group(0) @binding(0) var<storage, read> logits: array<${t}>;
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+@group(0) @binding(2) var<storage, read_write> loss: array<${t}>;
+@group(0) @binding(3) var<uniform> p: P;
+var<workgroup> red: array<f32, ${RED}>;
+@compute @workgroup_size(${RED}) fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x + wid.y * p.stride;
+  ${rowLogSumExp()}
+  if (lid != 0u || r >= p.rows) { return; }
+  var l = 0.0;
+  if (tgt >= i32(p.v)) { l = p.nan; } else if (tgt >= 0) { l = lse - f32(logits[base + u32(tgt)]); }
+  loss[row] = ${t}(l);
+}`,
+    );
+    if (rows === 0) return;
+    const [gx, gy] = ctx.grid(rows, 1);
+    ctx.dispatch(
+      pipe,
+      [logits.storage, targets.storage, loss.storage],
+      params().u32(rows, v, gx).f32(Number.NaN),
+      [gx, gy],
+    );
+  },
+
+  softmax_xent_backward(ctx: WebGpuBackend, [logits, targets, g]: GpuView[], [dx]: GpuView[]) {
+    const t = logits.dtype;
+    const v = logits.shape[logits.shape.length - 1];
+    const rows = g.size;
+    const pipe = ctx.pipeline(
+      `softmax_xent_backward_${t}`,
+      () => `${header(t)}
+struct P { rows: u32, v: u32, stride: u32, nan: f32 }
+@group(0) @binding(0) var<storage, read> logits: array<${t}>;
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+@group(0) @binding(2) var<storage, read> g: array<${t}>;
+@group(0) @binding(3) var<storage, read_write> dx: array<${t}>;
+@group(0) @binding(4) var<uniform> p: P;
+var<workgroup> red: array<f32, ${RED}>;
+@compute @workgroup_size(${RED}) fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x + wid.y * p.stride;
+  ${rowLogSumExp()}
+  if (r >= p.rows) { return; }
+  var gr = f32(g[row]);
+  if (tgt < 0) { gr = 0.0; } else if (tgt >= i32(p.v)) { gr = p.nan; }
+  for (var j = lid; j < p.v; j += ${RED}u) {
+    let onehot = select(0.0, 1.0, i32(j) == tgt);
+    dx[base + j] = ${t}((exp(f32(logits[base + j]) - lse) - onehot) * gr);
+  }
+}`,
+    );
+    if (rows === 0) return;
+    const [gx, gy] = ctx.grid(rows, 1);
+    ctx.dispatch(
+      pipe,
+      [logits.storage, targets.storage, g.storage, dx.storage],
+      params().u32(rows, v, gx).f32(Number.NaN),
+      [gx, gy],
+    );
+  },
+};

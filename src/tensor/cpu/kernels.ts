@@ -3,6 +3,7 @@ import { attentionCpu } from "./attention.ts";
 import { convCpu } from "./conv.ts";
 import { elementwiseCpu } from "./elementwise.ts";
 import { embeddingCpu } from "./embedding.ts";
+import { fusedCpu } from "./fused.ts";
 import { matmulCpu } from "./matmul.ts";
 import { normCpu } from "./norm.ts";
 import { optimCpu } from "./optim.ts";
@@ -14,6 +15,7 @@ export const cpuKernels = {
   ...reduceCpu,
   ...shapeCpu,
   ...embeddingCpu,
+  ...fusedCpu,
   ...matmulCpu,
   ...convCpu,
   ...normCpu,

@@ -8,6 +8,7 @@ import { attentionOps } from "./attention.ts";
 import { convOps } from "./conv.ts";
 import { binaryOp, castOp, expandOp, fillOp, unaryOp } from "./elementwise.ts";
 import { embeddingOps } from "./embedding.ts";
+import { fusedOps } from "./fused.ts";
 import { lossOps } from "./loss.ts";
 import { matmulOps } from "./matmul.ts";
 import { normOps } from "./norm.ts";
@@ -19,6 +20,7 @@ export * from "./attention.ts";
 export * from "./conv.ts";
 export * from "./elementwise.ts";
 export * from "./embedding.ts";
+export * from "./fused.ts";
 export * from "./loss.ts";
 export * from "./matmul.ts";
 export * from "./norm.ts";
@@ -36,6 +38,7 @@ export const OP_TABLE: readonly OpDef<never>[] = [
   reshapeOp,
   ...shapeOps,
   ...embeddingOps,
+  ...fusedOps,
   ...lossOps,
   ...matmulOps,
   ...convOps,

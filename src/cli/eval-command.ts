@@ -1,0 +1,22 @@
+/** `zoetrope eval clip.mp4 --prompt "..."`: score any video against its prompt and physics. */
+import type { Command } from "commander";
+import type { EvalOptions } from "./eval-action.ts";
+
+export function addEvalCommand(program: Command): void {
+  program
+    .command("eval")
+    .description(
+      "measure a video (MP4 or anything ffmpeg reads) for prompt adherence, physics and object permanence",
+    )
+    .argument("<video>", "the video file to evaluate")
+    .option("--prompt <text>", "the prompt the video should show")
+    .option("--json <file.json>", "also write the full report as JSON")
+    .option(
+      "--truth <state.json>",
+      "ground truth of the simulated clip the video continues (from `world render --truth` or a dataset's state.json)",
+    )
+    .action(async (video: string, opts: EvalOptions) => {
+      // Loaded on use, so that --help and usage errors do not wait for the evaluator's modules.
+      await (await import("./eval-action.ts")).evalAction(video, opts);
+    });
+}

@@ -1,0 +1,55 @@
+/**
+ * `zoetrope world render` (one clip from a prompt) and `zoetrope world dataset` (N captioned
+ * clips with ground truth, for training).
+ */
+import type { Command } from "commander";
+import { intIn, LIMITS, numberIn, parseBuckets } from "./parse-args.ts";
+import type { ClipShapeOptions, DatasetOptions, RenderOptions } from "./world-actions.ts";
+
+/** The --seed/--width/--height/--fps/--seconds options both world commands share. */
+function addClipShapeOptions(cmd: Command, d: Omit<ClipShapeOptions, "seed">): Command {
+  const [sLo, sHi] = LIMITS.size;
+  return cmd
+    .option("--seed <n>", "random seed: same seed, same output", intIn(...LIMITS.seed), 0)
+    .option("--width <px>", "frame width in pixels", intIn(sLo, sHi), d.width)
+    .option("--height <px>", "frame height in pixels", intIn(sLo, sHi), d.height)
+    .option("--fps <n>", "frames per second", numberIn(LIMITS.fps[0], LIMITS.fps[1], false), d.fps)
+    .option("--seconds <s>", "clip length in seconds", numberIn(...LIMITS.seconds), d.seconds);
+}
+
+export function addWorldCommands(program: Command): void {
+  const world = program
+    .command("world")
+    .description("the procedural physics world: render clips and export training data");
+
+  addClipShapeOptions(
+    world
+      .command("render")
+      .description("simulate one clip from a short prompt and write it as MP4")
+      .requiredOption("--prompt <text>", 'what to show, e.g. "red ball bouncing at night"')
+      .requiredOption("-o, --output <file.mp4>", "where to write the video")
+      .option("--truth <file.json>", "also write the scene and per-frame ground truth as JSON"),
+    { width: 128, height: 128, fps: 24, seconds: 3 },
+  ).action(async (opts: RenderOptions) => {
+    // Loaded on use, so that --help and usage errors do not wait for the world's modules.
+    await (await import("./world-actions.ts")).renderAction(opts);
+  });
+
+  addClipShapeOptions(
+    world
+      .command("dataset")
+      .description(
+        "simulate N captioned clips into a folder (clip.mp4, caption.txt, state.json each)",
+      )
+      .requiredOption("--count <n>", "number of clips", intIn(...LIMITS.count))
+      .requiredOption("-o, --output <dir>", "folder to write (created if missing)")
+      .option(
+        "--buckets <list>",
+        "several clip shapes as WIDTHxHEIGHTxFRAMES,... (overrides --width/--height/--seconds)",
+        parseBuckets,
+      ),
+    { width: 64, height: 64, fps: 12, seconds: 2 },
+  ).action(async (opts: DatasetOptions) => {
+    await (await import("./world-actions.ts")).datasetAction(opts);
+  });
+}

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { readVideo } from "../media/read-video.ts";
+import { exportDataset } from "./export-dataset.ts";
+import { importFolder } from "./import-folder.ts";
+import { readState } from "./state-file.ts";
+import { makeWorldClip } from "./world-stream.ts";
+
+let root = "";
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "zoetrope-export-"));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const buckets = [
+  { width: 32, height: 32, frames: 6 },
+  { width: 48, height: 32, frames: 8 },
+];
+
+describe("exportDataset", () => {
+  it("writes clip.mp4, caption.txt and state.json per clip plus an index, and imports back", async () => {
+    const dir = join(root, "set", "nested");
+    const clips = await exportDataset({ count: 4, dir, seed: 21, fps: 8, buckets });
+    assert.deepEqual(
+      clips.map((c) => c.name),
+      ["clip-000000", "clip-000001", "clip-000002", "clip-000003"],
+    );
+    assert.deepEqual((await readdir(dir)).sort(), [...clips.map((c) => c.name), "index.json"]);
+    for (const clip of clips) {
+      const folder = join(dir, clip.name);
+      assert.deepEqual((await readdir(folder)).sort(), ["caption.txt", "clip.mp4", "state.json"]);
+      const video = await readVideo(join(folder, "clip.mp4"));
+      assert.deepEqual(
+        [video.width, video.height, video.frames.length, video.fps],
+        [clip.width, clip.height, clip.frames, 8],
+      );
+      assert.equal((await readFile(join(folder, "caption.txt"), "utf8")).trim(), clip.caption);
+      const state = await readState(join(folder, "state.json"));
+      assert.equal(state.frames.length, clip.frames);
+      // The state is the clip's own truth: remaking the clip from its seed gives the same scene.
+      const remade = makeWorldClip(
+        clip.seed,
+        { width: clip.width, height: clip.height, frames: clip.frames },
+        8,
+      );
+      assert.deepEqual(
+        state.scene.objects.map((o) => o.color),
+        remade.scene.objects.map((o) => o.color),
+      );
+      assert.equal(remade.caption, clip.caption);
+    }
+    const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8"));
+    assert.deepEqual(index.clips, clips);
+
+    const imported = await importFolder(dir);
+    assert.deepEqual(
+      imported.clips.map((c) => [c.name, c.caption, c.video.frames.length]),
+      clips.map((c) => [c.name, c.caption, c.frames]),
+    );
+  });
+
+  it("is deterministic by seed", async () => {
+    const a = await exportDataset({ count: 2, dir: join(root, "a"), seed: 5, fps: 8, buckets });
+    const b = await exportDataset({ count: 2, dir: join(root, "b"), seed: 5, fps: 8, buckets });
+    assert.deepEqual(a, b);
+  });
+
+  it("names an output that is a file, and bad counts", async () => {
+    const file = join(root, "occupied");
+    await writeFile(file, "x");
+    await assert.rejects(
+      exportDataset({ count: 1, dir: file, seed: 1, fps: 8, buckets }),
+      /cannot export to .*occupied: it is a file, not a folder/,
+    );
+    await assert.rejects(
+      exportDataset({ count: 1, dir: join(file, "sub"), seed: 1, fps: 8, buckets }),
+      /cannot (create folder|export to) .*occupied/,
+    );
+    await assert.rejects(
+      exportDataset({ count: 0, dir: join(root, "zero"), seed: 1, fps: 8, buckets }),
+      /count must be a positive integer, got 0/,
+    );
+  });
+});
+
+describe("readState", () => {
+  it("names missing files, bad JSON and JSON that is not a clip state", async () => {
+    await assert.rejects(readState(join(root, "none.json")), /state file not found: .*none\.json/);
+    const bad = join(root, "bad.json");
+    await writeFile(bad, "{not json");
+    await assert.rejects(readState(bad), /bad\.json is not valid JSON/);
+    const other = join(root, "other.json");
+    await writeFile(other, JSON.stringify({ scene: {}, width: 3 }));
+    await assert.rejects(
+      readState(other),
+      /other\.json is not a clip state: missing height, fps, frames, events/,
+    );
+  });
+});

@@ -1,0 +1,333 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Rng } from "../../util/rng.ts";
+import { noGrad } from "../engine.ts";
+import { checkOp, referenceDevice, scaledError, testDevices } from "../testing.ts";
+import {
+  adamwUpdate,
+  assign,
+  CTRL_SIZE,
+  emaUpdate,
+  GRAD_STAT_PARTS,
+  gradClip,
+  gradNorm,
+  gradStats,
+  lossScaleUpdate,
+  softmaxCrossEntropy,
+  stepCount,
+} from "./optim.ts";
+
+function randomArray(rng: Rng, n: number, std = 1): Float64Array {
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
+  return a;
+}
+
+async function allDevices() {
+  const ref = await referenceDevice();
+  const seen = new Set();
+  const out = [{ name: "cpu-f64", device: ref }];
+  for (const d of await testDevices()) {
+    if (seen.has(d.device)) continue;
+    seen.add(d.device);
+    out.push({ name: d.name, device: d.device });
+  }
+  return out;
+}
+
+describe("softmax cross-entropy", () => {
+  it("forward and gradient at [37, 53] and [3, 7, 29] against the f64 reference", async () => {
+    await checkOp(
+      "softmax_xent",
+      [{ shape: [37, 53], gen: (r) => r.normal() * 3 }, { shape: [37], dtype: "i32", high: 53 }],
+      (x, t) => softmaxCrossEntropy(x, t),
+    );
+    await checkOp(
+      "softmax_xent 3d",
+      [{ shape: [3, 7, 29] }, { shape: [3, 7], dtype: "i32", high: 29 }],
+      (x, t) => softmaxCrossEntropy(x, t),
+    );
+  });
+
+  it("matches hand-computed values, ignores negative targets, gives NaN beyond the classes", async () => {
+    for (const { name, device } of await allDevices()) {
+      const logits = device.tensor([0, Math.log(3), 1, 2, 5, 5, 5, 5, 0, 0, 0, 0], [3, 4]);
+      logits.requiresGrad = true;
+      const targets = device.tensor([1, -1, 7], [3], "i32");
+      const loss = softmaxCrossEntropy(logits, targets);
+      const got = await loss.toArray();
+      // Row 0: softmax denominator 1 + 3 + e + e², target 1 has numerator 3.
+      const denom = 1 + 3 + Math.E + Math.E ** 2;
+      assert.ok(Math.abs(got[0] - Math.log(denom / 3)) < 1e-5, `${name}: row 0 loss ${got[0]}`);
+      assert.equal(got[1], 0, `${name}: an ignored row has loss 0`);
+      assert.ok(Number.isNaN(got[2]), `${name}: an out-of-range target gives NaN`);
+      const { backward } = await import("../autograd.ts");
+      const { sum } = await import("./reduce.ts");
+      const { mul } = await import("./elementwise.ts");
+      backward(sum(mul(loss, device.tensor([1, 1, 0], [3]))));
+      const g = await logits.grad!.toArray();
+      const want = [1 / denom, 3 / denom - 1, Math.E / denom, Math.E ** 2 / denom];
+      for (let j = 0; j < 4; j++) assert.ok(Math.abs(g[j] - want[j]) < 1e-5, `${name}: grad ${j}`);
+      for (let j = 4; j < 8; j++) assert.equal(g[j], 0, `${name}: ignored row has zero gradient`);
+    }
+  });
+
+  it("rejects bad operands with the op and both shapes", async () => {
+    const device = await referenceDevice();
+    const x = device.zeros([4, 5]);
+    assert.throws(
+      () => softmaxCrossEntropy(x, device.zeros([3], "i32")),
+      /softmax_xent: targets \[3\] must match logits \[4, 5\]/,
+    );
+    assert.throws(
+      () => softmaxCrossEntropy(x, device.zeros([4])),
+      /softmax_xent: targets must be i32, got f32 \[4\]/,
+    );
+  });
+});
+
+/** AdamW in float64 on the host, the reference for the fused kernel. */
+function hostAdamW(
+  p: Float64Array,
+  g: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  t: number,
+  h: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number },
+  invScale: number,
+): void {
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i] * invScale;
+    m[i] = h.beta1 * m[i] + (1 - h.beta1) * gi;
+    v[i] = h.beta2 * v[i] + (1 - h.beta2) * gi * gi;
+    const mh = m[i] / (1 - h.beta1 ** t);
+    const vh = v[i] / (1 - h.beta2 ** t);
+    p[i] = p[i] * (1 - h.lr * h.weightDecay) - (h.lr * mh) / (Math.sqrt(vh) + h.eps);
+  }
+}
+
+describe("fused AdamW", () => {
+  it("matches a float64 host AdamW over 5 steps, unscales grads and honours the skip flag", async () => {
+    const h = { lr: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+    const n = 37 * 53;
+    for (const { name, device } of await allDevices()) {
+      const rng = new Rng(7);
+      const p0 = randomArray(rng, n);
+      const hp = p0.slice();
+      const hm = new Float64Array(n);
+      const hv = new Float64Array(n);
+      const param = device.tensor(p0, [37, 53]);
+      const m = device.zeros([37, 53]);
+      const v = device.zeros([37, 53]);
+      const count = device.zeros([1]);
+      let t = 0;
+      for (let step = 0; step < 5; step++) {
+        // Gradients carry a loss scale of 4; step 2 is marked as overflowed and must be skipped.
+        const skip = step === 2;
+        const g = randomArray(rng, n, 4);
+        const ctrl = device.tensor([0.25, skip ? 1 : 0, 0, 0], [CTRL_SIZE]);
+        const grad = device.tensor(g, [37, 53]);
+        noGrad(() => {
+          stepCount(count, ctrl);
+          adamwUpdate(param, grad, m, v, ctrl, count, h);
+        });
+        if (!skip) hostAdamW(hp, g, hm, hv, ++t, h, 0.25);
+        grad.dispose();
+        ctrl.dispose();
+      }
+      assert.equal(await count.item(), 4, `${name}: skipped step not counted`);
+      const e = scaledError(await param.toArray(), hp);
+      assert.ok(e < 2e-6, `${name}: AdamW params differ from host by ${e}`);
+      assert.ok(scaledError(await m.toArray(), hm) < 2e-6, `${name}: first moment`);
+      assert.ok(scaledError(await v.toArray(), hv) < 2e-6, `${name}: second moment`);
+    }
+  });
+
+  it("reads f16 gradients on devices with f16", async () => {
+    const h = { lr: 0.05, beta1: 0.8, beta2: 0.9, eps: 1e-6, weightDecay: 0 };
+    for (const { name, device } of await allDevices()) {
+      if (!device.supportsF16) continue;
+      const rng = new Rng(3);
+      const p0 = randomArray(rng, 41);
+      const g = randomArray(rng, 41).map((x) => Math.round(x * 64) / 64);
+      const param = device.tensor(p0, [41]);
+      const m = device.zeros([41]);
+      const v = device.zeros([41]);
+      const count = device.tensor([1], [1]);
+      const ctrl = device.tensor([1, 0], [2]);
+      adamwUpdate(param, device.tensor(g, [41], "f16"), m, v, ctrl, count, h);
+      const hp = p0.slice();
+      hostAdamW(hp, g, new Float64Array(41), new Float64Array(41), 1, h, 1);
+      assert.ok(scaledError(await param.toArray(), hp) < 2e-6, `${name}: f16 grads`);
+    }
+  });
+
+  it("rejects mismatched shapes, non-f32 moments and bad hyper-parameters", async () => {
+    const d = await referenceDevice();
+    const p = d.zeros([3, 4]);
+    const ctrl = d.tensor([1, 0], [2]);
+    const c = d.zeros([1]);
+    const h = { lr: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0 };
+    assert.throws(
+      () => adamwUpdate(p, d.zeros([4, 3]), d.zeros([3, 4]), d.zeros([3, 4]), ctrl, c, h),
+      /adamw: grad \[4, 3\] does not match param \[3, 4\]/,
+    );
+    assert.throws(
+      () => adamwUpdate(p, d.zeros([3, 4]), d.zeros([3, 4], "f16"), d.zeros([3, 4]), ctrl, c, h),
+      /adamw: first moment must be f32, got f16 \[3, 4\]/,
+    );
+    assert.throws(
+      () =>
+        adamwUpdate(p, d.zeros([3, 4]), d.zeros([3, 4]), d.zeros([3, 4]), ctrl, c, {
+          ...h,
+          beta2: 1,
+        }),
+      /adamw: beta2 must be in \[0, 1\), got 1/,
+    );
+    assert.throws(
+      () => adamwUpdate(p, p, d.zeros([3, 4]), d.zeros([3, 4]), ctrl, c, h),
+      /adamw: .* is both read and written/,
+    );
+  });
+});
+
+describe("gradient statistics, norm and clipping", () => {
+  it("global norm over several gradients, scaled by 1/loss-scale, and clipping to maxNorm", async () => {
+    for (const { name, device } of await allDevices()) {
+      const rng = new Rng(11);
+      const shapes = [[37, 53], [5], [3, 7, 11]];
+      const host = shapes.map((s) => randomArray(rng, s.reduce((a, b) => a * b, 1)));
+      const grads = host.map((h, i) => device.tensor(h, shapes[i]));
+      let sq = 0;
+      for (const h of host) for (const x of h) sq += x * x;
+      const partials = device.empty([grads.length * GRAD_STAT_PARTS]);
+      grads.forEach((g, slot) => {
+        gradStats(partials, g, { slot, parts: GRAD_STAT_PARTS, mode: "sumsq" });
+      });
+      const ctrl = device.tensor([0.5, 0], [2]);
+      const norm = gradNorm(partials, ctrl);
+      assert.deepEqual(norm.shape, []);
+      const want = Math.sqrt(sq) * 0.5;
+      const got = await norm.item();
+      assert.ok(Math.abs(got - want) / want < 1e-5, `${name}: norm ${got} vs ${want}`);
+      const maxNorm = want / 4;
+      for (const g of grads) gradClip(g, norm, maxNorm, 1e-6);
+      const factor = maxNorm / (want + 1e-6);
+      for (let i = 0; i < grads.length; i++) {
+        const e = scaledError(
+          await grads[i].toArray(),
+          host[i].map((x) => x * factor),
+        );
+        assert.ok(e < 1e-6, `${name}: clipped grad ${i} off by ${e}`);
+      }
+      // A norm already below maxNorm leaves gradients unchanged.
+      const before = await grads[0].toArray();
+      gradClip(grads[0], norm, want * 10, 1e-6);
+      assert.deepEqual(await grads[0].toArray(), before, `${name}: no clip below maxNorm`);
+    }
+  });
+
+  it("counts non-finite elements, f16 included", async () => {
+    for (const { name, device } of await allDevices()) {
+      for (const dtype of device.supportsF16 ? (["f32", "f16"] as const) : (["f32"] as const)) {
+        const values = new Float32Array(1000).fill(0.5);
+        values[17] = Number.NaN;
+        values[999] = Number.POSITIVE_INFINITY;
+        values[500] = Number.NEGATIVE_INFINITY;
+        const g = device.tensor(values, [1000], dtype);
+        const partials = device.empty([2 * GRAD_STAT_PARTS]);
+        gradStats(partials, device.tensor([1, 2, 3], [3]), {
+          slot: 0,
+          parts: GRAD_STAT_PARTS,
+          mode: "nonfinite",
+        });
+        gradStats(partials, g, { slot: 1, parts: GRAD_STAT_PARTS, mode: "nonfinite" });
+        const p = Array.from(await partials.toArray());
+        const first = p.slice(0, GRAD_STAT_PARTS).reduce((a, b) => a + b, 0);
+        const second = p.slice(GRAD_STAT_PARTS).reduce((a, b) => a + b, 0);
+        assert.equal(first, 0, `${name} ${dtype}: finite gradient`);
+        assert.equal(second, 3, `${name} ${dtype}: three non-finite elements`);
+      }
+    }
+  });
+});
+
+describe("loss-scale state machine", () => {
+  it("skips and halves on overflow, grows after the interval, respects bounds", async () => {
+    const attrs = {
+      growthFactor: 2,
+      backoffFactor: 0.5,
+      growthInterval: 3,
+      minScale: 1,
+      maxScale: 64,
+    };
+    for (const { name, device } of await allDevices()) {
+      const scale = device.tensor([16], [1]);
+      const ctrl = device.tensor([1, 0, 0, 0], [4]);
+      const clean = device.zeros([GRAD_STAT_PARTS]);
+      const bad = device.tensor(
+        Array.from({ length: GRAD_STAT_PARTS }, (_, i) => (i === 5 ? 2 : 0)),
+        [GRAD_STAT_PARTS],
+      );
+      const seq = [clean, bad, clean, clean, clean, clean, clean, clean, bad, bad, bad, bad, bad];
+      let s = 16;
+      let good = 0;
+      for (const [k, partials] of seq.entries()) {
+        lossScaleUpdate(scale, ctrl, partials, attrs);
+        const found = partials === bad;
+        const c = await ctrl.toArray();
+        assert.equal(c[0], 1 / s, `${name} step ${k}: invScale`);
+        assert.equal(c[1], found ? 1 : 0, `${name} step ${k}: skip flag`);
+        if (found) {
+          s = Math.max(1, s / 2);
+          good = 0;
+        } else if (++good >= 3) {
+          s = Math.min(64, s * 2);
+          good = 0;
+        }
+        assert.equal(await scale.item(), s, `${name} step ${k}: scale`);
+        assert.equal(c[2], good, `${name} step ${k}: good steps`);
+      }
+      assert.equal(s, 1, "the sequence ends clamped at minScale");
+    }
+  });
+});
+
+describe("EMA and assign", () => {
+  it("ema = decay·ema + (1−decay)·param over a few steps", async () => {
+    for (const { name, device } of await allDevices()) {
+      const rng = new Rng(5);
+      const e0 = randomArray(rng, 77);
+      const ema = device.tensor(e0, [7, 11]);
+      const want = e0.slice();
+      for (let k = 0; k < 3; k++) {
+        const p = randomArray(rng, 77);
+        emaUpdate(ema, device.tensor(p, [7, 11]), 0.9);
+        for (let i = 0; i < 77; i++) want[i] = 0.9 * want[i] + 0.1 * p[i];
+      }
+      assert.ok(scaledError(await ema.toArray(), want) < 1e-6, `${name}: ema`);
+      assert.throws(
+        () => emaUpdate(ema, device.zeros([11, 7]), 0.9),
+        /ema_update: param \[11, 7\] does not match ema \[7, 11\]/,
+      );
+    }
+  });
+
+  it("assign copies (and converts) into an existing tensor", async () => {
+    for (const { name, device } of await allDevices()) {
+      const dst = device.zeros([2, 3]);
+      assign(dst, device.tensor([1, 2, 3, 4, 5, 6], [2, 3]));
+      assert.deepEqual([...(await dst.toArray())], [1, 2, 3, 4, 5, 6], name);
+      if (device.supportsF16) {
+        const half = device.zeros([3], "f16");
+        assign(half, device.tensor([0.1, 1, 65504], [3]));
+        const got = await half.toArray();
+        assert.ok(Math.abs(got[0] - 0.1) < 1e-4 && got[2] === 65504, `${name}: f32 → f16`);
+      }
+      const ints = device.zeros([2], "i32");
+      assign(ints, device.tensor([7, -3], [2], "i32"));
+      assert.deepEqual([...(await ints.toArray())], [7, -3], `${name}: i32`);
+      assert.throws(() => assign(ints, device.zeros([2])), /assign: cannot copy f32 \[2\] into i32/);
+    }
+  });
+});

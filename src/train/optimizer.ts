@@ -1,0 +1,92 @@
+/**
+ * AdamW with decoupled weight decay and bias correction, as one fused in-place kernel per
+ * parameter. step() only encodes work: the step count, 1/loss-scale and the skip flag live on the
+ * device, so a step that a loss scaler marked as overflowed changes nothing and does not count,
+ * without the host ever reading a value.
+ */
+import type { Device } from "../tensor/device.ts";
+import { keep, noGrad } from "../tensor/engine.ts";
+import { adamwUpdate, CTRL_SIZE, stepCount } from "../tensor/ops/optim.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { checkParams, zeroGrad } from "./params.ts";
+
+export interface AdamWOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  /** Whether a parameter gets weight decay (default: all of them). */
+  decays?: (p: Tensor) => boolean;
+}
+
+export interface StepOptions {
+  /** The loss scaler's control tensor ([1/scale, skip, ...]); default: unscaled, never skip. */
+  control?: Tensor;
+  /** Learning rate for this step (schedules); default the optimiser's lr. */
+  lr?: number;
+}
+
+export class AdamW {
+  readonly params: readonly Tensor[];
+  readonly device: Device;
+  lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  private readonly m: Tensor[];
+  private readonly v: Tensor[];
+  private readonly decays: boolean[];
+  /** Steps applied so far (f32 [1], on the device). */
+  readonly count: Tensor;
+  /** [1, 0, 0, 0]: no scaling, no skip. */
+  private readonly plainControl: Tensor;
+
+  constructor(params: readonly Tensor[], options: AdamWOptions = {}) {
+    this.device = checkParams("AdamW", params);
+    this.params = [...params];
+    this.lr = options.lr ?? 1e-3;
+    [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
+    this.eps = options.eps ?? 1e-8;
+    this.weightDecay = options.weightDecay ?? 0.01;
+    this.decays = this.params.map((p) => options.decays?.(p) ?? true);
+    this.m = this.params.map((p) => keep(this.device.zeros(p.shape)));
+    this.v = this.params.map((p) => keep(this.device.zeros(p.shape)));
+    this.count = keep(this.device.zeros([1]));
+    this.plainControl = keep(this.device.tensor([1, 0, 0, 0], [CTRL_SIZE]));
+  }
+
+  /** Encodes one update of every parameter that has a gradient (no readback). */
+  step(options: StepOptions = {}): void {
+    const ctrl = options.control ?? this.plainControl;
+    const lr = options.lr ?? this.lr;
+    noGrad(() => {
+      stepCount(this.count, ctrl);
+      this.params.forEach((p, i) => {
+        if (!p.grad) return;
+        adamwUpdate(p, p.grad, this.m[i], this.v[i], ctrl, this.count, {
+          lr,
+          beta1: this.beta1,
+          beta2: this.beta2,
+          eps: this.eps,
+          weightDecay: this.decays[i] ? this.weightDecay : 0,
+        });
+      });
+    });
+  }
+
+  /** Drops every parameter's gradient. */
+  zeroGrad(): void {
+    zeroGrad(this.params);
+  }
+
+  /** The number of steps applied (skipped steps excluded), read asynchronously. */
+  async stepsTaken(): Promise<number> {
+    return this.count.item();
+  }
+
+  /** Frees the optimiser state (not the parameters). */
+  dispose(): void {
+    for (const t of [...this.m, ...this.v, this.count, this.plainControl]) t.dispose();
+  }
+}

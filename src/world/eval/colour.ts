@@ -1,0 +1,119 @@
+/**
+ * Colour arithmetic the evaluator's segmentation is built on: distances in sRGB, the nearest
+ * named object colour, and how much of a pixel an object of a known colour covers when the
+ * renderer blended it (anti-aliasing) over a known background.
+ */
+import { stripeColor } from "../render.ts";
+import { COLOR_NAMES, type ColorName, OBJECT_COLORS } from "../scene.ts";
+
+export type Rgb = readonly [number, number, number];
+
+/** The object palette as an indexable list, in COLOR_NAMES order. */
+export const PALETTE: readonly Rgb[] = COLOR_NAMES.map((n) => OBJECT_COLORS[n]);
+
+/** The stripe each ball of a palette colour carries (a darker or lighter shade of it). */
+export const STRIPES: readonly Rgb[] = PALETTE.map((c) => stripeColor(c));
+
+export function colorIndex(name: ColorName): number {
+  const i = COLOR_NAMES.indexOf(name);
+  if (i < 0) throw new Error(`unknown colour name "${name}"`);
+  return i;
+}
+
+export function dist2(r: number, g: number, b: number, c: Rgb): number {
+  const dr = r - c[0];
+  const dg = g - c[1];
+  const db = b - c[2];
+  return dr * dr + dg * dg + db * db;
+}
+
+export function rgbDistance(a: Rgb, b: Rgb): number {
+  return Math.sqrt(dist2(a[0], a[1], a[2], b));
+}
+
+/** Squared distance from pixel p to the colour segment between a and b. */
+export function segmentDist2(r: number, g: number, b: number, a: Rgb, c: Rgb): number {
+  const ur = c[0] - a[0];
+  const ug = c[1] - a[1];
+  const ub = c[2] - a[2];
+  const uu = ur * ur + ug * ug + ub * ub;
+  let t = uu > 0 ? ((r - a[0]) * ur + (g - a[1]) * ug + (b - a[2]) * ub) / uu : 0;
+  t = t < 0 ? 0 : t > 1 ? 1 : t;
+  return dist2(r, g, b, [a[0] + t * ur, a[1] + t * ug, a[2] + t * ub]);
+}
+
+/**
+ * Fraction of a pixel covered by colour `c` when it was blended over background `bg`:
+ * the projection of (p - bg) on (c - bg), clamped to [0, 1]. Returns 0 when c and bg are too
+ * close for the blend to be measured.
+ */
+export function coverage(r: number, g: number, b: number, c: Rgb, bg: Rgb): number {
+  const ur = c[0] - bg[0];
+  const ug = c[1] - bg[1];
+  const ub = c[2] - bg[2];
+  const uu = ur * ur + ug * ug + ub * ub;
+  if (uu < 400) return 0;
+  const a = ((r - bg[0]) * ur + (g - bg[1]) * ug + (b - bg[2]) * ub) / uu;
+  return a < 0 ? 0 : a > 1 ? 1 : a;
+}
+
+export interface BlendFit {
+  /** Coverage of the pixel by the object colour. */
+  a: number;
+  /** Squared distance (sRGB) between the pixel and the fitted blend. */
+  res2: number;
+}
+
+/**
+ * Best explanation of pixel p as object colour c over background bg: either a plain blend
+ * p = a·c + (1 − a)·bg, or a blend over a shadowed background p = a·c + β·bg with the shadow
+ * darkening bg to no less than `darkest` of itself (an object's rim over its own shadow).
+ */
+export function blendFit(r: number, g: number, b: number, c: Rgb, bg: Rgb, darkest: number): BlendFit {
+  const a = coverage(r, g, b, c, bg);
+  const plain = dist2(r, g, b, [
+    bg[0] + a * (c[0] - bg[0]),
+    bg[1] + a * (c[1] - bg[1]),
+    bg[2] + a * (c[2] - bg[2]),
+  ]);
+  if (darkest >= 1) return { a, res2: plain };
+  const cc = c[0] * c[0] + c[1] * c[1] + c[2] * c[2];
+  const cb = c[0] * bg[0] + c[1] * bg[1] + c[2] * bg[2];
+  const bb = bg[0] * bg[0] + bg[1] * bg[1] + bg[2] * bg[2];
+  const det = cc * bb - cb * cb;
+  if (det < 1e-6 * cc * bb) return { a, res2: plain };
+  const pc = r * c[0] + g * c[1] + b * c[2];
+  const pb = r * bg[0] + g * bg[1] + b * bg[2];
+  const a2 = (pc * bb - pb * cb) / det;
+  const beta = (cc * pb - cb * pc) / det;
+  if (!(a2 > 0 && a2 < 1 && beta >= darkest * (1 - a2) && beta <= 1 - a2)) return { a, res2: plain };
+  const shadowed = dist2(r, g, b, [a2 * c[0] + beta * bg[0], a2 * c[1] + beta * bg[1], a2 * c[2] + beta * bg[2]]);
+  return shadowed < plain ? { a: a2, res2: shadowed } : { a, res2: plain };
+}
+
+/** Distance from pixel p to the blend line between bg and c (how un-blend-like p is). */
+export function blendResidual(r: number, g: number, b: number, c: Rgb, bg: Rgb): number {
+  const a = coverage(r, g, b, c, bg);
+  return Math.sqrt(
+    dist2(
+      r,
+      g,
+      b,
+      [bg[0] + a * (c[0] - bg[0]), bg[1] + a * (c[1] - bg[1]), bg[2] + a * (c[2] - bg[2])] as const,
+    ),
+  );
+}
+
+/** Mean of a list of colours. */
+export function meanRgb(colors: readonly Rgb[]): Rgb {
+  if (colors.length === 0) throw new Error("meanRgb: no colours");
+  let r = 0;
+  let g = 0;
+  let b = 0;
+  for (const c of colors) {
+    r += c[0];
+    g += c[1];
+    b += c[2];
+  }
+  return [r / colors.length, g / colors.length, b / colors.length];
+}

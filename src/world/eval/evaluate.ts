@@ -1,0 +1,176 @@
+/**
+ * The evaluator: any RGB clip in, a report out. Objects are found from the pixels alone (colour
+ * and shape, never the ground truth), tracked, put back into world coordinates, and the clip is
+ * scored on prompt adherence, physics, object permanence and, when its first frames come from
+ * the simulator, how far it strays from the simulator's own continuation.
+ */
+import { assertVideo, type Video } from "../../media/video.ts";
+import { groundRow } from "../camera.ts";
+import type { SceneConstraints } from "../constraints.ts";
+import { parsePrompt } from "../prompt.ts";
+import { GRAVITY, validateConstraints } from "../sample.ts";
+import type { SceneSpec, ThemeName } from "../scene.ts";
+import { validateScene } from "../validate.ts";
+import { analyseMotion } from "./motion.ts";
+import { type ObjectSummary, summariseObjects } from "./objects.ts";
+import { type AdherenceScore, scoreAdherence } from "./scores/adherence.ts";
+import { type ContinuationScore, scoreContinuation } from "./scores/continuation.ts";
+import { type PermanenceScore, scorePermanence } from "./scores/permanence.ts";
+import { type PhysicsScore, scorePhysics } from "./scores/physics.ts";
+import { segmentFrame } from "./segment.ts";
+import { guessTheme, sceneryColors, sceneryEdgeColors } from "./theme.ts";
+import { type Track, trackDetections } from "./track.ts";
+import { estimateView, rebaseTracks } from "./view.ts";
+
+export interface EvalOptions {
+  /** The prompt the clip was made from; parsed into constraints for the adherence score. */
+  prompt?: string;
+  /** Constraints to check directly (instead of a prompt). */
+  constraints?: SceneConstraints;
+  /** The clip's first contextFrames frames were simulated from this scene. */
+  reference?: { scene: SceneSpec; contextFrames: number };
+}
+
+export interface EvalReport {
+  video: { width: number; height: number; fps: number; frames: number; seconds: number };
+  prompt: { text: string | null; constraints: SceneConstraints; unknownWords: string[] } | null;
+  theme: { guess: ThemeName; distance: number };
+  camera: { motion: string; source: string; pixelsPerMetre: number };
+  objects: ObjectSummary[];
+  /** Short-lived blobs (a few frames) left out as noise. */
+  ignoredBlobs: number;
+  scores: {
+    adherence: number | null;
+    physics: number | null;
+    permanence: number;
+    continuation: number | null;
+  };
+  adherence: AdherenceScore | null;
+  physics: PhysicsScore;
+  permanence: PermanenceScore;
+  continuation: ContinuationScore | null;
+}
+
+export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport {
+  if (video === null || typeof video !== "object") throw new Error("evaluateVideo: video is missing");
+  if (!Array.isArray(video.frames)) throw new Error("evaluateVideo: video.frames must be an array");
+  assertVideo(video, "evaluateVideo: video");
+  const { width, height, fps, frames } = video;
+  const prompt = resolvePrompt(opts);
+  const reference = opts.reference;
+  if (reference) {
+    if (reference === null || typeof reference !== "object" || !reference.scene) {
+      throw new Error("evaluateVideo: reference must be { scene, contextFrames }");
+    }
+    validateScene(reference.scene);
+    const c = reference.contextFrames;
+    if (!Number.isInteger(c) || c < 1 || c > frames.length) {
+      throw new Error(
+        `evaluateVideo: reference.contextFrames must be an integer in 1..${frames.length}, got ${c}`,
+      );
+    }
+  }
+
+  // 1. Objects from pixels.
+  const segOpts = {
+    sceneryColors: sceneryColors(),
+    sceneryEdgeColors: sceneryEdgeColors(),
+    shadowFromRow: Math.max(0, Math.floor(groundRow(height)) - 1),
+  };
+  const segs = frames.map((f) => segmentFrame(f, width, height, segOpts));
+  const scenery = segs.map((s) => s.scenery);
+  const all = trackDetections(segs.map((s) => s.detections));
+  const minFrames = Math.max(3, Math.round(0.1 * fps));
+  const tracks = all.filter((t) => t.obs.length >= minFrames);
+
+  // 2. Into the world: camera, motion, what each object is.
+  const view = estimateView({
+    width,
+    height,
+    fps,
+    frames: frames.length,
+    tracks,
+    scenery,
+    reference: reference?.scene,
+    promptCamera: prompt?.constraints.camera,
+  });
+  const based = rebaseTracks(tracks, view);
+  const motions = based.map((t) => analyseMotion(t, { fps, pixelsPerMetre: view.pixelsPerMetre }));
+  const objects = summariseObjects(tracks, motions);
+  const theme = guessTheme(frames, width, height);
+
+  // 3. Scores.
+  const physics = scorePhysics(based, motions, fps, {
+    pixelsPerMetre: view.pixelsPerMetre,
+    gravity: reference?.scene.gravity ?? GRAVITY,
+  });
+  const permanence = scorePermanence({ tracks, scenery, width, height });
+  const continuation = reference
+    ? scoreContinuation({
+        tracks,
+        width,
+        height,
+        fps,
+        frames: frames.length,
+        scene: reference.scene,
+        contextFrames: reference.contextFrames,
+      })
+    : null;
+  const adherence = prompt
+    ? scoreAdherence(prompt.constraints, objects, theme.theme, objectCount(tracks))
+    : null;
+
+  return {
+    video: { width, height, fps, frames: frames.length, seconds: frames.length / fps },
+    prompt,
+    theme: { guess: theme.theme, distance: theme.distance },
+    camera: { motion: view.camera, source: view.source, pixelsPerMetre: view.pixelsPerMetre },
+    objects,
+    ignoredBlobs: all.length - tracks.length,
+    scores: {
+      adherence: adherence?.score ?? null,
+      physics: physics.score,
+      permanence: permanence.score,
+      continuation: continuation?.score ?? null,
+    },
+    adherence,
+    physics,
+    permanence,
+    continuation,
+  };
+}
+
+function resolvePrompt(opts: EvalOptions): EvalReport["prompt"] {
+  if (opts.prompt !== undefined && opts.constraints !== undefined) {
+    throw new Error("evaluateVideo: give a prompt or constraints, not both");
+  }
+  if (opts.constraints !== undefined) {
+    validateConstraints(opts.constraints);
+    return { text: null, constraints: opts.constraints, unknownWords: [] };
+  }
+  if (opts.prompt !== undefined) {
+    const parsed = parsePrompt(opts.prompt);
+    return { text: opts.prompt, constraints: parsed.constraints, unknownWords: parsed.unknownWords };
+  }
+  return null;
+}
+
+/**
+ * How many objects the clip shows: the most tracks alive at once (a track is alive from its
+ * first to its last sighting, so an object hidden for a while still counts).
+ */
+function objectCount(tracks: Track[]): number {
+  const events: [number, number][] = [];
+  for (const t of tracks) {
+    events.push([t.obs[0].frame, 1]);
+    events.push([t.obs[t.obs.length - 1].frame + 1, -1]);
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let alive = 0;
+  let most = 0;
+  for (const [, d] of events) {
+    alive += d;
+    most = Math.max(most, alive);
+  }
+  return most;
+}

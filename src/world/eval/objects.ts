@@ -1,0 +1,68 @@
+/**
+ * What each tracked object is, as the report states it: colour, shape (a vote of template fits
+ * over the frames where the object is seen whole), size, when it is seen, and how it moves.
+ */
+import type { ColorName, MotionKind, ShapeKind } from "../scene.ts";
+import type { TrackMotion } from "./motion.ts";
+import { fitShape } from "./shape.ts";
+import type { Track } from "./track.ts";
+
+export interface ObjectSummary {
+  track: number;
+  color: ColorName;
+  /** Voted shape, or null when the object is never seen whole and large enough. */
+  shape: ShapeKind | null;
+  /** Share of the shape votes the winner got (0 when there was no vote). */
+  shapeConfidence: number;
+  /** Typical size: the square root of its usual area, in base pixels. */
+  sizePx: number;
+  firstFrame: number;
+  lastFrame: number;
+  /** Frames in which it was detected. */
+  seen: number;
+  motion: MotionKind | null;
+  direction: "left" | "right" | null;
+  bounces: number;
+}
+
+/** Most observations fitted per track: enough for a clear vote, bounded cost. */
+const MAX_SHAPE_FITS = 16;
+
+export function summariseObjects(tracks: Track[], motions: TrackMotion[]): ObjectSummary[] {
+  return tracks.map((t, k) => {
+    const m = motions[k];
+    const shape = voteShape(t);
+    return {
+      track: t.id,
+      color: t.color,
+      shape: shape.shape,
+      shapeConfidence: shape.confidence,
+      sizePx: m.size,
+      firstFrame: t.obs[0].frame,
+      lastFrame: t.obs[t.obs.length - 1].frame,
+      seen: t.obs.length,
+      motion: m.kind,
+      direction: m.direction,
+      bounces: m.bounces.length,
+    };
+  });
+}
+
+function voteShape(t: Track): { shape: ShapeKind | null; confidence: number } {
+  const usable = t.obs.filter((o) => !o.partial && o.patch);
+  if (usable.length === 0) return { shape: null, confidence: 0 };
+  const step = usable.length / Math.min(usable.length, MAX_SHAPE_FITS);
+  const votes: Record<ShapeKind, number> = { ball: 0, box: 0, triangle: 0 };
+  let total = 0;
+  for (let i = 0; i < usable.length; i += step) {
+    const o = usable[Math.floor(i)];
+    const fit = fitShape(o.patch!, o.cx, o.cy, o.area);
+    // A clear fit counts more than a near-tie.
+    const w = 0.25 + fit.margin;
+    votes[fit.shape] += w;
+    total += w;
+  }
+  let best: ShapeKind = "ball";
+  for (const s of Object.keys(votes) as ShapeKind[]) if (votes[s] > votes[best]) best = s;
+  return { shape: best, confidence: total > 0 ? votes[best] / total : 0 };
+}

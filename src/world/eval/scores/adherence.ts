@@ -1,0 +1,181 @@
+/**
+ * Prompt adherence: does the clip show what the prompt asked for? The prompt's parsed
+ * constraints are checked against the tracked objects: each object the prompt names is paired
+ * with the tracked object that satisfies most of what was said of it (no object serves two
+ * names), then colours, shapes, motion kinds, directions and bounces are each scored as the share
+ * of demands met; the object count and the background theme are scored on their own. The score
+ * is the mean of the parts the prompt pins down (null when it pins down nothing).
+ */
+import type { ObjectConstraint, SceneConstraints } from "../../constraints.ts";
+import type { ThemeName } from "../../scene.ts";
+import type { ObjectSummary } from "../objects.ts";
+
+export interface AdherenceCheck {
+  /** What was asked, e.g. "object 1 colour". */
+  what: string;
+  wanted: string;
+  got: string;
+  ok: boolean;
+}
+
+export interface AdherenceScore {
+  score: number | null;
+  color: number | null;
+  shape: number | null;
+  count: number | null;
+  theme: number | null;
+  motion: number | null;
+  direction: number | null;
+  bounce: number | null;
+  checks: AdherenceCheck[];
+  /** For each object the prompt names, the track paired with it (null if none was left). */
+  pairing: (number | null)[];
+}
+
+type Attribute = "color" | "shape" | "motion" | "direction" | "bounce";
+const ATTRIBUTES: Attribute[] = ["color", "shape", "motion", "direction", "bounce"];
+
+export function scoreAdherence(
+  constraints: SceneConstraints,
+  objects: ObjectSummary[],
+  theme: ThemeName,
+  objectCount: number,
+): AdherenceScore {
+  const wants = constraints.objects;
+  const pairing = pairObjects(wants, objects);
+  const checks: AdherenceCheck[] = [];
+  const tally: Record<Attribute, { met: number; asked: number }> = {
+    color: { met: 0, asked: 0 },
+    shape: { met: 0, asked: 0 },
+    motion: { met: 0, asked: 0 },
+    direction: { met: 0, asked: 0 },
+    bounce: { met: 0, asked: 0 },
+  };
+  wants.forEach((w, i) => {
+    const k = pairing[i];
+    const o = k === null ? null : (objects.find((s) => s.track === k) ?? null);
+    for (const a of ATTRIBUTES) {
+      const wanted = wantedValue(w, a);
+      if (wanted === null) continue;
+      const got = o ? gotValue(o, a) : "nothing";
+      const ok = o !== null && satisfies(w, o, a);
+      tally[a].asked++;
+      if (ok) tally[a].met++;
+      checks.push({ what: `object ${i + 1} ${a}`, wanted, got, ok });
+    }
+  });
+  const part = (a: Attribute) => (tally[a].asked > 0 ? tally[a].met / tally[a].asked : null);
+
+  const expectedCount = constraints.count ?? (wants.length > 0 ? wants.length : undefined);
+  let count: number | null = null;
+  if (expectedCount !== undefined) {
+    count = Math.max(0, 1 - Math.abs(objectCount - expectedCount) / expectedCount);
+    checks.push({
+      what: "object count",
+      wanted: String(expectedCount),
+      got: String(objectCount),
+      ok: objectCount === expectedCount,
+    });
+  }
+  let themeScore: number | null = null;
+  if (constraints.theme) {
+    themeScore = constraints.theme === theme ? 1 : 0;
+    checks.push({ what: "theme", wanted: constraints.theme, got: theme, ok: themeScore === 1 });
+  }
+  const parts = {
+    color: part("color"),
+    shape: part("shape"),
+    count,
+    theme: themeScore,
+    motion: part("motion"),
+    direction: part("direction"),
+    bounce: part("bounce"),
+  };
+  const present = Object.values(parts).filter((v): v is number => v !== null);
+  const score = present.length > 0 ? present.reduce((a, v) => a + v, 0) / present.length : null;
+  return { score, ...parts, checks, pairing };
+}
+
+function wantedValue(w: ObjectConstraint, a: Attribute): string | null {
+  switch (a) {
+    case "color":
+      return w.color ?? null;
+    case "shape":
+      return w.shape ?? null;
+    case "motion":
+      return w.motion ?? null;
+    case "direction":
+      return w.direction ?? null;
+    case "bounce":
+      return w.bounces === undefined ? null : w.bounces ? "bounces" : "no bounce";
+  }
+}
+
+function gotValue(o: ObjectSummary, a: Attribute): string {
+  switch (a) {
+    case "color":
+      return o.color;
+    case "shape":
+      return o.shape ?? "unknown";
+    case "motion":
+      return o.motion ?? "unknown";
+    case "direction":
+      return o.direction ?? "none";
+    case "bounce":
+      return o.bounces > 0 ? `bounces (${o.bounces})` : "no bounce";
+  }
+}
+
+function satisfies(w: ObjectConstraint, o: ObjectSummary, a: Attribute): boolean {
+  switch (a) {
+    case "color":
+      return w.color === undefined || o.color === w.color;
+    case "shape":
+      return w.shape === undefined || o.shape === w.shape;
+    case "motion":
+      return w.motion === undefined || o.motion === w.motion;
+    case "direction":
+      return w.direction === undefined || o.direction === w.direction;
+    case "bounce":
+      return w.bounces === undefined || o.bounces > 0 === w.bounces;
+  }
+}
+
+/**
+ * Pairs named objects with tracked ones so that the most demands are met (exhaustive search:
+ * prompts name at most four objects); ties go to objects seen for longer.
+ */
+function pairObjects(wants: ObjectConstraint[], objects: ObjectSummary[]): (number | null)[] {
+  let best: (number | null)[] = wants.map(() => null);
+  let bestScore = Number.NEGATIVE_INFINITY;
+  const used = new Set<number>();
+  const current: (number | null)[] = [];
+  const go = (i: number, score: number) => {
+    if (i === wants.length) {
+      if (score > bestScore) {
+        bestScore = score;
+        best = current.slice();
+      }
+      return;
+    }
+    let any = false;
+    for (const o of objects) {
+      if (used.has(o.track)) continue;
+      any = true;
+      used.add(o.track);
+      current.push(o.track);
+      let s = o.seen * 1e-6;
+      for (const a of ATTRIBUTES) if (wantedValue(wants[i], a) !== null && satisfies(wants[i], o, a)) s += 1;
+      go(i + 1, score + s);
+      current.pop();
+      used.delete(o.track);
+    }
+    if (!any) {
+      current.push(null);
+      go(i + 1, score);
+      current.pop();
+    }
+  };
+  go(0, 0);
+  return best;
+}

@@ -1,0 +1,241 @@
+/**
+ * Object permanence: objects exist whether or not they are seen. Every time a tracked object
+ * appears, vanishes, or comes back after a gap, the place is judged: at the frame edge, at an
+ * occluder or another object is fine; in the open it is a violation. An object that comes back
+ * from behind something must keep its colour and size and reappear when its speed says it
+ * should; one that goes behind an occluder and comes out as a different colour is caught by
+ * pairing the tracks that end and start at occluders.
+ */
+import type { Observation, Track } from "../track.ts";
+
+export type Place = "edge" | "occluder" | "object" | "open";
+
+export interface PermanenceEvent {
+  kind: "appear" | "vanish" | "reappear" | "swap";
+  track: number;
+  frame: number;
+  place: Place;
+  ok: boolean;
+  /** Why it is not ok, when it is not. */
+  reason?: string;
+}
+
+export interface PermanenceScore {
+  score: number;
+  events: PermanenceEvent[];
+  violations: number;
+}
+
+export interface PermanenceInput {
+  tracks: Track[];
+  /** Per frame, 1 where a pixel is scenery (occluders and props), as segmentation found it. */
+  scenery: Uint8Array[];
+  width: number;
+  height: number;
+}
+
+/** Area ratio outside which a reappearing object has changed size. */
+const SIZE_RATIO = 1.6;
+/** Tolerated relative error in the speed implied by a passage behind an occluder. */
+const SPEED_TOLERANCE = 0.45;
+
+export function scorePermanence(input: PermanenceInput): PermanenceScore {
+  const { tracks, scenery, width, height } = input;
+  const last = scenery.length - 1;
+  const events: PermanenceEvent[] = [];
+  const where = (ob: Observation, frame: number, self: Track, vx = 0, vy = 0) =>
+    placeOf(ob, frame, self, vx, vy, tracks, scenery, width, height);
+
+  for (const t of tracks) {
+    const first = t.obs[0];
+    const end = t.obs[t.obs.length - 1];
+    if (first.frame > 0) {
+      const place = where(first, first.frame - 1, t);
+      events.push(judge("appear", t, first.frame, place));
+    }
+    if (end.frame < last) {
+      const v = velocityBefore(t.obs, t.obs.length - 1);
+      const place = where(end, end.frame + 1, t, v.vx, v.vy);
+      events.push(judge("vanish", t, end.frame + 1, place));
+    }
+    for (const l of t.links) {
+      if (l.jump || l.missing === 0) continue;
+      const before = t.obs[l.to - 1];
+      const after = t.obs[l.to];
+      const v = velocityBefore(t.obs, l.to - 1);
+      const gone = where(before, before.frame + 1, t, v.vx, v.vy);
+      const back = where(after, after.frame - 1, t);
+      const ev = judge("reappear", t, after.frame, gone === "open" ? "open" : back);
+      if (ev.ok) {
+        const problem = passageProblem(t, l.to);
+        if (problem) {
+          ev.ok = false;
+          ev.reason = problem;
+        }
+      }
+      events.push(ev);
+    }
+  }
+  events.push(...swaps(tracks, events));
+  const violations = events.filter((e) => !e.ok).length;
+  const score = events.length === 0 ? 1 : 1 - violations / events.length;
+  return { score, events, violations };
+}
+
+function judge(kind: PermanenceEvent["kind"], t: Track, frame: number, place: Place): PermanenceEvent {
+  const ok = place !== "open";
+  const verb = kind === "appear" ? "appeared" : kind === "vanish" ? "vanished" : "vanished and came back";
+  return ok
+    ? { kind, track: t.id, frame, place, ok }
+    : { kind, track: t.id, frame, place, ok, reason: `${t.color} object ${verb} in the open` };
+}
+
+/**
+ * Where an object at `ob` was when it was not seen at `frame`: cut by the frame edge, next to
+ * scenery that could hide it, next to another object, or in the open.
+ */
+function placeOf(
+  ob: Observation,
+  frame: number,
+  self: Track,
+  vx: number,
+  vy: number,
+  tracks: Track[],
+  scenery: Uint8Array[],
+  width: number,
+  height: number,
+): Place {
+  const size = Math.sqrt(ob.area);
+  const margin = Math.max(2, 0.6 * size);
+  const steps = Math.abs(frame - ob.frame);
+  // The box where the object was, stretched to where its motion would take it.
+  const [bx0, by0, bx1, by1] = ob.bbox;
+  const x0 = Math.min(bx0, bx0 + vx * steps) - margin;
+  const x1 = Math.max(bx1, bx1 + vx * steps) + margin;
+  const y0 = Math.min(by0, by0 + vy * steps) - margin;
+  const y1 = Math.max(by1, by1 + vy * steps) + margin;
+  if (ob.touchesEdge || x0 <= 0 || y0 <= 0 || x1 >= width || y1 >= height) return "edge";
+  const mask = scenery[Math.max(0, Math.min(scenery.length - 1, frame))];
+  let hits = 0;
+  const boxArea = (x1 - x0) * (y1 - y0);
+  for (let y = Math.max(0, Math.floor(y0)); y < Math.min(height, Math.ceil(y1)); y++) {
+    for (let x = Math.max(0, Math.floor(x0)); x < Math.min(width, Math.ceil(x1)); x++) {
+      hits += mask[y * width + x];
+    }
+  }
+  if (hits >= Math.max(2, 0.05 * boxArea)) return "occluder";
+  for (const other of tracks) {
+    if (other === self) continue;
+    for (const o of other.obs) {
+      if (Math.abs(o.frame - frame) > 1) continue;
+      const [ox0, oy0, ox1, oy1] = o.bbox;
+      if (ox0 <= x1 && x0 <= ox1 && oy0 <= y1 && y0 <= oy1) return "object";
+    }
+  }
+  return "open";
+}
+
+/** Velocity (px per frame) from up to the last four whole observations up to index i. */
+function velocityBefore(obs: Observation[], i: number): { vx: number; vy: number } {
+  const whole = [];
+  for (let k = i; k >= 0 && whole.length < 4; k--) if (!obs[k].partial) whole.push(obs[k]);
+  if (whole.length < 2) return { vx: 0, vy: 0 };
+  const a = whole[whole.length - 1];
+  const b = whole[0];
+  const dt = b.frame - a.frame;
+  return dt > 0 ? { vx: (b.cx - a.cx) / dt, vy: (b.cy - a.cy) / dt } : { vx: 0, vy: 0 };
+}
+
+/** Velocity (px per frame) from up to the first four whole observations from index i on. */
+function velocityAfter(obs: Observation[], i: number): { vx: number; vy: number } {
+  const whole = [];
+  for (let k = i; k < obs.length && whole.length < 4; k++) if (!obs[k].partial) whole.push(obs[k]);
+  if (whole.length < 2) return { vx: 0, vy: 0 };
+  const a = whole[0];
+  const b = whole[whole.length - 1];
+  const dt = b.frame - a.frame;
+  return dt > 0 ? { vx: (b.cx - a.cx) / dt, vy: (b.cy - a.cy) / dt } : { vx: 0, vy: 0 };
+}
+
+/**
+ * Checks a passage behind something (the link arriving at obs[to]): the object must come out
+ * the same size, and as fast as it went in, taking the time that speed implies.
+ */
+function passageProblem(t: Track, to: number): string | null {
+  const before = wholeNear(t.obs, to - 1, -1);
+  const after = wholeNear(t.obs, to, 1);
+  if (!before || !after) return null;
+  const ratio = after.area / before.area;
+  if (ratio > SIZE_RATIO || ratio < 1 / SIZE_RATIO) {
+    return `${t.color} object came back ${ratio > 1 ? "larger" : "smaller"} (area ×${ratio.toFixed(2)})`;
+  }
+  const vin = velocityBefore(t.obs, to - 1).vx;
+  const vout = velocityAfter(t.obs, to).vx;
+  const frames = after.frame - before.frame;
+  const crossing = (after.cx - before.cx) / frames;
+  const size = Math.sqrt(before.area);
+  // Slack: speeds change a little (friction, a bounce) and centroids are noisy.
+  const slack = SPEED_TOLERANCE * Math.max(Math.abs(vin), Math.abs(vout)) + (0.5 + 0.2 * size) / Math.sqrt(frames);
+  const lo = Math.min(vin, vout) - slack;
+  const hi = Math.max(vin, vout) + slack;
+  if (crossing < lo || crossing > hi) {
+    return `${t.color} object crossed its hiding place at ${crossing.toFixed(2)} px/frame, not ${vin.toFixed(2)}`;
+  }
+  return null;
+}
+
+/** The nearest whole (not partial) observation from index i, stepping by dir. */
+function wholeNear(obs: Observation[], i: number, dir: 1 | -1): Observation | null {
+  for (let k = i; k >= 0 && k < obs.length; k += dir) if (!obs[k].partial) return obs[k];
+  return null;
+}
+
+/**
+ * Pairs a track that vanished at an occluder with one that appeared at an occluder later,
+ * not far from where the first was heading: a different colour is an identity swap.
+ */
+function swaps(tracks: Track[], events: PermanenceEvent[]): PermanenceEvent[] {
+  const out: PermanenceEvent[] = [];
+  const byId = new Map(tracks.map((t) => [t.id, t]));
+  const vanished = events.filter((e) => e.kind === "vanish" && e.place === "occluder");
+  const appeared = events.filter((e) => e.kind === "appear" && e.place === "occluder");
+  const used = new Set<PermanenceEvent>();
+  for (const v of vanished) {
+    const tv = byId.get(v.track)!;
+    const end = tv.obs[tv.obs.length - 1];
+    const vel = velocityBefore(tv.obs, tv.obs.length - 1);
+    const size = Math.sqrt(end.area);
+    let best: PermanenceEvent | null = null;
+    let bestMiss = Number.POSITIVE_INFINITY;
+    for (const a of appeared) {
+      if (used.has(a) || a.frame <= v.frame) continue;
+      const ta = byId.get(a.track)!;
+      if (ta === tv) continue;
+      const start = ta.obs[0];
+      const frames = start.frame - end.frame;
+      const px = end.cx + vel.vx * frames;
+      const miss = Math.abs(start.cx - px);
+      const gate = 2 * size + Math.sqrt(start.area) + 0.5 * Math.abs(vel.vx) * frames;
+      if (miss <= gate && miss < bestMiss && Math.abs(start.cy - end.cy) < 3 * size + 4) {
+        best = a;
+        bestMiss = miss;
+      }
+    }
+    if (!best) continue;
+    used.add(best);
+    const ta = byId.get(best.track)!;
+    // Same colour but not resumed by the tracker: it came out too early, too late or too far.
+    out.push({
+      kind: "swap",
+      track: ta.id,
+      frame: best.frame,
+      place: "occluder",
+      ok: false,
+      reason:
+        ta.colorIndex !== tv.colorIndex
+          ? `${tv.color} object went behind scenery and a ${ta.color} one came out`
+          : `${tv.color} object came out from behind scenery where its speed cannot take it`,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { OBJECT_COLORS } from "../scene.ts";
+import { analyseMotion } from "./motion.ts";
+import { segmentFrame } from "./segment.ts";
+import { type Canvas, paintVideo } from "./synthetic.ts";
+import { trackDetections } from "./track.ts";
+
+const SKY = [135, 190, 235] as const;
+const GROUND = [110, 150, 80] as const;
+const PPM = 16;
+const GROUND_Y = 56;
+const G = 9.81;
+
+/** Height of a bouncing ball's centre: dropped from h0, radius r, restitution e. */
+function bouncing(t: number, h0: number, r: number, e: number): number {
+  let h = h0;
+  let v = 0;
+  const dt = 1 / 2400;
+  for (let s = 0; s < t / dt; s++) {
+    v -= G * dt;
+    h += v * dt;
+    if (h < r && v < 0) {
+      h = r + (r - h);
+      v = -v * e;
+    }
+  }
+  return h;
+}
+
+function tracksOf(draw: (c: Canvas, i: number, t: number) => void, frames = 48, fps = 24) {
+  const video = paintVideo(64, 64, fps, frames, (c, i, t) => {
+    c.fillScene(SKY, GROUND, GROUND_Y);
+    draw(c, i, t);
+  });
+  const dets = video.frames.map((f) => segmentFrame(f, 64, 64).detections);
+  return { video, tracks: trackDetections(dets) };
+}
+
+test("a dropped bouncing ball is one track, with gravity in its flights and its bounces found", () => {
+  const r = 0.25;
+  const { tracks } = tracksOf((c, _i, t) => {
+    const h = bouncing(t, 2.5, r, 0.8);
+    c.disc(20, GROUND_Y - h * PPM, r * PPM, OBJECT_COLORS.red);
+  }, 72);
+  assert.equal(tracks.length, 1);
+  assert.equal(tracks[0].obs.length, 72);
+  assert.equal(tracks[0].links.length, 0);
+  const m = analyseMotion(tracks[0], { fps: 24 });
+  assert.ok(m.bounces.length >= 2, `bounces ${JSON.stringify(m.bounces)}`);
+  assert.ok(m.flights.length >= 2, `flights ${m.flights.length}`);
+  for (const f of m.flights) {
+    const g = f.accel / PPM;
+    assert.ok(Math.abs(g - G) < 1.5, `flight ${f.from}-${f.to}: g ${g.toFixed(2)}`);
+  }
+  assert.equal(m.kind, "dropped");
+  assert.equal(m.direction, null);
+});
+
+test("a box rolled to the right is 'rolled' and goes right; a still one is 'resting'", () => {
+  const { tracks } = tracksOf((c, _i, t) => {
+    c.square(10 + 3 * PPM * t - 0.5 * PPM * t * t, GROUND_Y - 4, 8, 0, OBJECT_COLORS.blue);
+    c.triangle(50, GROUND_Y - 3, 9, 0, OBJECT_COLORS.yellow);
+  });
+  assert.equal(tracks.length, 2);
+  const blue = tracks.find((t) => t.color === "blue")!;
+  const yellow = tracks.find((t) => t.color === "yellow")!;
+  const mb = analyseMotion(blue, { fps: 24 });
+  assert.equal(mb.kind, "rolled");
+  assert.equal(mb.direction, "right");
+  assert.equal(mb.bounces.length, 0);
+  assert.equal(mb.flights.length, 0);
+  const my = analyseMotion(yellow, { fps: 24 });
+  assert.equal(my.kind, "resting");
+  assert.equal(my.direction, null);
+});
+
+test("a thrown ball flies left on a parabola", () => {
+  const { tracks } = tracksOf(
+    (c, _i, t) => c.disc(54 - 1.5 * PPM * t, 20 - 2 * PPM * t + 0.5 * G * PPM * t * t, 3, OBJECT_COLORS.green),
+    20,
+  );
+  assert.equal(tracks.length, 1);
+  const m = analyseMotion(tracks[0], { fps: 24 });
+  assert.equal(m.kind, "thrown");
+  assert.equal(m.direction, "left");
+  assert.equal(m.flights.length, 1);
+  assert.ok(Math.abs(m.flights[0].accel / PPM - G) < 1, `g ${m.flights[0].accel / PPM}`);
+});
+
+test("an object passing behind a pillar keeps its track across the gap", () => {
+  const { tracks } = tracksOf((c, _i, t) => {
+    c.disc(4 + 1.6 * PPM * t, GROUND_Y - 3, 3, OBJECT_COLORS.purple);
+    c.rect(28, 20, 36, GROUND_Y, [150, 150, 160]);
+  });
+  const purple = tracks.filter((t) => t.color === "purple");
+  assert.equal(purple.length, 1, `tracks ${tracks.map((t) => `${t.color}:${t.obs.length}`)}`);
+  const [link] = purple[0].links;
+  assert.ok(link && link.missing > 0 && !link.jump, JSON.stringify(purple[0].links));
+});
+
+test("an object that jumps across the frame is linked as a jump, not as a new object", () => {
+  const { tracks } = tracksOf((c, i) => {
+    const x = i < 20 ? 10 + i * 0.3 : 50 + (i - 20) * 0.3;
+    c.disc(x, GROUND_Y - 3, 3, OBJECT_COLORS.orange);
+  });
+  assert.equal(tracks.length, 1);
+  assert.equal(tracks[0].links.length, 1);
+  assert.equal(tracks[0].links[0].jump, true);
+  assert.equal(tracks[0].links[0].missing, 0);
+});
+
+test("two balls of one colour keep separate tracks", () => {
+  const { tracks } = tracksOf((c, _i, t) => {
+    c.disc(10 + PPM * t, 30, 3, OBJECT_COLORS.pink);
+    c.disc(54 - PPM * t, 40, 3, OBJECT_COLORS.pink);
+  }, 24);
+  assert.equal(tracks.length, 2);
+  for (const t of tracks) {
+    assert.equal(t.obs.length, 24);
+    assert.equal(t.links.length, 0);
+  }
+});

@@ -1,0 +1,243 @@
+/**
+ * Links per-frame detections into object tracks by colour and predicted position. An object
+ * that disappears (behind an occluder, out of the frame, or because a generator dropped it)
+ * leaves its track open, and a later detection of the same colour near where it should be
+ * resumes it; a same-coloured object that pops up far away right after one vanished is linked
+ * too, as a jump, so that the scores can judge the jump instead of seeing two objects.
+ */
+import type { ColorName } from "../scene.ts";
+import type { Detection } from "./segment.ts";
+import type { CoveragePatch } from "./shape.ts";
+
+export interface Observation {
+  frame: number;
+  cx: number;
+  cy: number;
+  area: number;
+  bbox: [number, number, number, number];
+  touchesEdge: boolean;
+  /** Coverage around the blob, for shape fitting (null when cut, joined or tiny). */
+  patch: CoveragePatch | null;
+  /** Pieces of one blob (split by an occluder) were joined into this observation. */
+  joined: boolean;
+  /** Set by markPartial: part of the object may be hidden or cut off in this frame. */
+  partial: boolean;
+}
+
+/** How a track resumed after frames without a detection, or after an implausible step. */
+export interface TrackLink {
+  /** Index in `obs` of the observation the link arrives at (the one before is obs[to - 1]). */
+  to: number;
+  /** Frames with no detection between the two observations. */
+  missing: number;
+  /** Pixels between the predicted and the observed position. */
+  miss: number;
+  /** Whether the step fell outside the plausible-motion gate. */
+  jump: boolean;
+}
+
+export interface Track {
+  id: number;
+  color: ColorName;
+  colorIndex: number;
+  obs: Observation[];
+  links: TrackLink[];
+}
+
+export interface TrackOptions {
+  /** Frames a lost track may stay open for a same-coloured jump (larger gaps must be plausible). */
+  jumpWindow?: number;
+}
+
+interface Open {
+  track: Track;
+  /** Velocity in px per frame at the last whole (not shrunken) observation. */
+  vx: number;
+  vy: number;
+  /** The last observation in which the object looked whole: predictions start from it. */
+  anchor: Observation | null;
+  /** Typical size of the object (sqrt of its area), px. */
+  size: number;
+}
+
+/** Tracks objects through a clip given each frame's detections. */
+export function trackDetections(frames: Detection[][], options: TrackOptions = {}): Track[] {
+  const jumpWindow = options.jumpWindow ?? 3;
+  if (!(jumpWindow >= 0)) throw new Error(`trackDetections: jumpWindow must be ≥ 0, got ${jumpWindow}`);
+  const tracks: Track[] = [];
+  const open: Open[] = [];
+  frames.forEach((dets, f) => {
+    const taken = new Array<boolean>(dets.length).fill(false);
+    const assigned = new Map<Open, number>();
+
+    // 1. Tracks seen in the previous frame continue to their nearest plausible detection.
+    const pairs: { o: Open; d: number; cost: number; miss: number; gate: number }[] = [];
+    for (const o of open) {
+      const last = o.track.obs[o.track.obs.length - 1];
+      const gap = f - last.frame;
+      const from = o.anchor ?? last;
+      const px = from.cx + o.vx * (f - from.frame);
+      const py = from.cy + o.vy * (f - from.frame);
+      const gate = plausibleMiss(o, gap, f - from.frame);
+      dets.forEach((det, d) => {
+        if (det.colorIndex !== o.track.colorIndex) return;
+        const miss = Math.hypot(det.cx - px, det.cy - py);
+        const ratio = det.area / Math.max(1, o.size * o.size);
+        // Reappearing from behind something, an object may show only a sliver at first.
+        if (miss <= gate && ratio < 4) {
+          pairs.push({ o, d, cost: miss / gate + gap * 0.01, miss, gate });
+        } else if (gap <= jumpWindow + 1 && ratio > 0.4 && ratio < 2.5) {
+          // A same-coloured object of the same size elsewhere: a candidate jump, taken last.
+          pairs.push({ o, d, cost: 10 + miss / gate + gap, miss, gate });
+        }
+      });
+    }
+    pairs.sort((a, b) => a.cost - b.cost);
+    for (const p of pairs) {
+      if (taken[p.d] || assigned.has(p.o)) continue;
+      taken[p.d] = true;
+      assigned.set(p.o, p.d);
+      const last = p.o.track.obs[p.o.track.obs.length - 1];
+      const gap = f - last.frame;
+      if (gap > 1 || p.miss > p.gate) {
+        p.o.track.links.push({
+          to: p.o.track.obs.length,
+          missing: gap - 1,
+          miss: p.miss,
+          jump: p.miss > p.gate,
+        });
+      }
+    }
+
+    // 2. Leftover pieces next to a detection already given to a track of their colour are the
+    //    same object split by something in front of it.
+    for (const [o, d] of assigned) {
+      const main = dets[d];
+      const pieces: Detection[] = [main];
+      dets.forEach((det, k) => {
+        if (taken[k] || det.colorIndex !== main.colorIndex) return;
+        const union = unionBox(pieces.map((p) => p.bbox).concat([det.bbox]));
+        const span = Math.max(union[2] - union[0], union[3] - union[1]);
+        if (span <= 1.6 * o.size + 2) {
+          pieces.push(det);
+          taken[k] = true;
+        }
+      });
+      addObservation(o, f, pieces);
+    }
+
+    // 3. What is left starts new tracks.
+    dets.forEach((det, d) => {
+      if (taken[d]) return;
+      const track: Track = {
+        id: tracks.length,
+        color: det.color,
+        colorIndex: det.colorIndex,
+        obs: [],
+        links: [],
+      };
+      tracks.push(track);
+      const o: Open = { track, vx: 0, vy: 0, anchor: null, size: Math.sqrt(det.area) };
+      open.push(o);
+      addObservation(o, f, [det]);
+    });
+  });
+  for (const t of tracks) markPartial(t, tracks);
+  return tracks;
+}
+
+/**
+ * How far (px) an object may land from its constant-velocity prediction after `gap` frames:
+ * room for gravity, bounces and collisions over a frame, plus drift while it is hidden.
+ */
+function plausibleMiss(o: Open, gap: number, sinceAnchor: number): number {
+  const speed = Math.hypot(o.vx, o.vy);
+  return (
+    Math.max(3, 0.9 * o.size) +
+    0.6 * speed * Math.min(sinceAnchor, 3) +
+    0.25 * speed * sinceAnchor +
+    0.5 * gap
+  );
+}
+
+function addObservation(o: Open, frame: number, pieces: Detection[]): void {
+  let area = 0;
+  let sx = 0;
+  let sy = 0;
+  for (const p of pieces) {
+    area += p.area;
+    sx += p.area * p.cx;
+    sy += p.area * p.cy;
+  }
+  const ob: Observation = {
+    frame,
+    cx: sx / area,
+    cy: sy / area,
+    area,
+    bbox: unionBox(pieces.map((p) => p.bbox)),
+    touchesEdge: pieces.some((p) => p.touchesEdge),
+    patch: pieces.length === 1 ? pieces[0].patch : null,
+    joined: pieces.length > 1,
+    partial: false,
+  };
+  const obs = o.track.obs;
+  // A shrunken or cut blob (half behind a pillar, leaving the frame) has a biased centroid:
+  // it neither sets the velocity nor anchors predictions.
+  const whole = !ob.touchesEdge && !ob.joined && ob.area >= 0.7 * o.size * o.size;
+  const prev = o.anchor;
+  if (whole && prev) {
+    const gap = frame - prev.frame;
+    const vx = (ob.cx - prev.cx) / gap;
+    const vy = (ob.cy - prev.cy) / gap;
+    // Smooth the velocity a little: single-frame centroid noise should not steer the gate.
+    o.vx = gap === 1 ? 0.7 * vx + 0.3 * o.vx : vx;
+    o.vy = gap === 1 ? 0.7 * vy + 0.3 * o.vy : vy;
+  }
+  if (whole || !o.anchor) o.anchor = ob;
+  o.size = obs.length === 0 ? Math.sqrt(area) : Math.max(0.95 * o.size, Math.sqrt(area));
+  obs.push(ob);
+}
+
+export function unionBox(boxes: [number, number, number, number][]): [number, number, number, number] {
+  const u: [number, number, number, number] = [
+    Number.POSITIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+  ];
+  for (const b of boxes) {
+    u[0] = Math.min(u[0], b[0]);
+    u[1] = Math.min(u[1], b[1]);
+    u[2] = Math.max(u[2], b[2]);
+    u[3] = Math.max(u[3], b[3]);
+  }
+  return u;
+}
+
+/**
+ * Flags observations in which the object may be partly hidden or cut: at the frame edge, split
+ * into pieces, touching another object, or clearly smaller than the object usually is.
+ */
+function markPartial(track: Track, all: Track[]): void {
+  const areas = track.obs.filter((o) => !o.touchesEdge).map((o) => o.area);
+  areas.sort((a, b) => a - b);
+  const typical = areas.length > 0 ? areas[Math.floor(areas.length * 0.75)] : 0;
+  for (const ob of track.obs) {
+    let partial = ob.touchesEdge || ob.joined || ob.area < 0.8 * typical;
+    if (!partial) {
+      for (const other of all) {
+        if (other === track) continue;
+        const o2 = other.obs.find((o) => o.frame === ob.frame);
+        if (o2 && boxesTouch(ob.bbox, o2.bbox)) {
+          partial = true;
+          break;
+        }
+      }
+    }
+    ob.partial = partial;
+  }
+}
+
+function boxesTouch(a: [number, number, number, number], b: [number, number, number, number]): boolean {
+  return a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
+}

@@ -1,0 +1,228 @@
+/**
+ * The camera behind a clip, so that motion can be judged in the world rather than on screen: a
+ * pan slides everything sideways and a zoom spreads it out from the floor, and neither is motion
+ * of the objects. Positions are mapped to "base pixels", the pixels of the first frame's camera,
+ * whose scale (pixels per metre) is the world's at rest.
+ *
+ * Where it comes from, best first: the reference scene (exact, via cameraAt); the clip itself
+ * (zoom from objects growing together, pan from scenery sliding); the prompt's camera words with
+ * the world's usual arena; otherwise a still camera.
+ */
+import { basePixelsPerMetre, cameraAt, groundRow, pixelToWorld, worldToPixel } from "../camera.ts";
+import type { CameraMotion, SceneSpec } from "../scene.ts";
+import { polyFit } from "./fit.ts";
+import type { Track } from "./track.ts";
+
+/** Arena width (m) the scene sampler centres its draws on; the view of a still camera fits it. */
+export const TYPICAL_ARENA_WIDTH = 8;
+
+export interface ViewModel {
+  source: "reference" | "measured" | "prompt" | "assumed";
+  camera: CameraMotion;
+  /** Base pixels per metre. */
+  pixelsPerMetre: number;
+  /** Pixel position at a frame to base pixels. */
+  toBase(frame: number, x: number, y: number): [number, number];
+  /** Magnification at a frame relative to the first. */
+  scaleAt(frame: number): number;
+}
+
+export interface ViewInput {
+  width: number;
+  height: number;
+  fps: number;
+  frames: number;
+  tracks: Track[];
+  /** Per-frame scenery masks from segmentation. */
+  scenery: Uint8Array[];
+  reference?: SceneSpec;
+  /** Camera the prompt asks for, used only when the clip itself shows nothing. */
+  promptCamera?: CameraMotion;
+}
+
+export function estimateView(input: ViewInput): ViewModel {
+  const { width, height, fps, reference } = input;
+  if (reference) return sceneView(reference, width, height, fps, "reference");
+  const ppm = basePixelsPerMetre(TYPICAL_ARENA_WIDTH, width, height);
+  const zoom = measureZoom(input);
+  if (zoom) {
+    const g = groundRow(height);
+    const scaleAt = (f: number) => Math.max(0.2, zoom(f));
+    return {
+      source: "measured",
+      camera: "zoom-in",
+      pixelsPerMetre: ppm,
+      scaleAt,
+      toBase: (f, x, y) => {
+        const s = scaleAt(f);
+        return [width / 2 + (x - width / 2) / s, g + (y - g) / s];
+      },
+    };
+  }
+  const pan = measurePan(input);
+  if (pan) {
+    const drift = pan[pan.length - 1];
+    return {
+      source: "measured",
+      camera: drift > 0 ? "pan-right" : "pan-left",
+      pixelsPerMetre: ppm,
+      scaleAt: () => 1,
+      toBase: (f, x, y) => [x + pan[Math.max(0, Math.min(pan.length - 1, f))], y],
+    };
+  }
+  if (input.promptCamera && input.promptCamera !== "still") {
+    const stub: SceneSpec = {
+      seed: 0,
+      theme: "day",
+      camera: input.promptCamera,
+      objects: [],
+      occluders: [],
+      arenaWidth: TYPICAL_ARENA_WIDTH,
+      gravity: 9.81,
+    };
+    return sceneView(stub, width, height, fps, "prompt");
+  }
+  return {
+    source: "assumed",
+    camera: "still",
+    pixelsPerMetre: ppm,
+    scaleAt: () => 1,
+    toBase: (_f, x, y) => [x, y],
+  };
+}
+
+/** The exact camera of a scene, from the world's own camera model. */
+function sceneView(
+  scene: SceneSpec,
+  width: number,
+  height: number,
+  fps: number,
+  source: ViewModel["source"],
+): ViewModel {
+  const base = cameraAt(scene, 0, width, height);
+  const cams = new Map<number, ReturnType<typeof cameraAt>>();
+  const camAt = (f: number) => {
+    let c = cams.get(f);
+    if (!c) {
+      c = cameraAt(scene, Math.max(0, f) / fps, width, height);
+      cams.set(f, c);
+    }
+    return c;
+  };
+  return {
+    source,
+    camera: scene.camera,
+    pixelsPerMetre: base.pixelsPerMetre,
+    scaleAt: (f) => camAt(f).pixelsPerMetre / base.pixelsPerMetre,
+    toBase: (f, x, y) => {
+      const [wx, wy] = pixelToWorld(camAt(f), x, y);
+      return worldToPixel(base, wx, wy);
+    },
+  };
+}
+
+/**
+ * A zoom makes every object grow together. Fits log(size) against time for each long track
+ * and, when they agree on a growth of at least 6% over the clip, returns the magnification
+ * as a function of the frame (a quadratic in time through 1 at frame 0).
+ */
+function measureZoom(input: ViewInput): ((frame: number) => number) | null {
+  const { fps, frames } = input;
+  const duration = (frames - 1) / fps;
+  if (duration <= 0) return null;
+  const t: number[] = [];
+  const y: number[] = [];
+  const slopes: number[] = [];
+  for (const tr of input.tracks) {
+    const whole = tr.obs.filter((o) => !o.partial && o.area >= 4);
+    if (whole.length < Math.max(6, 0.3 * frames)) continue;
+    const ts = whole.map((o) => o.frame / fps);
+    const ls = whole.map((o) => 0.5 * Math.log(o.area));
+    const fit = polyFit(ts, ls, 1);
+    slopes.push(fit.c[1]);
+    const mean = ls.reduce((a, v) => a + v, 0) / ls.length;
+    const tMean = ts.reduce((a, v) => a + v, 0) / ts.length;
+    // Per-track offsets removed; what is left is the common growth around each track's middle.
+    ts.forEach((v, i) => {
+      t.push(v - tMean);
+      y.push(ls[i] - mean);
+    });
+  }
+  if (slopes.length === 0 || t.length < 6) return null;
+  const growing = slopes.filter((s) => s * duration > 0.06).length;
+  if (growing < Math.max(1, Math.ceil(slopes.length * 0.75))) return null;
+  const rate = polyFit(t, y, 1).c[1];
+  if (!(rate * duration > 0.06)) return null;
+  return (frame: number) => Math.exp((rate * frame) / fps);
+}
+
+/**
+ * A pan slides the scenery (occluders, posts) sideways. Compares each frame's column profile of
+ * scenery pixels with the first frame's and returns the per-frame offset (base minus observed
+ * x, in pixels: positive when the view moves right) when the scenery clearly moves, else null.
+ */
+function measurePan(input: ViewInput): number[] | null {
+  const { width, height, scenery } = input;
+  if (scenery.length < 2) return null;
+  const top = Math.floor(groundRow(height));
+  const profile = (mask: Uint8Array) => {
+    const p = new Float64Array(width);
+    for (let y = 0; y < top; y++) for (let x = 0; x < width; x++) p[x] += mask[y * width + x];
+    return p;
+  };
+  const ref = profile(scenery[0]);
+  const mass = ref.reduce((a, v) => a + v, 0);
+  if (mass < top) return null;
+  const maxShift = Math.ceil(width / 3);
+  const offsets: number[] = [0];
+  let prev = 0;
+  for (let f = 1; f < scenery.length; f++) {
+    const p = profile(scenery[f]);
+    // Search near the previous offset: a pan is smooth.
+    let best = prev;
+    let bestCost = Number.POSITIVE_INFINITY;
+    const costs = new Map<number, number>();
+    for (let s = Math.max(-maxShift, prev - 4); s <= Math.min(maxShift, prev + 4); s++) {
+      let c = 0;
+      let n = 0;
+      for (let x = 0; x < width; x++) {
+        const xs = x - s;
+        if (xs < 0 || xs >= width) continue;
+        c += Math.abs(p[xs] - ref[x]);
+        n++;
+      }
+      const cost = n > width / 2 ? c / n : Number.POSITIVE_INFINITY;
+      costs.set(s, cost);
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = s;
+      }
+    }
+    // Parabolic refinement between the neighbouring shifts.
+    const cm = costs.get(best - 1);
+    const cp = costs.get(best + 1);
+    let sub = 0;
+    if (cm !== undefined && cp !== undefined && Number.isFinite(cm) && Number.isFinite(cp)) {
+      const den = cm - 2 * bestCost + cp;
+      if (den > 0) sub = Math.max(-0.5, Math.min(0.5, (0.5 * (cm - cp)) / den));
+    }
+    prev = best;
+    offsets.push(best + sub);
+  }
+  const drift = Math.abs(offsets[offsets.length - 1]);
+  return drift >= 1 ? offsets : null;
+}
+
+/** Tracks with every observation moved to base pixels (pan and zoom taken out). */
+export function rebaseTracks(tracks: Track[], view: ViewModel): Track[] {
+  return tracks.map((t) => ({
+    ...t,
+    obs: t.obs.map((o) => {
+      const s = view.scaleAt(o.frame);
+      const [cx, cy] = view.toBase(o.frame, o.cx, o.cy);
+      const [x0, y0] = view.toBase(o.frame, o.bbox[0], o.bbox[1]);
+      const [x1, y1] = view.toBase(o.frame, o.bbox[2], o.bbox[3]);
+      return { ...o, cx, cy, bbox: [x0, y0, x1, y1] as [number, number, number, number], area: o.area / (s * s) };
+    }),
+  }));
+}
