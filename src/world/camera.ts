@@ -44,7 +44,8 @@ export function basePixelsPerMetre(arenaWidth: number, width: number, height: nu
 
 /** The camera at time t (s). Motion eases out (tanh), so it starts at its full rate and stays bounded. */
 export function cameraAt(scene: SceneSpec, t: number, width: number, height: number): CameraView {
-  if (!Number.isFinite(t) || t < 0) throw new Error(`cameraAt: t must be a finite time >= 0, got ${t}`);
+  if (!Number.isFinite(t) || t < 0)
+    throw new Error(`cameraAt: t must be a finite time >= 0, got ${t}`);
   if (!(width > 0) || !(height > 0)) {
     throw new Error(`cameraAt: width and height must be positive, got ${width}×${height}`);
   }
@@ -54,7 +55,8 @@ export function cameraAt(scene: SceneSpec, t: number, width: number, height: num
   if (scene.camera === "pan-left" || scene.camera === "pan-right") {
     const reach = PAN_REACH * W;
     const offset = reach * Math.tanh((PAN_SPEED * W * t) / reach);
-    cx = scene.camera === "pan-left" ? -offset : offset;
+    // 0 - offset rather than -offset, so that t = 0 gives +0, not -0.
+    cx = scene.camera === "pan-left" ? 0 - offset : offset;
   } else if (scene.camera === "zoom-in") {
     ppm *= 1 + ZOOM_REACH * Math.tanh((ZOOM_RATE * t) / ZOOM_REACH);
   }

@@ -100,7 +100,8 @@ export function collideArena(b: Body, halfWidth: number, out: Contact[]): void {
   }
   for (let i = 0; i < n; i++) {
     const l = b.wx[i] + halfWidth;
-    if (l < CONTACT_MARGIN) pushContact(out, b, null, "left-wall", -1, 0, b.wx[i] - l / 2, b.wy[i], l, i);
+    if (l < CONTACT_MARGIN)
+      pushContact(out, b, null, "left-wall", -1, 0, b.wx[i] - l / 2, b.wy[i], l, i);
   }
   for (let i = 0; i < n; i++) {
     const rr = halfWidth - b.wx[i];
@@ -117,10 +118,10 @@ export function collideBodies(a: Body, b: Body, out: Contact[]): void {
   const dy = b.y - a.y;
   const reach = a.geom.radius + b.geom.radius + CONTACT_MARGIN;
   if (dx * dx + dy * dy > reach * reach) return;
-  if (a.isBall && b.isBall) return collideBalls(a, b, out);
-  if (a.isBall) return collideBallPolygon(a, b, out, true);
-  if (b.isBall) return collideBallPolygon(b, a, out, false);
-  collidePolygons(a, b, out);
+  if (a.isBall && b.isBall) collideBalls(a, b, out);
+  else if (a.isBall) collideBallPolygon(a, b, out, true);
+  else if (b.isBall) collideBallPolygon(b, a, out, false);
+  else collidePolygons(a, b, out);
 }
 
 function collideBalls(a: Body, b: Body, out: Contact[]): void {
@@ -177,7 +178,7 @@ function collideBallPolygon(ball: Body, poly: Body, out: Contact[], ballIsA: boo
       const ex = poly.wx[j] - poly.wx[i];
       const ey = poly.wy[j] - poly.wy[i];
       let u = ((cx - poly.wx[i]) * ex + (cy - poly.wy[i]) * ey) / (ex * ex + ey * ey);
-      u = u < 0 ? 0 : u > 1 ? 1 : u;
+      u = Math.min(1, Math.max(0, u));
       const px = poly.wx[i] + u * ex;
       const py = poly.wy[i] + u * ey;
       const d2 = (cx - px) * (cx - px) + (cy - py) * (cy - py);

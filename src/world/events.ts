@@ -3,8 +3,9 @@
  * the ground or a wall, collisions between objects) and visibility changes seen in the frames
  * (entering or leaving the frame, hiding behind a front occluder and reappearing).
  */
-import type { PhysicsEvent } from "./physics.ts";
+
 import type { Surface } from "./collide.ts";
+import type { PhysicsEvent } from "./physics.ts";
 import { EVENT_KINDS, type WorldEvent } from "./scene.ts";
 import type { Visibility } from "./visibility.ts";
 

@@ -3,7 +3,7 @@
  * renderer and the scene validator so that all three agree on what an object occupies.
  * Balls are discs; boxes are squares; triangles are equilateral, their centre being the centroid.
  */
-import { SIZES, type ShapeKind, type SizeName } from "./scene.ts";
+import { type ShapeKind, SIZES, type SizeName } from "./scene.ts";
 
 export interface ShapeGeometry {
   shape: ShapeKind;

@@ -3,7 +3,14 @@ import { test } from "node:test";
 import { Rng } from "../util/rng.ts";
 import { shapeGeometry } from "./geometry.ts";
 import { BASE_DT, createWorld, type PhysicsWorld, stepWorld, totalEnergy } from "./physics.ts";
-import { MATERIALS, type MaterialName, SHAPES, SIZE_NAMES, SIZES, type SceneSpec } from "./scene.ts";
+import {
+  MATERIALS,
+  type MaterialName,
+  type SceneSpec,
+  SHAPES,
+  SIZE_NAMES,
+  SIZES,
+} from "./scene.ts";
 import { makeScene } from "./test-scenes.ts";
 
 function run(world: PhysicsWorld, seconds: number, each?: (w: PhysicsWorld) => void): void {
@@ -46,8 +53,14 @@ test("energy never increases without input, over long runs of many bouncing obje
       worst = Math.max(worst, e - prev);
       prev = e;
     });
-    assert.ok(worst <= 1e-4 * e0, `seed ${scene.seed}: energy rose by ${worst} in one step (E0 ${e0})`);
-    assert.ok(prev < 0.5 * e0, `seed ${scene.seed}: bouncing should lose energy (${prev} of ${e0})`);
+    assert.ok(
+      worst <= 1e-4 * e0,
+      `seed ${scene.seed}: energy rose by ${worst} in one step (E0 ${e0})`,
+    );
+    assert.ok(
+      prev < 0.5 * e0,
+      `seed ${scene.seed}: bouncing should lose energy (${prev} of ${e0})`,
+    );
   }
 });
 
@@ -70,7 +83,9 @@ test("the same scene gives bit-identical states; a different seed changes a thro
 });
 
 test("free flight accelerates at exactly gravity, with constant horizontal speed", () => {
-  const world = createWorld(makeScene([{ motion: "thrown", x: -2, y: 1, vx: 2, vy: 6 }], { gravity: 7 }));
+  const world = createWorld(
+    makeScene([{ motion: "thrown", x: -2, y: 1, vx: 2, vy: 6 }], { gravity: 7 }),
+  );
   let vx = world.bodies[0].vx;
   let vy = world.bodies[0].vy;
   run(world, 1, (w) => {
@@ -127,7 +142,14 @@ test("nothing tunnels: very fast objects stay above the ground, inside the walls
 
 test("resting objects stay exactly at rest, alone or stacked", () => {
   const scene = makeScene([
-    { shape: "box", size: "large", material: "heavy", motion: "resting", x: -2.5, y: SIZES.large / 2 },
+    {
+      shape: "box",
+      size: "large",
+      material: "heavy",
+      motion: "resting",
+      x: -2.5,
+      y: SIZES.large / 2,
+    },
     {
       shape: "triangle",
       size: "medium",
@@ -184,7 +206,10 @@ test("a rolled ball rolls without slipping and slows; a pushed box slides to a s
   run(world, 1);
   const [ball, box] = world.bodies;
   assert.ok(ball.vx > 1 && ball.vx < 2, `ball speed ${ball.vx}`);
-  assert.ok(Math.abs(ball.w + ball.vx / r) < 1e-3 * Math.abs(ball.vx / r), "spin follows ground speed");
+  assert.ok(
+    Math.abs(ball.w + ball.vx / r) < 1e-3 * Math.abs(ball.vx / r),
+    "spin follows ground speed",
+  );
   // Sliding with friction μ stops after v² / (2 μ g).
   const mu = MATERIALS.heavy.friction;
   const expected = 1 + (3 * 3) / (2 * mu * 9.81);
@@ -207,7 +232,10 @@ test("object collisions conserve momentum and bounce off walls lose speed by res
   const momentum = () => world.bodies.reduce((s, b) => s + b.mass * b.vx, 0);
   const before = momentum();
   run(world, 0.6);
-  assert.ok(world.events.some((e) => e.kind === "collision"), "they collided");
+  assert.ok(
+    world.events.some((e) => e.kind === "collision"),
+    "they collided",
+  );
   assert.ok(Math.abs(momentum() - before) < 1e-9 * Math.abs(before) + 1e-12);
   assert.ok(world.bodies[1].vx > 0 && world.bodies[0].vx < 3, "they pushed each other");
 

@@ -181,13 +181,7 @@ const FEATURES = 8;
 /** A number naming one body's contact with one surface or other body, for event bookkeeping. */
 function contactKey(c: Contact): number {
   const other =
-    c.b !== null
-      ? 8 + c.b.id
-      : c.surface === "ground"
-        ? 0
-        : c.surface === "left-wall"
-          ? 1
-          : 2;
+    c.b !== null ? 8 + c.b.id : c.surface === "ground" ? 0 : c.surface === "left-wall" ? 1 : 2;
   return c.a.id * KEY_STRIDE + other;
 }
 
@@ -231,7 +225,7 @@ function substep(world: PhysicsWorld, h: number, tEnd: number): void {
   // body that is still falling (which would add potential energy).
   const seen = new Uint8Array(CONTACT_KEYS);
   for (const c of active) seen[contactKey(c)] = 1;
-  for (let it = 0; it < POSITION_ITERATIONS; it++) {
+  for (let it = 0; it < POSITION_ITERATIONS && active.length > 0; it++) {
     let worst = 0;
     for (const c of findContacts(world)) {
       if (c.a.asleep && (c.b === null || c.b.asleep)) continue;

@@ -5,9 +5,22 @@
  * coverage-based anti-aliasing; the benchmark uses it as the baseline.
  */
 import { type CameraView, worldToPixel } from "./camera.ts";
-import { OCCLUDER_COLORS, ARENA_POST_COLOR, ARENA_POST_WIDTH, type Rgb, skyColorAt, THEME_BACKGROUNDS } from "./themes.ts";
-import { type RenderSetup, STRIPE_HALF_WIDTH, STRIPE_MIN_RADIUS, shadowAt, shadowOf } from "./render.ts";
-import { type Pose, occluderRect, screenShape, shapeContains } from "./screen.ts";
+import {
+  type RenderSetup,
+  STRIPE_HALF_WIDTH,
+  STRIPE_MIN_RADIUS,
+  shadowAt,
+  shadowOf,
+} from "./render.ts";
+import { occluderRect, type Pose, screenShape, shapeContains } from "./screen.ts";
+import {
+  ARENA_POST_COLOR,
+  ARENA_POST_WIDTH,
+  OCCLUDER_COLORS,
+  type Rgb,
+  skyColorAt,
+  THEME_BACKGROUNDS,
+} from "./themes.ts";
 
 const GRID = 4;
 

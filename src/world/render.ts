@@ -9,12 +9,12 @@ import { type CameraView, cameraAt, groundRow, worldToPixel } from "./camera.ts"
 import { type ShapeGeometry, shapeGeometry, worldBounds } from "./geometry.ts";
 import { OBJECT_COLORS, type SceneSpec } from "./scene.ts";
 import {
+  occluderRect,
   type Pose,
+  ramp,
   type ScreenCircle,
   type ScreenPolygon,
   type ScreenShape,
-  occluderRect,
-  ramp,
   screenShape,
 } from "./screen.ts";
 import {
@@ -49,7 +49,8 @@ export interface RenderSetup {
 /** A ball's stripe: a darker shade of its colour, or a lighter one for very dark colours. */
 export function stripeColor(c: Rgb): Rgb {
   const lum = 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
-  if (lum < 60) return [c[0] + (255 - c[0]) * 0.25, c[1] + (255 - c[1]) * 0.25, c[2] + (255 - c[2]) * 0.25];
+  if (lum < 60)
+    return [c[0] + (255 - c[0]) * 0.25, c[1] + (255 - c[1]) * 0.25, c[2] + (255 - c[2]) * 0.25];
   return [c[0] * 0.72, c[1] * 0.72, c[2] * 0.72];
 }
 
@@ -107,7 +108,8 @@ function drawBackground(
 function drawStatic(setup: RenderSetup, cam: CameraView, out: Uint8Array): void {
   const { scene, width, height } = setup;
   for (const o of scene.occluders) {
-    if (o.layer === "back") fillRect(out, width, height, occluderRect(o, cam), OCCLUDER_COLORS[o.kind]);
+    if (o.layer === "back")
+      fillRect(out, width, height, occluderRect(o, cam), OCCLUDER_COLORS[o.kind]);
   }
   const half = scene.arenaWidth / 2;
   const top = cam.cy + height / 2 / cam.pixelsPerMetre + 1;
@@ -144,11 +146,13 @@ export function renderFrame(
   if (setup.stillLayer === null) drawStatic(setup, cam, frame);
   for (let i = 0; i < poses.length; i++) {
     const shape = screenShape(setup.geoms[i], poses[i], cam);
-    if (shape.kind === "circle") fillBall(frame, width, height, shape, setup.fill[i], setup.stripe[i]);
+    if (shape.kind === "circle")
+      fillBall(frame, width, height, shape, setup.fill[i], setup.stripe[i]);
     else fillPolygon(frame, width, height, shape, setup.fill[i]);
   }
   for (const o of scene.occluders) {
-    if (o.layer === "front") fillRect(frame, width, height, occluderRect(o, cam), OCCLUDER_COLORS[o.kind]);
+    if (o.layer === "front")
+      fillRect(frame, width, height, occluderRect(o, cam), OCCLUDER_COLORS[o.kind]);
   }
   return frame;
 }
@@ -268,10 +272,11 @@ function fillBall(
   stripe: Rgb,
 ): void {
   const { cx, cy, r } = s;
-  const i0 = Math.max(0, Math.floor(cx - r - 1));
-  const i1 = Math.min(width - 1, Math.ceil(cx + r + 1));
-  const j0 = Math.max(0, Math.floor(cy - r - 1));
-  const j1 = Math.min(height - 1, Math.ceil(cy + r + 1));
+  // Only pixels whose square overlaps the bounding box: any other is truly uncovered.
+  const i0 = Math.max(0, Math.floor(cx - r));
+  const i1 = Math.min(width - 1, Math.ceil(cx + r) - 1);
+  const j0 = Math.max(0, Math.floor(cy - r));
+  const j1 = Math.min(height - 1, Math.ceil(cy + r) - 1);
   if (i0 > i1 || j0 > j1) return;
   const inner = r > HALF_DIAGONAL ? (r - HALF_DIAGONAL) * (r - HALF_DIAGONAL) : -1;
   const outer = (r + HALF_DIAGONAL) * (r + HALF_DIAGONAL);
@@ -333,10 +338,12 @@ function fillPolygon(
     if (s.ys[k] < y0) y0 = s.ys[k];
     if (s.ys[k] > y1) y1 = s.ys[k];
   }
-  const i0 = Math.max(0, Math.floor(x0 - 1));
-  const i1 = Math.min(width - 1, Math.ceil(x1 + 1));
-  const j0 = Math.max(0, Math.floor(y0 - 1));
-  const j1 = Math.min(height - 1, Math.ceil(y1 + 1));
+  // Only pixels whose square overlaps the bounding box. This also stops the edge ramps of a sharp
+  // corner from bleeding past the vertex.
+  const i0 = Math.max(0, Math.floor(x0));
+  const i1 = Math.min(width - 1, Math.ceil(x1) - 1);
+  const j0 = Math.max(0, Math.floor(y0));
+  const j1 = Math.min(height - 1, Math.ceil(y1) - 1);
   const { n, nx, ny, c, band } = s;
   for (let j = j0; j <= j1; j++) {
     const py = j + 0.5;

@@ -140,14 +140,26 @@ export function shapeContains(s: ScreenShape, x: number, y: number): boolean {
 }
 
 export function ramp(v: number): number {
-  return v <= 0 ? 0 : v >= 1 ? 1 : v;
+  return Math.min(1, Math.max(0, v));
 }
 
-/** An occluder's rectangle in pixels [x0, y0, x1, y1] (it stands on the ground, y = 0). */
+/**
+ * How far (m) below the ground line a front occluder's base is drawn: it stands on the floor
+ * nearer the viewer, so its foot is lower in the picture and covers the feet of what is behind.
+ */
+export const FRONT_OCCLUDER_DROP = 0.12;
+/** ...and at least this many pixels, so the anti-aliased rim of a hidden object is covered too. */
+const FRONT_OCCLUDER_DROP_PX = 1.5;
+
+/** An occluder's rectangle in pixels [x0, y0, x1, y1]; it stands on the ground (y = 0). */
 export function occluderRect(o: OccluderSpec, cam: CameraView): [number, number, number, number] {
-  const [x0, y1] = worldToPixel(cam, o.x - o.width / 2, 0);
+  const [x0, ground] = worldToPixel(cam, o.x - o.width / 2, 0);
   const [x1, y0] = worldToPixel(cam, o.x + o.width / 2, o.height);
-  return [x0, y0, x1, y1];
+  const drop =
+    o.layer === "front"
+      ? Math.max(FRONT_OCCLUDER_DROP * cam.pixelsPerMetre, FRONT_OCCLUDER_DROP_PX)
+      : 0;
+  return [x0, y0, x1, ground + drop];
 }
 
 /** Exact area of the pixel (i, j) covered by an axis-aligned rectangle. */

@@ -18,18 +18,16 @@ import {
 import { prepareRender, renderFrame } from "./render.ts";
 import type { ClipTruth, FrameTruth, ObjectTruth, SceneSpec } from "./scene.ts";
 import { type Pose, screenShape, shapeBounds } from "./screen.ts";
-import {
-  frameCount,
-  type SimulateOptions,
-  validateOptions,
-  validateScene,
-} from "./validate.ts";
+import { frameCount, type SimulateOptions, validateOptions, validateScene } from "./validate.ts";
 import { frontOccluderRects, measureVisibility } from "./visibility.ts";
 
 export type { SimulateOptions } from "./validate.ts";
 
 /** Simulates and renders a scene. Throws a clear Error for a bad scene or bad options. */
-export function simulate(scene: SceneSpec, opts: SimulateOptions): { video: Video; truth: ClipTruth } {
+export function simulate(
+  scene: SceneSpec,
+  opts: SimulateOptions,
+): { video: Video; truth: ClipTruth } {
   validateScene(scene);
   validateOptions(opts);
   const { width, height, fps } = opts;
@@ -77,7 +75,14 @@ export function simulate(scene: SceneSpec, opts: SimulateOptions): { video: Vide
   const events: WorldEventDetail[] = [...contactEvents(world.events, fps, n), ...tracker.events];
   return {
     video: { width, height, fps, frames },
-    truth: { scene, width, height, fps, frames: truthFrames, events: sortEvents(events) },
+    truth: {
+      scene: structuredClone(scene),
+      width,
+      height,
+      fps,
+      frames: truthFrames,
+      events: sortEvents(events),
+    },
   };
 }
 

@@ -39,7 +39,7 @@ export const ARENA_POST_WIDTH = 0.15;
 
 /** Background colour at a fraction f of the way from the top of the frame (0) to the ground line (1). */
 export function skyColorAt(theme: ThemeBackground, f: number): [number, number, number] {
-  const u = f < 0 ? 0 : f > 1 ? 1 : f;
+  const u = Math.min(1, Math.max(0, f));
   return [
     theme.skyTop[0] + (theme.skyBottom[0] - theme.skyTop[0]) * u,
     theme.skyTop[1] + (theme.skyBottom[1] - theme.skyTop[1]) * u,

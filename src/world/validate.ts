@@ -9,8 +9,8 @@ import {
   MATERIAL_NAMES,
   MOTIONS,
   OCCLUDER_KINDS,
-  SHAPES,
   type SceneSpec,
+  SHAPES,
   SIZE_NAMES,
   THEMES,
 } from "./scene.ts";
@@ -108,7 +108,9 @@ export function validateScene(scene: SceneSpec): void {
     const vx = finite(`${at}.vx`, o.vx);
     const vy = finite(`${at}.vy`, o.vy);
     if (Math.hypot(vx, vy) > MAX_SPEED) {
-      throw new Error(`${at} starts at ${Math.hypot(vx, vy).toFixed(2)} m/s, faster than ${MAX_SPEED}`);
+      throw new Error(
+        `${at} starts at ${Math.hypot(vx, vy).toFixed(2)} m/s, faster than ${MAX_SPEED}`,
+      );
     }
     const [x0, y0, x1, y1] = worldBounds(shapeGeometry(o.shape, o.size), x, y, 0);
     if (x0 < -W / 2 - PLACEMENT_TOLERANCE || x1 > W / 2 + PLACEMENT_TOLERANCE) {
@@ -117,7 +119,9 @@ export function validateScene(scene: SceneSpec): void {
       );
     }
     if (y0 < -PLACEMENT_TOLERANCE) {
-      throw new Error(`${at} (${o.size} ${o.shape} at y = ${y}) is below the ground by ${(-y0).toFixed(4)} m`);
+      throw new Error(
+        `${at} (${o.size} ${o.shape} at y = ${y}) is below the ground by ${(-y0).toFixed(4)} m`,
+      );
     }
     if (y1 > 100) throw new Error(`${at} starts too high (y = ${y}); at most 100 m`);
   });

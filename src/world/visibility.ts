@@ -7,7 +7,13 @@
  */
 import type { CameraView } from "./camera.ts";
 import type { OccluderSpec } from "./scene.ts";
-import { occluderRect, rectCoverage, type ScreenShape, shapeBounds, shapeCoverage } from "./screen.ts";
+import {
+  occluderRect,
+  rectCoverage,
+  type ScreenShape,
+  shapeBounds,
+  shapeCoverage,
+} from "./screen.ts";
 
 export interface Visibility {
   /** Share of the object inside the frame, ignoring occluders (0..1). */
@@ -30,13 +36,12 @@ export function measureVisibility(
   height: number,
 ): Visibility {
   const [x0, y0, x1, y1] = shapeBounds(shape);
-  if (x1 + 1 <= 0 || y1 + 1 <= 0 || x0 - 1 >= width || y0 - 1 >= height) {
-    return { inFrame: 0, visible: 0 };
-  }
-  const i0 = Math.floor(x0 - 1);
-  const i1 = Math.ceil(x1 + 1);
-  const j0 = Math.floor(y0 - 1);
-  const j1 = Math.ceil(y1 + 1);
+  if (x1 <= 0 || y1 <= 0 || x0 >= width || y0 >= height) return { inFrame: 0, visible: 0 };
+  // The pixels the renderer covers: those whose square overlaps the bounding box.
+  const i0 = Math.floor(x0);
+  const i1 = Math.ceil(x1) - 1;
+  const j0 = Math.floor(y0);
+  const j1 = Math.ceil(y1) - 1;
   let total = 0;
   let inside = 0;
   let seen = 0;

@@ -89,8 +89,6 @@ fn load_b(k: u32, n: u32) -> f32 {
 fn store_c(m: u32, n: u32, acc: f32) {
   y_out[off_y + m * p.N + n] = ${t}(acc${hasBias ? " + f32(bias_in[m])" : ""});
 }`,
-    aContiguous: "k",
-    bContiguous: "n",
   };
 }
 
@@ -133,8 +131,6 @@ fn load_b(k: u32, n: u32) -> f32 {
   return f32(g_in[off_g + ((co * p.t_out + o.x) * p.h_out + o.y) * p.w_out + o.z]);
 }
 fn store_c(m: u32, n: u32, acc: f32) { dx_out[off_x + m * p.N + n] = ${t}(acc); }`,
-    aContiguous: "k",
-    bContiguous: "n",
   };
 }
 
@@ -164,8 +160,6 @@ fn load_b(k: u32, col: u32) -> f32 {
   return f32(x_in[plane * p.t_in * p.h_in * p.w_in + input_offset(v)]);
 }
 fn store_c(m: u32, n: u32, acc: f32) { dw_out[m * p.N + n] = ${t}(acc); }`,
-    aContiguous: "k",
-    bContiguous: "k",
   };
 }
 
@@ -184,6 +178,8 @@ export const convGpu = {
       N: positions(y.shape),
       K: w.shape[1] * taps(w.shape),
       batch: x.shape[0],
+      aContiguous: "k",
+      bContiguous: "n",
       buffers,
       uniforms: convUniforms(x.shape, w.shape, y.shape, attrs),
     });
@@ -200,6 +196,8 @@ export const convGpu = {
       N: positions(dx.shape),
       K: w.shape[0] * taps(w.shape),
       batch: dx.shape[0],
+      aContiguous: "k",
+      bContiguous: "n",
       buffers: [g.storage, w.storage, dx.storage],
       uniforms: convUniforms(dx.shape, w.shape, g.shape, attrs),
     });
@@ -216,6 +214,8 @@ export const convGpu = {
       N: dw.shape[1] * taps(dw.shape),
       K: x.shape[0] * positions(g.shape),
       batch: 1,
+      aContiguous: "k",
+      bContiguous: "k",
       buffers: [x.storage, g.storage, dw.storage],
       uniforms: convUniforms(x.shape, dw.shape, g.shape, attrs),
     });

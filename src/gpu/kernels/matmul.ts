@@ -43,9 +43,6 @@ export interface GemmSpec {
   /** Extra members of the uniform struct, after the common ones (WGSL field declarations). */
   uniforms: string;
   code: string;
-  /** The index along which A / B are contiguous in memory; sets how threads load a tile. */
-  aContiguous: "m" | "k";
-  bContiguous: "k" | "n";
 }
 
 /** Sizes and buffers of one GEMM call. */
@@ -54,6 +51,9 @@ export interface GemmLaunch {
   N: number;
   K: number;
   batch: number;
+  /** The index along which A / B are contiguous in memory: sets how threads load a tile. */
+  aContiguous: "m" | "k";
+  bContiguous: "k" | "n";
   /** The spec's bindings, in order. */
   buffers: GPUBuffer[];
   /** Appends the values of the spec's extra uniform fields. */
@@ -76,17 +76,16 @@ const THREADS = 256;
 /** vec4s per k-row of a workgroup tile: 16 plus one of padding to spread bank accesses. */
 const ROW = BM / 4 + 1;
 
-/** The common uniform fields every GEMM kernel starts with (32 bytes). */
-const COMMON_UNIFORMS =
-  "M: u32, N: u32, K: u32, tiles_n: u32, tiles: u32, tile_stride: u32, batch0: u32, pad0: u32,";
-
-/** WGSL that maps load slot `i` of thread `tid` to a (row, k) position of a 64×16 tile. */
-function tileSlot(contiguous: "row" | "k", row: string, k: string): string {
-  // Threads adjacent in `tid` read adjacent addresses along the contiguous index.
-  return contiguous === "k"
-    ? `let ${k} = tid % ${BK}u; let ${row} = tid / ${BK}u + i * ${THREADS / BK}u;`
-    : `let ${row} = tid % ${BM}u; let ${k} = tid / ${BM}u + i * ${THREADS / BM}u;`;
-}
+/**
+ * The common uniform fields every GEMM kernel starts with (48 bytes). `k_tile` (always BK) and
+ * `loads` (always BM·BK/THREADS) bound the inner loops at run time: Mesa's shader compiler
+ * fully unrolls constant-bound loops, which made each pipeline take ~4× longer to compile on
+ * lavapipe (seconds per kernel variant); GPU drivers still unroll partially.
+ * `a_k_fast` / `b_k_fast` say whether A / B are contiguous along k, which sets the order in
+ * which threads load a tile so that neighbouring threads read neighbouring addresses.
+ */
+const COMMON_UNIFORMS = `M: u32, N: u32, K: u32, tiles_n: u32, tiles: u32, tile_stride: u32, batch0: u32,
+  k_tile: u32, loads: u32, a_k_fast: u32, b_k_fast: u32, pad0: u32,`;
 
 /**
  * Per K step of 16 a workgroup loads 64×16 elements of A and 16×64 of B (4 of each per thread)
@@ -99,7 +98,6 @@ function tiledWgsl(spec: GemmSpec): string {
         `@group(0) @binding(${i}) var<storage, ${b.write ? "read_write" : "read"}> ${b.name}: array<${b.type}>;`,
     )
     .join("\n");
-  const loadsPerThread = (BM * BK) / THREADS;
   return `${header(...spec.bindings.map((b) => b.type))}
 struct P { ${COMMON_UNIFORMS} ${spec.uniforms} }
 ${decls}
@@ -108,11 +106,17 @@ ${spec.code}
 var<workgroup> a_tile: array<vec4<f32>, ${BK * ROW}>;
 var<workgroup> b_tile: array<vec4<f32>, ${BK * ROW}>;
 
+// Position (row of the 64-wide side, k) of load slot i of thread tid in a 64×16 tile: threads
+// next to each other take neighbouring k when the operand is contiguous along k, else
+// neighbouring rows.
+fn tile_slot(tid: u32, i: u32, k_fast: bool) -> vec2<u32> {
+  if (k_fast) { return vec2<u32>(tid / ${BK}u + i * ${THREADS / BK}u, tid % ${BK}u); }
+  return vec2<u32>(tid % ${BM}u, tid / ${BM}u + i * ${THREADS / BM}u);
+}
+
 fn store_row(m: u32, n: u32, v: vec4<f32>) {
   if (m >= p.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    if (n + j < p.N) { store_c(m, n + j, v[j]); }
-  }
+  for (var j = 0u; j < min(p.N - n, 4u); j++) { store_c(m, n + j, v[j]); }
 }
 
 @compute @workgroup_size(${THREADS})
@@ -129,24 +133,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var c2 = vec4<f32>(0.0);
   var c3 = vec4<f32>(0.0);
   for (var k0 = 0u; k0 < p.K; k0 += ${BK}u) {
-    for (var i = 0u; i < ${loadsPerThread}u; i++) {
-      ${tileSlot(spec.aContiguous === "k" ? "k" : "row", "mm", "kk")}
-      let m = m0 + mm;
-      let k = k0 + kk;
+    for (var i = 0u; i < p.loads; i++) {
+      let a_at = tile_slot(tid, i, p.a_k_fast != 0u);
+      let m = m0 + a_at.x;
+      let k = k0 + a_at.y;
       var v = 0.0;
       if (m < p.M && k < p.K) { v = load_a(m, k); }
-      a_tile[kk * ${ROW}u + mm / 4u][mm % 4u] = v;
-    }
-    for (var i = 0u; i < ${loadsPerThread}u; i++) {
-      ${tileSlot(spec.bContiguous === "k" ? "k" : "row", "nn", "kk")}
-      let n = n0 + nn;
-      let k = k0 + kk;
-      var v = 0.0;
-      if (n < p.N && k < p.K) { v = load_b(k, n); }
-      b_tile[kk * ${ROW}u + nn / 4u][nn % 4u] = v;
+      a_tile[a_at.y * ${ROW}u + a_at.x / 4u][a_at.x % 4u] = v;
+      let b_at = tile_slot(tid, i, p.b_k_fast != 0u);
+      let n = n0 + b_at.x;
+      let kb = k0 + b_at.y;
+      var w = 0.0;
+      if (n < p.N && kb < p.K) { w = load_b(kb, n); }
+      b_tile[b_at.y * ${ROW}u + b_at.x / 4u][b_at.x % 4u] = w;
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < ${BK}u; kk++) {
+    for (var kk = 0u; kk < p.k_tile; kk++) {
       let av = a_tile[kk * ${ROW}u + ty];
       let bv = b_tile[kk * ${ROW}u + tx];
       c0 += av.x * bv;
@@ -158,6 +160,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   let m = m0 + ty * 4u;
   let n = n0 + tx * 4u;
+  if (n >= p.N) { return; }
   store_row(m, n, c0);
   store_row(m + 1u, n, c1);
   store_row(m + 2u, n, c2);
@@ -177,7 +180,10 @@ const tiledVariant: GemmVariant = {
     const maxZ = ctx.limits.maxComputeWorkgroupsPerDimension;
     // Batches beyond the per-dimension limit go in several dispatches, each with its own offset.
     for (let b0 = 0; b0 < launch.batch; b0 += maxZ) {
-      const u = params().u32(launch.M, launch.N, launch.K, tilesN, tiles, gx, b0, 0);
+      const u = params()
+        .u32(launch.M, launch.N, launch.K, tilesN, tiles, gx, b0)
+        .u32(BK, (BM * BK) / THREADS, launch.aContiguous === "k" ? 1 : 0)
+        .u32(launch.bContiguous === "k" ? 1 : 0, 0);
       launch.uniforms?.(u);
       ctx.dispatch(pipe, launch.buffers, u, [gx, gy, Math.min(maxZ, launch.batch - b0)]);
     }
@@ -216,7 +222,10 @@ const ACT_EXPR: Record<MatmulAttrs["act"], string> = {
   silu: "silu_f(z)",
 };
 
-/** The matmul op as a GEMM spec: strided loaders, bias + activation epilogue. */
+/**
+ * The matmul op as a GEMM spec: loaders with run-time strides (so transposes share a pipeline),
+ * bias + activation epilogue, optionally saving the pre-activation.
+ */
 function matmulSpec(dtype: DType, attrs: MatmulAttrs, savePre: boolean): GemmSpec {
   const bindings: GemmBinding[] = [
     { name: "a_in", type: dtype },
@@ -245,8 +254,8 @@ fn batch_start(batch: u32) {
   off_b = ob;
   off_c = batch * p.M * p.N;
 }
-fn load_a(m: u32, k: u32) -> f32 { return f32(a_in[off_a + ${attrs.transA ? "k * p.M + m" : "m * p.K + k"}]); }
-fn load_b(k: u32, n: u32) -> f32 { return f32(b_in[off_b + ${attrs.transB ? "n * p.K + k" : "k * p.N + n"}]); }
+fn load_a(m: u32, k: u32) -> f32 { return f32(a_in[off_a + m * p.a_m + k * p.a_k]); }
+fn load_b(k: u32, n: u32) -> f32 { return f32(b_in[off_b + k * p.b_k + n * p.b_n]); }
 fn store_c(m: u32, n: u32, acc: f32) {
   let z = acc${attrs.hasBias ? " + f32(bias_in[n])" : ""};
   let o = off_c + m * p.N + n;
@@ -254,13 +263,11 @@ fn store_c(m: u32, n: u32, acc: f32) {
   y_out[o] = ${dtype}(${ACT_EXPR[attrs.act]});
 }`;
   return {
-    key: `matmul_${dtype}_${attrs.transA ? "t" : "n"}${attrs.transB ? "t" : "n"}_${attrs.act}_${attrs.hasBias ? "bias" : "nobias"}_${savePre ? "pre" : "nopre"}`,
+    key: `matmul_${dtype}_${attrs.act}_${attrs.hasBias ? "bias" : "nobias"}_${savePre ? "pre" : "nopre"}`,
     bindings,
-    uniforms:
-      "rank: u32, pad1: u32, pad2: u32, pad3: u32, batch_shape: array<vec4<u32>, 2>, stride_a: array<vec4<u32>, 2>, stride_b: array<vec4<u32>, 2>,",
+    uniforms: `a_m: u32, a_k: u32, b_k: u32, b_n: u32, rank: u32,
+  batch_shape: array<vec4<u32>, 2>, stride_a: array<vec4<u32>, 2>, stride_b: array<vec4<u32>, 2>,`,
     code,
-    aContiguous: attrs.transA ? "m" : "k",
-    bContiguous: attrs.transB ? "k" : "n",
   };
 }
 
@@ -269,43 +276,39 @@ export const matmulGpu = {
     const [a, b, bias] = inputs;
     const [y, pre] = outputs;
     const { M, N, K, batchShape } = matmulDims("matmul", a, b, attrs.transA, attrs.transB);
-    const batch = numel(batchShape);
+    const { transA, transB } = attrs;
     const spec = matmulSpec(a.dtype, attrs, pre !== undefined);
     const buffers = [a.storage, b.storage];
     if (bias) buffers.push(bias.storage);
     buffers.push(y.storage);
     if (pre) buffers.push(pre.storage);
+    // Element strides of op(a) [M, K] and op(b) [K, N] within one matrix.
+    const elementStrides = [transA ? 1 : K, transA ? M : 1, transB ? 1 : N, transB ? K : 1];
+    const layout = {
+      aContiguous: transA ? "m" : "k",
+      bContiguous: transB ? "k" : "n",
+    } as const;
     // With b shared by the whole batch and a not transposed, a's matrices are consecutive rows:
     // one GEMM with batch·M rows fills the tiles better than `batch` small ones.
-    if (!attrs.transA && numel(b.shape.slice(0, -2)) === 1) {
-      encodeGemm(ctx, spec, {
-        M: batch * M,
-        N,
-        K,
-        batch: 1,
-        buffers,
-        uniforms: (u) => {
-          u.u32(0, 0, 0, 0);
-          packDims(u, []);
-          packDims(u, []);
-          packDims(u, []);
-        },
-      });
-      return;
-    }
+    const fold = !transA && numel(b.shape.slice(0, -2)) === 1;
+    const batch = numel(batchShape);
+    const rank = fold ? 0 : batchShape.length;
     const strides = (shape: readonly number[]) =>
-      broadcastStrides(shape.slice(0, -2), batchShape).map(
-        (s) => s * shape[shape.length - 1] * shape[shape.length - 2],
-      );
+      fold
+        ? []
+        : broadcastStrides(shape.slice(0, -2), batchShape).map(
+            (s) => s * shape[shape.length - 1] * shape[shape.length - 2],
+          );
     encodeGemm(ctx, spec, {
-      M,
+      M: fold ? batch * M : M,
       N,
       K,
-      batch,
+      batch: fold ? 1 : batch,
+      ...layout,
       buffers,
       uniforms: (u) => {
-        u.u32(batchShape.length, 0, 0, 0);
-        packDims(u, batchShape);
+        u.u32(...elementStrides, rank);
+        packDims(u, fold ? [] : batchShape);
         packDims(u, strides(a.shape));
         packDims(u, strides(b.shape));
       },

@@ -130,7 +130,7 @@ export const fusedOp = defineOp<FusedAttrs>({
     // Replay the program unfused (autograd runs backward without recording).
     const values: Tensor[] = [];
     const dependsOnStep: boolean[] = [];
-    const valueOf = (o: FusedOperand): Tensor => {
+    const operandValue = (o: FusedOperand): Tensor => {
       if (typeof o === "number") return fill(inputs[0], o, [], inputs[0].dtype);
       return "input" in o ? inputs[o.input] : values[o.step];
     };
@@ -140,10 +140,12 @@ export const fusedOp = defineOp<FusedAttrs>({
     };
     for (const s of steps) {
       if ("unary" in s) {
-        values.push(run1(unaryOp, [valueOf(s.x)], { fn: s.unary, alpha: s.alpha, beta: s.beta }));
+        values.push(
+          run1(unaryOp, [operandValue(s.x)], { fn: s.unary, alpha: s.alpha, beta: s.beta }),
+        );
         dependsOnStep.push(depends(s.x));
       } else {
-        values.push(run1(binaryOp, [valueOf(s.a), valueOf(s.b)], { fn: s.binary }));
+        values.push(run1(binaryOp, [operandValue(s.a), operandValue(s.b)], { fn: s.binary }));
         dependsOnStep.push(depends(s.a) || depends(s.b));
       }
     }
@@ -168,7 +170,7 @@ export const fusedOp = defineOp<FusedAttrs>({
       const s = steps[k];
       if ("unary" in s) {
         const [gx] = unaryOp.backward!({
-          inputs: [valueOf(s.x)],
+          inputs: [operandValue(s.x)],
           outputs: [values[k]],
           grads: [gk],
           attrs: { fn: s.unary, alpha: s.alpha, beta: s.beta },
@@ -177,7 +179,7 @@ export const fusedOp = defineOp<FusedAttrs>({
         accumulate(s.x, gx);
       } else {
         const [ga, gb] = binaryOp.backward!({
-          inputs: [valueOf(s.a), valueOf(s.b)],
+          inputs: [operandValue(s.a), operandValue(s.b)],
           outputs: [values[k]],
           grads: [gk],
           attrs: { fn: s.binary },

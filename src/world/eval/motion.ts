@@ -72,13 +72,16 @@ export function analyseMotion(track: Track, options: MotionOptions): TrackMotion
   const moveTol = Math.max(1.5, 0.5 * size);
   const direction = travelDirection(obs, fps, moveTol);
 
-  const floor = full.length > 0 ? Math.max(...full.map((o) => o.bbox[3])) : 0;
-  const airGap = Math.max(1, Math.round(0.15 * size));
-  const airborne = (o: Observation) => !o.partial && floor - o.bbox[3] >= airGap;
+  const floor = full.length > 0 ? Math.max(...full.map((o) => o.bottom)) : 0;
+  const airGap = Math.max(0.5, 0.1 * size);
+  // Free flight: off the floor and clear of other objects.
+  const airborne = (o: Observation) => !o.partial && !o.near && floor - o.bottom >= airGap;
   const bounces = findBounces(full, size);
   // A jump (teleport) breaks a flight as surely as a bounce does.
   const jumps = new Set(track.links.filter((l) => l.jump).map((l) => obs[l.to].frame));
-  const flights = fitFlights(full, bounces, jumps, airborne, size, fps);
+  const contacts = findContacts(full);
+  for (const b of bounces) contacts.add(b.index);
+  const flights = fitFlights(full, contacts, jumps, airborne, size, fps);
   const kind = classifyKind(full, path, size, moveTol, floor, fps, options.pixelsPerMetre);
   return { trackId: track.id, size, bounces, flights, dx, path, direction, kind };
 }
@@ -118,16 +121,31 @@ function findBounces(full: Observation[], size: number): Bounce[] {
   return out;
 }
 
-/** Parabolas through the airborne stretches between bounces. */
+/**
+ * Every sharp reversal from going down to going up, bounce or not. In free flight the height
+ * has a single turning point, the top, so a lowest point means something was hit.
+ */
+function findContacts(full: Observation[]): Set<number> {
+  const out = new Set<number>();
+  const minStep = 0.4;
+  for (let i = 2; i < full.length - 2; i++) {
+    const o = full[i];
+    if (full[i + 2].frame - full[i - 2].frame !== 4) continue;
+    if (!(o.cy >= full[i - 1].cy && o.cy >= full[i + 1].cy)) continue;
+    if (o.cy - full[i - 2].cy >= minStep && o.cy - full[i + 2].cy >= minStep) out.add(i);
+  }
+  return out;
+}
+
+/** Parabolas through the airborne stretches between contacts. */
 function fitFlights(
   full: Observation[],
-  bounces: Bounce[],
+  cuts: Set<number>,
   jumps: Set<number>,
   airborne: (o: Observation) => boolean,
   size: number,
   fps: number,
 ): Flight[] {
-  const cuts = new Set(bounces.map((b) => b.index));
   const runs: Observation[][] = [];
   let run: Observation[] = [];
   full.forEach((o, i) => {
@@ -135,7 +153,8 @@ function fitFlights(
       cuts.has(i) ||
       jumps.has(o.frame) ||
       !airborne(o) ||
-      (run.length > 0 && o.frame - run[run.length - 1].frame > 4);
+      // A missing frame hides what happened in it.
+      (run.length > 0 && o.frame - run[run.length - 1].frame > 1);
     if (broken) {
       if (run.length > 0) runs.push(run);
       run = cuts.has(i) || !airborne(o) ? [] : [o];
@@ -144,7 +163,7 @@ function fitFlights(
   if (run.length > 0) runs.push(run);
 
   const flights: Flight[] = [];
-  for (const r of runs) {
+  for (const r of runs.flatMap(splitAtKinks)) {
     if (r.length < 5) continue;
     const ys = r.map((o) => o.cy);
     const range = Math.max(...ys) - Math.min(...ys);
@@ -168,6 +187,39 @@ function fitFlights(
     });
   }
   return flights;
+}
+
+/** Deviation (px) of a frame's second difference from the run's typical one that marks a kink. */
+const KINK = 0.5;
+
+/**
+ * Cuts a run of consecutive frames where its velocity jumps: a touch too brief or too light to
+ * show as a reversal (a tumbling box's corner, a glancing collision) still kinks the path,
+ * while free flight bends it by the same small amount (gravity) every frame.
+ */
+function splitAtKinks(run: Observation[]): Observation[][] {
+  if (run.length < 5) return [run];
+  const n = run.length;
+  const d2y: number[] = [];
+  const d2x: number[] = [];
+  for (let i = 1; i < n - 1; i++) {
+    d2y.push(run[i + 1].cy - 2 * run[i].cy + run[i - 1].cy);
+    d2x.push(run[i + 1].cx - 2 * run[i].cx + run[i - 1].cx);
+  }
+  const my = median(d2y);
+  const mx = median(d2x);
+  const out: Observation[][] = [];
+  let piece: Observation[] = [run[0]];
+  for (let i = 1; i < n - 1; i++) {
+    if (Math.hypot(d2y[i - 1] - my, d2x[i - 1] - mx) > KINK) {
+      // The kinked frame is where the touch happened: it belongs to neither flight.
+      out.push(piece);
+      piece = [];
+    } else piece.push(run[i]);
+  }
+  piece.push(run[n - 1]);
+  out.push(piece);
+  return out;
 }
 
 /** Vertical velocity (px/s, downward positive) of a flight's parabola at frame f. */
@@ -228,7 +280,7 @@ function classifyKind(
   // Without a scale, speeds are judged against the object's size (objects are 0.3–0.8 m).
   const perMetre = ppm ?? size / 0.5;
   const mps = speed / perMetre;
-  const startHigh = floor - first.bbox[3] >= Math.max(2, 0.5 * size);
+  const startHigh = floor - first.bottom >= Math.max(1.5, 0.4 * size);
   if (!startHigh) return mps >= ROLL_SPEED ? "rolled" : "resting";
   let rose = 0;
   for (const o of early) rose = Math.max(rose, first.cy - o.cy);

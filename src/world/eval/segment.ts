@@ -76,8 +76,15 @@ export interface Detection {
   cy: number;
   /** Bounding box of the blob's pixels: [x0, y0, x1, y1), in pixels. */
   bbox: [number, number, number, number];
+  /**
+   * Lowest extent of the object (px, sub-pixel): the deepest pixel row it covers plus how much
+   * of that row it covers. Tells resting on the floor from hovering just above it.
+   */
+  bottom: number;
   /** The blob touches the border of the frame (the object may be partly outside it). */
   touchesEdge: boolean;
+  /** Which borders it touches: 1 left, 2 top, 4 right, 8 bottom. */
+  edgeSides: number;
   /**
    * The blob's coverage around its bounding box (for shape fitting), or null when the blob is
    * too small or cut by the frame edge.
@@ -370,6 +377,7 @@ function measureBlob(
   let y1 = 0;
   const rim = new Set<number>();
   const rimCover = new Map<number, number>();
+  let bottom = 0;
   for (let i = 0; i < xs.length; i++) {
     const x = xs[i];
     const y = ys[i];
@@ -377,6 +385,7 @@ function measureBlob(
     area += w;
     sx += w * (x + 0.5);
     sy += w * (y + 0.5);
+    if (y + w > bottom) bottom = y + w;
     if (x < x0) x0 = x;
     if (y < y0) y0 = y;
     if (x + 1 > x1) x1 = x + 1;
@@ -414,6 +423,7 @@ function measureBlob(
       if (res2 > BLEND_RESIDUAL * BLEND_RESIDUAL) continue;
     }
     const w = Math.min(a, 0.5);
+    if (y + a > bottom) bottom = y + a;
     rimCover.set(q, w);
     area += w;
     sx += w * (x + 0.5);
@@ -421,7 +431,8 @@ function measureBlob(
   }
   const cx = sx / area;
   const cy = sy / area;
-  const touchesEdge = x0 === 0 || y0 === 0 || x1 === width || y1 === height;
+  const edgeSides = (x0 === 0 ? 1 : 0) | (y0 === 0 ? 2 : 0) | (x1 === width ? 4 : 0) | (y1 === height ? 8 : 0);
+  const touchesEdge = edgeSides !== 0;
   const big = x1 - x0 >= opts.minShapeSize && y1 - y0 >= opts.minShapeSize;
   return {
     color: COLOR_NAMES[ci],
@@ -431,7 +442,9 @@ function measureBlob(
     cx,
     cy,
     bbox: [x0, y0, x1, y1],
+    bottom,
     touchesEdge,
+    edgeSides,
     patch: big && !touchesEdge ? coveragePatch(width, cover, labels, id, rimCover, [x0, y0, x1, y1]) : null,
   };
 }

@@ -15,13 +15,19 @@ export interface Observation {
   cy: number;
   area: number;
   bbox: [number, number, number, number];
+  /** Lowest extent of the object (px, sub-pixel). */
+  bottom: number;
   touchesEdge: boolean;
+  /** Which frame borders it touches: 1 left, 2 top, 4 right, 8 bottom. */
+  edgeSides: number;
   /** Coverage around the blob, for shape fitting (null when cut, joined or tiny). */
   patch: CoveragePatch | null;
   /** Pieces of one blob (split by an occluder) were joined into this observation. */
   joined: boolean;
-  /** Set by markPartial: part of the object may be hidden or cut off in this frame. */
+  /** Part of the object may be hidden or cut off in this frame. */
   partial: boolean;
+  /** Another object is within touching distance (this frame or the next or previous one). */
+  near: boolean;
 }
 
 /** How a track resumed after frames without a detection, or after an implausible step. */
@@ -78,14 +84,28 @@ export function trackDetections(frames: Detection[][], options: TrackOptions = {
       const from = o.anchor ?? last;
       const px = from.cx + o.vx * (f - from.frame);
       const py = from.cy + o.vy * (f - from.frame);
-      const gate = plausibleMiss(o, gap, f - from.frame);
+      const gateA = plausibleMiss(o, gap, f - from.frame);
+      // Second opinion for an object seen in each of the last frames: its latest step, repeated
+      // (the anchor can be stale while the object is only partly visible).
+      const prev = o.track.obs[o.track.obs.length - 2];
+      const stepping = gap === 1 && prev !== undefined && last.frame - prev.frame === 1;
+      const sx = stepping ? 2 * last.cx - prev.cx : px;
+      const sy = stepping ? 2 * last.cy - prev.cy : py;
+      const gateB = stepping ? Math.max(3, 0.9 * o.size) + Math.hypot(last.cx - prev.cx, last.cy - prev.cy) : gateA;
       dets.forEach((det, d) => {
         if (det.colorIndex !== o.track.colorIndex) return;
-        const miss = Math.hypot(det.cx - px, det.cy - py);
+        const missA = Math.hypot(det.cx - px, det.cy - py);
+        const missB = Math.hypot(det.cx - sx, det.cy - sy);
+        const useB = missB / gateB < missA / gateA;
+        const miss = useB ? missB : missA;
+        const gate = useB ? gateB : gateA;
         const ratio = det.area / Math.max(1, o.size * o.size);
         // Reappearing from behind something, an object may show only a sliver at first.
         if (miss <= gate && ratio < 4) {
           pairs.push({ o, d, cost: miss / gate + gap * 0.01, miss, gate });
+        } else if (gap > 1 && (last.edgeSides & det.edgeSides) !== 0 && ratio < 4) {
+          // Out of the frame and back in over the same border (it turned round out of view).
+          pairs.push({ o, d, cost: 2 + gap * 0.01, miss, gate: miss });
         } else if (gap <= jumpWindow + 1 && ratio > 0.4 && ratio < 2.5) {
           // A same-coloured object of the same size elsewhere: a candidate jump, taken last.
           pairs.push({ o, d, cost: 10 + miss / gate + gap, miss, gate });
@@ -142,7 +162,7 @@ export function trackDetections(frames: Detection[][], options: TrackOptions = {
       addObservation(o, f, [det]);
     });
   });
-  for (const t of tracks) markPartial(t, tracks);
+  markPartialAndNear(tracks);
   return tracks;
 }
 
@@ -175,10 +195,13 @@ function addObservation(o: Open, frame: number, pieces: Detection[]): void {
     cy: sy / area,
     area,
     bbox: unionBox(pieces.map((p) => p.bbox)),
+    bottom: Math.max(...pieces.map((p) => p.bottom)),
     touchesEdge: pieces.some((p) => p.touchesEdge),
+    edgeSides: pieces.reduce((m, p) => m | p.edgeSides, 0),
     patch: pieces.length === 1 ? pieces[0].patch : null,
     joined: pieces.length > 1,
     partial: false,
+    near: false,
   };
   const obs = o.track.obs;
   // A shrunken or cut blob (half behind a pillar, leaving the frame) has a biased centroid:
@@ -192,6 +215,15 @@ function addObservation(o: Open, frame: number, pieces: Detection[]): void {
     // Smooth the velocity a little: single-frame centroid noise should not steer the gate.
     o.vx = gap === 1 ? 0.7 * vx + 0.3 * o.vx : vx;
     o.vy = gap === 1 ? 0.7 * vy + 0.3 * o.vy : vy;
+  }
+  const prevObs = obs[obs.length - 1];
+  if (!whole && prev && prevObs && frame - prev.frame > 3) {
+    // Seen only in part for a while (entering the frame, half hidden): a biased centroid is
+    // still a better guide than a stale anchor.
+    const gap = frame - prevObs.frame;
+    o.vx = (ob.cx - prevObs.cx) / gap;
+    o.vy = (ob.cy - prevObs.cy) / gap;
+    o.anchor = ob;
   }
   if (whole || !o.anchor) o.anchor = ob;
   o.size = obs.length === 0 ? Math.sqrt(area) : Math.max(0.95 * o.size, Math.sqrt(area));
@@ -215,29 +247,44 @@ export function unionBox(boxes: [number, number, number, number][]): [number, nu
 }
 
 /**
- * Flags observations in which the object may be partly hidden or cut: at the frame edge, split
- * into pieces, touching another object, or clearly smaller than the object usually is.
+ * Flags observations in which the object may be partly hidden or cut (at the frame edge, split
+ * into pieces, touching another object, or clearly smaller than the object usually is) and those
+ * in which another object is close enough to touch it, when motion is not free.
  */
-function markPartial(track: Track, all: Track[]): void {
-  const areas = track.obs.filter((o) => !o.touchesEdge).map((o) => o.area);
-  areas.sort((a, b) => a - b);
-  const typical = areas.length > 0 ? areas[Math.floor(areas.length * 0.75)] : 0;
-  for (const ob of track.obs) {
-    let partial = ob.touchesEdge || ob.joined || ob.area < 0.8 * typical;
-    if (!partial) {
-      for (const other of all) {
-        if (other === track) continue;
-        const o2 = other.obs.find((o) => o.frame === ob.frame);
-        if (o2 && boxesTouch(ob.bbox, o2.bbox)) {
-          partial = true;
-          break;
+function markPartialAndNear(tracks: Track[]): void {
+  const byFrame = new Map<number, { track: Track; ob: Observation }[]>();
+  for (const track of tracks) {
+    for (const ob of track.obs) {
+      let list = byFrame.get(ob.frame);
+      if (!list) byFrame.set(ob.frame, (list = []));
+      list.push({ track, ob });
+    }
+  }
+  for (const track of tracks) {
+    const areas = track.obs.filter((o) => !o.touchesEdge).map((o) => o.area);
+    areas.sort((a, b) => a - b);
+    const typical = areas.length > 0 ? areas[Math.floor(areas.length * 0.75)] : 0;
+    const margin = Math.max(1, 0.15 * Math.sqrt(typical));
+    for (const ob of track.obs) {
+      let partial = ob.touchesEdge || ob.joined || ob.area < 0.8 * typical;
+      let near = false;
+      for (let f = ob.frame - 1; f <= ob.frame + 1; f++) {
+        for (const other of byFrame.get(f) ?? []) {
+          if (other.track === track) continue;
+          if (f === ob.frame && boxesTouch(ob.bbox, other.ob.bbox, 0)) partial = true;
+          if (boxesTouch(ob.bbox, other.ob.bbox, margin)) near = true;
         }
       }
+      ob.partial = partial;
+      ob.near = near;
     }
-    ob.partial = partial;
   }
 }
 
-function boxesTouch(a: [number, number, number, number], b: [number, number, number, number]): boolean {
-  return a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
+function boxesTouch(
+  a: [number, number, number, number],
+  b: [number, number, number, number],
+  margin: number,
+): boolean {
+  return a[0] - margin <= b[2] && b[0] - margin <= a[2] && a[1] - margin <= b[3] && b[1] - margin <= a[3];
 }

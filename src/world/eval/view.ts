@@ -222,7 +222,15 @@ export function rebaseTracks(tracks: Track[], view: ViewModel): Track[] {
       const [cx, cy] = view.toBase(o.frame, o.cx, o.cy);
       const [x0, y0] = view.toBase(o.frame, o.bbox[0], o.bbox[1]);
       const [x1, y1] = view.toBase(o.frame, o.bbox[2], o.bbox[3]);
-      return { ...o, cx, cy, bbox: [x0, y0, x1, y1] as [number, number, number, number], area: o.area / (s * s) };
+      const bottom = view.toBase(o.frame, o.cx, o.bottom)[1];
+      return {
+        ...o,
+        cx,
+        cy,
+        bbox: [x0, y0, x1, y1] as [number, number, number, number],
+        bottom,
+        area: o.area / (s * s),
+      };
     }),
   }));
 }
