@@ -1,6 +1,7 @@
 /** `zoetrope eval clip.mp4 --prompt "..."`: score any video against its prompt and physics. */
 import type { Command } from "commander";
 import type { EvalOptions } from "./eval-action.ts";
+import { intIn } from "./parse-args.ts";
 
 export function addEvalCommand(program: Command): void {
   program
@@ -12,8 +13,13 @@ export function addEvalCommand(program: Command): void {
     .option("--prompt <text>", "the prompt the video should show")
     .option("--json <file.json>", "also write the full report as JSON")
     .option(
-      "--truth <state.json>",
-      "ground truth of the simulated clip the video continues (from `world render --truth` or a dataset's state.json)",
+      "--reference <state.json>",
+      "ground truth of the simulated clip the video starts with (`world render --truth` or a dataset's state.json): scores the continuation",
+    )
+    .option(
+      "--context-frames <n>",
+      "how many of the video's first frames come from that simulation",
+      intIn(1, 1_000_000),
     )
     .action(async (video: string, opts: EvalOptions) => {
       // Loaded on use, so that --help and usage errors do not wait for the evaluator's modules.

@@ -14,6 +14,7 @@ export interface ClipShapeOptions {
   height: number;
   fps: number;
   seconds: number;
+  lossless: boolean;
 }
 
 export interface RenderOptions extends ClipShapeOptions {
@@ -44,7 +45,7 @@ export async function renderAction(opts: RenderOptions): Promise<void> {
     fps: opts.fps,
     seconds: opts.seconds,
   });
-  await writeMp4(video, opts.output);
+  await writeMp4(video, opts.output, { lossless: opts.lossless });
   if (opts.truth) await writeState(opts.truth, opts.seed, truth);
   say(expanded.caption);
   say(
@@ -68,6 +69,7 @@ export async function datasetAction(opts: DatasetOptions): Promise<void> {
     seed: opts.seed,
     fps: opts.fps,
     buckets,
+    mp4: { lossless: opts.lossless },
     onClip: (_clip, done) => {
       if (done % step === 0 || done === opts.count) {
         process.stderr.write(`${done}/${opts.count} clips written\n`);

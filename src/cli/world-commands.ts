@@ -7,14 +7,22 @@ import { intIn, LIMITS, numberIn, parseBuckets } from "./parse-args.ts";
 import type { ClipShapeOptions, DatasetOptions, RenderOptions } from "./world-actions.ts";
 
 /** The --seed/--width/--height/--fps/--seconds options both world commands share. */
-function addClipShapeOptions(cmd: Command, d: Omit<ClipShapeOptions, "seed">): Command {
+function addClipShapeOptions(
+  cmd: Command,
+  d: Omit<ClipShapeOptions, "seed" | "lossless">,
+): Command {
   const [sLo, sHi] = LIMITS.size;
   return cmd
     .option("--seed <n>", "random seed: same seed, same output", intIn(...LIMITS.seed), 0)
     .option("--width <px>", "frame width in pixels", intIn(sLo, sHi), d.width)
     .option("--height <px>", "frame height in pixels", intIn(sLo, sHi), d.height)
     .option("--fps <n>", "frames per second", numberIn(LIMITS.fps[0], LIMITS.fps[1], false), d.fps)
-    .option("--seconds <s>", "clip length in seconds", numberIn(...LIMITS.seconds), d.seconds);
+    .option("--seconds <s>", "clip length in seconds", numberIn(...LIMITS.seconds), d.seconds)
+    .option(
+      "--lossless",
+      "store frames bit-exactly (larger files that browsers may not play; best for eval and training)",
+      false,
+    );
 }
 
 export function addWorldCommands(program: Command): void {
@@ -42,7 +50,7 @@ export function addWorldCommands(program: Command): void {
         "simulate N captioned clips into a folder (clip.mp4, caption.txt, state.json each)",
       )
       .requiredOption("--count <n>", "number of clips", intIn(...LIMITS.count))
-      .requiredOption("-o, --output <dir>", "folder to write (created if missing)")
+      .requiredOption("-o, --output <dir>", "folder to write (created if missing; must be empty)")
       .option(
         "--buckets <list>",
         "several clip shapes as WIDTHxHEIGHTxFRAMES,... (overrides --width/--height/--seconds)",

@@ -70,7 +70,7 @@ describe("exportDataset", () => {
     assert.deepEqual(a, b);
   });
 
-  it("names an output that is a file, and bad counts", async () => {
+  it("names an output that is a file or not empty, and bad counts", async () => {
     const file = join(root, "occupied");
     await writeFile(file, "x");
     await assert.rejects(
@@ -80,6 +80,12 @@ describe("exportDataset", () => {
     await assert.rejects(
       exportDataset({ count: 1, dir: join(file, "sub"), seed: 1, fps: 8, buckets }),
       /cannot (create folder|export to) .*occupied/,
+    );
+    const used = join(root, "used");
+    await exportDataset({ count: 1, dir: used, seed: 1, fps: 8, buckets });
+    await assert.rejects(
+      exportDataset({ count: 1, dir: used, seed: 2, fps: 8, buckets }),
+      /cannot export to .*used: the folder is not empty/,
     );
     await assert.rejects(
       exportDataset({ count: 0, dir: join(root, "zero"), seed: 1, fps: 8, buckets }),

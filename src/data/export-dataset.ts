@@ -11,7 +11,7 @@
  * Every file is written to a temporary name and renamed, so an interrupted export never leaves a
  * half-written clip that looks complete. The folder imports back with importFolder.
  */
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../media/atomic-file.ts";
 import { type WriteMp4Options, writeMp4 } from "../media/write-mp4.ts";
@@ -50,11 +50,17 @@ export function clipName(index: number): string {
   return `clip-${String(index).padStart(6, "0")}`;
 }
 
-/** Creates `dir` (and parents) or throws a clear error saying why it cannot be used. */
+/**
+ * Creates `dir` (and parents) or throws a clear error saying why it cannot be used. A folder that
+ * already holds files is refused: old clips left beside new ones would silently join the dataset.
+ */
 async function prepareFolder(dir: string): Promise<void> {
   const existing = await stat(dir).catch(() => null);
   if (existing && !existing.isDirectory()) {
     throw new Error(`cannot export to ${dir}: it is a file, not a folder`);
+  }
+  if (existing && (await readdir(dir)).length > 0) {
+    throw new Error(`cannot export to ${dir}: the folder is not empty; use a new or empty folder`);
   }
   await mkdir(dir, { recursive: true }).catch((err: Error) => {
     throw new Error(`cannot create folder ${dir}: ${err.message}`);

@@ -84,6 +84,18 @@ describe("writeMp4 + readVideo round trip", () => {
     assert.deepEqual(back.frames[1], frame);
   });
 
+  it("lossless mode brings every pixel back exactly at an odd size", async () => {
+    const video = synthetic(127, 73, 5, 24);
+    // Noise is the hardest case for a codec: every bit must survive.
+    for (const f of video.frames) for (let i = 0; i < f.length; i += 7) f[i] = (i * 31) & 255;
+    const path = join(dir, "lossless.mp4");
+    await writeMp4(video, path, { lossless: true });
+    const back = await readVideo(path);
+    assert.equal(back.width, 127);
+    assert.equal(back.height, 73);
+    assert.deepEqual(back.frames, video.frames);
+  });
+
   it("handles a relative file name that starts with a dash", async () => {
     const sub = await mkdtemp(join(dir, "dash-"));
     const cwd = process.cwd();

@@ -116,47 +116,61 @@ export function chooseFlashTiles(
   );
 }
 
+/** Head-dimension classes: a kernel compiled for class c serves every Dh ≤ c. */
+const DH_CLASSES = [16, 32, 64, 128];
+
+export function headDimClass(dh: number): number {
+  const c = DH_CLASSES.find((x) => dh <= x);
+  if (c === undefined) throw new DeviceError(`attention: head dimension ${dh} exceeds 128`);
+  return c;
+}
+
 /** Kernel choice per device. Only the portable kernel exists; issue #3 adds tensor cores here. */
-function flashVariant(ctx: WebGpuBackend, pass: FlashPass, dh: number): FlashTiles {
+function flashVariant(ctx: WebGpuBackend, pass: FlashPass, dh: number, dtype: DType): FlashConfig {
   // A subgroup-matrix (f16 tensor-core) path would be selected on ctx.features.has("subgroup-matrix").
-  return chooseFlashTiles(
+  const maxDh = headDimClass(dh);
+  const tiles = chooseFlashTiles(
     pass,
-    dh,
+    maxDh,
     ctx.limits.maxComputeWorkgroupStorageSize,
     ctx.limits.maxComputeInvocationsPerWorkgroup,
   );
+  return { maxDh, tiles, dtype };
 }
 
+/**
+ * What a compiled flash kernel is specialised on: the head-dimension class (tile strides and
+ * per-thread accumulators), the tiles and the dtype. T, the actual Dh, the scale and causal
+ * masking are uniforms. Loops run to uniform bounds, which also keeps lavapipe (LLVM) from
+ * unrolling them: constant bounds made each kernel take ~10 s to compile there.
+ */
 export interface FlashConfig {
-  dh: number;
+  maxDh: number;
   tiles: FlashTiles;
-  causal: boolean;
   dtype: DType;
 }
 
 /** Uniform block shared by the three passes (off = Tk − Tq aligns the causal mask). */
-const FLASH_PARAMS = `struct P { tq: u32, tk: u32, nbh: u32, ybh: u32, scale: f32, off: u32, pad0: u32, pad1: u32 }`;
+const FLASH_PARAMS = `struct P { tq: u32, tk: u32, nbh: u32, ybh: u32, scale: f32, off: u32, causal: u32, dh: u32 }`;
 
 function flashConstants(c: FlashConfig): string {
-  const dpt = Math.ceil(c.dh / THREADS_PER_ROW);
-  return `const DH = ${c.dh}u;
-const DS = ${c.dh + 1}u;
+  return `const DS = ${c.maxDh + 1}u;
 const ROWS = ${c.tiles.rows}u;
 const INNER = ${c.tiles.inner}u;
 const TPR = ${THREADS_PER_ROW}u;
 const NT = ${c.tiles.rows * THREADS_PER_ROW}u;
-const DPT = ${dpt}u;
+const DPT = ${c.maxDh / THREADS_PER_ROW}u;
 const NEG = ${NEG};`;
 }
 
 function wgArrays(c: FlashConfig, names: [string, "rows" | "inner" | "tile" | "vec"][]): string {
-  const ds = c.dh + 1;
+  const ds = c.maxDh + 1;
   const { rows, inner } = c.tiles;
   const len = { rows: rows * ds, inner: inner * ds, tile: rows * inner, vec: inner };
   return names.map(([n, k]) => `var<workgroup> ${n}: array<f32, ${pad4(len[k])}>;`).join("\n");
 }
 
-/** Copies `count` rows of a [., Dh] tensor starting at row `first` into a padded tile (0 past `limit`). */
+/** Copies `count` rows of a [., Dh] tensor starting at row `first` into a tile (0 past `limit`). */
 function loadTile(
   tile: string,
   src: string,
@@ -166,15 +180,27 @@ function loadTile(
   limit: string,
   scale = "",
 ): string {
-  return `for (var e = lid; e < ${count} * DH; e += NT) {
-    let rr = e / DH;
-    let d = e % DH;
+  return `for (var e = lid; e < ${count} * p.dh; e += NT) {
+    let rr = e / p.dh;
+    let d = e % p.dh;
     let g = ${first} + rr;
     var val = 0.0;
-    if (g < ${limit}) { val = f32(${src}[${base} + g * DH + d])${scale}; }
+    if (g < ${limit}) { val = f32(${src}[${base} + g * p.dh + d])${scale}; }
     ${tile}[rr * DS + d] = val;
   }`;
 }
+
+/** Loads the key and value tile starting at key k0 (zeros past Tk). */
+const LOAD_KV = `for (var e = lid; e < INNER * p.dh; e += NT) {
+      let jj = e / p.dh;
+      let d = e % p.dh;
+      let g = k0 + jj;
+      var kv = 0.0;
+      var vv = 0.0;
+      if (g < p.tk) { kv = f32(k[kBase + g * p.dh + d]); vv = f32(v[kBase + g * p.dh + d]); }
+      ks[jj * DS + d] = kv;
+      vs[jj * DS + d] = vv;
+    }`;
 
 const ENTRY = `@compute @workgroup_size(NT)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -182,8 +208,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (bh >= p.nbh) { return; }
   let r = lid / TPR;
   let t = lid % TPR;
-  let qBase = bh * p.tq * DH;
-  let kBase = bh * p.tk * DH;`;
+  let qBase = bh * p.tq * p.dh;
+  let kBase = bh * p.tk * p.dh;
+  let causal = p.causal != 0u;`;
+
+/** End (exclusive) of the keys that queries q0..q0+ROWS−1 may see. */
+const KEY_END = "select(p.tk, min(p.tk, q0 + ROWS + p.off), causal)";
 
 /** Flash forward: one workgroup per ROWS queries, online softmax over key tiles of INNER keys. */
 export function flashForwardWgsl(c: FlashConfig): string {
@@ -210,32 +240,24 @@ ${ENTRY}
   var acc: array<f32, DPT>;
   var m = NEG;
   var l = 0.0;
-  let kEnd = ${c.causal ? "min(p.tk, q0 + ROWS + p.off)" : "p.tk"};
+  let kEnd = ${KEY_END};
   for (var k0 = 0u; k0 < kEnd; k0 += INNER) {
+    let nk = min(INNER, kEnd - k0);
     workgroupBarrier();
-    for (var e = lid; e < INNER * DH; e += NT) {
-      let jj = e / DH;
-      let d = e % DH;
-      let g = k0 + jj;
-      var kv = 0.0;
-      var vv = 0.0;
-      if (g < p.tk) { kv = f32(k[kBase + g * DH + d]); vv = f32(v[kBase + g * DH + d]); }
-      ks[jj * DS + d] = kv;
-      vs[jj * DS + d] = vv;
-    }
+    ${LOAD_KV}
     workgroupBarrier();
-    for (var jj = t; jj < INNER; jj += TPR) {
+    for (var jj = t; jj < nk; jj += TPR) {
       var s = 0.0;
-      for (var d = 0u; d < DH; d++) { s += qs[r * DS + d] * ks[jj * DS + d]; }
+      for (var d = 0u; d < p.dh; d++) { s += qs[r * DS + d] * ks[jj * DS + d]; }
       let g = k0 + jj;
-      let ok = g < p.tk${c.causal ? " && g <= qi + p.off" : ""};
+      let ok = !causal || g <= qi + p.off;
       ss[r * INNER + jj] = select(NEG, s, ok);
     }
     workgroupBarrier();
     var mt = m;
-    for (var jj = 0u; jj < INNER; jj++) { mt = max(mt, ss[r * INNER + jj]); }
+    for (var jj = 0u; jj < nk; jj++) { mt = max(mt, ss[r * INNER + jj]); }
     workgroupBarrier();
-    for (var jj = t; jj < INNER; jj += TPR) {
+    for (var jj = t; jj < nk; jj += TPR) {
       let s = ss[r * INNER + jj];
       ss[r * INNER + jj] = select(0.0, exp(s - mt), s > 0.5 * NEG);
     }
@@ -243,12 +265,12 @@ ${ENTRY}
     let alpha = exp(m - mt);
     l = l * alpha;
     for (var u = 0u; u < DPT; u++) { acc[u] = acc[u] * alpha; }
-    for (var jj = 0u; jj < INNER; jj++) {
+    for (var jj = 0u; jj < nk; jj++) {
       let pj = ss[r * INNER + jj];
       l += pj;
       for (var u = 0u; u < DPT; u++) {
         let d = t + u * TPR;
-        if (d < DH) { acc[u] += pj * vs[jj * DS + d]; }
+        if (d < p.dh) { acc[u] += pj * vs[jj * DS + d]; }
       }
     }
     m = mt;
@@ -257,7 +279,7 @@ ${ENTRY}
     let inv = 1.0 / l;
     for (var u = 0u; u < DPT; u++) {
       let d = t + u * TPR;
-      if (d < DH) { o[qBase + qi * DH + d] = ${t}(acc[u] * inv); }
+      if (d < p.dh) { o[qBase + qi * p.dh + d] = ${t}(acc[u] * inv); }
     }
     if (t == 0u) { lse[bh * p.tq + qi] = m + log(l); }
   }
@@ -294,45 +316,37 @@ ${ENTRY}
   var di = 0.0;
   if (qi < p.tq) { li = lse[bh * p.tq + qi]; di = dlt[bh * p.tq + qi]; }
   var acc: array<f32, DPT>;
-  let kEnd = ${c.causal ? "min(p.tk, q0 + ROWS + p.off)" : "p.tk"};
+  let kEnd = ${KEY_END};
   for (var k0 = 0u; k0 < kEnd; k0 += INNER) {
+    let nk = min(INNER, kEnd - k0);
     workgroupBarrier();
-    for (var e = lid; e < INNER * DH; e += NT) {
-      let jj = e / DH;
-      let d = e % DH;
-      let g = k0 + jj;
-      var kv = 0.0;
-      var vv = 0.0;
-      if (g < p.tk) { kv = f32(k[kBase + g * DH + d]); vv = f32(v[kBase + g * DH + d]); }
-      ks[jj * DS + d] = kv;
-      vs[jj * DS + d] = vv;
-    }
+    ${LOAD_KV}
     workgroupBarrier();
-    for (var jj = t; jj < INNER; jj += TPR) {
+    for (var jj = t; jj < nk; jj += TPR) {
       var s = 0.0;
       var dp = 0.0;
-      for (var d = 0u; d < DH; d++) {
+      for (var d = 0u; d < p.dh; d++) {
         s += qs[r * DS + d] * ks[jj * DS + d];
         dp += dos[r * DS + d] * vs[jj * DS + d];
       }
       let g = k0 + jj;
-      let ok = g < p.tk${c.causal ? " && g <= qi + p.off" : ""};
+      let ok = !causal || g <= qi + p.off;
       let pv = select(0.0, exp(s - li), ok);
       ss[r * INNER + jj] = pv * (dp - di);
     }
     workgroupBarrier();
-    for (var jj = 0u; jj < INNER; jj++) {
+    for (var jj = 0u; jj < nk; jj++) {
       let ds = ss[r * INNER + jj];
       for (var u = 0u; u < DPT; u++) {
         let d = t + u * TPR;
-        if (d < DH) { acc[u] += ds * ks[jj * DS + d]; }
+        if (d < p.dh) { acc[u] += ds * ks[jj * DS + d]; }
       }
     }
   }
   if (qi < p.tq) {
     for (var u = 0u; u < DPT; u++) {
       let d = t + u * TPR;
-      if (d < DH) { dq[qBase + qi * DH + d] = ${t}(acc[u] * p.scale); }
+      if (d < p.dh) { dq[qBase + qi * p.dh + d] = ${t}(acc[u] * p.scale); }
     }
   }
 }`;
@@ -370,41 +384,38 @@ ${ENTRY}
   ${loadTile("vs", "v", "kBase", "k0", "ROWS", "p.tk")}
   var acck: array<f32, DPT>;
   var accv: array<f32, DPT>;
+  // Causal: key k0 is first seen by query k0 − off; earlier query tiles are skipped.
   var qStart = 0u;
-  ${c.causal ? "if (k0 > p.off) { qStart = ((k0 - p.off) / INNER) * INNER; }" : ""}
+  if (causal && k0 > p.off) { qStart = ((k0 - p.off) / INNER) * INNER; }
   for (var qb = qStart; qb < p.tq; qb += INNER) {
+    let nq = min(INNER, p.tq - qb);
     workgroupBarrier();
     ${loadTile("qs", "q", "qBase", "qb", "INNER", "p.tq", " * p.scale")}
     ${loadTile("dos", "dout", "qBase", "qb", "INNER", "p.tq")}
-    for (var e = lid; e < INNER; e += NT) {
-      let g = qb + e;
-      var lv = 0.0;
-      var dv_ = 0.0;
-      if (g < p.tq) { lv = lse[bh * p.tq + g]; dv_ = dlt[bh * p.tq + g]; }
-      lq[e] = lv;
-      dq_[e] = dv_;
+    for (var e = lid; e < nq; e += NT) {
+      lq[e] = lse[bh * p.tq + qb + e];
+      dq_[e] = dlt[bh * p.tq + qb + e];
     }
     workgroupBarrier();
-    for (var ii = t; ii < INNER; ii += TPR) {
+    for (var ii = t; ii < nq; ii += TPR) {
       var s = 0.0;
       var dp = 0.0;
-      for (var d = 0u; d < DH; d++) {
+      for (var d = 0u; d < p.dh; d++) {
         s += qs[ii * DS + d] * ks[r * DS + d];
         dp += dos[ii * DS + d] * vs[r * DS + d];
       }
-      let g = qb + ii;
-      let ok = g < p.tq && kj < p.tk${c.causal ? " && kj <= g + p.off" : ""};
+      let ok = kj < p.tk && (!causal || kj <= qb + ii + p.off);
       let pv = select(0.0, exp(s - lq[ii]), ok);
       ps[r * INNER + ii] = pv;
       dss[r * INNER + ii] = pv * (dp - dq_[ii]);
     }
     workgroupBarrier();
-    for (var ii = 0u; ii < INNER; ii++) {
+    for (var ii = 0u; ii < nq; ii++) {
       let pv = ps[r * INNER + ii];
       let dsv = dss[r * INNER + ii];
       for (var u = 0u; u < DPT; u++) {
         let d = t + u * TPR;
-        if (d < DH) {
+        if (d < p.dh) {
           accv[u] += pv * dos[ii * DS + d];
           acck[u] += dsv * qs[ii * DS + d];
         }
@@ -414,9 +425,9 @@ ${ENTRY}
   if (kj < p.tk) {
     for (var u = 0u; u < DPT; u++) {
       let d = t + u * TPR;
-      if (d < DH) {
-        dk[kBase + kj * DH + d] = ${t}(acck[u]);
-        dv[kBase + kj * DH + d] = ${t}(accv[u]);
+      if (d < p.dh) {
+        dk[kBase + kj * p.dh + d] = ${t}(acck[u]);
+        dv[kBase + kj * p.dh + d] = ${t}(accv[u]);
       }
     }
   }
@@ -441,7 +452,7 @@ struct P { rows: u32, stride: u32, dh: u32, pad: u32 }
 }
 
 function flashKey(pass: FlashPass, c: FlashConfig): string {
-  return `flash_${pass}_${c.dtype}_dh${c.dh}_r${c.tiles.rows}_i${c.tiles.inner}_${c.causal ? "causal" : "full"}`;
+  return `flash_${pass}_${c.dtype}_dh${c.maxDh}_r${c.tiles.rows}_i${c.tiles.inner}`;
 }
 
 /** Workgroup grid: blocks along x, batch·heads over y (and z past the per-dimension limit). */
@@ -451,11 +462,13 @@ function flashGrid(ctx: WebGpuBackend, blocks: number, nbh: number): [number, nu
   return [blocks, y, y > 0 ? Math.ceil(nbh / y) : 0];
 }
 
-function flashParams(tq: number, tk: number, nbh: number, ybh: number, a: AttentionAttrs) {
+function flashParams(q: GpuView, k: GpuView, ybh: number, a: AttentionAttrs) {
+  const [b, h, tq, dh] = q.shape;
+  const tk = k.shape[2];
   return params()
-    .u32(tq, tk, nbh, ybh)
+    .u32(tq, tk, b * h, ybh)
     .f32(a.scale)
-    .u32(Math.max(0, tk - tq), 0, 0);
+    .u32(Math.max(0, tk - tq), a.causal ? 1 : 0, dh);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -582,19 +595,13 @@ ${rowReduceFns(wg)}
 
   attention(ctx: WebGpuBackend, [q, k, v]: GpuView[], [o, lse]: GpuView[], a: AttentionAttrs) {
     const [b, h, tq, dh] = q.shape;
-    const tk = k.shape[2];
-    const cfg: FlashConfig = {
-      dh,
-      tiles: flashVariant(ctx, "forward", dh),
-      causal: a.causal,
-      dtype: q.dtype,
-    };
+    const cfg = flashVariant(ctx, "forward", dh, q.dtype);
     const pipe = ctx.pipeline(flashKey("forward", cfg), () => flashForwardWgsl(cfg));
     const grid = flashGrid(ctx, Math.ceil(tq / cfg.tiles.rows), b * h);
     ctx.dispatch(
       pipe,
       [q.storage, k.storage, v.storage, o.storage, lse.storage],
-      flashParams(tq, tk, b * h, grid[1], a),
+      flashParams(q, k, grid[1], a),
       grid,
     );
   },
@@ -618,29 +625,20 @@ ${rowReduceFns(wg)}
       gx,
       gy,
     ]);
-    const dkv: FlashConfig = {
-      dh,
-      tiles: flashVariant(ctx, "dkv", dh),
-      causal: a.causal,
-      dtype: t,
-    };
+    const reads = [q.storage, k.storage, v.storage, lse.storage, delta, dO.storage];
+    const dkv = flashVariant(ctx, "dkv", dh, t);
     const dkvPipe = ctx.pipeline(flashKey("dkv", dkv), () => flashDkvWgsl(dkv));
     const dkvGrid = flashGrid(ctx, Math.ceil(tk / dkv.tiles.rows), b * h);
     ctx.dispatch(
       dkvPipe,
-      [q, k, v, lse].map((x) => x.storage).concat([delta, dO.storage, dk.storage, dv.storage]),
-      flashParams(tq, tk, b * h, dkvGrid[1], a),
+      [...reads, dk.storage, dv.storage],
+      flashParams(q, k, dkvGrid[1], a),
       dkvGrid,
     );
-    const dqc: FlashConfig = { dh, tiles: flashVariant(ctx, "dq", dh), causal: a.causal, dtype: t };
+    const dqc = flashVariant(ctx, "dq", dh, t);
     const dqPipe = ctx.pipeline(flashKey("dq", dqc), () => flashDqWgsl(dqc));
     const dqGrid = flashGrid(ctx, Math.ceil(tq / dqc.tiles.rows), b * h);
-    ctx.dispatch(
-      dqPipe,
-      [q, k, v, lse].map((x) => x.storage).concat([delta, dO.storage, dq.storage]),
-      flashParams(tq, tk, b * h, dqGrid[1], a),
-      dqGrid,
-    );
+    ctx.dispatch(dqPipe, [...reads, dq.storage], flashParams(q, k, dqGrid[1], a), dqGrid);
     ctx.release(delta);
   },
 

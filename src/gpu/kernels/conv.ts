@@ -30,12 +30,7 @@ import { encodeGemm, type GemmSpec } from "./matmul.ts";
 const CONV_UNIFORMS = `cin: u32, cout: u32, t_in: u32, h_in: u32, w_in: u32, t_out: u32, h_out: u32, w_out: u32,
   kt: u32, kh: u32, kw: u32, st: u32, sh: u32, sw: u32, pt: i32, ph: i32, pw: i32,`;
 
-function convUniforms(
-  x: Shape,
-  w: Shape,
-  y: Shape,
-  g: ConvGeometry,
-): (p: Params) => void {
+function convUniforms(x: Shape, w: Shape, y: Shape, g: ConvGeometry): (p: Params) => void {
   return (p) =>
     p
       .u32(x[1], w[0], x[2], x[3], x[4], y[2], y[3], y[4])

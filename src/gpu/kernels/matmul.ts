@@ -14,6 +14,7 @@
  * written once (twice when the pre-activation is saved).
  */
 import type { DType } from "../../tensor/dtype.ts";
+import { DeviceError } from "../../tensor/errors.ts";
 import { type MatmulAttrs, matmulDims } from "../../tensor/ops/matmul.ts";
 import { broadcastStrides, numel } from "../../tensor/shape.ts";
 import type { GpuView, WebGpuBackend } from "../backend.ts";
@@ -199,43 +200,66 @@ const tiledVariant: GemmVariant = {
  */
 const GEMM_VARIANTS: readonly GemmVariant[] = [tiledVariant];
 
-/** The variant that will run a problem (exposed for benchmarks and tests). */
-export function chooseGemmVariant(
-  ctx: WebGpuBackend,
-  spec: GemmSpec,
-  launch: GemmLaunch,
-): GemmVariant {
-  const v = GEMM_VARIANTS.find((x) => x.supports(ctx, spec, launch));
-  if (!v) throw new Error(`gemm: no kernel variant supports ${spec.key}`);
-  return v;
-}
-
-/** Encodes one GEMM problem with the best variant for this device. */
+/** Encodes one GEMM problem with the first variant that supports it on this device. */
 export function encodeGemm(ctx: WebGpuBackend, spec: GemmSpec, launch: GemmLaunch): void {
   if (launch.M === 0 || launch.N === 0 || launch.batch === 0) return;
-  chooseGemmVariant(ctx, spec, launch).encode(ctx, spec, launch);
+  const variant = GEMM_VARIANTS.find((v) => v.supports(ctx, spec, launch));
+  if (!variant) throw new DeviceError(`webgpu: no GEMM kernel variant supports ${spec.key}`);
+  variant.encode(ctx, spec, launch);
 }
 
-const ACT_EXPR: Record<MatmulAttrs["act"], string> = {
-  none: "z",
-  gelu: "gelu_f(z)",
-  silu: "silu_f(z)",
-};
+/**
+ * Merges neighbouring batch dimensions that both operands step through as one (and drops
+ * size-1 ones), so that the kernel's per-batch index math stays short and within MAX_RANK.
+ * Strides are in elements, 0 where an operand is broadcast.
+ */
+function collapseBatch(
+  shape: number[],
+  sa: number[],
+  sb: number[],
+): { shape: number[]; sa: number[]; sb: number[] } {
+  const out = { shape: [] as number[], sa: [] as number[], sb: [] as number[] };
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = out.shape.length - 1;
+    if (last >= 0 && out.sa[last] === sa[d] * shape[d] && out.sb[last] === sb[d] * shape[d]) {
+      out.shape[last] *= shape[d];
+      out.sa[last] = sa[d];
+      out.sb[last] = sb[d];
+    } else {
+      out.shape.push(shape[d]);
+      out.sa.push(sa[d]);
+      out.sb.push(sb[d]);
+    }
+  }
+  return out;
+}
+
+/** Activation codes of the epilogue's run-time switch (one pipeline serves all three). */
+const ACT_CODE: Record<MatmulAttrs["act"], number> = { none: 0, gelu: 1, silu: 2 };
 
 /**
  * The matmul op as a GEMM spec: loaders with run-time strides (so transposes share a pipeline),
- * bias + activation epilogue, optionally saving the pre-activation.
+ * bias + activation epilogue (activation chosen at run time), optionally saving the
+ * pre-activation.
  */
-function matmulSpec(dtype: DType, attrs: MatmulAttrs, savePre: boolean): GemmSpec {
+function matmulSpec(dtype: DType, hasBias: boolean, savePre: boolean): GemmSpec {
   const bindings: GemmBinding[] = [
     { name: "a_in", type: dtype },
     { name: "b_in", type: dtype },
   ];
-  if (attrs.hasBias) bindings.push({ name: "bias_in", type: dtype });
+  if (hasBias) bindings.push({ name: "bias_in", type: dtype });
   bindings.push({ name: "y_out", type: dtype, write: true });
   if (savePre) bindings.push({ name: "pre_out", type: dtype, write: true });
   const code = `${DIM_FN}
-${attrs.act === "none" ? "" : MATH_FNS}
+${MATH_FNS}
+fn activate(z: f32) -> f32 {
+  switch p.act {
+    case 1u: { return gelu_f(z); }
+    case 2u: { return silu_f(z); }
+    default: { return z; }
+  }
+}
 var<private> off_a: u32;
 var<private> off_b: u32;
 var<private> off_c: u32;
@@ -257,15 +281,15 @@ fn batch_start(batch: u32) {
 fn load_a(m: u32, k: u32) -> f32 { return f32(a_in[off_a + m * p.a_m + k * p.a_k]); }
 fn load_b(k: u32, n: u32) -> f32 { return f32(b_in[off_b + k * p.b_k + n * p.b_n]); }
 fn store_c(m: u32, n: u32, acc: f32) {
-  let z = acc${attrs.hasBias ? " + f32(bias_in[n])" : ""};
+  let z = acc${hasBias ? " + f32(bias_in[n])" : ""};
   let o = off_c + m * p.N + n;
   ${savePre ? `pre_out[o] = ${dtype}(z);` : ""}
-  y_out[o] = ${dtype}(${ACT_EXPR[attrs.act]});
+  y_out[o] = ${dtype}(activate(z));
 }`;
   return {
-    key: `matmul_${dtype}_${attrs.act}_${attrs.hasBias ? "bias" : "nobias"}_${savePre ? "pre" : "nopre"}`,
+    key: `matmul_${dtype}_${hasBias ? "bias" : "nobias"}_${savePre ? "pre" : "nopre"}`,
     bindings,
-    uniforms: `a_m: u32, a_k: u32, b_k: u32, b_n: u32, rank: u32,
+    uniforms: `a_m: u32, a_k: u32, b_k: u32, b_n: u32, rank: u32, act: u32,
   batch_shape: array<vec4<u32>, 2>, stride_a: array<vec4<u32>, 2>, stride_b: array<vec4<u32>, 2>,`,
     code,
   };
@@ -277,7 +301,7 @@ export const matmulGpu = {
     const [y, pre] = outputs;
     const { M, N, K, batchShape } = matmulDims("matmul", a, b, attrs.transA, attrs.transB);
     const { transA, transB } = attrs;
-    const spec = matmulSpec(a.dtype, attrs, pre !== undefined);
+    const spec = matmulSpec(a.dtype, attrs.hasBias, pre !== undefined);
     const buffers = [a.storage, b.storage];
     if (bias) buffers.push(bias.storage);
     buffers.push(y.storage);
@@ -292,13 +316,13 @@ export const matmulGpu = {
     // one GEMM with batch·M rows fills the tiles better than `batch` small ones.
     const fold = !transA && numel(b.shape.slice(0, -2)) === 1;
     const batch = numel(batchShape);
-    const rank = fold ? 0 : batchShape.length;
     const strides = (shape: readonly number[]) =>
-      fold
-        ? []
-        : broadcastStrides(shape.slice(0, -2), batchShape).map(
-            (s) => s * shape[shape.length - 1] * shape[shape.length - 2],
-          );
+      broadcastStrides(shape.slice(0, -2), batchShape).map(
+        (s) => s * shape[shape.length - 1] * shape[shape.length - 2],
+      );
+    const dims = fold
+      ? { shape: [], sa: [], sb: [] }
+      : collapseBatch(batchShape, strides(a.shape), strides(b.shape));
     encodeGemm(ctx, spec, {
       M: fold ? batch * M : M,
       N,
@@ -307,10 +331,10 @@ export const matmulGpu = {
       ...layout,
       buffers,
       uniforms: (u) => {
-        u.u32(...elementStrides, rank);
-        packDims(u, fold ? [] : batchShape);
-        packDims(u, strides(a.shape));
-        packDims(u, strides(b.shape));
+        u.u32(...elementStrides, dims.shape.length, ACT_CODE[attrs.act]);
+        packDims(u, dims.shape);
+        packDims(u, dims.sa);
+        packDims(u, dims.sb);
       },
     });
   },

@@ -57,8 +57,7 @@ function checkGeometry(op: string, g: ConvGeometry): void {
     Array.isArray(g.padding) &&
     g.padding.length === 3 &&
     g.padding.every(
-      (p) =>
-        Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0),
+      (p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0),
     );
   if (!ok) {
     throw new ShapeError(
@@ -126,7 +125,19 @@ export const conv3dOp = defineOp<Conv3dAttrs>({
     checkGeometry(op, attrs);
     rank5(op, "x", x, "[N, Cin, T, H, W]", shapes);
     rank5(op, "w", w, "[Cout, Cin, kT, kH, kW]", shapes);
-    sameFloat(op, bias ? [["x", x], ["w", w], ["bias", bias]] : [["x", x], ["w", w]]);
+    sameFloat(
+      op,
+      bias
+        ? [
+            ["x", x],
+            ["w", w],
+            ["bias", bias],
+          ]
+        : [
+            ["x", x],
+            ["w", w],
+          ],
+    );
     if (x.shape[1] !== w.shape[1]) {
       throw new ShapeError(
         `${op}: input channels differ: x has ${x.shape[1]}, w expects ${w.shape[1]} (${shapes})`,
@@ -228,7 +239,9 @@ export const conv3dBackwardWeightOp = defineOp<ConvBackwardWeightAttrs>({
 
 function checkTriple(op: string, name: string, t: Triple): void {
   if (!Array.isArray(t) || t.length !== 3 || !t.every((v) => Number.isInteger(v) && v >= 1)) {
-    throw new ShapeError(`${op}: ${name} must be three positive integers, got ${JSON.stringify(t)}`);
+    throw new ShapeError(
+      `${op}: ${name} must be three positive integers, got ${JSON.stringify(t)}`,
+    );
   }
 }
 

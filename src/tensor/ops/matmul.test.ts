@@ -4,8 +4,8 @@ import { backward } from "../autograd.ts";
 import { onOpCall, tidy } from "../engine.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
 import { checkOp, testDevices } from "../testing.ts";
-import { sum } from "./reduce.ts";
 import { linear, matmul } from "./matmul.ts";
+import { sum } from "./reduce.ts";
 
 const TRANSPOSES = [
   [false, false],
@@ -51,6 +51,12 @@ describe("matmul against the f64 reference on every device", () => {
     );
     await checkOp("matmul shared a", [{ shape: [17, 23] }, { shape: [3, 23, 19] }], (a, b) =>
       matmul(a, b),
+    );
+    // Five batch dims broadcasting in alternation (merged where possible by the WGSL launcher).
+    await checkOp(
+      "matmul rank-7 broadcast",
+      [{ shape: [2, 1, 3, 1, 2, 5, 4] }, { shape: [2, 3, 2, 1, 4, 6] }],
+      (a, b) => matmul(a, b),
     );
   });
 
@@ -132,7 +138,8 @@ describe("matmul hand-computed values", () => {
         ["aᵀ·bᵀ", () => matmul(a, b, { transA: true, transB: true }), [23, 31, 34, 46]],
         ["a·b + bias", () => matmul(a, b, { bias }), [29, 42, 53, 70]],
       ];
-      for (const [what, fn, want] of cases) close(await fn().toArray(), want, tol, `${name} ${what}`);
+      for (const [what, fn, want] of cases)
+        close(await fn().toArray(), want, tol, `${name} ${what}`);
       // z = [0.5, -1, 2.5] from a one-row a picking rows of b.
       const x = device.tensor([1, 0], [1, 2], float);
       const w = device.tensor([0.5, -1, 2, 0, 0, 0], [2, 3], float);
@@ -203,7 +210,10 @@ describe("matmul bad inputs", () => {
       () => matmul(t([2, 3, 5]), t([4, 5, 7])),
       /matmul: batch dimensions do not broadcast \(2 vs 4\): a \[2, 3, 5\] and b \[4, 5, 7\]/,
     );
-    assert.throws(() => matmul(t([5]), t([5, 7])), /matmul: both operands need at least 2 dimensions: a \[5\] and b \[5, 7\]/);
+    assert.throws(
+      () => matmul(t([5]), t([5, 7])),
+      /matmul: both operands need at least 2 dimensions: a \[5\] and b \[5, 7\]/,
+    );
     assert.throws(
       () => matmul(t([3, 5]), t([5, 7]), { bias: t([6]) }),
       /matmul: bias \[6\] must be \[7\], the output's last dimension \(a \[3, 5\], b \[5, 7\]\)/,

@@ -106,7 +106,9 @@ export const matmulOp = defineOp<MatmulAttrs>({
       ["bias", bias],
     ] as const) {
       if (m && !isFloat(m.dtype)) {
-        throw new DTypeError(`matmul: ${name} must be a float tensor, got ${m.dtype} ${fmt(m.shape)}`);
+        throw new DTypeError(
+          `matmul: ${name} must be a float tensor, got ${m.dtype} ${fmt(m.shape)}`,
+        );
       }
     }
     if (a.dtype !== b.dtype) {
@@ -145,8 +147,7 @@ export const matmulOp = defineOp<MatmulAttrs>({
     const { transA, transB } = attrs;
     const da = needs[0] ? matmulInputGradA(a, b, g, transA, transB) : undefined;
     const db = needs[1] ? matmulInputGradB(a, b, g, transA, transB) : undefined;
-    const dbias =
-      attrs.hasBias && needs[2] ? sum(g, [...Array(g.rank - 1).keys()]) : undefined;
+    const dbias = attrs.hasBias && needs[2] ? sum(g, [...Array(g.rank - 1).keys()]) : undefined;
     return [da, db, dbias];
   },
 });
@@ -192,7 +193,13 @@ function matmulInputGradB(
 }
 
 function plainMatmul(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
-  return runOp(matmulOp, [a, b], { transA, transB, act: "none", hasBias: false, savePre: false })[0];
+  return runOp(matmulOp, [a, b], {
+    transA,
+    transB,
+    act: "none",
+    hasBias: false,
+    savePre: false,
+  })[0];
 }
 
 /**
@@ -204,8 +211,7 @@ function plainMatmul(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Te
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const act = opts.act ?? "none";
   const inputs = opts.bias ? [a, b, opts.bias] : [a, b];
-  const savePre =
-    act !== "none" && isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  const savePre = act !== "none" && isGradEnabled() && inputs.some((t) => t.requiresGrad);
   const attrs: MatmulAttrs = {
     transA: opts.transA ?? false,
     transB: opts.transB ?? false,

@@ -38,7 +38,7 @@ export function segmentDist2(r: number, g: number, b: number, a: Rgb, c: Rgb): n
   const ub = c[2] - a[2];
   const uu = ur * ur + ug * ug + ub * ub;
   let t = uu > 0 ? ((r - a[0]) * ur + (g - a[1]) * ug + (b - a[2]) * ub) / uu : 0;
-  t = t < 0 ? 0 : t > 1 ? 1 : t;
+  t = t < 0 ? 0 : Math.min(t, 1);
   return dist2(r, g, b, [a[0] + t * ur, a[1] + t * ug, a[2] + t * ub]);
 }
 
@@ -54,7 +54,7 @@ export function coverage(r: number, g: number, b: number, c: Rgb, bg: Rgb): numb
   const uu = ur * ur + ug * ug + ub * ub;
   if (uu < 400) return 0;
   const a = ((r - bg[0]) * ur + (g - bg[1]) * ug + (b - bg[2]) * ub) / uu;
-  return a < 0 ? 0 : a > 1 ? 1 : a;
+  return a < 0 ? 0 : Math.min(a, 1);
 }
 
 export interface BlendFit {
@@ -69,7 +69,14 @@ export interface BlendFit {
  * p = a·c + (1 − a)·bg, or a blend over a shadowed background p = a·c + β·bg with the shadow
  * darkening bg to no less than `darkest` of itself (an object's rim over its own shadow).
  */
-export function blendFit(r: number, g: number, b: number, c: Rgb, bg: Rgb, darkest: number): BlendFit {
+export function blendFit(
+  r: number,
+  g: number,
+  b: number,
+  c: Rgb,
+  bg: Rgb,
+  darkest: number,
+): BlendFit {
   const a = coverage(r, g, b, c, bg);
   const plain = dist2(r, g, b, [
     bg[0] + a * (c[0] - bg[0]),
@@ -86,8 +93,13 @@ export function blendFit(r: number, g: number, b: number, c: Rgb, bg: Rgb, darke
   const pb = r * bg[0] + g * bg[1] + b * bg[2];
   const a2 = (pc * bb - pb * cb) / det;
   const beta = (cc * pb - cb * pc) / det;
-  if (!(a2 > 0 && a2 < 1 && beta >= darkest * (1 - a2) && beta <= 1 - a2)) return { a, res2: plain };
-  const shadowed = dist2(r, g, b, [a2 * c[0] + beta * bg[0], a2 * c[1] + beta * bg[1], a2 * c[2] + beta * bg[2]]);
+  if (!(a2 > 0 && a2 < 1 && beta >= darkest * (1 - a2) && beta <= 1 - a2))
+    return { a, res2: plain };
+  const shadowed = dist2(r, g, b, [
+    a2 * c[0] + beta * bg[0],
+    a2 * c[1] + beta * bg[1],
+    a2 * c[2] + beta * bg[2],
+  ]);
   return shadowed < plain ? { a: a2, res2: shadowed } : { a, res2: plain };
 }
 
@@ -95,12 +107,11 @@ export function blendFit(r: number, g: number, b: number, c: Rgb, bg: Rgb, darke
 export function blendResidual(r: number, g: number, b: number, c: Rgb, bg: Rgb): number {
   const a = coverage(r, g, b, c, bg);
   return Math.sqrt(
-    dist2(
-      r,
-      g,
-      b,
-      [bg[0] + a * (c[0] - bg[0]), bg[1] + a * (c[1] - bg[1]), bg[2] + a * (c[2] - bg[2])] as const,
-    ),
+    dist2(r, g, b, [
+      bg[0] + a * (c[0] - bg[0]),
+      bg[1] + a * (c[1] - bg[1]),
+      bg[2] + a * (c[2] - bg[2]),
+    ] as const),
   );
 }
 

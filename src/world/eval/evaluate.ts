@@ -5,7 +5,7 @@
  * the simulator, how far it strays from the simulator's own continuation.
  */
 import { assertVideo, type Video } from "../../media/video.ts";
-import { groundRow } from "../camera.ts";
+import { basePixelsPerMetre, cameraAt, groundRow } from "../camera.ts";
 import type { SceneConstraints } from "../constraints.ts";
 import { parsePrompt } from "../prompt.ts";
 import { GRAVITY, validateConstraints } from "../sample.ts";
@@ -20,7 +20,10 @@ import { type PhysicsScore, scorePhysics } from "./scores/physics.ts";
 import { segmentFrame } from "./segment.ts";
 import { guessTheme, sceneryColors, sceneryEdgeColors } from "./theme.ts";
 import { type Track, trackDetections } from "./track.ts";
-import { estimateView, rebaseTracks } from "./view.ts";
+import { estimateView, rebaseTracks, TYPICAL_ARENA_WIDTH } from "./view.ts";
+
+/** Fastest an object of the world plausibly moves (m/s): falls and throws stay under 8 m/s. */
+const MAX_SPEED = 12;
 
 export interface EvalOptions {
   /** The prompt the clip was made from; parsed into constraints for the adherence score. */
@@ -52,7 +55,8 @@ export interface EvalReport {
 }
 
 export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport {
-  if (video === null || typeof video !== "object") throw new Error("evaluateVideo: video is missing");
+  if (video === null || typeof video !== "object")
+    throw new Error("evaluateVideo: video is missing");
   if (!Array.isArray(video.frames)) throw new Error("evaluateVideo: video.frames must be an array");
   assertVideo(video, "evaluateVideo: video");
   const { width, height, fps, frames } = video;
@@ -79,7 +83,14 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
   };
   const segs = frames.map((f) => segmentFrame(f, width, height, segOpts));
   const scenery = segs.map((s) => s.scenery);
-  const all = trackDetections(segs.map((s) => s.detections));
+  // Nothing in the world moves faster than MAX_SPEED; a zoom can magnify it by a quarter more.
+  const ppm = reference
+    ? cameraAt(reference.scene, 0, width, height).pixelsPerMetre
+    : basePixelsPerMetre(TYPICAL_ARENA_WIDTH, width, height);
+  const all = trackDetections(
+    segs.map((s) => s.detections),
+    { maxSpeed: (1.25 * MAX_SPEED * ppm) / fps },
+  );
   const minFrames = Math.max(3, Math.round(0.1 * fps));
   const tracks = all.filter((t) => t.obs.length >= minFrames);
 
@@ -150,7 +161,11 @@ function resolvePrompt(opts: EvalOptions): EvalReport["prompt"] {
   }
   if (opts.prompt !== undefined) {
     const parsed = parsePrompt(opts.prompt);
-    return { text: opts.prompt, constraints: parsed.constraints, unknownWords: parsed.unknownWords };
+    return {
+      text: opts.prompt,
+      constraints: parsed.constraints,
+      unknownWords: parsed.unknownWords,
+    };
   }
   return null;
 }

@@ -19,7 +19,8 @@ export function polyFit(t: readonly number[], y: readonly number[], degree: 1 | 
   const n = t.length;
   if (n !== y.length) throw new Error(`polyFit: ${n} times but ${y.length} values`);
   const k = degree + 1;
-  if (n < k + 1) throw new Error(`polyFit: degree ${degree} needs at least ${k + 1} points, got ${n}`);
+  if (n < k + 1)
+    throw new Error(`polyFit: degree ${degree} needs at least ${k + 1} points, got ${n}`);
   let t0 = 0;
   for (const v of t) t0 += v;
   t0 /= n;
@@ -74,7 +75,8 @@ function invert(m: number[][]): number[][] {
   for (let col = 0; col < n; col++) {
     let piv = col;
     for (let r = col + 1; r < n; r++) if (Math.abs(a[r][col]) > Math.abs(a[piv][col])) piv = r;
-    if (Math.abs(a[piv][col]) < 1e-12) throw new Error("polyFit: times are degenerate (all equal?)");
+    if (Math.abs(a[piv][col]) < 1e-12)
+      throw new Error("polyFit: times are degenerate (all equal?)");
     [a[col], a[piv]] = [a[piv], a[col]];
     const p = a[col][col];
     for (let j = 0; j < 2 * n; j++) a[col][j] /= p;

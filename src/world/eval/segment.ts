@@ -109,7 +109,7 @@ const FAINT = -4;
 /** Farthest (sRGB distance) a pixel may lie from the background-to-colour blend line. */
 const BLEND_RESIDUAL = 40;
 /** How much worse (sRGB distance) a scenery explanation of a pixel may be and still win. */
-const SCENERY_TIE = 6;
+const SCENERY_TIE = 2;
 /**
  * A blob needs at least one seed pixel to count as an object: one covered this fully by the
  * object's fill colour, and (when it is a pure pixel) this close to the fill colour.
@@ -431,7 +431,8 @@ function measureBlob(
   }
   const cx = sx / area;
   const cy = sy / area;
-  const edgeSides = (x0 === 0 ? 1 : 0) | (y0 === 0 ? 2 : 0) | (x1 === width ? 4 : 0) | (y1 === height ? 8 : 0);
+  const edgeSides =
+    (x0 === 0 ? 1 : 0) | (y0 === 0 ? 2 : 0) | (x1 === width ? 4 : 0) | (y1 === height ? 8 : 0);
   const touchesEdge = edgeSides !== 0;
   const big = x1 - x0 >= opts.minShapeSize && y1 - y0 >= opts.minShapeSize;
   return {
@@ -445,7 +446,10 @@ function measureBlob(
     bottom,
     touchesEdge,
     edgeSides,
-    patch: big && !touchesEdge ? coveragePatch(width, cover, labels, id, rimCover, [x0, y0, x1, y1]) : null,
+    patch:
+      big && !touchesEdge
+        ? coveragePatch(width, cover, labels, id, rimCover, [x0, y0, x1, y1])
+        : null,
   };
 }
 

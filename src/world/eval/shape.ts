@@ -38,14 +38,28 @@ export function fitShape(patch: CoveragePatch, cx: number, cy: number, area: num
   const side = Math.sqrt(area);
   let box = Number.POSITIVE_INFINITY;
   for (let k = 0; k < BOX_ANGLES; k++) {
-    const poly = regularPolygon(4, side / Math.SQRT2, (k / BOX_ANGLES) * (Math.PI / 2) + Math.PI / 4);
-    box = Math.min(box, mismatch(patch, (x, y) => polygonCoverage(poly, x - cx, y - cy)));
+    const poly = regularPolygon(
+      4,
+      side / Math.SQRT2,
+      (k / BOX_ANGLES) * (Math.PI / 2) + Math.PI / 4,
+    );
+    box = Math.min(
+      box,
+      mismatch(patch, (x, y) => polygonCoverage(poly, x - cx, y - cy)),
+    );
   }
   const triSide = Math.sqrt((4 * area) / Math.sqrt(3));
   let triangle = Number.POSITIVE_INFINITY;
   for (let k = 0; k < TRIANGLE_ANGLES; k++) {
-    const poly = regularPolygon(3, triSide / Math.sqrt(3), (k / TRIANGLE_ANGLES) * ((2 * Math.PI) / 3));
-    triangle = Math.min(triangle, mismatch(patch, (x, y) => polygonCoverage(poly, x - cx, y - cy)));
+    const poly = regularPolygon(
+      3,
+      triSide / Math.sqrt(3),
+      (k / TRIANGLE_ANGLES) * ((2 * Math.PI) / 3),
+    );
+    triangle = Math.min(
+      triangle,
+      mismatch(patch, (x, y) => polygonCoverage(poly, x - cx, y - cy)),
+    );
   }
   const errors: Record<ShapeKind, number> = {
     ball: ball / area,
@@ -74,7 +88,7 @@ function mismatch(patch: CoveragePatch, template: (x: number, y: number) => numb
 /** Coverage of a pixel centred at offset (dx, dy) from a disc's centre: a one-pixel ramp. */
 function discCoverage(dx: number, dy: number, r: number): number {
   const v = r - Math.hypot(dx, dy) + 0.5;
-  return v <= 0 ? 0 : v >= 1 ? 1 : v;
+  return v <= 0 ? 0 : Math.min(v, 1);
 }
 
 interface Polygon {

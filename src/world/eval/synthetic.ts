@@ -34,7 +34,11 @@ export class Canvas {
   }
 
   /** Paints a shape given as an inside test, with 4×4 supersampling inside its bounding box. */
-  paint(inside: (x: number, y: number) => boolean, box: [number, number, number, number], c: Rgb): this {
+  paint(
+    inside: (x: number, y: number) => boolean,
+    box: [number, number, number, number],
+    c: Rgb,
+  ): this {
     const [x0, y0, x1, y1] = box;
     for (let y = Math.floor(y0); y < Math.ceil(y1); y++) {
       for (let x = Math.floor(x0); x < Math.ceil(x1); x++) {
@@ -80,8 +84,12 @@ export class Canvas {
       const a = angle - Math.PI / 2 + (k * 2 * Math.PI) / 3;
       return [cx + R * Math.cos(a), cy + R * Math.sin(a)] as const;
     });
-    const side = (p: readonly [number, number], q: readonly [number, number], x: number, y: number) =>
-      (q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0]);
+    const side = (
+      p: readonly [number, number],
+      q: readonly [number, number],
+      x: number,
+      y: number,
+    ) => (q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0]);
     return this.paint(
       (x, y) => {
         const a = side(v[0], v[1], x, y);

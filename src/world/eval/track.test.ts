@@ -34,7 +34,8 @@ function tracksOf(draw: (c: Canvas, i: number, t: number) => void, frames = 48, 
     draw(c, i, t);
   });
   const dets = video.frames.map((f) => segmentFrame(f, 64, 64).detections);
-  return { video, tracks: trackDetections(dets) };
+  // 12 m/s at 16 px/m and 24 frames/s.
+  return { video, tracks: trackDetections(dets, { maxSpeed: 8 }) };
 }
 
 test("a dropped bouncing ball is one track, with gravity in its flights and its bounces found", () => {
@@ -77,7 +78,8 @@ test("a box rolled to the right is 'rolled' and goes right; a still one is 'rest
 
 test("a thrown ball flies left on a parabola", () => {
   const { tracks } = tracksOf(
-    (c, _i, t) => c.disc(54 - 1.5 * PPM * t, 20 - 2 * PPM * t + 0.5 * G * PPM * t * t, 3, OBJECT_COLORS.green),
+    (c, _i, t) =>
+      c.disc(54 - 1.5 * PPM * t, 20 - 2 * PPM * t + 0.5 * G * PPM * t * t, 3, OBJECT_COLORS.green),
     20,
   );
   assert.equal(tracks.length, 1);

@@ -51,6 +51,12 @@ export interface Track {
 }
 
 export interface TrackOptions {
+  /**
+   * Fastest an object can plausibly move, in pixels per frame. A step faster than this (beyond
+   * the slack centroids need) is a jump; a slower step that prediction did not expect (a kick
+   * from a collision) is not.
+   */
+  maxSpeed: number;
   /** Frames a lost track may stay open for a same-coloured jump (larger gaps must be plausible). */
   jumpWindow?: number;
 }
@@ -67,9 +73,13 @@ interface Open {
 }
 
 /** Tracks objects through a clip given each frame's detections. */
-export function trackDetections(frames: Detection[][], options: TrackOptions = {}): Track[] {
+export function trackDetections(frames: Detection[][], options: TrackOptions): Track[] {
   const jumpWindow = options.jumpWindow ?? 3;
-  if (!(jumpWindow >= 0)) throw new Error(`trackDetections: jumpWindow must be ≥ 0, got ${jumpWindow}`);
+  const maxSpeed = options.maxSpeed;
+  if (!(jumpWindow >= 0))
+    throw new Error(`trackDetections: jumpWindow must be ≥ 0, got ${jumpWindow}`);
+  if (!(maxSpeed > 0))
+    throw new Error(`trackDetections: maxSpeed must be > 0 px/frame, got ${maxSpeed}`);
   const tracks: Track[] = [];
   const open: Open[] = [];
   frames.forEach((dets, f) => {
@@ -91,7 +101,9 @@ export function trackDetections(frames: Detection[][], options: TrackOptions = {
       const stepping = gap === 1 && prev !== undefined && last.frame - prev.frame === 1;
       const sx = stepping ? 2 * last.cx - prev.cx : px;
       const sy = stepping ? 2 * last.cy - prev.cy : py;
-      const gateB = stepping ? Math.max(3, 0.9 * o.size) + Math.hypot(last.cx - prev.cx, last.cy - prev.cy) : gateA;
+      const gateB = stepping
+        ? Math.max(3, 0.9 * o.size) + Math.hypot(last.cx - prev.cx, last.cy - prev.cy)
+        : gateA;
       dets.forEach((det, d) => {
         if (det.colorIndex !== o.track.colorIndex) return;
         const missA = Math.hypot(det.cx - px, det.cy - py);
@@ -100,9 +112,14 @@ export function trackDetections(frames: Detection[][], options: TrackOptions = {
         const miss = useB ? missB : missA;
         const gate = useB ? gateB : gateA;
         const ratio = det.area / Math.max(1, o.size * o.size);
+        const step = Math.hypot(det.cx - last.cx, det.cy - last.cy);
+        const reachable = step <= Math.max(3, 1.2 * o.size) + maxSpeed * gap;
         // Reappearing from behind something, an object may show only a sliver at first.
         if (miss <= gate && ratio < 4) {
           pairs.push({ o, d, cost: miss / gate + gap * 0.01, miss, gate });
+        } else if (reachable && ratio > 0.25 && ratio < 4) {
+          // Not where it was heading but within reach: kicked by a collision, say.
+          pairs.push({ o, d, cost: 3 + miss / gate + gap * 0.01, miss, gate: miss });
         } else if (gap > 1 && (last.edgeSides & det.edgeSides) !== 0 && ratio < 4) {
           // Out of the frame and back in over the same border (it turned round out of view).
           pairs.push({ o, d, cost: 2 + gap * 0.01, miss, gate: miss });
@@ -168,13 +185,14 @@ export function trackDetections(frames: Detection[][], options: TrackOptions = {
 
 /**
  * How far (px) an object may land from its constant-velocity prediction after `gap` frames:
- * room for gravity, bounces and collisions over a frame, plus drift while it is hidden.
+ * room for gravity and bounces, plus drift while it is hidden.
  */
 function plausibleMiss(o: Open, gap: number, sinceAnchor: number): number {
   const speed = Math.hypot(o.vx, o.vy);
+  // A bounce can turn the velocity round within a frame: up to twice the speed off course.
   return (
     Math.max(3, 0.9 * o.size) +
-    0.6 * speed * Math.min(sinceAnchor, 3) +
+    2 * speed * Math.min(sinceAnchor, 2) +
     0.25 * speed * sinceAnchor +
     0.5 * gap
   );
@@ -230,7 +248,9 @@ function addObservation(o: Open, frame: number, pieces: Detection[]): void {
   obs.push(ob);
 }
 
-export function unionBox(boxes: [number, number, number, number][]): [number, number, number, number] {
+export function unionBox(
+  boxes: [number, number, number, number][],
+): [number, number, number, number] {
   const u: [number, number, number, number] = [
     Number.POSITIVE_INFINITY,
     Number.POSITIVE_INFINITY,
@@ -286,5 +306,7 @@ function boxesTouch(
   b: [number, number, number, number],
   margin: number,
 ): boolean {
-  return a[0] - margin <= b[2] && b[0] - margin <= a[2] && a[1] - margin <= b[3] && b[1] - margin <= a[3];
+  return (
+    a[0] - margin <= b[2] && b[0] - margin <= a[2] && a[1] - margin <= b[3] && b[1] - margin <= a[3]
+  );
 }

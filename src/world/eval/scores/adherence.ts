@@ -165,7 +165,8 @@ function pairObjects(wants: ObjectConstraint[], objects: ObjectSummary[]): (numb
       used.add(o.track);
       current.push(o.track);
       let s = o.seen * 1e-6;
-      for (const a of ATTRIBUTES) if (wantedValue(wants[i], a) !== null && satisfies(wants[i], o, a)) s += 1;
+      for (const a of ATTRIBUTES)
+        if (wantedValue(wants[i], a) !== null && satisfies(wants[i], o, a)) s += 1;
       go(i + 1, score + s);
       current.pop();
       used.delete(o.track);

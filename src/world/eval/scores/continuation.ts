@@ -1,9 +1,10 @@
 /**
  * Continuation error: when a clip's first frames come from the simulator, the rest should be the
  * simulator's own continuation. The reference scene is simulated again, each of its objects is
- * paired with the track of its colour that follows it best through the context frames, and the
+ * paired with the track that follows it best through the context frames, and the
  * track's position is compared with the simulated one 0.5 s, 1 s and 2 s after the context, in
- * percent of the frame width. A horizon past the end of the clip is left out; an object that
+ * percent of the frame width (pairing goes by position, so a recoloured object still counts as
+ * the same object: colour is adherence's business). A horizon past the end of the clip is left out; an object that
  * should be visible but is not tracked there counts as the largest error (100%).
  */
 import type { SceneSpec } from "../../scene.ts";
@@ -46,19 +47,20 @@ export function scoreContinuation(input: ContinuationInput): ContinuationScore {
     throw new Error(`reference: contextFrames must be an integer ≥ 1, got ${contextFrames}`);
   }
   if (contextFrames > frames) {
-    throw new Error(`reference: contextFrames ${contextFrames} exceeds the clip's ${frames} frames`);
+    throw new Error(
+      `reference: contextFrames ${contextFrames} exceeds the clip's ${frames} frames`,
+    );
   }
   const last = contextFrames - 1;
   const targets = HORIZONS.map((h) => ({ seconds: h, frame: last + Math.round(h * fps) }));
   const reach = Math.min(frames - 1, Math.max(...targets.map((t) => t.frame)));
   const { truth } = simulate(scene, { width, height, fps, seconds: (reach + 1) / fps });
 
-  // Pair each simulated object with the same-coloured track nearest to it over the context.
-  const pairs = scene.objects.map((obj) => {
-    let best: Track | null = null;
-    let bestCost = Number.POSITIVE_INFINITY;
+  // Pair each simulated object with the track that follows it best through the context. Colour
+  // only breaks near-ties: this score is about motion, adherence judges colour.
+  const costs: { object: number; track: Track; cost: number }[] = [];
+  for (const obj of scene.objects) {
     for (const t of tracks) {
-      if (t.color !== obj.color) continue;
       let sum = 0;
       let n = 0;
       for (const o of t.obs) {
@@ -69,14 +71,18 @@ export function scoreContinuation(input: ContinuationInput): ContinuationScore {
         n++;
       }
       if (n === 0) continue;
-      const cost = sum / n;
-      if (cost < bestCost) {
-        bestCost = cost;
-        best = t;
-      }
+      costs.push({ object: obj.id, track: t, cost: sum / n + (t.color === obj.color ? 0 : 0.05 * width) });
     }
-    return { object: obj.id, track: best };
-  });
+  }
+  costs.sort((a, b) => a.cost - b.cost);
+  const pairedTrack = new Map<number, Track>();
+  const used = new Set<Track>();
+  for (const c of costs) {
+    if (pairedTrack.has(c.object) || used.has(c.track) || c.cost > 0.25 * width) continue;
+    pairedTrack.set(c.object, c.track);
+    used.add(c.track);
+  }
+  const pairs = scene.objects.map((obj) => ({ object: obj.id, track: pairedTrack.get(obj.id) ?? null }));
 
   const horizons: HorizonError[] = targets.map(({ seconds, frame }) => {
     if (frame >= frames || frame >= truth.frames.length) {
@@ -86,9 +92,27 @@ export function scoreContinuation(input: ContinuationInput): ContinuationScore {
     for (const p of pairs) {
       const tr = truth.frames[frame].objects[p.object];
       if (tr.visible < MIN_VISIBLE) continue;
-      const at = p.track ? positionAt(p.track.obs, frame) : null;
-      const error = at ? Math.min(100, (100 * Math.hypot(at.x - tr.px, at.y - tr.py)) / width) : 100;
-      perObject.push({ object: p.object, track: p.track?.id ?? null, error });
+      let track = p.track;
+      let at = track ? positionAt(track.obs, frame) : null;
+      if (!at) {
+        // Not followed from the context (it came into view later, or its track broke): any
+        // track of its colour not following another object stands in, the nearest one.
+        const color = scene.objects[p.object].color;
+        let best = Number.POSITIVE_INFINITY;
+        for (const t of tracks) {
+          if (t.color !== color || used.has(t)) continue;
+          const q = positionAt(t.obs, frame);
+          if (q && Math.hypot(q.x - tr.px, q.y - tr.py) < best) {
+            best = Math.hypot(q.x - tr.px, q.y - tr.py);
+            at = q;
+            track = t;
+          }
+        }
+      }
+      const error = at
+        ? Math.min(100, (100 * Math.hypot(at.x - tr.px, at.y - tr.py)) / width)
+        : 100;
+      perObject.push({ object: p.object, track: at ? (track?.id ?? null) : null, error });
     }
     const error =
       perObject.length > 0 ? perObject.reduce((a, o) => a + o.error, 0) / perObject.length : null;

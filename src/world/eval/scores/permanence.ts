@@ -82,9 +82,15 @@ export function scorePermanence(input: PermanenceInput): PermanenceScore {
   return { score, events, violations };
 }
 
-function judge(kind: PermanenceEvent["kind"], t: Track, frame: number, place: Place): PermanenceEvent {
+function judge(
+  kind: PermanenceEvent["kind"],
+  t: Track,
+  frame: number,
+  place: Place,
+): PermanenceEvent {
   const ok = place !== "open";
-  const verb = kind === "appear" ? "appeared" : kind === "vanish" ? "vanished" : "vanished and came back";
+  const verb =
+    kind === "appear" ? "appeared" : kind === "vanish" ? "vanished" : "vanished and came back";
   return ok
     ? { kind, track: t.id, frame, place, ok }
     : { kind, track: t.id, frame, place, ok, reason: `${t.color} object ${verb} in the open` };
@@ -175,7 +181,9 @@ function passageProblem(t: Track, to: number): string | null {
   const crossing = (after.cx - before.cx) / frames;
   const size = Math.sqrt(before.area);
   // Slack: speeds change a little (friction, a bounce) and centroids are noisy.
-  const slack = SPEED_TOLERANCE * Math.max(Math.abs(vin), Math.abs(vout)) + (0.5 + 0.2 * size) / Math.sqrt(frames);
+  const slack =
+    SPEED_TOLERANCE * Math.max(Math.abs(vin), Math.abs(vout)) +
+    (0.5 + 0.2 * size) / Math.sqrt(frames);
   const lo = Math.min(vin, vout) - slack;
   const hi = Math.max(vin, vout) + slack;
   if (crossing < lo || crossing > hi) {

@@ -149,7 +149,9 @@ export function scorePhysics(
 
   const parts = [gravity, bounceEnergy, noTeleport].filter((v): v is number => v !== null);
   const score =
-    parts.length > 0 ? parts.reduce((a, v) => a * Math.max(v, 1e-6), 1) ** (1 / parts.length) : null;
+    parts.length > 0
+      ? parts.reduce((a, v) => a * Math.max(v, 1e-6), 1) ** (1 / parts.length)
+      : null;
   return {
     score,
     gravity,

@@ -1,0 +1,133 @@
+/**
+ * The evaluator's report as one screen of text for people: what was seen, the four scores with
+ * their parts, and the most telling problems.
+ */
+import type { EvalReport } from "./evaluate.ts";
+
+/** Most problem lines shown; the JSON report has them all. */
+const MAX_PROBLEMS = 8;
+
+export function formatSummary(report: EvalReport): string {
+  const { video, scores } = report;
+  const lines: string[] = [];
+  lines.push(
+    `Zoetrope eval: ${video.width}×${video.height}, ${fmt(video.fps, 3)} fps, ${video.frames} frames (${video.seconds.toFixed(1)} s)`,
+  );
+  if (report.prompt) {
+    const said = report.prompt.text !== null ? `"${report.prompt.text}"` : "(constraints given)";
+    const unknown =
+      report.prompt.unknownWords.length > 0
+        ? `  [unknown words: ${report.prompt.unknownWords.join(", ")}]`
+        : "";
+    lines.push(`Prompt: ${said}${unknown}`);
+  }
+  lines.push(
+    `Theme: ${report.theme.guess}   Camera: ${report.camera.motion} (${report.camera.source}), ${report.camera.pixelsPerMetre.toFixed(1)} px/m`,
+  );
+  lines.push(
+    `Objects (${report.objects.length}${report.ignoredBlobs > 0 ? `, ${report.ignoredBlobs} brief blobs ignored` : ""}):`,
+  );
+  for (const o of report.objects) {
+    const motion = [
+      o.motion ?? "motion unclear",
+      o.direction ? `→ ${o.direction}` : "",
+      o.bounces > 0 ? `${o.bounces} bounce${o.bounces > 1 ? "s" : ""}` : "",
+    ]
+      .filter((s) => s !== "")
+      .join(", ");
+    lines.push(
+      `  #${o.track} ${`${o.color} ${o.shape ?? "?"}`.padEnd(16)} frames ${o.firstFrame}–${o.lastFrame}  ${motion}`,
+    );
+  }
+
+  lines.push("Scores:");
+  const a = report.adherence;
+  lines.push(
+    row(
+      "adherence",
+      scores.adherence,
+      a
+        ? parts([
+            ["colour", a.color],
+            ["shape", a.shape],
+            ["count", a.count],
+            ["theme", a.theme],
+            ["motion", a.motion],
+            ["direction", a.direction],
+            ["bounce", a.bounce],
+          ])
+        : "no prompt given",
+    ),
+  );
+  const p = report.physics;
+  const g =
+    p.measuredGravity !== null ? ` (${p.measuredGravity.toFixed(1)} ${p.measuredUnit})` : "";
+  lines.push(
+    row(
+      "physics",
+      scores.physics,
+      `gravity ${score(p.gravity)}${g} · bounce energy ${score(p.bounceEnergy)} (${p.bounces.length}) · no teleports ${score(p.noTeleport)}`,
+    ),
+  );
+  const pm = report.permanence;
+  lines.push(
+    row("permanence", scores.permanence, `${pm.violations} of ${pm.events.length} events violated`),
+  );
+  const c = report.continuation;
+  lines.push(
+    row(
+      "continuation",
+      scores.continuation,
+      c
+        ? c.horizons
+            .map((h) => `+${h.seconds} s ${h.error === null ? "n/a" : `${h.error.toFixed(1)}%`}`)
+            .join(" · ")
+        : "no reference given",
+    ),
+  );
+
+  const problems: string[] = [];
+  for (const ch of a?.checks ?? []) {
+    if (!ch.ok) problems.push(`${ch.what}: wanted ${ch.wanted}, got ${ch.got}`);
+  }
+  for (const f of p.flights) {
+    if (f.score < 0.5) {
+      problems.push(
+        `object #${f.track} falls at ${f.accel.toFixed(1)} ${f.unit} in frames ${f.from}–${f.to}`,
+      );
+    }
+  }
+  for (const b of p.bounces) {
+    if (b.score < 0.5)
+      problems.push(
+        `object #${b.track} gains energy bouncing at frame ${b.frame} (×${b.ratio.toFixed(2)})`,
+      );
+  }
+  for (const t of p.teleports)
+    problems.push(`object #${t.track} teleports at frame ${t.frame} (${t.miss.toFixed(0)} px)`);
+  for (const e of pm.events) if (!e.ok) problems.push(`${e.reason} (frame ${e.frame})`);
+  if (problems.length > 0) {
+    lines.push(`Problems (${problems.length}):`);
+    for (const pr of problems.slice(0, MAX_PROBLEMS)) lines.push(`  - ${pr}`);
+    if (problems.length > MAX_PROBLEMS)
+      lines.push(`  … ${problems.length - MAX_PROBLEMS} more in the JSON report`);
+  } else lines.push("Problems: none found");
+  return lines.join("\n");
+}
+
+function row(name: string, value: number | null, detail: string): string {
+  return `  ${name.padEnd(13)} ${score(value).padEnd(5)} ${detail}`;
+}
+
+function score(v: number | null): string {
+  return v === null ? "n/a" : v.toFixed(2);
+}
+
+function parts(items: [string, number | null][]): string {
+  const shown = items.filter(([, v]) => v !== null).map(([k, v]) => `${k} ${score(v)}`);
+  return shown.length > 0 ? shown.join(" · ") : "nothing asked";
+}
+
+function fmt(v: number, digits: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(digits);
+}
