@@ -20,12 +20,17 @@ export interface OpenOptions {
   powerPreference?: "high-performance" | "low-power";
 }
 
-let nodeGpu: { gpu: GPU; f16: boolean } | null = null;
+/**
+ * Dawn instances by toggle set. Each is kept for the life of the process: dropping one while
+ * devices made from it are alive lets the garbage collector tear it down under them (a hang).
+ */
+const nodeGpus = new Map<boolean, GPU>();
 
 async function findGpu(wantF16: boolean): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  if (nodeGpu && nodeGpu.f16 === wantF16) return nodeGpu.gpu;
+  const cached = nodeGpus.get(wantF16);
+  if (cached) return cached;
   let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
     mod = (await import("webgpu")) as unknown as typeof mod;
@@ -39,7 +44,7 @@ async function findGpu(wantF16: boolean): Promise<GPU> {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
   const gpu = mod.create(wantF16 ? [DAWN_F16_TOGGLES] : []);
-  nodeGpu = { gpu, f16: wantF16 };
+  nodeGpus.set(wantF16, gpu);
   return gpu;
 }
 

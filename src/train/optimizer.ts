@@ -26,6 +26,11 @@ export interface StepOptions {
   lr?: number;
 }
 
+function checkHyper(name: string, v: number, min: number): void {
+  if (!(typeof v === "number" && Number.isFinite(v) && v >= min))
+    throw new RangeError(`AdamW: ${name} must be a finite number ≥ ${min}, got ${v}`);
+}
+
 export class AdamW {
   readonly params: readonly Tensor[];
   readonly device: Device;
@@ -49,6 +54,15 @@ export class AdamW {
     [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01;
+    checkHyper("lr", this.lr, 0);
+    checkHyper("eps", this.eps, Number.MIN_VALUE);
+    checkHyper("weightDecay", this.weightDecay, 0);
+    for (const [name, b] of [
+      ["beta1", this.beta1],
+      ["beta2", this.beta2],
+    ] as const) {
+      if (!(b >= 0 && b < 1)) throw new RangeError(`AdamW: ${name} must be in [0, 1), got ${b}`);
+    }
     this.decays = this.params.map((p) => options.decays?.(p) ?? true);
     this.m = this.params.map((p) => keep(this.device.zeros(p.shape)));
     this.v = this.params.map((p) => keep(this.device.zeros(p.shape)));

@@ -116,8 +116,11 @@ export function chooseFlashTiles(
   );
 }
 
-/** Head-dimension classes: a kernel compiled for class c serves every Dh ≤ c. */
-const DH_CLASSES = [16, 32, 64, 128];
+/**
+ * Head-dimension classes: a kernel compiled for class c serves every Dh ≤ c. There is no class
+ * 16: with a single accumulator per thread, lavapipe's LLVM took seconds to compile each kernel.
+ */
+const DH_CLASSES = [32, 64, 128];
 
 export function headDimClass(dh: number): number {
   const c = DH_CLASSES.find((x) => dh <= x);

@@ -13,6 +13,8 @@
  * tuning issue). Bytes as in matmul.ts: each operand element is read once per 64-wide tile of
  * the other dimension, plus one write of the output.
  */
+
+import type { DType } from "../../tensor/dtype.ts";
 import type {
   Conv3dAttrs,
   ConvBackwardInputAttrs,
@@ -55,8 +57,7 @@ fn input_offset(v: vec3<i32>) -> u32 {
 }
 fn taps() -> u32 { return p.kt * p.kh * p.kw; }`;
 
-function forwardSpec(dtype: string, hasBias: boolean): GemmSpec {
-  const t = dtype as "f32" | "f16";
+function forwardSpec(t: DType, hasBias: boolean): GemmSpec {
   return {
     key: `conv3d_${t}_${hasBias ? "bias" : "nobias"}`,
     bindings: [
@@ -87,8 +88,7 @@ fn store_c(m: u32, n: u32, acc: f32) {
   };
 }
 
-function backwardInputSpec(dtype: string): GemmSpec {
-  const t = dtype as "f32" | "f16";
+function backwardInputSpec(t: DType): GemmSpec {
   return {
     key: `conv3d_bwd_input_${t}`,
     bindings: [
@@ -129,8 +129,7 @@ fn store_c(m: u32, n: u32, acc: f32) { dx_out[off_x + m * p.N + n] = ${t}(acc); 
   };
 }
 
-function backwardWeightSpec(dtype: string): GemmSpec {
-  const t = dtype as "f32" | "f16";
+function backwardWeightSpec(t: DType): GemmSpec {
   return {
     key: `conv3d_bwd_weight_${t}`,
     bindings: [

@@ -45,23 +45,30 @@ export const matmulCpu = {
     const ys = y.storage as FloatArray;
     const zs = pre ? (pre.storage as FloatArray) : null;
     const biasS = bias ? bias.storage : null;
-    // Element strides of op(a) [M, K] and op(b) [K, N].
+    // Element strides of op(a) [M, K].
     const aRow = attrs.transA ? 1 : K;
     const aCol = attrs.transA ? M : 1;
-    const bRow = attrs.transB ? 1 : N;
-    const bCol = attrs.transB ? K : 1;
     const acc = new Float64Array(N);
     for (let batch = 0; batch < offA.length; batch++) {
       const a0 = offA[batch];
       const b0 = offB[batch];
       const y0 = batch * M * N;
       for (let i = 0; i < M; i++) {
-        acc.fill(0);
-        // k outer, j inner: walks rows of b, contiguous unless b is transposed.
-        for (let k = 0; k < K; k++) {
-          const av = as[a0 + i * aRow + k * aCol];
-          const bk = b0 + k * bRow;
-          for (let j = 0; j < N; j++) acc[j] += av * bs[bk + j * bCol];
+        if (attrs.transB) {
+          // b stored [N, K]: dot products along k walk both operands' rows.
+          for (let j = 0; j < N; j++) {
+            let dot = 0;
+            for (let k = 0; k < K; k++) dot += as[a0 + i * aRow + k * aCol] * bs[b0 + j * K + k];
+            acc[j] = dot;
+          }
+        } else {
+          // b stored [K, N]: k outer, j inner walks b's rows.
+          acc.fill(0);
+          for (let k = 0; k < K; k++) {
+            const av = as[a0 + i * aRow + k * aCol];
+            const bk = b0 + k * N;
+            for (let j = 0; j < N; j++) acc[j] += av * bs[bk + j];
+          }
         }
         for (let j = 0; j < N; j++) {
           const z = acc[j] + (biasS ? biasS[j] : 0);

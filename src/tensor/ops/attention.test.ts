@@ -246,7 +246,7 @@ describe("flash attention forward and backward", () => {
       ["dkv", flashDkvWgsl],
     ];
     for (const limit of [16384, 32768, 49152]) {
-      for (const dh of [16, 32, 64, 128]) {
+      for (const dh of [32, 64, 128]) {
         for (const [pass, wgsl] of passes) {
           const tiles = chooseFlashTiles(pass, dh, limit, 256);
           const code = wgsl({ maxDh: dh, tiles, dtype: "f32" });
@@ -291,6 +291,12 @@ describe("flash attention forward and backward", () => {
       /attention: dtypes differ/,
     );
     assert.throws(() => softmax(device.zeros([4], "i32")), /softmax: x must be a float tensor/);
+    const qg = device.tensor(exactValues(2 * 4, 1), [1, 1, 2, 4]);
+    qg.requiresGrad = true;
+    assert.throws(
+      () => tidy(() => backward(sum(attentionWithLse(qg, qg, qg).lse))),
+      /attention: the logsumexp output is not differentiable/,
+    );
   });
 });
 
@@ -390,6 +396,9 @@ describe("3-D rotary position embedding", () => {
       () => rope3d(x, { grid: [3, 4, 5], theta: 0 }),
       /rope3d: theta must be a positive/,
     );
-    assert.throws(() => rope3d(device.zeros([1, 60, 15]), { grid: [3, 4, 5] }), /even, got 15/);
+    assert.throws(
+      () => rope3d(device.zeros([1, 60, 15]), { grid: [3, 4, 5] }),
+      /rope3d: head dimension 15 of x \[1, 60, 15\] must be even/,
+    );
   });
 });

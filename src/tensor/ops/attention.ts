@@ -267,6 +267,8 @@ export const rope3dOp: OpDef<Rope3dAttrs> = defineOp<Rope3dAttrs>({
 export function rope3d(x: Tensor, opts: Rope3dOptions): Tensor {
   if (!opts?.grid) throw new ShapeError("rope3d: opts.grid is required");
   const dh = x.shape[x.shape.length - 1] ?? 0;
+  if (!opts.sections && dh % 2 !== 0)
+    throw new ShapeError(`rope3d: head dimension ${dh} of x ${fmt(x.shape)} must be even`);
   return run1(rope3dOp, [x], {
     grid: opts.grid,
     sections: opts.sections ?? defaultRopeSections(dh),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { runOp } from "../engine.ts";
+import { backward } from "../autograd.ts";
+import { runOp, tidy } from "../engine.ts";
 import { checkOp, testDevices } from "../testing.ts";
 import {
   groupNorm,
@@ -11,6 +12,7 @@ import {
   rmsNorm,
   rmsNormOp,
 } from "./norm.ts";
+import { sum } from "./reduce.ts";
 
 function close(got: ArrayLike<number>, want: number[], tol: number, what: string): void {
   assert.equal(got.length, want.length, `${what}: length`);
@@ -195,5 +197,15 @@ describe("normalisation bad inputs", () => {
       /modulate: scale \[3, 6\] does not match x \[2, 3, 6\]/,
     );
     assert.throws(() => modulate(x, x, x), /modulate: x must be \[B, T, D\], got \[4, 6\]/);
+    const xg = device.tensor([1, 2, 3, 4, 5, 7], [2, 3]);
+    xg.requiresGrad = true;
+    assert.throws(
+      () =>
+        tidy(() => {
+          const [, mean] = runOp(layerNormOp, [xg], { eps: 1e-5, hasGamma: false, hasBeta: false });
+          backward(sum(mean));
+        }),
+      /layernorm: the saved statistics \(mean, rstd\) are not differentiable/,
+    );
   });
 });

@@ -7,7 +7,7 @@
 
 import { isFloat } from "../dtype.ts";
 import { run1, runOp } from "../engine.ts";
-import { DTypeError, ShapeError } from "../errors.ts";
+import { DeviceError, DTypeError, ShapeError } from "../errors.ts";
 import { defineOp, type Meta, type OpDef } from "../op.ts";
 import { fmt, numel, type Shape, sameShape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
@@ -191,6 +191,10 @@ function makeForwardOp(kind: NormKind): OpDef<NormAttrs> {
     infer: forwardInfer(kind),
     backward({ inputs, outputs, grads, attrs, needs }) {
       const none = inputs.map(() => undefined);
+      if (grads.slice(1).some(Boolean))
+        throw new DeviceError(
+          `${OP_NAME[kind]}: the saved statistics (mean, rstd) are not differentiable; use only y in a loss`,
+        );
       const dy = grads[0];
       if (!dy) return none;
       const x = inputs[0];

@@ -39,7 +39,10 @@ describe("softmax cross-entropy", () => {
   it("forward and gradient at [37, 53] and [3, 7, 29] against the f64 reference", async () => {
     await checkOp(
       "softmax_xent",
-      [{ shape: [37, 53], gen: (r) => r.normal() * 3 }, { shape: [37], dtype: "i32", high: 53 }],
+      [
+        { shape: [37, 53], gen: (r) => r.normal() * 3 },
+        { shape: [37], dtype: "i32", high: 53 },
+      ],
       (x, t) => softmaxCrossEntropy(x, t),
     );
     await checkOp(
@@ -196,7 +199,12 @@ describe("gradient statistics, norm and clipping", () => {
     for (const { name, device } of await allDevices()) {
       const rng = new Rng(11);
       const shapes = [[37, 53], [5], [3, 7, 11]];
-      const host = shapes.map((s) => randomArray(rng, s.reduce((a, b) => a * b, 1)));
+      const host = shapes.map((s) =>
+        randomArray(
+          rng,
+          s.reduce((a, b) => a * b, 1),
+        ),
+      );
       const grads = host.map((h, i) => device.tensor(h, shapes[i]));
       let sq = 0;
       for (const h of host) for (const x of h) sq += x * x;
@@ -327,7 +335,10 @@ describe("EMA and assign", () => {
       const ints = device.zeros([2], "i32");
       assign(ints, device.tensor([7, -3], [2], "i32"));
       assert.deepEqual([...(await ints.toArray())], [7, -3], `${name}: i32`);
-      assert.throws(() => assign(ints, device.zeros([2])), /assign: cannot copy f32 \[2\] into i32/);
+      assert.throws(
+        () => assign(ints, device.zeros([2])),
+        /assign: cannot copy f32 \[2\] into i32/,
+      );
     }
   });
 });

@@ -4,8 +4,9 @@
  * frame, an object that vanishes in the open. Each returns a new Video; the input is untouched.
  *
  * An object's pixels are found the way the renderer made them: its fill (and a ball's stripe)
- * exactly, plus its anti-aliased rim, a blend of that colour with the row's background, next to
- * those. Where an object is removed, the row's background colour is put back.
+ * exactly, plus its anti-aliased rim, a blend of that colour with the row's background or with
+ * the scenery beside it. Where an object is removed, what its rim was blended over is put back
+ * (under its solid middle, that is the row's background).
  */
 import { assertVideo, type Video } from "../../media/video.ts";
 import { Rng } from "../../util/rng.ts";
@@ -73,24 +74,23 @@ export function teleportObject(
     );
   }
   const { width, height } = video;
+  const masks = video.frames.map((frame) => objectPixels(frame, width, height, color));
   const frames = video.frames.map((frame, f) => {
     if (f < atFrame) return frame.slice();
     const out = frame.slice();
-    const rows = rowBackground(frame, width, height);
-    const m = objectPixels(frame, width, height, color);
-    erase(out, width, m.cover, rows);
+    const m = masks[f];
+    erase(out, video, masks, f);
     for (let p = 0; p < m.cover.length; p++) {
       const a = m.cover[p];
       if (a <= 0) continue;
       const x = (p % width) + dx;
       const y = Math.floor(p / width) + dy;
       if (x < 0 || y < 0 || x >= width || y >= height) continue;
-      // The object's own colour at this pixel, unblended from the background it sat on.
-      const bg = rows[Math.floor(p / width)];
+      // The object's own colour at this pixel, unblended from what it was drawn over.
       const o = p * 3;
       const q = (y * width + x) * 3;
       for (let k = 0; k < 3; k++) {
-        const own = (frame[o + k] - (1 - a) * bg[k]) / a;
+        const own = (frame[o + k] - (1 - a) * m.under[o + k]) / a;
         out[q + k] = clampByte(out[q + k] * (1 - a) + own * a);
       }
     }
@@ -105,11 +105,10 @@ export function deleteObjectMidClip(video: Video, color: ColorName, fromFrame: n
   checkColor("deleteObjectMidClip", color);
   checkFrame("deleteObjectMidClip", video, fromFrame);
   const { width, height } = video;
+  const masks = video.frames.map((frame) => objectPixels(frame, width, height, color));
   const frames = video.frames.map((frame, f) => {
     const out = frame.slice();
-    if (f < fromFrame) return out;
-    const rows = rowBackground(frame, width, height);
-    erase(out, width, objectPixels(frame, width, height, color).cover, rows);
+    if (f >= fromFrame) erase(out, video, masks, f);
     return out;
   });
   return { ...video, frames };
@@ -132,36 +131,51 @@ function paints(c: ColorName): { fill: Rgb; stripe: Rgb } {
 }
 
 /**
- * Puts the row's background back wherever the object covered a pixel: rims were found as blends
- * over exactly that colour, and fully covered pixels hid the sky or floor, which is uniform
- * along a row.
+ * Puts back what each object pixel of frame f hid: the same pixel in the nearest frame where no
+ * such object covers it (exact for a still camera), else what its rim was blended over.
  */
-function erase(out: Uint8Array, width: number, cover: Float32Array, rows: Rgb[]): void {
-  for (let p = 0; p < cover.length; p++) {
-    if (cover[p] <= 0) continue;
-    const bg = rows[Math.floor(p / width)];
+function erase(out: Uint8Array, video: Video, masks: ObjectPixels[], f: number): void {
+  const m = masks[f];
+  for (let p = 0; p < m.cover.length; p++) {
+    if (m.cover[p] <= 0) continue;
     const o = p * 3;
-    for (let k = 0; k < 3; k++) out[o + k] = clampByte(bg[k]);
+    let source: Uint8Array | null = null;
+    for (let d = 1; d < video.frames.length && !source; d++) {
+      if (f - d >= 0 && masks[f - d].cover[p] <= 0) source = video.frames[f - d];
+      else if (f + d < video.frames.length && masks[f + d].cover[p] <= 0) source = video.frames[f + d];
+    }
+    for (let k = 0; k < 3; k++) out[o + k] = source ? source[o + k] : clampByte(m.under[o + k]);
   }
 }
 
+interface ObjectPixels {
+  /** Coverage (0..1) of each pixel by the object. */
+  cover: Float32Array;
+  /** Where on the fill-to-stripe scale a fully covered pixel's paint lies (0 fill, 1 stripe). */
+  stripe: Float32Array;
+  /** What the object was drawn over at each pixel (packed RGB). */
+  under: Float32Array;
+}
+
 /**
- * Coverage (0..1) of each pixel by objects of one colour, and where on the fill-to-stripe scale
- * the paint of fully covered pixels lies (0 fill, 1 stripe). Pixels of the paint itself, or
- * blended at least 30% with the row's background (darkened by a shadow on the floor), are the
- * object; fainter blends count where they touch those.
+ * The pixels of every object of one colour. An object is grown from seeds (its paint, or a
+ * nearly full blend) through pixels blended at least 30% with what lies behind (the row's
+ * background, darkened by a shadow on the floor, or scenery next to it), then its faint
+ * rim is added. Growing from seeds keeps look-alikes out: a pale pillar over a dark sky is
+ * a blend of white with the sky, but holds no white paint.
  */
 function objectPixels(
   frame: Uint8Array,
   width: number,
   height: number,
   color: ColorName,
-): { cover: Float32Array; stripe: Float32Array } {
+): ObjectPixels {
   const { fill, stripe } = paints(color);
   const n = width * height;
   const cover = new Float32Array(n);
   const along = new Float32Array(n);
-  const faint = new Float32Array(n);
+  const under = new Float32Array(n * 3);
+  const seed = new Uint8Array(n);
   const ux = stripe[0] - fill[0];
   const uy = stripe[1] - fill[1];
   const uz = stripe[2] - fill[2];
@@ -177,42 +191,99 @@ function objectPixels(
       const r = frame[o];
       const g = frame[o + 1];
       const b = frame[o + 2];
+      under[o] = bg[0];
+      under[o + 1] = bg[1];
+      under[o + 2] = bg[2];
       let t = ((r - fill[0]) * ux + (g - fill[1]) * uy + (b - fill[2]) * uz) / uu;
       t = Math.min(1, Math.max(0, t));
       if (dist2(r, g, b, [fill[0] + t * ux, fill[1] + t * uy, fill[2] + t * uz]) <= 9) {
         cover[p] = 1;
         along[p] = t;
+        seed[p] = 1;
         continue;
       }
-      if (dist2(fill[0], fill[1], fill[2], bg) < 400) continue;
-      const f = blendFit(r, g, b, fill, bg, darkest);
-      if (f.a <= 0.02 || f.a >= 1 || f.res2 > 64) continue;
-      if (f.a >= 0.3) cover[p] = f.a;
-      else faint[p] = f.a;
+      // Blended over the background.
+      let best = { a: 0, res2: 65 };
+      let behind: Rgb = bg;
+      if (dist2(fill[0], fill[1], fill[2], bg) >= 400) {
+        const f = blendFit(r, g, b, fill, bg, darkest);
+        if (f.a > 0.02 && f.a < 1 && f.res2 < best.res2) best = f;
+      }
+      // Not a blend over the background: maybe over the scenery beside it (an occluder, or its
+      // own anti-aliased edge), whose colour a nearby pixel shows.
+      if (best.res2 > 9 && dist2(r, g, b, bg) > 36) {
+        for (let dy = -2; dy <= 2; dy++) {
+          for (let dx = -2; dx <= 2; dx++) {
+            const qx = x + dx;
+            const qy = y + dy;
+            if (qx < 0 || qy < 0 || qx >= width || qy >= height || (dx === 0 && dy === 0)) continue;
+            const q = (qy * width + qx) * 3;
+            const near: Rgb = [frame[q], frame[q + 1], frame[q + 2]];
+            // Only colours that are clearly not the object itself can be what lies behind it.
+            if (
+              dist2(near[0], near[1], near[2], fill) < 3600 ||
+              dist2(near[0], near[1], near[2], stripe) < 3600
+            ) {
+              continue;
+            }
+            const f = blendFit(r, g, b, fill, near, 1);
+            if (f.a > 0.02 && f.a < 1 && f.res2 < best.res2) {
+              best = f;
+              behind = near;
+            }
+          }
+        }
+      }
+      if (best.a <= 0) continue;
+      cover[p] = best.a;
+      under[o] = behind[0];
+      under[o + 1] = behind[1];
+      under[o + 2] = behind[2];
+      if (best.a >= 0.85 && best.res2 <= 9) seed[p] = 1;
     }
   }
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      if (faint[p] > 0 && touches(cover, width, height, x, y)) cover[p] = faint[p];
+  // Keep what connects to a seed through solid (≥ 30%) pixels, plus the faint rim around it.
+  const keep = new Uint8Array(n);
+  const stack: number[] = [];
+  for (let p = 0; p < n; p++) {
+    if (seed[p]) {
+      keep[p] = 1;
+      stack.push(p);
     }
   }
-  return { cover, stripe: along };
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    const x = p % width;
+    const y = (p - x) / width;
+    for (let dy = -1; dy <= 1; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        const qx = x + dx;
+        const qy = y + dy;
+        if (qx < 0 || qy < 0 || qx >= width || qy >= height) continue;
+        const q = qy * width + qx;
+        if (keep[q] || cover[q] < 0.3) continue;
+        keep[q] = 1;
+        stack.push(q);
+      }
+    }
+  }
+  for (let p = 0; p < n; p++) {
+    if (keep[p] || cover[p] <= 0) continue;
+    const x = p % width;
+    const y = (p - x) / width;
+    if (touches(keep, width, height, x, y)) keep[p] = 2;
+  }
+  for (let p = 0; p < n; p++) if (!keep[p]) cover[p] = 0;
+  return { cover, stripe: along, under };
 }
 
-function touches(
-  cover: Float32Array,
-  width: number,
-  height: number,
-  x: number,
-  y: number,
-): boolean {
+function touches(keep: Uint8Array, width: number, height: number, x: number, y: number): boolean {
   for (let dy = -1; dy <= 1; dy++) {
     const yy = y + dy;
     if (yy < 0 || yy >= height) continue;
     for (let dx = -1; dx <= 1; dx++) {
       const xx = x + dx;
-      if (xx >= 0 && xx < width && cover[yy * width + xx] >= 0.3) return true;
+      if (xx >= 0 && xx < width && keep[yy * width + xx] === 1) return true;
     }
   }
   return false;

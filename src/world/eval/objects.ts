@@ -10,7 +10,7 @@ import type { Track } from "./track.ts";
 export interface ObjectSummary {
   track: number;
   color: ColorName;
-  /** Voted shape, or null when the object is never seen whole and large enough. */
+  /** Voted shape, or null when the object is never seen whole and large enough to tell. */
   shape: ShapeKind | null;
   /** Share of the shape votes the winner got (0 when there was no vote). */
   shapeConfidence: number;
@@ -27,6 +27,8 @@ export interface ObjectSummary {
 
 /** Most observations fitted per track: enough for a clear vote, bounded cost. */
 const MAX_SHAPE_FITS = 16;
+/** Below this size (px, square root of the area) balls, boxes and triangles look alike. */
+const MIN_SHAPE_SIZE = 3.5;
 
 export function summariseObjects(tracks: Track[], motions: TrackMotion[]): ObjectSummary[] {
   return tracks.map((t, k) => {
@@ -49,7 +51,7 @@ export function summariseObjects(tracks: Track[], motions: TrackMotion[]): Objec
 }
 
 function voteShape(t: Track): { shape: ShapeKind | null; confidence: number } {
-  const usable = t.obs.filter((o) => !o.partial && o.patch);
+  const usable = t.obs.filter((o) => !o.partial && o.patch && Math.sqrt(o.area) >= MIN_SHAPE_SIZE);
   if (usable.length === 0) return { shape: null, confidence: 0 };
   const step = usable.length / Math.min(usable.length, MAX_SHAPE_FITS);
   const votes: Record<ShapeKind, number> = { ball: 0, box: 0, triangle: 0 };

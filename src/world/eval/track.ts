@@ -123,7 +123,7 @@ export function trackDetections(frames: Detection[][], options: TrackOptions): T
         } else if (gap > 1 && (last.edgeSides & det.edgeSides) !== 0 && ratio < 4) {
           // Out of the frame and back in over the same border (it turned round out of view).
           pairs.push({ o, d, cost: 2 + gap * 0.01, miss, gate: miss });
-        } else if (gap <= jumpWindow + 1 && ratio > 0.4 && ratio < 2.5) {
+        } else if (gap <= jumpWindow + 1 && ratio > 0.15 && ratio < 4) {
           // A same-coloured object of the same size elsewhere: a candidate jump, taken last.
           pairs.push({ o, d, cost: 10 + miss / gate + gap, miss, gate });
         }

@@ -16,6 +16,8 @@ export interface AdherenceCheck {
   wanted: string;
   got: string;
   ok: boolean;
+  /** The clip cannot tell (object too small or too briefly seen); left out of the score. */
+  unjudged?: boolean;
 }
 
 export interface AdherenceScore {
@@ -58,6 +60,11 @@ export function scoreAdherence(
       const wanted = wantedValue(w, a);
       if (wanted === null) continue;
       const got = o ? gotValue(o, a) : "nothing";
+      if (o && unjudgeable(o, a)) {
+        // Too small to tell its shape, seen too briefly to tell its motion: not held against it.
+        checks.push({ what: `object ${i + 1} ${a}`, wanted, got, ok: true, unjudged: true });
+        continue;
+      }
       const ok = o !== null && satisfies(w, o, a);
       tally[a].asked++;
       if (ok) tally[a].met++;
@@ -96,6 +103,10 @@ export function scoreAdherence(
   return { score, ...parts, checks, pairing };
 }
 
+function unjudgeable(o: ObjectSummary, a: Attribute): boolean {
+  return (a === "shape" && o.shape === null) || (a === "motion" && o.motion === null);
+}
+
 function wantedValue(w: ObjectConstraint, a: Attribute): string | null {
   switch (a) {
     case "color":
@@ -116,9 +127,9 @@ function gotValue(o: ObjectSummary, a: Attribute): string {
     case "color":
       return o.color;
     case "shape":
-      return o.shape ?? "unknown";
+      return o.shape ?? "too small to tell";
     case "motion":
-      return o.motion ?? "unknown";
+      return o.motion ?? "seen too briefly";
     case "direction":
       return o.direction ?? "none";
     case "bounce":

@@ -71,7 +71,11 @@ export function scoreContinuation(input: ContinuationInput): ContinuationScore {
         n++;
       }
       if (n === 0) continue;
-      costs.push({ object: obj.id, track: t, cost: sum / n + (t.color === obj.color ? 0 : 0.05 * width) });
+      costs.push({
+        object: obj.id,
+        track: t,
+        cost: sum / n + (t.color === obj.color ? 0 : 0.05 * width),
+      });
     }
   }
   costs.sort((a, b) => a.cost - b.cost);
@@ -82,7 +86,10 @@ export function scoreContinuation(input: ContinuationInput): ContinuationScore {
     pairedTrack.set(c.object, c.track);
     used.add(c.track);
   }
-  const pairs = scene.objects.map((obj) => ({ object: obj.id, track: pairedTrack.get(obj.id) ?? null }));
+  const pairs = scene.objects.map((obj) => ({
+    object: obj.id,
+    track: pairedTrack.get(obj.id) ?? null,
+  }));
 
   const horizons: HorizonError[] = targets.map(({ seconds, frame }) => {
     if (frame >= frames || frame >= truth.frames.length) {

@@ -97,8 +97,11 @@ function judge(
 }
 
 /**
- * Where an object at `ob` was when it was not seen at `frame`: cut by the frame edge, next to
- * scenery that could hide it, next to another object, or in the open.
+ * Where an object at `ob` was when it was not seen at `frame`: cut by the frame edge, gone
+ * behind scenery, next to another object, or in the open. Scenery only explains it when the
+ * object was going behind it: shrinking against it, or whole and clear of it one frame and
+ * where the scenery is the next. An object seen whole over scenery was in front of it (a back
+ * wall), and such scenery hides nothing.
  */
 function placeOf(
   ob: Observation,
@@ -114,22 +117,27 @@ function placeOf(
   const size = Math.sqrt(ob.area);
   const margin = Math.max(2, 0.6 * size);
   const steps = Math.abs(frame - ob.frame);
-  // The box where the object was, stretched to where its motion would take it.
   const [bx0, by0, bx1, by1] = ob.bbox;
+  // The box where the object was, stretched to where its motion would take it.
   const x0 = Math.min(bx0, bx0 + vx * steps) - margin;
   const x1 = Math.max(bx1, bx1 + vx * steps) + margin;
   const y0 = Math.min(by0, by0 + vy * steps) - margin;
   const y1 = Math.max(by1, by1 + vy * steps) + margin;
   if (ob.touchesEdge || x0 <= 0 || y0 <= 0 || x1 >= width || y1 >= height) return "edge";
   const mask = scenery[Math.max(0, Math.min(scenery.length - 1, frame))];
-  let hits = 0;
-  const boxArea = (x1 - x0) * (y1 - y0);
-  for (let y = Math.max(0, Math.floor(y0)); y < Math.min(height, Math.ceil(y1)); y++) {
-    for (let x = Math.max(0, Math.floor(x0)); x < Math.min(width, Math.ceil(x1)); x++) {
-      hits += mask[y * width + x];
-    }
-  }
-  if (hits >= Math.max(2, 0.05 * boxArea)) return "occluder";
+  const here = sceneryShare(mask, width, height, bx0, by0, bx1, by1);
+  const around = sceneryShare(mask, width, height, x0, y0, x1, y1);
+  const ahead = sceneryShare(
+    mask,
+    width,
+    height,
+    bx0 + vx * steps,
+    by0 + vy * steps,
+    bx1 + vx * steps,
+    by1 + vy * steps,
+  );
+  const shrinking = ob.area < SHRUNK * typicalArea(self);
+  if ((shrinking && around > 0.05) || (here < 0.3 && ahead >= 0.3)) return "occluder";
   for (const other of tracks) {
     if (other === self) continue;
     for (const o of other.obs) {
@@ -139,6 +147,38 @@ function placeOf(
     }
   }
   return "open";
+}
+
+/** An object seen at less than this share of its usual area is partly hidden. */
+const SHRUNK = 0.8;
+
+/** The usual area of a track's object (upper quartile of its uncut sightings). */
+function typicalArea(t: Track): number {
+  const areas = t.obs.filter((o) => !o.touchesEdge).map((o) => o.area);
+  if (areas.length === 0) return 0;
+  areas.sort((a, b) => a - b);
+  return areas[Math.floor(areas.length * 0.75)];
+}
+
+/** Share of the pixels of a box that are scenery. */
+function sceneryShare(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+): number {
+  let hits = 0;
+  let all = 0;
+  for (let y = Math.max(0, Math.floor(y0)); y < Math.min(height, Math.ceil(y1)); y++) {
+    for (let x = Math.max(0, Math.floor(x0)); x < Math.min(width, Math.ceil(x1)); x++) {
+      hits += mask[y * width + x];
+      all++;
+    }
+  }
+  return all > 0 ? hits / all : 0;
 }
 
 /** Velocity (px per frame) from up to the last four whole observations up to index i. */

@@ -5,8 +5,9 @@
  *    each other and point down);
  *  - bounce energy: an object never comes out of a bounce faster than it went in;
  *  - no teleports: no step larger than any plausible motion.
- * Each part is a score in [0, 1] (null when the clip gives no evidence for it); the physics
- * score is their geometric mean, so one clear violation shows.
+ * Each part is a score in [0, 1] (null when the clip gives no evidence for it). The physics
+ * score is the geometric mean of the graded parts (gravity, bounce energy) times the no-teleport
+ * part: a teleport is no small error but motion no physics allows, so each one costs dearly.
  */
 import { median } from "../fit.ts";
 import { flightVy, type TrackMotion } from "../motion.ts";
@@ -131,27 +132,21 @@ export function scorePhysics(
   const bounceEnergy =
     bounces.length > 0 ? bounces.reduce((a, b) => a + b.score, 0) / bounces.length : null;
 
-  // Teleports: steps the tracker could only explain as a jump.
+  // Teleports: steps the tracker could only explain as a jump. Each one halves the part.
   const teleports: TeleportReport[] = [];
-  let tpSum = 0;
-  let tpWeight = 0;
   for (const t of tracks) {
-    let jumps = 0;
     for (const l of t.links) {
-      if (!l.jump) continue;
-      jumps++;
-      teleports.push({ track: t.id, frame: t.obs[l.to].frame, miss: l.miss });
+      if (l.jump) teleports.push({ track: t.id, frame: t.obs[l.to].frame, miss: l.miss });
     }
-    tpSum += t.obs.length / (1 + jumps);
-    tpWeight += t.obs.length;
   }
-  const noTeleport = tpWeight > 0 ? tpSum / tpWeight : null;
+  const noTeleport = tracks.length > 0 ? 0.5 ** teleports.length : null;
 
-  const parts = [gravity, bounceEnergy, noTeleport].filter((v): v is number => v !== null);
-  const score =
-    parts.length > 0
-      ? parts.reduce((a, v) => a * Math.max(v, 1e-6), 1) ** (1 / parts.length)
+  const graded = [gravity, bounceEnergy].filter((v): v is number => v !== null);
+  const smooth =
+    graded.length > 0
+      ? graded.reduce((a, v) => a * Math.max(v, 1e-6), 1) ** (1 / graded.length)
       : null;
+  const score = smooth === null ? noTeleport : smooth * (noTeleport ?? 1);
   return {
     score,
     gravity,
