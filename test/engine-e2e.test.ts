@@ -93,14 +93,19 @@ it("a 2-layer transformer learns a repeating-pattern task identically on cpu and
   }
   for (const { name, run } of runs) {
     const first = run.losses[0];
-    assert.ok(Math.abs(first - Math.log(VOCAB)) < 0.7, `${name}: first loss ${first} is near ln 16`);
+    assert.ok(
+      Math.abs(first - Math.log(VOCAB)) < 0.7,
+      `${name}: first loss ${first} is near ln 16`,
+    );
     const last5 = run.losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
     assert.ok(
       last5 < 0.15,
       `${name}: mean of the last 5 losses ${last5.toFixed(4)} ≥ 0.15 (losses ${run.losses.map((l) => l.toFixed(3)).join(" ")})`,
     );
     assert.ok(run.accuracy >= 0.95, `${name}: next-token accuracy ${run.accuracy} < 95%`);
-    t.diagnostic(`${name}: first loss ${first.toFixed(4)}, last-5 mean ${last5.toFixed(4)}, accuracy ${run.accuracy}`);
+    t.diagnostic(
+      `${name}: first loss ${first.toFixed(4)}, last-5 mean ${last5.toFixed(4)}, accuracy ${run.accuracy}`,
+    );
   }
   if (runs.length === 2) {
     const gpu = runs[1].run;
@@ -119,6 +124,8 @@ it("a 2-layer transformer learns a repeating-pattern task identically on cpu and
       worstWeight = Math.max(worstWeight, e);
       assert.ok(e < 1e-2, `final weight ${path} differs between cpu and webgpu by ${e}`);
     }
-    t.diagnostic(`cpu vs webgpu: largest loss difference ${worst.toExponential(2)}, largest weight difference ${worstWeight.toExponential(2)}`);
+    t.diagnostic(
+      `cpu vs webgpu: largest loss difference ${worst.toExponential(2)}, largest weight difference ${worstWeight.toExponential(2)}`,
+    );
   }
 });

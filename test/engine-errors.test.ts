@@ -17,11 +17,11 @@ import {
   OutOfMemoryError,
   ShapeError,
 } from "../src/tensor/errors.ts";
+import { attention } from "../src/tensor/ops/attention.ts";
 import { conv3d } from "../src/tensor/ops/conv.ts";
 import { add, cast, mul, unaryOp } from "../src/tensor/ops/elementwise.ts";
-import { layerNorm } from "../src/tensor/ops/norm.ts";
 import { linear, matmul } from "../src/tensor/ops/matmul.ts";
-import { attention } from "../src/tensor/ops/attention.ts";
+import { layerNorm } from "../src/tensor/ops/norm.ts";
 import { reshape, sum } from "../src/tensor/ops/reduce.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
 import { choosePrecision } from "../src/train/mixed-precision.ts";
@@ -89,7 +89,11 @@ describe("shape mismatches name the op and both shapes", () => {
       );
       assert.throws(
         () => layerNorm(d.zeros([4, 6]), d.zeros([5])),
-        (e: Error) => e instanceof ShapeError && /layernorm/.test(e.message) && /\[5\]/.test(e.message) && /\[4, 6\]/.test(e.message),
+        (e: Error) =>
+          e instanceof ShapeError &&
+          /layernorm/.test(e.message) &&
+          /\[5\]/.test(e.message) &&
+          /\[4, 6\]/.test(e.message),
       );
       assert.throws(
         () => attention(d.zeros([1, 2, 5, 8]), d.zeros([1, 3, 5, 8]), d.zeros([1, 3, 5, 8])),
@@ -127,13 +131,18 @@ describe("dtype mismatches", () => {
         /conv3d: dtypes differ: x f32 \[1, 2, 3, 4, 4\], w f16 \[1, 2, 1, 1, 1\]/,
       );
       assert.throws(() => sum(d.zeros([3], "i32")), /sum: needs a float tensor, got i32 \[3\]/);
-      assert.throws(() => d.tensor([1.5], [1], "i32"), /tensor: i32 tensor got non-integer value 1.5 at 0/);
+      assert.throws(
+        () => d.tensor([1.5], [1], "i32"),
+        /tensor: i32 tensor got non-integer value 1.5 at 0/,
+      );
     }
   });
 });
 
 describe("f16 on a device without f16", () => {
-  it("is refused at upload, at allocation, and by the mixed-precision policy", { skip: !WEBGPU }, async () => {
+  it("is refused at upload, at allocation, and by the mixed-precision policy", {
+    skip: !WEBGPU,
+  }, async () => {
     const d = await createDevice({ kind: "webgpu", f16: false });
     assert.equal(d.supportsF16, false);
     assert.throws(() => d.tensor([1, 2], [2], "f16"), /tensor: device webgpu has no f16 support/);
@@ -147,7 +156,10 @@ describe("f16 on a device without f16", () => {
     const w = d.zeros([2]);
     w.requiresGrad = true;
     assert.throws(
-      () => new Trainer([w], { policy: { compute: "f16", master: "f32", lossScaling: true, reason: "" } }),
+      () =>
+        new Trainer([w], {
+          policy: { compute: "f16", master: "f32", lossScaling: true, reason: "" },
+        }),
       /Trainer: f16 compute on webgpu, which has no f16 support/,
     );
     d.destroy();
@@ -163,9 +175,14 @@ describe("misuse of tensors", () => {
         () => add(t, t),
         (e: Error) =>
           e instanceof DeviceError &&
-          new RegExp(`^binary: input Tensor#${t.id} f32\\[2, 2\\] on ${d.kind} was already disposed$`).test(e.message),
+          new RegExp(
+            `^binary: input Tensor#${t.id} f32\\[2, 2\\] on ${d.kind} was already disposed$`,
+          ).test(e.message),
       );
-      await assert.rejects(t.toArray(), new RegExp(`tensor #${t.id} \\[2, 2\\] was used after dispose\\(\\)`));
+      await assert.rejects(
+        t.toArray(),
+        new RegExp(`tensor #${t.id} \\[2, 2\\] was used after dispose\\(\\)`),
+      );
     }
   });
 
@@ -173,7 +190,9 @@ describe("misuse of tensors", () => {
     const [cpu, gpu] = await devices();
     assert.throws(
       () => mul(cpu.zeros([3]), gpu.zeros([3])),
-      (e: Error) => e instanceof DeviceError && /^binary: inputs live on different devices \(cpu and webgpu\)$/.test(e.message),
+      (e: Error) =>
+        e instanceof DeviceError &&
+        /^binary: inputs live on different devices \(cpu and webgpu\)$/.test(e.message),
     );
     assert.throws(
       () => matmul(gpu.zeros([2, 2]), cpu.zeros([2, 2])),
@@ -183,18 +202,27 @@ describe("misuse of tensors", () => {
 
   it("ops without inputs, non-tensors, unknown kernels, bad devices", async () => {
     const cpu = await createDevice({ kind: "cpu" });
-    assert.throws(() => runOp(unaryOp, [], { fn: "neg" }), /unary: needs at least one input tensor/);
+    assert.throws(
+      () => runOp(unaryOp, [], { fn: "neg" }),
+      /unary: needs at least one input tensor/,
+    );
     assert.throws(
       () => add(cpu.zeros([1]), 3 as unknown as Tensor),
       /binary: an input is not a Tensor \(3\)/,
     );
     assert.throws(() => cpu.backend.exec("nope", [], [], {}), /cpu: no kernel for op "nope"/);
-    assert.throws(() => new CpuBackend("f16" as "f32"), /cpu: precision must be "f32" or "f64", got "f16"/);
+    assert.throws(
+      () => new CpuBackend("f16" as "f32"),
+      /cpu: precision must be "f32" or "f64", got "f16"/,
+    );
     await assert.rejects(
       createDevice({ kind: "tpu" as "cpu" }),
       /createDevice: unknown device kind "tpu" \(expected cpu, webgpu or auto\)/,
     );
-    assert.throws(() => cpu.randn([2], undefined as never, 1, "i32"), /randn: dtype must be float, got i32/);
+    assert.throws(
+      () => cpu.randn([2], undefined as never, 1, "i32"),
+      /randn: dtype must be float, got i32/,
+    );
     await assert.rejects(cpu.zeros([2]).item(), /item\(\): tensor has 2 elements, shape \[2\]/);
     if (WEBGPU) {
       await assert.rejects(
@@ -208,10 +236,15 @@ describe("misuse of tensors", () => {
       assert.throws(() => add(gpu.zeros(nine), gpu.zeros([2])), /webgpu: rank 9 exceeds 8/);
       const backend = gpu.backend as WebGpuBackend;
       const max = backend.limits.maxComputeWorkgroupsPerDimension;
-      const pipe = backend.pipeline("errors_noop", () => "@compute @workgroup_size(1) fn main() {}");
+      const pipe = backend.pipeline(
+        "errors_noop",
+        () => "@compute @workgroup_size(1) fn main() {}",
+      );
       assert.throws(
         () => backend.dispatch(pipe, [], null, [max + 1]),
-        new RegExp(`webgpu: dispatch of ${max + 1}×1×1 workgroups exceeds the per-dimension limit ${max}`),
+        new RegExp(
+          `webgpu: dispatch of ${max + 1}×1×1 workgroups exceeds the per-dimension limit ${max}`,
+        ),
       );
     }
   });
@@ -219,7 +252,10 @@ describe("misuse of tensors", () => {
   it("autograd refuses losses it cannot differentiate", async () => {
     const d = await createDevice({ kind: "cpu" });
     const x = d.zeros([3]);
-    assert.throws(() => backward(sum(x)), /backward: Tensor#\d+ f32\[\] on cpu does not require grad/);
+    assert.throws(
+      () => backward(sum(x)),
+      /backward: Tensor#\d+ f32\[\] on cpu does not require grad/,
+    );
     x.requiresGrad = true;
     assert.throws(
       () => backward(mul(x, x)),
@@ -243,7 +279,9 @@ describe("running out of GPU memory", { skip: !WEBGPU }, () => {
       fill,
       (e: Error) =>
         e instanceof OutOfMemoryError &&
-        /^webgpu: out of memory allocating 448\.0 KiB: 896\.0 KiB in use of a 1\.0 MiB limit$/.test(e.message),
+        /^webgpu: out of memory allocating 448\.0 KiB: 896\.0 KiB in use of a 1\.0 MiB limit$/.test(
+          e.message,
+        ),
     );
     assert.equal(held.length, 2);
     // The device still works, and freed memory is reused.
@@ -263,7 +301,9 @@ describe("running out of GPU memory", { skip: !WEBGPU }, () => {
       () => d.empty([elems]),
       (e: Error) =>
         e instanceof OutOfMemoryError &&
-        /^webgpu: a tensor of [\d.]+ [MG]iB exceeds the largest buffer this device binds \([\d.]+ [MG]iB\)$/.test(e.message),
+        /^webgpu: a tensor of [\d.]+ [MG]iB exceeds the largest buffer this device binds \([\d.]+ [MG]iB\)$/.test(
+          e.message,
+        ),
     );
     d.destroy();
   });
@@ -282,7 +322,8 @@ describe("a lost device", { skip: !WEBGPU }, () => {
     });
     assert.throws(
       () => add(a, a),
-      (e: Error) => e instanceof DeviceLostError && /^binary: the webgpu device was lost/.test(e.message),
+      (e: Error) =>
+        e instanceof DeviceLostError && /^binary: the webgpu device was lost/.test(e.message),
     );
     assert.throws(() => d.zeros([2]), /tensor: the webgpu device was lost/);
     await assert.rejects(within(a.toArray(), 10_000, "read after loss"), DeviceLostError);
@@ -296,6 +337,9 @@ describe("a lost device", { skip: !WEBGPU }, () => {
     (d.backend as WebGpuBackend).device.destroy();
     await assert.rejects(within(pending, 10_000, "pending read"), DeviceLostError);
     assert.throws(() => mul(a, a), /binary: the webgpu device was lost \(destroyed/);
-    await assert.rejects(within(a.toArray(), 10_000, "read after loss"), /read: webgpu device lost/);
+    await assert.rejects(
+      within(a.toArray(), 10_000, "read after loss"),
+      /read: webgpu device lost/,
+    );
   });
 });

@@ -88,6 +88,8 @@ export class WebGpuBackend implements Backend {
     }
     const total = this.pool.liveBytes + this.pool.freeBytes + bytes;
     if (total > this.memoryLimitBytes) {
+      // Free buffers may still be read by encoded, unsubmitted dispatches: submit before destroying.
+      this.flush();
       this.pool.trim();
       if (this.pool.liveBytes + bytes > this.memoryLimitBytes) {
         throw new OutOfMemoryError(

@@ -1,5 +1,5 @@
 /** Multi-head self-attention: fused q,k,v projection, optional 3-D rotary embedding, output projection. */
-import type { Rng } from "../util/rng.ts";
+
 import type { Device } from "../tensor/device.ts";
 import { ShapeError } from "../tensor/errors.ts";
 import { attention, rope3d } from "../tensor/ops/attention.ts";
@@ -7,6 +7,7 @@ import { reshape } from "../tensor/ops/reduce.ts";
 import { permute, split } from "../tensor/ops/shape.ts";
 import { fmt } from "../tensor/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import type { Rng } from "../util/rng.ts";
 import { Linear } from "./linear.ts";
 import { Module } from "./module.ts";
 
@@ -50,7 +51,9 @@ export class MultiHeadSelfAttention extends Module {
       throw new ShapeError(`MultiHeadSelfAttention: dim ${dim} is not divisible by ${heads} heads`);
     this.headDim = dim / heads;
     if (config.rope && this.headDim % 2 !== 0)
-      throw new ShapeError(`MultiHeadSelfAttention: rope needs an even head dim, got ${this.headDim}`);
+      throw new ShapeError(
+        `MultiHeadSelfAttention: rope needs an even head dim, got ${this.headDim}`,
+      );
     const bias = config.bias ?? true;
     this.qkv = this.child("qkv", new Linear(device, rng, dim, 3 * dim, { bias }));
     this.proj = this.child("proj", new Linear(device, rng, dim, dim, { bias }));
@@ -59,7 +62,9 @@ export class MultiHeadSelfAttention extends Module {
   /** x [B, T, D] → [B, T, D]. */
   forward(x: Tensor, options: AttentionCallOptions = {}): Tensor {
     if (x.rank !== 3 || x.shape[2] !== this.dim)
-      throw new ShapeError(`MultiHeadSelfAttention: x must be [B, T, ${this.dim}], got ${fmt(x.shape)}`);
+      throw new ShapeError(
+        `MultiHeadSelfAttention: x must be [B, T, ${this.dim}], got ${fmt(x.shape)}`,
+      );
     const [b, t] = x.shape;
     const h = this.heads;
     const dh = this.headDim;

@@ -1,11 +1,12 @@
 /** A learned lookup table from token ids to vectors. */
-import type { Rng } from "../util/rng.ts";
+
 import type { Device } from "../tensor/device.ts";
 import type { DType } from "../tensor/dtype.ts";
 import { ShapeError } from "../tensor/errors.ts";
 import { cast } from "../tensor/ops/elementwise.ts";
 import { embedding } from "../tensor/ops/embedding.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import type { Rng } from "../util/rng.ts";
 import { Module } from "./module.ts";
 
 export class Embedding extends Module {
@@ -21,7 +22,9 @@ export class Embedding extends Module {
   ) {
     super(device);
     if (!Number.isInteger(vocab) || vocab < 1 || !Number.isInteger(dim) || dim < 1)
-      throw new ShapeError(`Embedding: vocab and dim must be positive integers, got ${vocab}, ${dim}`);
+      throw new ShapeError(
+        `Embedding: vocab and dim must be positive integers, got ${vocab}, ${dim}`,
+      );
     this.table = this.param("table", device.randn([vocab, dim], rng, std));
   }
 

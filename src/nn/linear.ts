@@ -1,9 +1,10 @@
 /** A dense layer in PyTorch layout, with an optional fused activation. */
-import type { Rng } from "../util/rng.ts";
+
 import type { Device } from "../tensor/device.ts";
 import { ShapeError } from "../tensor/errors.ts";
 import { type Activation, linear } from "../tensor/ops/matmul.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import type { Rng } from "../util/rng.ts";
 import { Module } from "./module.ts";
 
 export interface LinearOptions {

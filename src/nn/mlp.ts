@@ -1,7 +1,8 @@
 /** The transformer feed-forward block: Linear → GELU → Linear. */
-import type { Rng } from "../util/rng.ts";
+
 import type { Device } from "../tensor/device.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import type { Rng } from "../util/rng.ts";
 import { Linear } from "./linear.ts";
 import { Module } from "./module.ts";
 

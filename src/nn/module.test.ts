@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { backward } from "../tensor/autograd.ts";
-import { type Device, createDevice } from "../tensor/device.ts";
+import { createDevice, type Device } from "../tensor/device.ts";
 import { tidy } from "../tensor/engine.ts";
 import { sum } from "../tensor/ops/reduce.ts";
-import { scaledError, testDevices } from "../tensor/testing.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { scaledError, testDevices } from "../tensor/testing.ts";
 import { Rng } from "../util/rng.ts";
 import { MultiHeadSelfAttention } from "./attention.ts";
 import { Embedding } from "./embedding.ts";
@@ -24,7 +24,14 @@ function randomArray(rng: Rng, n: number): Float32Array {
 }
 
 /** y[r, o] = Σ_i x[r, i]·w[o, i] + b[o], in float64. */
-function hostLinear(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, rows: number, inF: number, outF: number): Float64Array {
+function hostLinear(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number> | null,
+  rows: number,
+  inF: number,
+  outF: number,
+): Float64Array {
   const y = new Float64Array(rows * outF);
   for (let r = 0; r < rows; r++)
     for (let o = 0; o < outF; o++) {
@@ -36,7 +43,15 @@ function hostLinear(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<num
 }
 
 /** Multi-head causal self-attention of x [B, T, D] from a state dict, in float64. */
-function hostAttention(x: Float32Array, s: State, b: number, t: number, d: number, h: number, causal: boolean): Float64Array {
+function hostAttention(
+  x: Float32Array,
+  s: State,
+  b: number,
+  t: number,
+  d: number,
+  h: number,
+  causal: boolean,
+): Float64Array {
   const dh = d / h;
   const qkv = hostLinear(x, s["qkv.weight"], s["qkv.bias"], b * t, d, 3 * d);
   const merged = new Float64Array(b * t * d);
@@ -99,7 +114,12 @@ describe("Module", () => {
       ],
     );
     assert.equal(m.parameterCount(), 3 + 6 + 2);
-    const model = new TokenTransformer(device, new Rng(1), { vocab: 7, dim: 8, heads: 2, layers: 2 });
+    const model = new TokenTransformer(device, new Rng(1), {
+      vocab: 7,
+      dim: 8,
+      heads: 2,
+      layers: 2,
+    });
     const names = model.namedParameters().map(([n]) => n);
     assert.ok(names.includes("block1.attn.qkv.weight"));
     assert.ok(names.includes("block0.mlp.fc2.bias"));
@@ -110,12 +130,22 @@ describe("Module", () => {
   it("initialises deterministically from the seed, identically on every device", async () => {
     const states: State[] = [];
     for (const { device } of await devices()) {
-      const model = new TokenTransformer(device, new Rng(42), { vocab: 11, dim: 16, heads: 2, layers: 1 });
+      const model = new TokenTransformer(device, new Rng(42), {
+        vocab: 11,
+        dim: 16,
+        heads: 2,
+        layers: 1,
+      });
       states.push(await model.stateDict());
       model.dispose();
     }
     const cpu = await createDevice({ kind: "cpu" });
-    const other = await new TokenTransformer(cpu, new Rng(43), { vocab: 11, dim: 16, heads: 2, layers: 1 }).stateDict();
+    const other = await new TokenTransformer(cpu, new Rng(43), {
+      vocab: 11,
+      dim: 16,
+      heads: 2,
+      layers: 1,
+    }).stateDict();
     for (const s of states.slice(1)) assert.deepEqual(s, states[0]);
     assert.notDeepEqual(other["block0.attn.qkv.weight"], states[0]["block0.attn.qkv.weight"]);
     // Uniform ±1/√in init for Linear weights; unit gamma, zero beta.
@@ -127,12 +157,24 @@ describe("Module", () => {
 
   it("moves weights between devices through the state dict, with exact outputs", async () => {
     const all = await devices();
-    const src = new TokenTransformer(all[0].device, new Rng(5), { vocab: 9, dim: 16, heads: 4, layers: 1, causal: true });
+    const src = new TokenTransformer(all[0].device, new Rng(5), {
+      vocab: 9,
+      dim: 16,
+      heads: 4,
+      layers: 1,
+      causal: true,
+    });
     const state = await src.stateDict();
     const ids = Array.from({ length: 2 * 7 }, (_, i) => (i * 5) % 9);
     const ref = await tidy(() => src.forward(all[0].device.tensor(ids, [2, 7], "i32"))).toArray();
     for (const { name, device } of all) {
-      const dst = new TokenTransformer(device, new Rng(99), { vocab: 9, dim: 16, heads: 4, layers: 1, causal: true });
+      const dst = new TokenTransformer(device, new Rng(99), {
+        vocab: 9,
+        dim: 16,
+        heads: 4,
+        layers: 1,
+        causal: true,
+      });
       dst.loadStateDict(state);
       assert.deepEqual(await dst.stateDict(), state, `${name}: round trip`);
       const out = await tidy(() => dst.forward(device.tensor(ids, [2, 7], "i32"))).toArray();
@@ -144,7 +186,10 @@ describe("Module", () => {
     const device = await createDevice({ kind: "cpu" });
     const m = new Pair(device, new Rng(1));
     const state = await m.stateDict();
-    assert.throws(() => m.loadStateDict({ ...state, extra: new Float32Array(1) }), /unknown parameter "extra"/);
+    assert.throws(
+      () => m.loadStateDict({ ...state, extra: new Float32Array(1) }),
+      /unknown parameter "extra"/,
+    );
     const { scale: _, ...missing } = state;
     assert.throws(() => m.loadStateDict(missing), /missing parameter "scale"/);
     assert.throws(
@@ -159,7 +204,10 @@ describe("Module", () => {
       }
     }
     assert.throws(() => new Bad(device), /name "w" is registered twice/);
-    assert.throws(() => new MultiHeadSelfAttention(device, new Rng(1), 10, 3), /dim 10 is not divisible by 3 heads/);
+    assert.throws(
+      () => new MultiHeadSelfAttention(device, new Rng(1), 10, 3),
+      /dim 10 is not divisible by 3 heads/,
+    );
   });
 });
 
@@ -172,7 +220,10 @@ describe("layers against float64 host computations", () => {
       const s = await lin.stateDict();
       const xt = device.tensor(x, [5, 7, 13]);
       const y = await lin.forward(xt).toArray();
-      assert.ok(scaledError(y, hostLinear(x, s.weight, s.bias, 35, 13, 6)) < 1e-5, `${name}: Linear`);
+      assert.ok(
+        scaledError(y, hostLinear(x, s.weight, s.bias, 35, 13, 6)) < 1e-5,
+        `${name}: Linear`,
+      );
 
       const ln = new LayerNorm(device, 13);
       const rms = new RMSNorm(device, 13);
@@ -184,15 +235,25 @@ describe("layers against float64 host computations", () => {
         const vr = row.reduce((a, b) => a + (b - mu) ** 2, 0) / 13;
         const ms = row.reduce((a, b) => a + b * b, 0) / 13;
         for (let c = 0; c < 13; c++) {
-          assert.ok(Math.abs(lnY[r * 13 + c] - (row[c] - mu) / Math.sqrt(vr + 1e-5)) < 1e-4, `${name}: LayerNorm`);
-          assert.ok(Math.abs(rmsY[r * 13 + c] - row[c] / Math.sqrt(ms + 1e-6)) < 1e-4, `${name}: RMSNorm`);
+          assert.ok(
+            Math.abs(lnY[r * 13 + c] - (row[c] - mu) / Math.sqrt(vr + 1e-5)) < 1e-4,
+            `${name}: LayerNorm`,
+          );
+          assert.ok(
+            Math.abs(rmsY[r * 13 + c] - row[c] / Math.sqrt(ms + 1e-6)) < 1e-4,
+            `${name}: RMSNorm`,
+          );
         }
       }
 
       const emb = new Embedding(device, rng, 10, 4);
       const table = (await emb.stateDict()).table;
       const rows = await emb.forward(device.tensor([3, 0, 9], [3], "i32")).toArray();
-      assert.deepEqual(Array.from(rows), [...table.subarray(12, 16), ...table.subarray(0, 4), ...table.subarray(36, 40)]);
+      assert.deepEqual(Array.from(rows), [
+        ...table.subarray(12, 16),
+        ...table.subarray(0, 4),
+        ...table.subarray(36, 40),
+      ]);
 
       const mlp = new MLP(device, rng, 13, 9);
       const ms = await mlp.stateDict();
@@ -226,8 +287,15 @@ describe("layers against float64 host computations", () => {
     for (const { name, device } of await devices()) {
       const x = device.tensor(randomArray(new Rng(3), 12 * 8), [1, 12, 8]);
       // The same seed gives the same weights with and without rope.
-      const withRope = new MultiHeadSelfAttention(device, new Rng(4), 8, 2, { causal: true, rope: {}, bias: false });
-      const plain = new MultiHeadSelfAttention(device, new Rng(4), 8, 2, { causal: true, bias: false });
+      const withRope = new MultiHeadSelfAttention(device, new Rng(4), 8, 2, {
+        causal: true,
+        rope: {},
+        bias: false,
+      });
+      const plain = new MultiHeadSelfAttention(device, new Rng(4), 8, 2, {
+        causal: true,
+        bias: false,
+      });
       const y = await withRope.forward(x).toArray();
       const yPlain = await plain.forward(x).toArray();
       assert.ok(scaledError(y.subarray(0, 8), yPlain.subarray(0, 8)) < 1e-5, `${name}: position 0`);
@@ -236,10 +304,18 @@ describe("layers against float64 host computations", () => {
   });
 
   it("TransformerBlock: same forward and gradients on every device, every parameter reached", async () => {
-    const results: { name: string; y: Float32Array | Float64Array; grads: (Float32Array | Float64Array)[] }[] = [];
+    const results: {
+      name: string;
+      y: ArrayLike<number>;
+      grads: ArrayLike<number>[];
+    }[] = [];
     for (const { name, device } of await devices()) {
       const rng = new Rng(13);
-      const block = new TransformerBlock(device, rng, 16, 2, { causal: true, rope: {}, norm: "rms" });
+      const block = new TransformerBlock(device, rng, 16, 2, {
+        causal: true,
+        rope: {},
+        norm: "rms",
+      });
       const x = device.tensor(randomArray(new Rng(14), 3 * 11 * 16), [3, 11, 16]);
       const y = tidy(() => {
         const out = block.forward(x); // [3, 11, 16]
@@ -248,12 +324,17 @@ describe("layers against float64 host computations", () => {
       });
       const grads = await Promise.all(block.parameters().map((p) => p.grad!.toArray()));
       for (const [i, g] of grads.entries())
-        assert.ok(g.some((v) => v !== 0), `${name}: ${block.namedParameters()[i][0]} got no gradient`);
+        assert.ok(
+          g.some((v) => v !== 0),
+          `${name}: ${block.namedParameters()[i][0]} got no gradient`,
+        );
       results.push({ name, y: await y.toArray(), grads });
     }
     for (const r of results.slice(1)) {
       assert.ok(scaledError(r.y, results[0].y) < 1e-4, `${r.name}: block output`);
-      r.grads.forEach((g, i) => assert.ok(scaledError(g, results[0].grads[i]) < 1e-3, `${r.name}: grad ${i}`));
+      r.grads.forEach((g, i) => {
+        assert.ok(scaledError(g, results[0].grads[i]) < 1e-3, `${r.name}: grad ${i}`);
+      });
     }
   });
 });

@@ -16,7 +16,9 @@ import { assign } from "../tensor/ops/optim.ts";
 import { fmt, numel } from "../tensor/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
-type Entry = { kind: "param"; name: string; tensor: Tensor } | { kind: "child"; name: string; module: Module };
+type Entry =
+  | { kind: "param"; name: string; tensor: Tensor }
+  | { kind: "child"; name: string; module: Module };
 
 const NAME_RE = /^[A-Za-z0-9_]+$/;
 
@@ -75,7 +77,8 @@ export abstract class Module {
   /** Reads every parameter back to the host (asynchronously) as path → Float32Array. */
   async stateDict(): Promise<Record<string, Float32Array>> {
     const out: Record<string, Float32Array> = {};
-    for (const [path, t] of this.namedParameters()) out[path] = Float32Array.from(await t.toArray());
+    for (const [path, t] of this.namedParameters())
+      out[path] = Float32Array.from(await t.toArray());
     return out;
   }
 

@@ -1,11 +1,16 @@
 /** Pre-norm transformer blocks and a small token transformer built from them. */
-import type { Rng } from "../util/rng.ts";
+
 import type { Device } from "../tensor/device.ts";
 import type { DType } from "../tensor/dtype.ts";
 import { ShapeError } from "../tensor/errors.ts";
 import { add } from "../tensor/ops/elementwise.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { type AttentionCallOptions, type AttentionConfig, MultiHeadSelfAttention } from "./attention.ts";
+import type { Rng } from "../util/rng.ts";
+import {
+  type AttentionCallOptions,
+  type AttentionConfig,
+  MultiHeadSelfAttention,
+} from "./attention.ts";
 import { Embedding } from "./embedding.ts";
 import { LayerNorm, RMSNorm } from "./layer-norm.ts";
 import { Linear } from "./linear.ts";
@@ -25,9 +30,16 @@ export class TransformerBlock extends Module {
   readonly norm2: LayerNorm | RMSNorm;
   readonly mlp: MLP;
 
-  constructor(device: Device, rng: Rng, dim: number, heads: number, config: TransformerBlockConfig = {}) {
+  constructor(
+    device: Device,
+    rng: Rng,
+    dim: number,
+    heads: number,
+    config: TransformerBlockConfig = {},
+  ) {
     super(device);
-    const norm = () => (config.norm === "rms" ? new RMSNorm(device, dim) : new LayerNorm(device, dim));
+    const norm = () =>
+      config.norm === "rms" ? new RMSNorm(device, dim) : new LayerNorm(device, dim);
     this.norm1 = this.child("norm1", norm());
     this.attn = this.child("attn", new MultiHeadSelfAttention(device, rng, dim, heads, config));
     this.norm2 = this.child("norm2", norm());
@@ -61,14 +73,22 @@ export class TokenTransformer extends Module {
   readonly norm: LayerNorm | RMSNorm;
   readonly head: Linear;
 
-  constructor(device: Device, rng: Rng, readonly config: TokenTransformerConfig) {
+  constructor(
+    device: Device,
+    rng: Rng,
+    readonly config: TokenTransformerConfig,
+  ) {
     super(device);
     const { vocab, dim, heads, layers } = config;
     if (!Number.isInteger(layers) || layers < 0)
-      throw new ShapeError(`TokenTransformer: layers must be a non-negative integer, got ${layers}`);
+      throw new ShapeError(
+        `TokenTransformer: layers must be a non-negative integer, got ${layers}`,
+      );
     this.embed = this.child("embed", new Embedding(device, rng, vocab, dim));
     for (let i = 0; i < layers; i++)
-      this.blocks.push(this.child(`block${i}`, new TransformerBlock(device, rng, dim, heads, config)));
+      this.blocks.push(
+        this.child(`block${i}`, new TransformerBlock(device, rng, dim, heads, config)),
+      );
     this.norm = this.child(
       "norm",
       config.norm === "rms" ? new RMSNorm(device, dim) : new LayerNorm(device, dim),

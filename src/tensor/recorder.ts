@@ -70,7 +70,8 @@ export function recordGraph<T extends Result>(
 ): { graph: Graph; result: T } {
   const inputNames = new Map<Tensor, string>();
   for (const [name, t] of Object.entries(options.inputs ?? {})) {
-    if (!(t instanceof Tensor)) throw new DeviceError(`recordGraph: input "${name}" is not a Tensor`);
+    if (!(t instanceof Tensor))
+      throw new DeviceError(`recordGraph: input "${name}" is not a Tensor`);
     inputNames.set(t, name);
   }
   const ids = new Map<Tensor, number>();

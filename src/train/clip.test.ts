@@ -5,8 +5,8 @@ import type { Device } from "../tensor/device.ts";
 import { tidy } from "../tensor/engine.ts";
 import { mul } from "../tensor/ops/elementwise.ts";
 import { sum } from "../tensor/ops/reduce.ts";
-import { scaledError } from "../tensor/testing.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { scaledError } from "../tensor/testing.ts";
 import { Rng } from "../util/rng.ts";
 import { clipGradNorm } from "./clip.ts";
 import { trainingDevices } from "./test-devices.ts";
@@ -49,16 +49,35 @@ it("clipGradNorm measures the global norm on the device and scales every gradien
     ps = withGrads(device, cs, shapes);
     clipGradNorm(ps, 3);
     const f = 3 / (want + 1e-6);
-    assert.ok(scaledError(await ps[0].grad!.toArray(), cs[0].map((x) => x * f)) < 1e-6, `${name}: clipped 0`);
-    assert.ok(scaledError(await ps[1].grad!.toArray(), cs[1].map((x) => x * f)) < 1e-6, `${name}: clipped 1`);
+    assert.ok(
+      scaledError(
+        await ps[0].grad!.toArray(),
+        cs[0].map((x) => x * f),
+      ) < 1e-6,
+      `${name}: clipped 0`,
+    );
+    assert.ok(
+      scaledError(
+        await ps[1].grad!.toArray(),
+        cs[1].map((x) => x * f),
+      ) < 1e-6,
+      `${name}: clipped 1`,
+    );
 
     // Gradients carrying a loss scale of 8: the limit applies to the unscaled norm.
-    ps = withGrads(device, cs.map((c) => c.map((x) => x * 8)), shapes);
+    ps = withGrads(
+      device,
+      cs.map((c) => c.map((x) => x * 8)),
+      shapes,
+    );
     const control = device.tensor([1 / 8, 0, 0, 0], [4]);
     const n3 = clipGradNorm(ps, 3, { control });
     assert.ok(Math.abs((await n3.item()) - want) / want < 1e-5, `${name}: unscaled norm`);
     assert.ok(
-      scaledError(await ps[0].grad!.toArray(), cs[0].map((x) => x * 8 * f)) < 1e-5,
+      scaledError(
+        await ps[0].grad!.toArray(),
+        cs[0].map((x) => x * 8 * f),
+      ) < 1e-5,
       `${name}: scaled gradients clipped by the unscaled norm`,
     );
   }
@@ -67,5 +86,8 @@ it("clipGradNorm measures the global norm on the device and scales every gradien
 it("clipGradNorm rejects a non-positive limit", async () => {
   const [{ device }] = await trainingDevices();
   const ps = withGrads(device, [[1, 2]], [[2]]);
-  assert.throws(() => clipGradNorm(ps, 0), /clipGradNorm: maxNorm must be a positive number, got 0/);
+  assert.throws(
+    () => clipGradNorm(ps, 0),
+    /clipGradNorm: maxNorm must be a positive number, got 0/,
+  );
 });

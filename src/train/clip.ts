@@ -19,7 +19,11 @@ export interface ClipOptions {
  * parameters' gradients together. Returns that norm (before clipping) as an f32 scalar tensor,
  * to be read asynchronously if wanted. Parameters without a gradient are left out.
  */
-export function clipGradNorm(params: readonly Tensor[], maxNorm: number, options: ClipOptions = {}): Tensor {
+export function clipGradNorm(
+  params: readonly Tensor[],
+  maxNorm: number,
+  options: ClipOptions = {},
+): Tensor {
   const device = checkParams("clipGradNorm", params);
   if (!(typeof maxNorm === "number" && maxNorm > 0 && Number.isFinite(maxNorm)))
     throw new RangeError(`clipGradNorm: maxNorm must be a positive number, got ${maxNorm}`);

@@ -25,7 +25,10 @@ it("Ema tracks decay·ema + (1−decay)·param, with optional warmup, and copies
         ema.update();
         for (let i = 0; i < 23; i++) want[i] = d * want[i] + (1 - d) * next[i];
       }
-      assert.ok(scaledError(await ema.shadow[0].toArray(), want) < 1e-6, `${name} warmup=${warmup}`);
+      assert.ok(
+        scaledError(await ema.shadow[0].toArray(), want) < 1e-6,
+        `${name} warmup=${warmup}`,
+      );
       ema.copyTo();
       assert.ok(scaledError(await p.toArray(), want) < 1e-6, `${name}: copyTo`);
     }

@@ -60,7 +60,9 @@ export class Ema {
   /** Copies the averaged weights into `targets` (default: the parameters themselves). */
   copyTo(targets: readonly Tensor[] = this.params): void {
     if (targets.length !== this.shadow.length)
-      throw new RangeError(`Ema.copyTo: ${targets.length} targets for ${this.shadow.length} weights`);
+      throw new RangeError(
+        `Ema.copyTo: ${targets.length} targets for ${this.shadow.length} weights`,
+      );
     noGrad(() => {
       targets.forEach((t, i) => {
         assign(t, this.shadow[i]);

@@ -7,8 +7,8 @@ import { tidy } from "../tensor/engine.ts";
 import { affine, cast } from "../tensor/ops/elementwise.ts";
 import { softmaxCrossEntropy } from "../tensor/ops/optim.ts";
 import { sum } from "../tensor/ops/reduce.ts";
-import { scaledError } from "../tensor/testing.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { scaledError } from "../tensor/testing.ts";
 import { Rng } from "../util/rng.ts";
 import { DynamicLossScaler } from "./loss-scale.ts";
 import type { ComputeDType } from "./mixed-precision.ts";
@@ -17,7 +17,14 @@ import { repeatingPatternBatch } from "./toy-sequences.ts";
 import { Trainer } from "./trainer.ts";
 
 function tinyModel(device: Device): TokenTransformer {
-  return new TokenTransformer(device, new Rng(1), { vocab: 8, dim: 16, heads: 2, layers: 1, causal: true, rope: {} });
+  return new TokenTransformer(device, new Rng(1), {
+    vocab: 8,
+    dim: 16,
+    heads: 2,
+    layers: 1,
+    causal: true,
+    rope: {},
+  });
 }
 
 /** Mean next-token loss of the model on a fixed batch, computed in `dtype`, as an f32 scalar. */
@@ -31,7 +38,7 @@ function lossFn(device: Device, model: TokenTransformer): (dtype: ComputeDType) 
   };
 }
 
-async function grads(params: Tensor[]): Promise<(Float32Array | Float64Array)[]> {
+async function grads(params: Tensor[]): Promise<(Float32Array | Float64Array | Int32Array)[]> {
   const out = await Promise.all(params.map((p) => p.grad!.toArray()));
   for (const p of params) {
     p.grad?.dispose();
@@ -52,7 +59,10 @@ describe("DynamicLossScaler", () => {
       tidy(() => scaler.backward(f("f32")));
       const scaled = await grads(params);
       plain.forEach((g, i) => {
-        const e = scaledError(scaled[i], g.map((x) => x * 1024));
+        const e = scaledError(
+          scaled[i],
+          g.map((x) => x * 1024),
+        );
         assert.ok(e < 1e-6, `${name}: ${model.namedParameters()[i][0]} off by ${e}`);
       });
       assert.equal(await scaler.currentScale(), 1024);
@@ -84,14 +94,25 @@ describe("DynamicLossScaler", () => {
           scale /= 64;
         } else {
           applied++;
-          assert.notDeepEqual(after, before, `${name} step ${step}: an applied step changed nothing`);
+          assert.notDeepEqual(
+            after,
+            before,
+            `${name} step ${step}: an applied step changed nothing`,
+          );
         }
         assert.equal(await trainer.scaler!.currentScale(), scale, `${name} step ${step}: scale`);
         before = after;
       }
       assert.ok(log[0].endsWith("skip"), `${name}: 2^40 must overflow f16 (${log.join(" ")})`);
-      assert.ok(applied >= 2, `${name}: the scale came down far enough to train (${log.join(" ")})`);
-      assert.equal(await trainer.optimizer.stepsTaken(), applied, `${name}: only applied steps count`);
+      assert.ok(
+        applied >= 2,
+        `${name}: the scale came down far enough to train (${log.join(" ")})`,
+      );
+      assert.equal(
+        await trainer.optimizer.stepsTaken(),
+        applied,
+        `${name}: only applied steps count`,
+      );
       trainer.dispose();
     }
   });

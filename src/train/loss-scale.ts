@@ -59,7 +59,9 @@ export class DynamicLossScaler {
     if (loss.device !== this.device)
       throw new DeviceError("DynamicLossScaler.backward: the loss lives on another device");
     if (loss.size !== 1)
-      throw new DeviceError(`DynamicLossScaler.backward: the loss must have one element, got ${loss}`);
+      throw new DeviceError(
+        `DynamicLossScaler.backward: the loss must have one element, got ${loss}`,
+      );
     tidy(() => {
       const seed = reshape(this.scale, loss.shape);
       backward(loss, loss.dtype === "f32" ? seed : cast(seed, loss.dtype));

@@ -25,12 +25,23 @@ const WEBGPU = process.env.ZOETROPE_TEST_WEBGPU !== "0";
 const STEPS = 20;
 
 function model(device: Device): TokenTransformer {
-  return new TokenTransformer(device, new Rng(1), { vocab: 16, dim: 32, heads: 2, layers: 1, causal: true, rope: {} });
+  return new TokenTransformer(device, new Rng(1), {
+    vocab: 16,
+    dim: 32,
+    heads: 2,
+    layers: 1,
+    causal: true,
+    rope: {},
+  });
 }
 
 async function trainLosses(device: Device, policy: PrecisionPolicy): Promise<number[]> {
   const m = model(device);
-  const trainer = new Trainer(m.parameters(), { policy, optimizer: { lr: 1e-2, weightDecay: 0 }, clipNorm: 1 });
+  const trainer = new Trainer(m.parameters(), {
+    policy,
+    optimizer: { lr: 1e-2, weightDecay: 0 },
+    clipNorm: 1,
+  });
   const data = new Rng(2);
   const losses: number[] = [];
   for (let s = 0; s < STEPS; s++) {
@@ -43,7 +54,8 @@ async function trainLosses(device: Device, policy: PrecisionPolicy): Promise<num
     losses.push(await loss.item());
     for (const t of [loss, gradNorm, ids, targets]) t?.dispose();
   }
-  if (policy.lossScaling) assert.equal(await trainer.optimizer.stepsTaken(), STEPS, "no step overflowed");
+  if (policy.lossScaling)
+    assert.equal(await trainer.optimizer.stepsTaken(), STEPS, "no step overflowed");
   trainer.dispose();
   m.dispose();
   return losses;
@@ -70,16 +82,25 @@ describe("mixed precision", () => {
     assert.deepEqual([p.compute, p.master, p.lossScaling], ["f32", "f32", false]);
     assert.match(p.reason, /webgpu has no f16/);
     assert.equal(choosePrecision(cpu).compute, "f16", "the CPU emulates f16 by rounding");
-    assert.throws(() => choosePrecision(cpu, "bf16" as "f16"), /prefer must be "f16" or "f32", got "bf16"/);
+    assert.throws(
+      () => choosePrecision(cpu, "bf16" as "f16"),
+      /prefer must be "f16" or "f32", got "bf16"/,
+    );
   });
 
   it("f16 and f32 forward passes agree", async () => {
     for (const { name, device } of await trainingDevices()) {
       if (!device.supportsF16) continue;
       const m = model(device);
-      const ids = device.tensor(repeatingPatternBatch(new Rng(7), 4, 16, 16, 4).ids, [4, 16], "i32");
+      const ids = device.tensor(
+        repeatingPatternBatch(new Rng(7), 4, 16, 16, 4).ids,
+        [4, 16],
+        "i32",
+      );
       const [a, b] = await Promise.all(
-        (["f32", "f16"] as const).map((dt) => noGrad(() => tidy(() => m.forward(ids, dt))).toArray()),
+        (["f32", "f16"] as const).map((dt) =>
+          noGrad(() => tidy(() => m.forward(ids, dt))).toArray(),
+        ),
       );
       const e = scaledError(b, a);
       assert.ok(e < 1e-2, `${name}: f16 logits differ from f32 by ${e}`);
@@ -93,8 +114,13 @@ describe("mixed precision", () => {
       const f32 = await trainLosses(device, choosePrecision(device, "f32"));
       const f16 = await trainLosses(device, choosePrecision(device, "f16"));
       const worst = assertClose(f16, f32, `${name} f16 vs f32`);
-      assert.ok(f32[STEPS - 1] < f32[0] - 0.3, `${name}: training makes progress (${f32[0]} → ${f32[STEPS - 1]})`);
-      t.diagnostic(`${name}: largest f16−f32 loss difference over ${STEPS} steps ${worst.toExponential(2)}`);
+      assert.ok(
+        f32[STEPS - 1] < f32[0] - 0.3,
+        `${name}: training makes progress (${f32[0]} → ${f32[STEPS - 1]})`,
+      );
+      t.diagnostic(
+        `${name}: largest f16−f32 loss difference over ${STEPS} steps ${worst.toExponential(2)}`,
+      );
       if (WEBGPU && device.kind === "webgpu") {
         const noHalf = await createDevice({ kind: "webgpu", f16: false });
         const fallback = await trainLosses(noHalf, choosePrecision(noHalf));

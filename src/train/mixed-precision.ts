@@ -40,8 +40,6 @@ export function choosePrecision(device: Device, prefer: ComputeDType = "f16"): P
     master: "f32",
     lossScaling: false,
     reason:
-      prefer === "f16"
-        ? `${device.kind} has no f16: f32 compute`
-        : "f32 requested: f32 compute",
+      prefer === "f16" ? `${device.kind} has no f16: f32 compute` : "f32 requested: f32 compute",
   };
 }

@@ -6,8 +6,8 @@ import { createDevice, type Device } from "../tensor/device.ts";
 import { tidy } from "../tensor/engine.ts";
 import { mul, square, sub } from "../tensor/ops/elementwise.ts";
 import { mean, sum } from "../tensor/ops/reduce.ts";
-import { scaledError } from "../tensor/testing.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { scaledError } from "../tensor/testing.ts";
 import { Rng } from "../util/rng.ts";
 import { AdamW } from "./optimizer.ts";
 import { trainingDevices } from "./test-devices.ts";
@@ -85,7 +85,10 @@ describe("AdamW", () => {
       assert.equal(await opt.stepsTaken(), 0);
       opt.step();
       const after = await a.toArray();
-      assert.ok(after.every((x, i) => x < [1, 2, 3][i]), `${name}: a moved against its gradient`);
+      assert.ok(
+        after.every((x, i) => x < [1, 2, 3][i]),
+        `${name}: a moved against its gradient`,
+      );
       assert.deepEqual([...(await b.toArray())], [4, 5], `${name}: b has no gradient`);
       assert.equal(await opt.stepsTaken(), 1);
     }
@@ -122,12 +125,21 @@ describe("AdamW", () => {
     const device = await createDevice({ kind: "cpu" });
     const p = param(device, [1], [1]);
     assert.throws(() => new AdamW([]), /AdamW: needs a non-empty list of parameters/);
-    assert.throws(() => new AdamW([device.zeros([2])]), /AdamW: parameter Tensor#\d+ f32\[2\] on cpu does not require grad/);
+    assert.throws(
+      () => new AdamW([device.zeros([2])]),
+      /AdamW: parameter Tensor#\d+ f32\[2\] on cpu does not require grad/,
+    );
     assert.throws(() => new AdamW([p, p]), /AdamW: parameter .* is listed twice/);
     const half = device.zeros([2], "f16");
     half.requiresGrad = true;
     assert.throws(() => new AdamW([half]), /must be f32 \(master weights\), got f16/);
-    assert.throws(() => new AdamW([p], { betas: [0.9, 1] }), /AdamW: beta2 must be in \[0, 1\), got 1/);
-    assert.throws(() => new AdamW([p], { lr: -1 }), /AdamW: lr must be a finite number ≥ 0, got -1/);
+    assert.throws(
+      () => new AdamW([p], { betas: [0.9, 1] }),
+      /AdamW: beta2 must be in \[0, 1\), got 1/,
+    );
+    assert.throws(
+      () => new AdamW([p], { lr: -1 }),
+      /AdamW: lr must be a finite number ≥ 0, got -1/,
+    );
   });
 });

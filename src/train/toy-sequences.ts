@@ -32,7 +32,9 @@ export function repeatingPatternBatch(
       throw new RangeError(`repeatingPatternBatch: ${what} must be a positive integer, got ${v}`);
   }
   if (period >= length)
-    throw new RangeError(`repeatingPatternBatch: period ${period} must be shorter than length ${length}`);
+    throw new RangeError(
+      `repeatingPatternBatch: period ${period} must be shorter than length ${length}`,
+    );
   const ids = new Int32Array(batch * length);
   const targets = new Int32Array(batch * length);
   let counted = 0;

@@ -49,22 +49,29 @@ export class Trainer {
     this.device = checkParams("Trainer", params);
     this.policy = options.policy ?? choosePrecision(this.device);
     if (this.policy.compute === "f16" && !this.device.supportsF16)
-      throw new DeviceError(`Trainer: f16 compute on ${this.device.kind}, which has no f16 support`);
+      throw new DeviceError(
+        `Trainer: f16 compute on ${this.device.kind}, which has no f16 support`,
+      );
     this.optimizer = new AdamW(params, options.optimizer);
-    this.scaler = this.policy.lossScaling ? new DynamicLossScaler(this.device, options.lossScaler) : null;
+    this.scaler = this.policy.lossScaling
+      ? new DynamicLossScaler(this.device, options.lossScaler)
+      : null;
     this.ema = options.ema ? new Ema(params, options.ema) : null;
     this.clipNorm = options.clipNorm ?? null;
   }
 
   /**
    * Runs one step. `lossFn(dtype)` runs the forward pass computing in `dtype` and returns a
-   * one-element loss (cast to f32 here if it is not already).
+   * one-element loss (cast to f32 here if it is not already). `lr` overrides the optimiser's
+   * learning rate for this step (schedules).
    */
-  step(lossFn: (dtype: ComputeDType) => Tensor): StepResult {
+  step(lossFn: (dtype: ComputeDType) => Tensor, options: { lr?: number } = {}): StepResult {
     const loss = tidy(() => {
       const raw = lossFn(this.policy.compute);
-      if (!raw || raw.size !== 1)
-        throw new DeviceError(`Trainer.step: the loss function must return a one-element tensor, got ${raw}`);
+      if (raw?.size !== 1)
+        throw new DeviceError(
+          `Trainer.step: the loss function must return a one-element tensor, got ${raw}`,
+        );
       const l = cast(raw, "f32");
       if (this.scaler) this.scaler.backward(l);
       else backward(l);
@@ -76,8 +83,9 @@ export class Trainer {
     keep(loss);
     const control = this.scaler?.control;
     if (this.scaler) this.scaler.update(this.params);
-    const gradNorm = this.clipNorm !== null ? keep(clipGradNorm(this.params, this.clipNorm, { control })) : null;
-    this.optimizer.step({ control });
+    const gradNorm =
+      this.clipNorm !== null ? keep(clipGradNorm(this.params, this.clipNorm, { control })) : null;
+    this.optimizer.step({ control, lr: options.lr });
     this.ema?.update();
     this.optimizer.zeroGrad();
     return { loss, gradNorm };

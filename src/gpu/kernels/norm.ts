@@ -41,7 +41,7 @@ fn wg_sum(v: ${type}, lid: u32) -> ${type} {
 }`;
 }
 
-/** Binding declarations in order; returns the WGSL and the next free binding index. */
+/** Storage binding declarations, numbered 0..n-1 in list order (the uniform block goes at n). */
 function bindings(list: [string, "read" | "read_write", string][]): string {
   return list
     .map(

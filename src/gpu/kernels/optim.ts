@@ -145,12 +145,9 @@ ${MATH_FNS}
   if (lid == 0u) { partials[p.slot * p.parts + wid.x] = red[0]; }
 }`,
     );
-    ctx.dispatch(
-      pipe,
-      [partials.storage, g.storage],
-      params().u32(g.size, a.parts, a.slot, 0),
-      [a.parts],
-    );
+    ctx.dispatch(pipe, [partials.storage, g.storage], params().u32(g.size, a.parts, a.slot, 0), [
+      a.parts,
+    ]);
   },
 
   grad_norm(ctx: WebGpuBackend, [partials, ctrl]: GpuView[], [out]: GpuView[]) {

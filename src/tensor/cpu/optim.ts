@@ -130,7 +130,8 @@ export const optimCpu = {
       }
       const lse = logSumExp(xs, base, v);
       const gr = t >= v ? Number.NaN : g.storage[r];
-      for (let j = 0; j < v; j++) ds[base + j] = (Math.exp(xs[base + j] - lse) - (j === t ? 1 : 0)) * gr;
+      for (let j = 0; j < v; j++)
+        ds[base + j] = (Math.exp(xs[base + j] - lse) - (j === t ? 1 : 0)) * gr;
     }
   },
 };

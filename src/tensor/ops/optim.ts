@@ -36,9 +36,7 @@ function needF32(op: string, what: string, m: Meta): void {
 
 function needSame(op: string, what: string, a: Meta, b: Meta, bWhat: string): void {
   if (!sameShape(a.shape, b.shape)) {
-    throw new ShapeError(
-      `${op}: ${bWhat} ${fmt(b.shape)} does not match ${what} ${fmt(a.shape)}`,
-    );
+    throw new ShapeError(`${op}: ${bWhat} ${fmt(b.shape)} does not match ${what} ${fmt(a.shape)}`);
   }
 }
 

@@ -5,8 +5,8 @@
  *
  * An object's pixels are found the way the renderer made them: its fill (and a ball's stripe)
  * exactly, plus its anti-aliased rim, a blend of that colour with the row's background or with
- * the scenery beside it. Where an object is removed, what its rim was blended over is put back
- * (under its solid middle, that is the row's background).
+ * the scenery beside it. Where an object is removed, the pixels it hid are taken from the
+ * nearest frame in which it does not cover them.
  */
 import { assertVideo, type Video } from "../../media/video.ts";
 import { Rng } from "../../util/rng.ts";
@@ -142,7 +142,8 @@ function erase(out: Uint8Array, video: Video, masks: ObjectPixels[], f: number):
     let source: Uint8Array | null = null;
     for (let d = 1; d < video.frames.length && !source; d++) {
       if (f - d >= 0 && masks[f - d].cover[p] <= 0) source = video.frames[f - d];
-      else if (f + d < video.frames.length && masks[f + d].cover[p] <= 0) source = video.frames[f + d];
+      else if (f + d < video.frames.length && masks[f + d].cover[p] <= 0)
+        source = video.frames[f + d];
     }
     for (let k = 0; k < 3; k++) out[o + k] = source ? source[o + k] : clampByte(m.under[o + k]);
   }
@@ -202,12 +203,17 @@ function objectPixels(
         seed[p] = 1;
         continue;
       }
-      // Blended over the background.
+      // Its fill or (a ball's) stripe blended over the background.
       let best = { a: 0, res2: 65 };
       let behind: Rgb = bg;
-      if (dist2(fill[0], fill[1], fill[2], bg) >= 400) {
-        const f = blendFit(r, g, b, fill, bg, darkest);
-        if (f.a > 0.02 && f.a < 1 && f.res2 < best.res2) best = f;
+      let paint = 0;
+      for (const [k, c] of [fill, stripe].entries()) {
+        if (dist2(c[0], c[1], c[2], bg) < 400) continue;
+        const f = blendFit(r, g, b, c, bg, darkest);
+        if (f.a > 0.02 && f.a < 1 && f.res2 < best.res2) {
+          best = f;
+          paint = k;
+        }
       }
       // Not a blend over the background: maybe over the scenery beside it (an occluder, or its
       // own anti-aliased edge), whose colour a nearby pixel shows.
@@ -230,12 +236,14 @@ function objectPixels(
             if (f.a > 0.02 && f.a < 1 && f.res2 < best.res2) {
               best = f;
               behind = near;
+              paint = 0;
             }
           }
         }
       }
       if (best.a <= 0) continue;
       cover[p] = best.a;
+      along[p] = paint;
       under[o] = behind[0];
       under[o + 1] = behind[1];
       under[o + 2] = behind[2];

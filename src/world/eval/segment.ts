@@ -6,7 +6,7 @@
  */
 import { COLOR_NAMES, type ColorName } from "../scene.ts";
 import { rowBackground } from "./background.ts";
-import { blendFit, coverage, dist2, PALETTE, type Rgb, STRIPES, segmentDist2 } from "./colour.ts";
+import { BlendModel, blendFit, coverage, dist2, PALETTE, type Rgb, STRIPES } from "./colour.ts";
 import type { CoveragePatch } from "./shape.ts";
 
 export interface SegmentOptions {
@@ -114,7 +114,7 @@ const SCENERY_TIE = 2;
  * A blob needs at least one seed pixel to count as an object: one covered this fully by the
  * object's fill colour, and (when it is a pure pixel) this close to the fill colour.
  */
-const SEED_COVERAGE = 0.65;
+const SEED_COVERAGE = 0.5;
 const FILL_SEED_DISTANCE = 30;
 
 /** Segments one packed RGB frame. */
@@ -222,23 +222,30 @@ function classifyPixels(
 ): void {
   const bgTol2 = opts.backgroundTolerance * opts.backgroundTolerance;
   const maxD2 = opts.maxColorDistance * opts.maxColorDistance;
+  const seedD2 = FILL_SEED_DISTANCE * FILL_SEED_DISTANCE;
   const scenery = opts.sceneryColors;
   const edges = opts.sceneryEdgeColors;
   // Pixels painted in an occluder's own colour: an object's rim next to one is blended over it.
   const edgeOf = new Int8Array(width * height).fill(-1);
-  for (let p = 0; p < width * height; p++) {
-    const o = p * 3;
-    for (let k = 0; k < edges.length; k++) {
-      if (dist2(frame[o], frame[o + 1], frame[o + 2], edges[k]) < 144) {
-        edgeOf[p] = k;
-        break;
+  if (edges.length > 0) {
+    for (let p = 0; p < width * height; p++) {
+      const o = p * 3;
+      for (let k = 0; k < edges.length; k++) {
+        if (dist2(frame[o], frame[o + 1], frame[o + 2], edges[k]) < 144) {
+          edgeOf[p] = k;
+          break;
+        }
       }
     }
   }
+  const objects = OBJECT_BLENDS;
+  const edgeBlends = new BlendModel(edges);
   for (let y = 0; y < height; y++) {
     const bg = rows[y];
     const bgNorm2 = bg[0] * bg[0] + bg[1] * bg[1] + bg[2] * bg[2];
     const darkest = y >= opts.shadowFromRow ? opts.shadowDarkest : 1;
+    objects.setBackground(bg, darkest, 1600);
+    edgeBlends.setBackground(bg, 1, 1);
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
       const o = p * 3;
@@ -249,8 +256,13 @@ function classifyPixels(
         out[p] = BACKGROUND;
         continue;
       }
+      // Painted in a scenery colour itself (an occluder's face): no object is.
+      if (edgeOf[p] >= 0 && dist2(r, g, b, edges[edgeOf[p]]) <= 4) {
+        out[p] = SCENERY;
+        continue;
+      }
       let alt: Rgb | null = null;
-      for (let dy = -1; dy <= 1 && !alt; dy++) {
+      for (let dy = -1; dy <= 1 && !alt && edges.length > 0; dy++) {
         const qy = y + dy;
         if (qy < 0 || qy >= height) continue;
         for (let dx = -1; dx <= 1; dx++) {
@@ -271,33 +283,41 @@ function classifyPixels(
       let bestFill = false;
       for (let i = 0; i < PALETTE.length; i++) {
         // The object itself: its fill, its stripe (balls), or an anti-aliased mix of the two.
-        const pure2 = segmentDist2(r, g, b, PALETTE[i], STRIPES[i]);
+        const f = PALETTE[i];
+        const d0 = STRIPE_STEP[i * 3];
+        const d1 = STRIPE_STEP[i * 3 + 1];
+        const d2 = STRIPE_STEP[i * 3 + 2];
+        let t = ((r - f[0]) * d0 + (g - f[1]) * d1 + (b - f[2]) * d2) / STRIPE_STEP2[i];
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        const e0 = r - f[0] - t * d0;
+        const e1 = g - f[1] - t * d1;
+        const e2 = b - f[2] - t * d2;
+        const pure2 = e0 * e0 + e1 * e1 + e2 * e2;
         if (pure2 <= maxD2 && pure2 < bestRes2) {
           bestRes2 = pure2;
           best = i;
           bestCover = 1;
-          bestFill = dist2(r, g, b, PALETTE[i]) <= FILL_SEED_DISTANCE * FILL_SEED_DISTANCE;
+          bestFill = dist2(r, g, b, f) <= seedD2;
         }
         // Its rim: fill (or stripe) blended over the row's background. A faint blend (under
         // half) competes too, so that it is not mistaken for some other colour; it wins the
         // pixel for nobody (see below).
         for (let k = 0; k < 2; k++) {
-          const c = k === 0 ? PALETTE[i] : STRIPES[i];
-          if (dist2(c[0], c[1], c[2], bg) < 1600) continue;
-          const { a, res2 } = blendFit(r, g, b, c, bg, darkest);
-          if (a > 0.05 && a < 1 && res2 < bestRes2) {
-            bestRes2 = res2;
+          if (!objects.fit(2 * i + k, r, g, b)) continue;
+          if (objects.a > 0.05 && objects.a < 1 && objects.res2 < bestRes2) {
+            bestRes2 = objects.res2;
             best = i;
-            bestCover = a;
+            bestCover = objects.a;
             bestFill = k === 0;
           }
           // Or blended over the occluder beside it.
+          const c = k === 0 ? f : STRIPES[i];
           if (alt && dist2(c[0], c[1], c[2], alt) >= 1600) {
-            const f = blendFit(r, g, b, c, alt, 1);
-            if (f.a > 0.05 && f.a < 1 && f.res2 < bestRes2) {
-              bestRes2 = f.res2;
+            const fa = blendFit(r, g, b, c, alt, 1);
+            if (fa.a > 0.05 && fa.a < 1 && fa.res2 < bestRes2) {
+              bestRes2 = fa.res2;
               best = i;
-              bestCover = f.a;
+              bestCover = fa.a;
               bestFill = k === 0;
             }
           }
@@ -307,7 +327,10 @@ function classifyPixels(
       if (bgNorm2 > 0) {
         const k = (r * bg[0] + g * bg[1] + b * bg[2]) / bgNorm2;
         if (k >= darkest && k < 1) {
-          const res2 = dist2(r, g, b, [k * bg[0], k * bg[1], k * bg[2]]);
+          const s0 = r - k * bg[0];
+          const s1 = g - k * bg[1];
+          const s2 = b - k * bg[2];
+          const res2 = s0 * s0 + s1 * s1 + s2 * s2;
           if (res2 < 400 && (best < 0 || res2 < bestRes2)) {
             out[p] = SHADOW;
             continue;
@@ -328,22 +351,16 @@ function classifyPixels(
       // the same colour, and an object is never made of scenery edges alone.
       const sceneryBound = bestRes2 + SCENERY_TIE * SCENERY_TIE;
       let isScenery = false;
-      for (const s of scenery) {
-        if (dist2(r, g, b, s) < sceneryBound) {
+      for (let k = 0; k < scenery.length; k++) {
+        if (dist2(r, g, b, scenery[k]) < sceneryBound) {
           isScenery = true;
           break;
         }
       }
       for (let k = 0; k < edges.length && !isScenery; k++) {
-        const s = edges[k];
-        const a = coverage(r, g, b, s, bg);
-        if (a <= 0.05) continue;
-        const res2 = dist2(r, g, b, [
-          bg[0] + a * (s[0] - bg[0]),
-          bg[1] + a * (s[1] - bg[1]),
-          bg[2] + a * (s[2] - bg[2]),
-        ]);
-        if (res2 < sceneryBound) isScenery = true;
+        if (edgeBlends.fit(k, r, g, b) && edgeBlends.a > 0.05 && edgeBlends.res2 < sceneryBound) {
+          isScenery = true;
+        }
       }
       out[p] = isScenery ? SCENERY : best;
       cover[p] = bestCover;
@@ -351,6 +368,14 @@ function classifyPixels(
     }
   }
 }
+
+/** Every object appearance (fill, then stripe, of each palette colour) for blend fitting. */
+const OBJECT_BLENDS = new BlendModel(PALETTE.flatMap((c, i) => [c, STRIPES[i]]));
+/** Step from each palette colour's fill to its stripe, and its squared length. */
+const STRIPE_STEP = new Float64Array(PALETTE.flatMap((c, i) => [0, 1, 2].map((k) => STRIPES[i][k] - c[k])));
+const STRIPE_STEP2 = new Float64Array(
+  PALETTE.map((_, i) => STRIPE_STEP[i * 3] ** 2 + STRIPE_STEP[i * 3 + 1] ** 2 + STRIPE_STEP[i * 3 + 2] ** 2),
+);
 
 /** Coverage-weighted area and centroid of one blob, its anti-aliased rim included. */
 function measureBlob(
