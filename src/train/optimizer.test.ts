@@ -9,6 +9,7 @@ import { mean, sum } from "../tensor/ops/reduce.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { scaledError } from "../tensor/testing.ts";
 import { Rng } from "../util/rng.ts";
+import { clipGradNorm, globalGradNorm } from "./clip.ts";
 import { AdamW } from "./optimizer.ts";
 import { trainingDevices } from "./test-devices.ts";
 
@@ -91,6 +92,28 @@ describe("AdamW", () => {
       );
       assert.deepEqual([...(await b.toArray())], [4, 5], `${name}: b has no gradient`);
       assert.equal(await opt.stepsTaken(), 1);
+    }
+  });
+
+  it("clipping fused into the update equals clipGradNorm followed by a plain step", async () => {
+    for (const { name, device } of await trainingDevices()) {
+      const rng = new Rng(8);
+      const w0 = normals(rng, 24);
+      const cs = [normals(rng, 24).map((x) => x * 5)];
+      const results: ArrayLike<number>[] = [];
+      for (const fused of [false, true]) {
+        const w = param(device, w0, [4, 6]);
+        const opt = new AdamW([w], { lr: 0.1 });
+        setGrads(device, [w], cs);
+        if (fused) opt.step({ clip: { norm: globalGradNorm([w]), maxNorm: 1 } });
+        else {
+          clipGradNorm([w], 1);
+          opt.step();
+        }
+        results.push(await w.toArray());
+      }
+      assert.ok(scaledError(results[1], results[0]) < 1e-6, `${name}: fused vs separate clip`);
+      assert.ok(scaledError(results[1], w0) > 1e-3, `${name}: the step moved the weights`);
     }
   });
 

@@ -8,6 +8,7 @@ import type { Device } from "../tensor/device.ts";
 import { keep, noGrad } from "../tensor/engine.ts";
 import { adamwUpdate, CTRL_SIZE, stepCount } from "../tensor/ops/optim.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { checkMaxNorm } from "./clip.ts";
 import { checkParams, zeroGrad } from "./params.ts";
 
 export interface AdamWOptions {
@@ -24,6 +25,12 @@ export interface StepOptions {
   control?: Tensor;
   /** Learning rate for this step (schedules); default the optimiser's lr. */
   lr?: number;
+  /**
+   * Clip gradients by this global norm (from `globalGradNorm`) inside the update kernel: each
+   * gradient is multiplied by min(1, maxNorm / (norm + eps)) — the same as clipGradNorm, without
+   * a separate pass over the gradients.
+   */
+  clip?: { norm: Tensor; maxNorm: number; eps?: number };
 }
 
 function checkHyper(name: string, v: number, min: number): void {
@@ -74,17 +81,30 @@ export class AdamW {
   step(options: StepOptions = {}): void {
     const ctrl = options.control ?? this.plainControl;
     const lr = options.lr ?? this.lr;
+    const clip = options.clip;
+    if (clip) checkMaxNorm("AdamW.step", clip.maxNorm);
     noGrad(() => {
       stepCount(this.count, ctrl);
       this.params.forEach((p, i) => {
         if (!p.grad) return;
-        adamwUpdate(p, p.grad, this.m[i], this.v[i], ctrl, this.count, {
-          lr,
-          beta1: this.beta1,
-          beta2: this.beta2,
-          eps: this.eps,
-          weightDecay: this.decays[i] ? this.weightDecay : 0,
-        });
+        adamwUpdate(
+          p,
+          p.grad,
+          this.m[i],
+          this.v[i],
+          ctrl,
+          this.count,
+          {
+            lr,
+            beta1: this.beta1,
+            beta2: this.beta2,
+            eps: this.eps,
+            weightDecay: this.decays[i] ? this.weightDecay : 0,
+            clipNorm: clip?.maxNorm,
+            clipEps: clip ? (clip.eps ?? 1e-6) : undefined,
+          },
+          clip?.norm,
+        );
       });
     });
   }

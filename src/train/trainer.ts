@@ -5,11 +5,12 @@
  */
 import { backward } from "../tensor/autograd.ts";
 import type { Device } from "../tensor/device.ts";
-import { keep, tidy } from "../tensor/engine.ts";
+import { keep, noGrad, tidy } from "../tensor/engine.ts";
 import { DeviceError } from "../tensor/errors.ts";
 import { cast } from "../tensor/ops/elementwise.ts";
+import { gradNorm as globalNorm } from "../tensor/ops/optim.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { clipGradNorm } from "./clip.ts";
+import { checkMaxNorm, gradSquarePartials } from "./clip.ts";
 import { Ema, type EmaOptions } from "./ema.ts";
 import { DynamicLossScaler, type LossScalerOptions } from "./loss-scale.ts";
 import { type ComputeDType, choosePrecision, type PrecisionPolicy } from "./mixed-precision.ts";
@@ -58,6 +59,7 @@ export class Trainer {
       : null;
     this.ema = options.ema ? new Ema(params, options.ema) : null;
     this.clipNorm = options.clipNorm ?? null;
+    if (this.clipNorm !== null) checkMaxNorm("Trainer", this.clipNorm);
   }
 
   /**
@@ -82,10 +84,28 @@ export class Trainer {
     loss.requiresGrad = false;
     keep(loss);
     const control = this.scaler?.control;
-    if (this.scaler) this.scaler.update(this.params);
-    const gradNorm =
-      this.clipNorm !== null ? keep(clipGradNorm(this.params, this.clipNorm, { control })) : null;
-    this.optimizer.step({ control, lr: options.lr });
+    let gradNorm: Tensor | null = null;
+    if (this.clipNorm !== null) {
+      // One pass over the gradients serves the overflow check, the norm and (fused into AdamW)
+      // the clipping.
+      const partials = gradSquarePartials(this.device, this.params);
+      if (this.scaler) {
+        if (partials) this.scaler.updateFromSquares(partials);
+        else this.scaler.update(this.params);
+      }
+      gradNorm = keep(
+        partials ? noGrad(() => globalNorm(partials, control)) : this.device.zeros([]),
+      );
+      partials?.dispose();
+      this.optimizer.step({
+        control,
+        lr: options.lr,
+        clip: { norm: gradNorm, maxNorm: this.clipNorm },
+      });
+    } else {
+      this.scaler?.update(this.params);
+      this.optimizer.step({ control, lr: options.lr });
+    }
     this.ema?.update();
     this.optimizer.zeroGrad();
     return { loss, gradNorm };

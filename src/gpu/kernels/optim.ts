@@ -80,32 +80,44 @@ function rowLogSumExp(): string {
 
 export const optimGpu = {
   adamw(ctx: WebGpuBackend, inputs: GpuView[], [param, m, v]: GpuView[], a: AdamWAttrs) {
-    const [, grad, , , ctrl, count] = inputs;
+    const [, grad, , , ctrl, count, norm] = inputs;
     const g = grad.dtype;
+    const clip = norm !== undefined;
+    const buffers = [
+      param.storage,
+      grad.storage,
+      m.storage,
+      v.storage,
+      ctrl.storage,
+      count.storage,
+    ];
+    if (norm) buffers.push(norm.storage);
     elementwise(
       ctx,
-      `adamw_${g}`,
+      `adamw_${g}_${clip ? "clip" : "noclip"}`,
       [g],
       `@group(0) @binding(0) var<storage, read_write> param: array<f32>;
 @group(0) @binding(1) var<storage, read> grad: array<${g}>;
 @group(0) @binding(2) var<storage, read_write> m: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 @group(0) @binding(4) var<storage, read> ctrl: array<f32>;
-@group(0) @binding(5) var<storage, read> count: array<f32>;`,
+@group(0) @binding(5) var<storage, read> count: array<f32>;
+${clip ? "@group(0) @binding(6) var<storage, read> norm: array<f32>;" : ""}`,
       `if (ctrl[1] > 0.5) { return; }
   let t = count[0];
   let bc1 = 1.0 - pow(p.beta1, t);
   let bc2 = 1.0 - pow(p.beta2, t);
-  let gi = f32(grad[i]) * ctrl[0];
+  let factor = ${clip ? "ctrl[0] * min(1.0, p.clipNorm / (norm[0] + p.clipEps))" : "ctrl[0]"};
+  let gi = f32(grad[i]) * factor;
   let mi = p.beta1 * m[i] + (1.0 - p.beta1) * gi;
   let vi = p.beta2 * v[i] + (1.0 - p.beta2) * gi * gi;
   m[i] = mi;
   v[i] = vi;
   param[i] = param[i] * (1.0 - p.lr * p.wd) - p.lr * (mi / bc1) / (sqrt(vi / bc2) + p.eps);`,
-      "lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, pad: u32",
-      [param.storage, grad.storage, m.storage, v.storage, ctrl.storage, count.storage],
+      "lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, clipNorm: f32, clipEps: f32",
+      buffers,
       param.size,
-      (u) => u.f32(a.lr, a.beta1, a.beta2, a.eps, a.weightDecay).u32(0),
+      (u) => u.f32(a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.clipNorm ?? 0, a.clipEps ?? 0),
     );
   },
 
@@ -198,14 +210,16 @@ var<workgroup> red: array<f32, ${RED}>;
     [scale, ctrl]: GpuView[],
     a: LossScaleAttrs,
   ) {
+    const stats = a.stats ?? "nonfinite";
     const pipe = ctx.pipeline(
-      "loss_scale_update",
+      `loss_scale_update_${stats}`,
       () => `struct P { n: u32, growth: f32, backoff: f32, interval: f32, minScale: f32, maxScale: f32, pad0: u32, pad1: u32 }
 @group(0) @binding(0) var<storage, read_write> scale: array<f32>;
 @group(0) @binding(1) var<storage, read_write> ctrl: array<f32>;
 @group(0) @binding(2) var<storage, read> partials: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
 var<workgroup> red: array<f32, ${RED}>;
+${MATH_FNS}
 @compute @workgroup_size(${RED}) fn main(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   for (var i = lid; i < p.n; i += ${RED}u) { acc += partials[i]; }
@@ -213,7 +227,7 @@ var<workgroup> red: array<f32, ${RED}>;
   workgroupBarrier();
   ${treeReduce("a + b")}
   if (lid != 0u) { return; }
-  let found = red[0] != 0.0;
+  let found = ${stats === "sumsq" ? "notfinite_f(red[0]) != 0.0" : "red[0] != 0.0"};
   let s = scale[0];
   ctrl[0] = 1.0 / s;
   ctrl[1] = select(0.0, 1.0, found);

@@ -24,11 +24,12 @@ function logSumExp(xs: ArrayLike<number>, base: number, v: number): number {
 
 export const optimCpu = {
   adamw(inputs: CpuView[], [param, m, v]: CpuView[], a: AdamWAttrs) {
-    const [, grad, , , ctrl, count] = inputs;
+    const [, grad, , , ctrl, count, norm] = inputs;
     const c = ctrl.storage;
     if (c[1] > 0.5) return;
     const t = count.storage[0];
-    const invScale = c[0];
+    const clip = norm ? Math.min(1, a.clipNorm! / (norm.storage[0] + a.clipEps!)) : 1;
+    const invScale = c[0] * clip;
     const bc1 = 1 - a.beta1 ** t;
     const bc2 = 1 - a.beta2 ** t;
     const ps = param.storage as FloatArray;
@@ -75,9 +76,9 @@ export const optimCpu = {
   },
 
   loss_scale_update([, , partials]: CpuView[], [scale, ctrl]: CpuView[], a: LossScaleAttrs) {
-    let bad = 0;
-    for (let i = 0; i < partials.size; i++) bad += partials.storage[i];
-    const found = !(bad === 0);
+    let total = 0;
+    for (let i = 0; i < partials.size; i++) total += partials.storage[i];
+    const found = a.stats === "sumsq" ? !Number.isFinite(total) : total !== 0;
     const s = scale.storage;
     const c = ctrl.storage;
     c[0] = 1 / s[0];

@@ -146,6 +146,35 @@ describe("fused AdamW", () => {
     }
   });
 
+  it("clips inside the update when given the global norm", async () => {
+    const h = { lr: 0.05, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 };
+    for (const { name, device } of await allDevices()) {
+      const rng = new Rng(12);
+      const p0 = randomArray(rng, 53);
+      const g = randomArray(rng, 53, 3);
+      for (const normValue of [40, 0.5]) {
+        const param = device.tensor(p0, [53]);
+        const m = device.zeros([53]);
+        const v = device.zeros([53]);
+        const count = device.tensor([1], [1]);
+        const ctrl = device.tensor([0.5, 0], [2]);
+        const norm = device.tensor([normValue], [1]);
+        adamwUpdate(param, device.tensor(g, [53]), m, v, ctrl, count, { ...h, clipNorm: 2 }, norm);
+        const factor = Math.min(1, 2 / (normValue + 1e-6));
+        const hp = p0.slice();
+        hostAdamW(hp, g, new Float64Array(53), new Float64Array(53), 1, h, 0.5 * factor);
+        const e = scaledError(await param.toArray(), hp);
+        assert.ok(e < 2e-6, `${name} norm ${normValue}: fused clip off by ${e}`);
+        assert.ok(
+          scaledError(
+            await m.toArray(),
+            g.map((x) => 0.1 * x * 0.5 * factor),
+          ) < 1e-6,
+        );
+      }
+    }
+  });
+
   it("reads f16 gradients on devices with f16", async () => {
     const h = { lr: 0.05, beta1: 0.8, beta2: 0.9, eps: 1e-6, weightDecay: 0 };
     for (const { name, device } of await allDevices()) {
@@ -297,6 +326,32 @@ describe("loss-scale state machine", () => {
         assert.equal(c[2], good, `${name} step ${k}: good steps`);
       }
       assert.equal(s, 1, "the sequence ends clamped at minScale");
+    }
+  });
+
+  it("with sums of squares, a non-finite sum is an overflow", async () => {
+    const attrs = {
+      growthFactor: 2,
+      backoffFactor: 0.5,
+      growthInterval: 100,
+      minScale: 1,
+      maxScale: 64,
+      stats: "sumsq" as const,
+    };
+    for (const { name, device } of await allDevices()) {
+      const scale = device.tensor([8], [1]);
+      const ctrl = device.tensor([1, 0, 0, 0], [4]);
+      for (const [bad, want] of [
+        [3e5, false],
+        [Number.POSITIVE_INFINITY, true],
+        [Number.NaN, true],
+        [0, false],
+      ] as const) {
+        const partials = device.tensor([1, 2, bad, 4], [4]);
+        lossScaleUpdate(scale, ctrl, partials, attrs);
+        assert.equal((await ctrl.toArray())[1], want ? 1 : 0, `${name}: ${bad}`);
+      }
+      assert.equal(await scale.item(), 2, `${name}: halved twice`);
     }
   });
 });

@@ -63,18 +63,24 @@ export interface AdamWAttrs {
   beta2: number;
   eps: number;
   weightDecay: number;
+  /**
+   * Gradient clipping fused into the update: with a 7th input `norm` (the global gradient norm,
+   * f32 [1]), the gradient is also multiplied by min(1, clipNorm / (norm + clipEps)).
+   */
+  clipNorm?: number;
+  clipEps?: number;
 }
 
 /**
- * One AdamW step for one parameter, in place: inputs [param, grad, m, v, ctrl, count].
- * g = grad · ctrl[0]; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
+ * One AdamW step for one parameter, in place: inputs [param, grad, m, v, ctrl, count, norm?].
+ * g = grad · ctrl[0] (· clip factor); m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
  * param = param·(1 − lr·wd) − lr · (m / (1−β1^t)) / (√(v / (1−β2^t)) + eps), t = count[0].
  * Nothing changes when ctrl[1] (skip) is set.
  */
 export const adamwOp = defineOp<AdamWAttrs>({
   name: "adamw",
   inplace: [0, 2, 3],
-  infer([param, grad, m, v, ctrl, count], a) {
+  infer([param, grad, m, v, ctrl, count, norm], a) {
     needF32("adamw", "param", param);
     needF32("adamw", "first moment", m);
     needF32("adamw", "second moment", v);
@@ -92,6 +98,13 @@ export const adamwOp = defineOp<AdamWAttrs>({
     needBeta("adamw", "beta2", a.beta2);
     needFinite("adamw", "eps", a.eps, 1e-30);
     needFinite("adamw", "weightDecay", a.weightDecay, 0);
+    if (norm) {
+      needF32("adamw", "gradient norm", norm);
+      if (numel(norm.shape) !== 1)
+        throw new ShapeError(`adamw: gradient norm must have 1 element, got ${fmt(norm.shape)}`);
+      needFinite("adamw", "clipNorm", a.clipNorm, Number.MIN_VALUE);
+      needFinite("adamw", "clipEps", a.clipEps, 0);
+    }
     return [];
   },
 });
@@ -176,11 +189,17 @@ export interface LossScaleAttrs {
   growthInterval: number;
   minScale: number;
   maxScale: number;
+  /**
+   * What the partials hold: "nonfinite" counts of NaN/Inf elements (overflow when the sum is not
+   * 0), or "sumsq" partial sums of squares (overflow when their sum is not finite; a gradient
+   * element beyond ~1.8e19 then counts as overflowed too). Default "nonfinite".
+   */
+  stats?: "nonfinite" | "sumsq";
 }
 
 /**
  * The dynamic loss scaler's state machine, in place: inputs [scale [1], ctrl [4], partials].
- * found = partials hold a non-zero count of non-finite gradient elements;
+ * found = the partials (see `stats`) show a non-finite gradient element;
  * ctrl[0] = 1/scale (the scale these gradients carry), ctrl[1] = found;
  * found: scale = max(minScale, scale·backoff), good = 0;
  * else good += 1 and, after growthInterval good steps, scale = min(maxScale, scale·growth), good = 0.
@@ -204,6 +223,10 @@ export const lossScaleUpdateOp = defineOp<LossScaleAttrs>({
     needFinite("loss_scale_update", "growthInterval", a.growthInterval, 1);
     needFinite("loss_scale_update", "minScale", a.minScale, 1e-30);
     needFinite("loss_scale_update", "maxScale", a.maxScale, a.minScale);
+    if (a.stats !== undefined && a.stats !== "nonfinite" && a.stats !== "sumsq")
+      throw new RangeError(
+        `loss_scale_update: stats must be "nonfinite" or "sumsq", got "${a.stats}"`,
+      );
     return [];
   },
 });
@@ -312,7 +335,10 @@ function noAlias(op: string, written: Tensor[], read: Tensor[]): void {
   }
 }
 
-/** Encodes one in-place AdamW update of `param` (see adamwOp). */
+/**
+ * Encodes one in-place AdamW update of `param` (see adamwOp); with `norm` (and attrs.clipNorm)
+ * the gradient is clipped by that global norm inside the same kernel.
+ */
 export function adamwUpdate(
   param: Tensor,
   grad: Tensor,
@@ -321,11 +347,16 @@ export function adamwUpdate(
   ctrl: Tensor,
   count: Tensor,
   attrs: AdamWAttrs,
+  norm?: Tensor,
 ): void {
-  noAlias("adamw", [param, m, v], [grad, ctrl, count]);
+  const read = norm ? [grad, ctrl, count, norm] : [grad, ctrl, count];
+  noAlias("adamw", [param, m, v], read);
   if (param.ref === m.ref || param.ref === v.ref || m.ref === v.ref)
     throw new DeviceError("adamw: param, first and second moment must be distinct tensors");
-  runOp(adamwOp, [param, grad, m, v, ctrl, count], attrs);
+  if (norm && attrs.clipNorm === undefined)
+    throw new RangeError("adamw: a gradient norm was given without clipNorm");
+  const full = norm ? { ...attrs, clipEps: attrs.clipEps ?? 1e-6 } : attrs;
+  runOp(adamwOp, [param, grad, m, v, ctrl, count, ...(norm ? [norm] : [])], full);
 }
 
 /** count += 1 unless the control tensor's skip flag is set. */

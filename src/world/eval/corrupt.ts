@@ -6,7 +6,7 @@
  * An object's pixels are found the way the renderer made them: its fill (and a ball's stripe)
  * exactly, plus its anti-aliased rim, a blend of that colour with the row's background or with
  * the scenery beside it. Where an object is removed, the pixels it hid are taken from the
- * nearest frame in which it does not cover them.
+ * nearest frame in which neither it nor another object covers them.
  */
 import { assertVideo, type Video } from "../../media/video.ts";
 import { Rng } from "../../util/rng.ts";
@@ -149,6 +149,16 @@ function erase(out: Uint8Array, video: Video, masks: ObjectPixels[], f: number):
   }
 }
 
+/** Whether a pixel is (close to) some object's paint: another object passing there then. */
+function paintLike(frame: Uint8Array, o: number): boolean {
+  for (const c of Object.values(OBJECT_COLORS)) {
+    if (dist2(frame[o], frame[o + 1], frame[o + 2], c) < 3600) return true;
+    const s = stripeColor(c);
+    if (dist2(frame[o], frame[o + 1], frame[o + 2], s) < 3600) return true;
+  }
+  return false;
+}
+
 interface ObjectPixels {
   /** Coverage (0..1) of each pixel by the object. */
   cover: Float32Array;
@@ -203,16 +213,18 @@ function objectPixels(
         seed[p] = 1;
         continue;
       }
-      // Its fill or (a ball's) stripe blended over the background.
+      // Its fill blended over the background (maybe in a shadow), or its paint anywhere between
+      // fill and (a ball's) stripe blended over it.
       let best = { a: 0, res2: 65 };
       let behind: Rgb = bg;
       let paint = 0;
-      for (const [k, c] of [fill, stripe].entries()) {
-        if (dist2(c[0], c[1], c[2], bg) < 400) continue;
-        const f = blendFit(r, g, b, c, bg, darkest);
-        if (f.a > 0.02 && f.a < 1 && f.res2 < best.res2) {
-          best = f;
-          paint = k;
+      if (dist2(fill[0], fill[1], fill[2], bg) >= 400) {
+        const f = blendFit(r, g, b, fill, bg, darkest);
+        if (f.a > 0.02 && f.a < 1 && f.res2 < best.res2) best = f;
+        const m = mixFit(r, g, b, fill, stripe, bg);
+        if (m && m.a > 0.02 && m.a < 1 && m.res2 < best.res2) {
+          best = m;
+          paint = m.t;
         }
       }
       // Not a blend over the background: maybe over the scenery beside it (an occluder, or its
@@ -295,6 +307,36 @@ function touches(keep: Uint8Array, width: number, height: number, x: number, y: 
     }
   }
   return false;
+}
+
+/**
+ * Pixel p as paint somewhere between fill and stripe, blended over bg:
+ * p − bg = a(fill − bg) + a·t(stripe − fill), solved for (a, a·t) by least squares.
+ */
+function mixFit(
+  r: number,
+  g: number,
+  b: number,
+  fill: Rgb,
+  stripe: Rgb,
+  bg: Rgb,
+): { a: number; t: number; res2: number } | null {
+  const u = [fill[0] - bg[0], fill[1] - bg[1], fill[2] - bg[2]];
+  const v = [stripe[0] - fill[0], stripe[1] - fill[1], stripe[2] - fill[2]];
+  const d = [r - bg[0], g - bg[1], b - bg[2]];
+  const uu = u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
+  const vv = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+  const uv = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+  const du = d[0] * u[0] + d[1] * u[1] + d[2] * u[2];
+  const dv = d[0] * v[0] + d[1] * v[1] + d[2] * v[2];
+  const det = uu * vv - uv * uv;
+  if (det < 1e-6 * uu * vv) return null;
+  const a = (du * vv - dv * uv) / det;
+  const at = (uu * dv - uv * du) / det;
+  if (!(a > 0 && a < 1 && at >= 0 && at <= a)) return null;
+  let res2 = 0;
+  for (let k = 0; k < 3; k++) res2 += (d[k] - a * u[k] - at * v[k]) ** 2;
+  return { a, t: at / a, res2 };
 }
 
 function clampByte(v: number): number {

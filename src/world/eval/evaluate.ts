@@ -40,7 +40,7 @@ export interface EvalReport {
   theme: { guess: ThemeName; distance: number };
   camera: { motion: string; source: string; pixelsPerMetre: number };
   objects: ObjectSummary[];
-  /** Short-lived blobs (a few frames) left out as noise. */
+  /** Flickering blobs (never seen for more than a few frames running) left out as noise. */
   ignoredBlobs: number;
   scores: {
     adherence: number | null;
@@ -91,8 +91,10 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
     segs.map((s) => s.detections),
     { maxSpeed: (1.25 * MAX_SPEED * ppm) / fps },
   );
-  const minFrames = Math.max(3, Math.round(0.1 * fps));
-  const tracks = all.filter((t) => t.obs.length >= minFrames);
+  // An object is seen for a while without a break; what only flickers is segmentation noise
+  // (scenery edges blended into an object colour for a frame here and there).
+  const minRun = Math.max(3, Math.round(0.15 * fps));
+  const tracks = all.filter((t) => longestRun(t) >= minRun);
 
   // 2. Into the world: camera, motion, what each object is.
   const view = estimateView({
@@ -168,6 +170,17 @@ function resolvePrompt(opts: EvalOptions): EvalReport["prompt"] {
     };
   }
   return null;
+}
+
+/** The most consecutive frames in which a track was detected. */
+function longestRun(t: Track): number {
+  let best = 0;
+  let run = 0;
+  for (let i = 0; i < t.obs.length; i++) {
+    run = i > 0 && t.obs[i].frame === t.obs[i - 1].frame + 1 ? run + 1 : 1;
+    best = Math.max(best, run);
+  }
+  return best;
 }
 
 /**

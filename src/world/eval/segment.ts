@@ -245,7 +245,7 @@ function classifyPixels(
     const bgNorm2 = bg[0] * bg[0] + bg[1] * bg[1] + bg[2] * bg[2];
     const darkest = y >= opts.shadowFromRow ? opts.shadowDarkest : 1;
     objects.setBackground(bg, darkest, 1600);
-    edgeBlends.setBackground(bg, 1, 1);
+    edgeBlends.setBackground(bg, darkest, 1);
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
       const o = p * 3;
@@ -372,9 +372,13 @@ function classifyPixels(
 /** Every object appearance (fill, then stripe, of each palette colour) for blend fitting. */
 const OBJECT_BLENDS = new BlendModel(PALETTE.flatMap((c, i) => [c, STRIPES[i]]));
 /** Step from each palette colour's fill to its stripe, and its squared length. */
-const STRIPE_STEP = new Float64Array(PALETTE.flatMap((c, i) => [0, 1, 2].map((k) => STRIPES[i][k] - c[k])));
+const STRIPE_STEP = new Float64Array(
+  PALETTE.flatMap((c, i) => [0, 1, 2].map((k) => STRIPES[i][k] - c[k])),
+);
 const STRIPE_STEP2 = new Float64Array(
-  PALETTE.map((_, i) => STRIPE_STEP[i * 3] ** 2 + STRIPE_STEP[i * 3 + 1] ** 2 + STRIPE_STEP[i * 3 + 2] ** 2),
+  PALETTE.map(
+    (_, i) => STRIPE_STEP[i * 3] ** 2 + STRIPE_STEP[i * 3 + 1] ** 2 + STRIPE_STEP[i * 3 + 2] ** 2,
+  ),
 );
 
 /** Coverage-weighted area and centroid of one blob, its anti-aliased rim included. */

@@ -6,6 +6,8 @@ import type { EvalReport } from "./evaluate.ts";
 
 /** Most problem lines shown; the JSON report has them all. */
 const MAX_PROBLEMS = 8;
+/** Widest line (characters) the summary writes. */
+const MAX_WIDTH = 100;
 
 export function formatSummary(report: EvalReport): string {
   const { video, scores } = report;
@@ -53,7 +55,7 @@ export function formatSummary(report: EvalReport): string {
             ["count", a.count],
             ["theme", a.theme],
             ["motion", a.motion],
-            ["direction", a.direction],
+            ["dir", a.direction],
             ["bounce", a.bounce],
           ])
         : "no prompt given",
@@ -71,7 +73,11 @@ export function formatSummary(report: EvalReport): string {
   );
   const pm = report.permanence;
   lines.push(
-    row("permanence", scores.permanence, `${pm.violations} of ${pm.events.length} events violated`),
+    row(
+      "permanence",
+      scores.permanence,
+      `${pm.violations} of ${pm.events.filter((e) => e.judged).length} events violated`,
+    ),
   );
   const c = report.continuation;
   lines.push(
@@ -105,18 +111,26 @@ export function formatSummary(report: EvalReport): string {
   }
   for (const t of p.teleports)
     problems.push(`object #${t.track} teleports at frame ${t.frame} (${t.miss.toFixed(0)} px)`);
-  for (const e of pm.events) if (!e.ok) problems.push(`${e.reason} (frame ${e.frame})`);
+  for (const e of pm.events) if (!e.ok && e.judged) problems.push(`${e.reason} (frame ${e.frame})`);
   if (problems.length > 0) {
     lines.push(`Problems (${problems.length}):`);
-    for (const pr of problems.slice(0, MAX_PROBLEMS)) lines.push(`  - ${pr}`);
+    for (const pr of problems.slice(0, MAX_PROBLEMS)) {
+      lines.push(`  - ${pr.length > MAX_WIDTH - 4 ? `${pr.slice(0, MAX_WIDTH - 5)}…` : pr}`);
+    }
     if (problems.length > MAX_PROBLEMS)
       lines.push(`  … ${problems.length - MAX_PROBLEMS} more in the JSON report`);
   } else lines.push("Problems: none found");
   return lines.join("\n");
 }
 
+/** One score line; a detail too long for the width carries on, indented, on the next line. */
 function row(name: string, value: number | null, detail: string): string {
-  return `  ${name.padEnd(13)} ${score(value).padEnd(5)} ${detail}`;
+  const head = `  ${name.padEnd(13)} ${score(value).padEnd(5)} `;
+  const room = MAX_WIDTH - head.length;
+  if (detail.length <= room) return head + detail;
+  const cut = detail.lastIndexOf("  ", room);
+  const at = cut > 0 ? cut : room;
+  return `${head}${detail.slice(0, at)}\n${" ".repeat(head.length)}${detail.slice(at).trimStart()}`;
 }
 
 function score(v: number | null): string {
@@ -125,7 +139,7 @@ function score(v: number | null): string {
 
 function parts(items: [string, number | null][]): string {
   const shown = items.filter(([, v]) => v !== null).map(([k, v]) => `${k} ${score(v)}`);
-  return shown.length > 0 ? shown.join(" · ") : "nothing asked";
+  return shown.length > 0 ? shown.join("  ") : "nothing asked";
 }
 
 function fmt(v: number, digits: number): string {

@@ -134,14 +134,17 @@ export function scoreContinuation(input: ContinuationInput): ContinuationScore {
   return { score, contextFrames, horizons };
 }
 
-/** The track's position at a frame: observed there, or interpolated across a 1-frame gap. */
+/** Frames a detection gap may span and still be bridged by interpolation. */
+const MAX_BRIDGE = 4;
+
+/** The track's position at a frame: observed there, or interpolated across a short gap. */
 function positionAt(obs: Observation[], frame: number): { x: number; y: number } | null {
   let before: Observation | null = null;
   for (const o of obs) {
     if (o.frame === frame) return { x: o.cx, y: o.cy };
     if (o.frame < frame) before = o;
     else {
-      if (before && o.frame - before.frame <= 2) {
+      if (before && o.frame - before.frame <= MAX_BRIDGE) {
         const u = (frame - before.frame) / (o.frame - before.frame);
         return { x: before.cx + u * (o.cx - before.cx), y: before.cy + u * (o.cy - before.cy) };
       }

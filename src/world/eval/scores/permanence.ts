@@ -4,7 +4,8 @@
  * occluder or another object is fine; in the open it is a violation. An object that comes back
  * from behind something must keep its colour and size and reappear when its speed says it
  * should; one that goes behind an occluder and comes out as a different colour is caught by
- * pairing the tracks that end and start at occluders.
+ * pairing the tracks that end and start at occluders. Objects only a couple of pixels across
+ * drop in and out of detection on their own, so their events are listed but not scored.
  */
 import type { Observation, Track } from "../track.ts";
 
@@ -18,11 +19,17 @@ export interface PermanenceEvent {
   ok: boolean;
   /** Why it is not ok, when it is not. */
   reason?: string;
+  /**
+   * False for objects too small to be detected in every frame (a couple of pixels across):
+   * their comings and goings are listed but not scored.
+   */
+  judged: boolean;
 }
 
 export interface PermanenceScore {
   score: number;
   events: PermanenceEvent[];
+  /** Violations among the judged events. */
   violations: number;
 }
 
@@ -50,7 +57,9 @@ export function scorePermanence(input: PermanenceInput): PermanenceScore {
     const first = t.obs[0];
     const end = t.obs[t.obs.length - 1];
     if (first.frame > 0) {
-      const place = where(first, first.frame - 1, t);
+      // Run backwards: where it came from is where its motion points away from.
+      const v = velocityAfter(t.obs, 0);
+      const place = where(first, first.frame - 1, t, -v.vx, -v.vy);
       events.push(judge("appear", t, first.frame, place));
     }
     if (end.frame < last) {
@@ -64,7 +73,8 @@ export function scorePermanence(input: PermanenceInput): PermanenceScore {
       const after = t.obs[l.to];
       const v = velocityBefore(t.obs, l.to - 1);
       const gone = where(before, before.frame + 1, t, v.vx, v.vy);
-      const back = where(after, after.frame - 1, t);
+      const va = velocityAfter(t.obs, l.to);
+      const back = where(after, after.frame - 1, t, -va.vx, -va.vy);
       const ev = judge("reappear", t, after.frame, gone === "open" ? "open" : back);
       if (ev.ok) {
         const problem = passageProblem(t, l.to);
@@ -77,8 +87,11 @@ export function scorePermanence(input: PermanenceInput): PermanenceScore {
     }
   }
   events.push(...swaps(tracks, events));
-  const violations = events.filter((e) => !e.ok).length;
-  const score = events.length === 0 ? 1 : 1 - violations / events.length;
+  const small = new Set(tracks.filter((t) => typicalArea(t) < MIN_JUDGED_AREA).map((t) => t.id));
+  for (const e of events) e.judged = !small.has(e.track);
+  const judged = events.filter((e) => e.judged);
+  const violations = judged.filter((e) => !e.ok).length;
+  const score = judged.length === 0 ? 1 : 1 - violations / judged.length;
   return { score, events, violations };
 }
 
@@ -92,13 +105,21 @@ function judge(
   const verb =
     kind === "appear" ? "appeared" : kind === "vanish" ? "vanished" : "vanished and came back";
   return ok
-    ? { kind, track: t.id, frame, place, ok }
-    : { kind, track: t.id, frame, place, ok, reason: `${t.color} object ${verb} in the open` };
+    ? { kind, track: t.id, frame, place, ok, judged: true }
+    : {
+        kind,
+        track: t.id,
+        frame,
+        place,
+        ok,
+        judged: true,
+        reason: `${t.color} object ${verb} in the open`,
+      };
 }
 
 /**
  * Where an object at `ob` was when it was not seen at `frame`: cut by the frame edge, gone
- * behind scenery, next to another object, or in the open. Scenery only explains it when the
+ * behind scenery, behind another object, or in the open. Scenery only explains it when the
  * object was going behind it: shrinking against it, or whole and clear of it one frame and
  * where the scenery is the next. An object seen whole over scenery was in front of it (a back
  * wall), and such scenery hides nothing.
@@ -138,16 +159,27 @@ function placeOf(
   );
   const shrinking = ob.area < SHRUNK * typicalArea(self);
   if ((shrinking && around > 0.05) || (here < 0.3 && ahead >= 0.3)) return "occluder";
+  // Behind (or merged into) another object: one that covers most of where it would be.
+  const px0 = bx0 + vx * steps;
+  const py0 = by0 + vy * steps;
+  const px1 = bx1 + vx * steps;
+  const py1 = by1 + vy * steps;
+  const own = Math.max(1, (px1 - px0) * (py1 - py0));
   for (const other of tracks) {
     if (other === self) continue;
     for (const o of other.obs) {
-      if (Math.abs(o.frame - frame) > 1) continue;
+      if (Math.abs(o.frame - frame) > 1 || o.area < 0.5 * ob.area) continue;
       const [ox0, oy0, ox1, oy1] = o.bbox;
-      if (ox0 <= x1 && x0 <= ox1 && oy0 <= y1 && y0 <= oy1) return "object";
+      const ix = Math.min(ox1 + 1, px1) - Math.max(ox0 - 1, px0);
+      const iy = Math.min(oy1 + 1, py1) - Math.max(oy0 - 1, py0);
+      if (ix > 0 && iy > 0 && (ix * iy) / own >= 0.5) return "object";
     }
   }
   return "open";
 }
+
+/** Objects smaller than this (px²) slip in and out of detection by themselves. */
+const MIN_JUDGED_AREA = 6;
 
 /** An object seen at less than this share of its usual area is partly hidden. */
 const SHRUNK = 0.8;
@@ -279,6 +311,7 @@ function swaps(tracks: Track[], events: PermanenceEvent[]): PermanenceEvent[] {
       frame: best.frame,
       place: "occluder",
       ok: false,
+      judged: true,
       reason:
         ta.colorIndex !== tv.colorIndex
           ? `${tv.color} object went behind scenery and a ${ta.color} one came out`
