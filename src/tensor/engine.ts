@@ -42,8 +42,6 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-type Kept = Tensor | Tensor[] | Record<string, Tensor> | undefined | void | number;
-
 function collect(result: unknown, into: Set<Tensor>): void {
   if (result instanceof Tensor) into.add(result);
   else if (Array.isArray(result)) for (const r of result) collect(r, into);
@@ -56,7 +54,7 @@ function collect(result: unknown, into: Set<Tensor>): void {
  * Runs `fn` and then frees every tensor it created except those it returns (and those passed to
  * `keep`). The returned tensors move to the enclosing scope.
  */
-export function tidy<T extends Kept>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;

@@ -46,7 +46,7 @@ export function unaryScalar(fn: UnaryFn, x: number, alpha: number, beta: number)
     case "sign":
       return x > 0 ? 1 : x < 0 ? -1 : 0;
     case "relu":
-      return x > 0 ? x : 0;
+      return Math.max(x, 0);
     case "step":
       return x > 0 ? 1 : 0;
     case "gelu":
@@ -89,9 +89,9 @@ export function binaryScalar(fn: BinaryFn, a: number, b: number): number {
     case "div":
       return a / b;
     case "max":
-      return a >= b ? a : b;
+      return Math.max(a, b);
     case "min":
-      return a <= b ? a : b;
+      return Math.min(a, b);
     case "gt":
       return a > b ? 1 : 0;
     case "ge":

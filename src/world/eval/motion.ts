@@ -189,8 +189,12 @@ function fitFlights(
   return flights;
 }
 
-/** Deviation (px) of a frame's second difference from the run's typical one that marks a kink. */
+/**
+ * Deviation (px) of a frame's second difference from the run's typical one that marks a kink:
+ * five times the run's own scatter, kept between these bounds.
+ */
 const KINK = 0.5;
+const MIN_KINK = 0.15;
 
 /**
  * Cuts a run of consecutive frames where its velocity jumps: a touch too brief or too light to
@@ -208,10 +212,13 @@ function splitAtKinks(run: Observation[]): Observation[][] {
   }
   const my = median(d2y);
   const mx = median(d2x);
+  const dev = d2y.map((v, i) => Math.hypot(v - my, d2x[i] - mx));
+  // Centroid noise sets the bar: a kink stands out from the run's own scatter.
+  const bar = Math.min(KINK, Math.max(MIN_KINK, 5 * 1.4826 * median(dev)));
   const out: Observation[][] = [];
   let piece: Observation[] = [run[0]];
   for (let i = 1; i < n - 1; i++) {
-    if (Math.hypot(d2y[i - 1] - my, d2x[i - 1] - mx) > KINK) {
+    if (dev[i - 1] > bar) {
       // The kinked frame is where the touch happened: it belongs to neither flight.
       out.push(piece);
       piece = [];

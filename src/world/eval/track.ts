@@ -117,7 +117,7 @@ export function trackDetections(frames: Detection[][], options: TrackOptions): T
         // Reappearing from behind something, an object may show only a sliver at first.
         if (miss <= gate && ratio < 4) {
           pairs.push({ o, d, cost: miss / gate + gap * 0.01, miss, gate });
-        } else if (reachable && ratio > 0.25 && ratio < 4) {
+        } else if (reachable && ratio > (gap > 1 ? 0.05 : 0.25) && ratio < 4) {
           // Not where it was heading but within reach: kicked by a collision, say.
           pairs.push({ o, d, cost: 3 + miss / gate + gap * 0.01, miss, gate: miss });
         } else if (gap > 1 && (last.edgeSides & det.edgeSides) !== 0 && ratio < 4) {
@@ -235,9 +235,10 @@ function addObservation(o: Open, frame: number, pieces: Detection[]): void {
     o.vy = gap === 1 ? 0.7 * vy + 0.3 * o.vy : vy;
   }
   const prevObs = obs[obs.length - 1];
-  if (!whole && prev && prevObs && frame - prev.frame > 3) {
-    // Seen only in part for a while (entering the frame, half hidden): a biased centroid is
-    // still a better guide than a stale anchor.
+  if (!whole && ob.touchesEdge && prev && prevObs && frame - prev.frame > 3) {
+    // Seen only in part for a while as it comes into the frame: its cut centroid is still a
+    // better guide than a stale anchor. (An object sliding behind scenery keeps its anchor:
+    // its shrinking centroid lags and would make it look slower.)
     const gap = frame - prevObs.frame;
     o.vx = (ob.cx - prevObs.cx) / gap;
     o.vy = (ob.cy - prevObs.cy) / gap;

@@ -237,25 +237,29 @@ function velocityAfter(obs: Observation[], i: number): { vx: number; vy: number 
 
 /**
  * Checks a passage behind something (the link arriving at obs[to]): the object must come out
- * the same size, and as fast as it went in, taking the time that speed implies.
+ * the same size, and as fast as it went in, taking the time that speed implies. Each side is
+ * judged on its fullest sighting within a few frames of the gap (before it slid behind, after it
+ * came clear), since the frames next to the gap show it cut.
  */
 function passageProblem(t: Track, to: number): string | null {
-  const before = wholeNear(t.obs, to - 1, -1);
-  const after = wholeNear(t.obs, to, 1);
-  if (!before || !after) return null;
-  const ratio = after.area / before.area;
+  const before = t.obs.slice(Math.max(0, to - PASSAGE_WINDOW), to);
+  const after = t.obs.slice(to, to + PASSAGE_WINDOW);
+  const b = fullest(before, -1);
+  const a = fullest(after, 1);
+  // Judge only sightings of the whole object: its size steady over a few frames around them.
+  if (!b || !a || !steady(before, b) || !steady(after, a)) return null;
+  const ratio = a.area / b.area;
   if (ratio > SIZE_RATIO || ratio < 1 / SIZE_RATIO) {
     return `${t.color} object came back ${ratio > 1 ? "larger" : "smaller"} (area ×${ratio.toFixed(2)})`;
   }
-  const vin = velocityBefore(t.obs, to - 1).vx;
-  const vout = velocityAfter(t.obs, to).vx;
-  const frames = after.frame - before.frame;
-  const crossing = (after.cx - before.cx) / frames;
-  const size = Math.sqrt(before.area);
+  const vin = steadySpeed(before, b);
+  const vout = steadySpeed(after, a);
+  const frames = a.frame - b.frame;
+  const crossing = (a.cx - b.cx) / frames;
+  const size = Math.sqrt(b.area);
   // Slack: speeds change a little (friction, a bounce) and centroids are noisy.
   const slack =
-    SPEED_TOLERANCE * Math.max(Math.abs(vin), Math.abs(vout)) +
-    (0.5 + 0.2 * size) / Math.sqrt(frames);
+    SPEED_TOLERANCE * Math.max(Math.abs(vin), Math.abs(vout)) + (0.5 + 0.2 * size) / Math.sqrt(frames);
   const lo = Math.min(vin, vout) - slack;
   const hi = Math.max(vin, vout) + slack;
   if (crossing < lo || crossing > hi) {
@@ -264,11 +268,32 @@ function passageProblem(t: Track, to: number): string | null {
   return null;
 }
 
-/** The nearest whole (not partial) observation from index i, stepping by dir. */
-function wholeNear(obs: Observation[], i: number, dir: 1 | -1): Observation | null {
-  for (let k = i; k >= 0 && k < obs.length; k += dir) if (!obs[k].partial) return obs[k];
-  return null;
+/** Sightings either side of a gap that a passage is judged on. */
+const PASSAGE_WINDOW = 16;
+
+/** The sighting with the largest area; on ties the one nearest the gap (dir -1: the last). */
+function fullest(obs: Observation[], dir: 1 | -1): Observation | null {
+  let best: Observation | null = null;
+  const order = dir === 1 ? obs : [...obs].reverse();
+  for (const o of order) if (!best || o.area > best.area * 1.02) best = o;
+  return best;
 }
+
+/** Whether at least three sightings, `ref` among them, agree on its area within 10%. */
+function steady(obs: Observation[], ref: Observation): boolean {
+  if (ref.touchesEdge) return false;
+  return obs.filter((o) => !o.touchesEdge && Math.abs(o.area - ref.area) <= 0.1 * ref.area).length >= 3;
+}
+
+/** Horizontal speed (px/frame) over the sightings at least nearly as full as `ref`. */
+function steadySpeed(obs: Observation[], ref: Observation): number {
+  const full = obs.filter((o) => o.area >= 0.8 * ref.area);
+  if (full.length < 2) return 0;
+  const first = full[0];
+  const last = full[full.length - 1];
+  return (last.cx - first.cx) / (last.frame - first.frame);
+}
+
 
 /**
  * Pairs a track that vanished at an occluder with one that appeared at an occluder later,
@@ -288,7 +313,7 @@ function swaps(tracks: Track[], events: PermanenceEvent[]): PermanenceEvent[] {
     let best: PermanenceEvent | null = null;
     let bestMiss = Number.POSITIVE_INFINITY;
     for (const a of appeared) {
-      if (used.has(a) || a.frame <= v.frame) continue;
+      if (used.has(a) || a.frame < v.frame) continue;
       const ta = byId.get(a.track)!;
       if (ta === tv) continue;
       const start = ta.obs[0];
