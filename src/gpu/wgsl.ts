@@ -1,6 +1,7 @@
 /** Small pieces shared by the WGSL kernel generators. */
 import type { DType } from "../tensor/dtype.ts";
 import { DeviceError } from "../tensor/errors.ts";
+import type { BinaryFn, UnaryFn } from "../tensor/ops/elementwise.ts";
 import type { Shape } from "../tensor/shape.ts";
 import type { Params } from "./params.ts";
 
@@ -49,3 +50,41 @@ fn silu_f(x: f32) -> f32 { return x * sigmoid_f(x); }
 fn silu_grad_f(x: f32) -> f32 { let s = sigmoid_f(x); return s * (1.0 + x * (1.0 - s)); }
 fn notfinite_f(x: f32) -> f32 { return select(0.0, 1.0, (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u); }
 `;
+
+/** f32 WGSL for each unary function of operand `v` (an identifier); must match the CPU's unaryScalar. */
+export const UNARY_WGSL: Record<UnaryFn, (v: string, alpha: string, beta: string) => string> = {
+  neg: (v) => `-${v}`,
+  exp: (v) => `exp(${v})`,
+  log: (v) => `log(${v})`,
+  sqrt: (v) => `sqrt(${v})`,
+  rsqrt: (v) => `inverseSqrt(${v})`,
+  abs: (v) => `abs(${v})`,
+  sign: (v) => `sign(${v})`,
+  relu: (v) => `max(${v}, 0.0)`,
+  step: (v) => `select(0.0, 1.0, ${v} > 0.0)`,
+  gelu: (v) => `gelu_f(${v})`,
+  gelu_grad: (v) => `gelu_grad_f(${v})`,
+  silu: (v) => `silu_f(${v})`,
+  silu_grad: (v) => `silu_grad_f(${v})`,
+  tanh: (v) => `tanh_safe(${v})`,
+  sigmoid: (v) => `sigmoid_f(${v})`,
+  square: (v) => `${v} * ${v}`,
+  recip: (v) => `1.0 / ${v}`,
+  sin: (v) => `sin(${v})`,
+  cos: (v) => `cos(${v})`,
+  affine: (v, alpha, beta) => `${alpha} * ${v} + ${beta}`,
+  notfinite: (v) => `notfinite_f(${v})`,
+};
+
+export const BINARY_WGSL: Record<BinaryFn, (a: string, b: string) => string> = {
+  add: (a, b) => `${a} + ${b}`,
+  sub: (a, b) => `${a} - ${b}`,
+  mul: (a, b) => `${a} * ${b}`,
+  div: (a, b) => `${a} / ${b}`,
+  max: (a, b) => `select(${b}, ${a}, ${a} >= ${b})`,
+  min: (a, b) => `select(${b}, ${a}, ${a} <= ${b})`,
+  gt: (a, b) => `select(0.0, 1.0, ${a} > ${b})`,
+  ge: (a, b) => `select(0.0, 1.0, ${a} >= ${b})`,
+  lt: (a, b) => `select(0.0, 1.0, ${a} < ${b})`,
+  eq: (a, b) => `select(0.0, 1.0, ${a} == ${b})`,
+};

@@ -11,46 +11,17 @@ import type {
 import { stridesOf } from "../../tensor/shape.ts";
 import type { GpuView, WebGpuBackend } from "../backend.ts";
 import { params } from "../params.ts";
-import { alignedStrides, DIM_FN, header, MATH_FNS, packDims } from "../wgsl.ts";
+import {
+  alignedStrides,
+  BINARY_WGSL,
+  DIM_FN,
+  header,
+  MATH_FNS,
+  packDims,
+  UNARY_WGSL,
+} from "../wgsl.ts";
 
 const WG = 256;
-
-const UNARY_EXPR: Record<UnaryFn, string> = {
-  neg: "-v",
-  exp: "exp(v)",
-  log: "log(v)",
-  sqrt: "sqrt(v)",
-  rsqrt: "inverseSqrt(v)",
-  abs: "abs(v)",
-  sign: "sign(v)",
-  relu: "max(v, 0.0)",
-  step: "select(0.0, 1.0, v > 0.0)",
-  gelu: "gelu_f(v)",
-  gelu_grad: "gelu_grad_f(v)",
-  silu: "silu_f(v)",
-  silu_grad: "silu_grad_f(v)",
-  tanh: "tanh_safe(v)",
-  sigmoid: "sigmoid_f(v)",
-  square: "v * v",
-  recip: "1.0 / v",
-  sin: "sin(v)",
-  cos: "cos(v)",
-  affine: "p.alpha * v + p.beta",
-  notfinite: "notfinite_f(v)",
-};
-
-const BINARY_EXPR: Record<BinaryFn, string> = {
-  add: "a + b",
-  sub: "a - b",
-  mul: "a * b",
-  div: "a / b",
-  max: "select(b, a, a >= b)",
-  min: "select(b, a, a <= b)",
-  gt: "select(0.0, 1.0, a > b)",
-  ge: "select(0.0, 1.0, a >= b)",
-  lt: "select(0.0, 1.0, a < b)",
-  eq: "select(0.0, 1.0, a == b)",
-};
 
 /** WGSL that converts an f32 value `v` to an element of `dtype`. */
 function store(dtype: string, v: string): string {
@@ -72,7 +43,7 @@ ${MATH_FNS}
   let i = gid.x + gid.y * p.stride;
   if (i >= p.n) { return; }
   let v = f32(x[i]);
-  y[i] = ${t}(${UNARY_EXPR[a.fn]});
+  y[i] = ${t}(${UNARY_WGSL[a.fn]("v", "p.alpha", "p.beta")});
 }`,
     );
     const [gx, gy] = ctx.grid(y.size, WG);
@@ -111,7 +82,7 @@ ${DIM_FN}
   }
   let a = f32(xa[ia]);
   let b = f32(xb[ib]);
-  y[i] = ${store(t, BINARY_EXPR[attrs.fn])};
+  y[i] = ${store(t, BINARY_WGSL[attrs.fn]("a", "b"))};
 }`,
     );
     const [gx, gy] = ctx.grid(y.size, WG);

@@ -4,7 +4,6 @@
  * f32 registers and stores the last one. The generated source is the pipeline's cache key; it
  * names constants by slot (`cst(k)`), their values travel in the uniform block.
  */
-import type { BinaryFn, UnaryFn } from "../../tensor/ops/elementwise.ts";
 import {
   type FusedAttrs,
   type FusedOperand,
@@ -14,47 +13,17 @@ import {
 import { sameShape, stridesOf } from "../../tensor/shape.ts";
 import type { GpuView, WebGpuBackend } from "../backend.ts";
 import { params } from "../params.ts";
-import { alignedStrides, DIM_FN, header, MATH_FNS, packDims } from "../wgsl.ts";
+import {
+  alignedStrides,
+  BINARY_WGSL,
+  DIM_FN,
+  header,
+  MATH_FNS,
+  packDims,
+  UNARY_WGSL,
+} from "../wgsl.ts";
 
 const WG = 256;
-
-/** f32 WGSL for each unary function of operand `v` (an identifier); must match the CPU's unaryScalar. */
-const UNARY_WGSL: Record<UnaryFn, (v: string, alpha: string, beta: string) => string> = {
-  neg: (v) => `-${v}`,
-  exp: (v) => `exp(${v})`,
-  log: (v) => `log(${v})`,
-  sqrt: (v) => `sqrt(${v})`,
-  rsqrt: (v) => `inverseSqrt(${v})`,
-  abs: (v) => `abs(${v})`,
-  sign: (v) => `sign(${v})`,
-  relu: (v) => `max(${v}, 0.0)`,
-  step: (v) => `select(0.0, 1.0, ${v} > 0.0)`,
-  gelu: (v) => `gelu_f(${v})`,
-  gelu_grad: (v) => `gelu_grad_f(${v})`,
-  silu: (v) => `silu_f(${v})`,
-  silu_grad: (v) => `silu_grad_f(${v})`,
-  tanh: (v) => `tanh_safe(${v})`,
-  sigmoid: (v) => `sigmoid_f(${v})`,
-  square: (v) => `${v} * ${v}`,
-  recip: (v) => `1.0 / ${v}`,
-  sin: (v) => `sin(${v})`,
-  cos: (v) => `cos(${v})`,
-  affine: (v, alpha, beta) => `${alpha} * ${v} + ${beta}`,
-  notfinite: (v) => `notfinite_f(${v})`,
-};
-
-const BINARY_WGSL: Record<BinaryFn, (a: string, b: string) => string> = {
-  add: (a, b) => `${a} + ${b}`,
-  sub: (a, b) => `${a} - ${b}`,
-  mul: (a, b) => `${a} * ${b}`,
-  div: (a, b) => `${a} / ${b}`,
-  max: (a, b) => `select(${b}, ${a}, ${a} >= ${b})`,
-  min: (a, b) => `select(${b}, ${a}, ${a} <= ${b})`,
-  gt: (a, b) => `select(0.0, 1.0, ${a} > ${b})`,
-  ge: (a, b) => `select(0.0, 1.0, ${a} >= ${b})`,
-  lt: (a, b) => `select(0.0, 1.0, ${a} < ${b})`,
-  eq: (a, b) => `select(0.0, 1.0, ${a} == ${b})`,
-};
 
 type InputMode = "same" | "scalar" | "bcast";
 
