@@ -1,10 +1,10 @@
 /**
- * Colour arithmetic the evaluator's segmentation is built on: distances in sRGB, the nearest
- * named object colour, and how much of a pixel an object of a known colour covers when the
- * renderer blended it (anti-aliasing) over a known background.
+ * Colour arithmetic the evaluator's segmentation is built on: distances in sRGB, the palette of
+ * object colours with their stripes, and how much of a pixel an object of a known colour covers
+ * when the renderer blended it (anti-aliasing) over a known, possibly shadowed, background.
  */
 import { stripeColor } from "../render.ts";
-import { COLOR_NAMES, type ColorName, OBJECT_COLORS } from "../scene.ts";
+import { COLOR_NAMES, OBJECT_COLORS } from "../scene.ts";
 
 export type Rgb = readonly [number, number, number];
 
@@ -14,32 +14,11 @@ export const PALETTE: readonly Rgb[] = COLOR_NAMES.map((n) => OBJECT_COLORS[n]);
 /** The stripe each ball of a palette colour carries (a darker or lighter shade of it). */
 export const STRIPES: readonly Rgb[] = PALETTE.map((c) => stripeColor(c));
 
-export function colorIndex(name: ColorName): number {
-  const i = COLOR_NAMES.indexOf(name);
-  if (i < 0) throw new Error(`unknown colour name "${name}"`);
-  return i;
-}
-
 export function dist2(r: number, g: number, b: number, c: Rgb): number {
   const dr = r - c[0];
   const dg = g - c[1];
   const db = b - c[2];
   return dr * dr + dg * dg + db * db;
-}
-
-export function rgbDistance(a: Rgb, b: Rgb): number {
-  return Math.sqrt(dist2(a[0], a[1], a[2], b));
-}
-
-/** Squared distance from pixel p to the colour segment between a and b. */
-export function segmentDist2(r: number, g: number, b: number, a: Rgb, c: Rgb): number {
-  const ur = c[0] - a[0];
-  const ug = c[1] - a[1];
-  const ub = c[2] - a[2];
-  const uu = ur * ur + ug * ug + ub * ub;
-  let t = uu > 0 ? ((r - a[0]) * ur + (g - a[1]) * ug + (b - a[2]) * ub) / uu : 0;
-  t = t < 0 ? 0 : Math.min(t, 1);
-  return dist2(r, g, b, [a[0] + t * ur, a[1] + t * ug, a[2] + t * ub]);
 }
 
 /**
@@ -103,32 +82,6 @@ export function blendFit(
   return shadowed < plain ? { a: a2, res2: shadowed } : { a, res2: plain };
 }
 
-/** Distance from pixel p to the blend line between bg and c (how un-blend-like p is). */
-export function blendResidual(r: number, g: number, b: number, c: Rgb, bg: Rgb): number {
-  const a = coverage(r, g, b, c, bg);
-  return Math.sqrt(
-    dist2(r, g, b, [
-      bg[0] + a * (c[0] - bg[0]),
-      bg[1] + a * (c[1] - bg[1]),
-      bg[2] + a * (c[2] - bg[2]),
-    ] as const),
-  );
-}
-
-/** Mean of a list of colours. */
-export function meanRgb(colors: readonly Rgb[]): Rgb {
-  if (colors.length === 0) throw new Error("meanRgb: no colours");
-  let r = 0;
-  let g = 0;
-  let b = 0;
-  for (const c of colors) {
-    r += c[0];
-    g += c[1];
-    b += c[2];
-  }
-  return [r / colors.length, g / colors.length, b / colors.length];
-}
-
 /**
  * Blends of a fixed list of colours over one background at a time, with everything that depends
  * only on the colours and the background worked out once per background: the per-pixel fit is
@@ -156,7 +109,9 @@ export class BlendModel {
   constructor(colors: readonly Rgb[]) {
     this.n = colors.length;
     this.c = new Float64Array(this.n * 3);
-    colors.forEach((c, i) => this.c.set(c, i * 3));
+    colors.forEach((c, i) => {
+      this.c.set(c, i * 3);
+    });
     this.u = new Float64Array(this.n * 3);
     this.uu = new Float64Array(this.n);
     this.cc = new Float64Array(this.n);
@@ -203,7 +158,7 @@ export class BlendModel {
     const d1 = g - this.bg1;
     const d2 = b - this.bg2;
     let a = (d0 * u0 + d1 * u1 + d2 * u2) / this.uu[j];
-    a = a < 0 ? 0 : a > 1 ? 1 : a;
+    a = Math.min(1, Math.max(0, a));
     const e0 = d0 - a * u0;
     const e1 = d1 - a * u1;
     const e2 = d2 - a * u2;

@@ -21,7 +21,11 @@ function colorMass(frame: Uint8Array, rgb: readonly number[], tol = 40) {
   let sx = 0;
   let sy = 0;
   for (let p = 0; p < 64 * 64; p++) {
-    const d = Math.hypot(frame[p * 3] - rgb[0], frame[p * 3 + 1] - rgb[1], frame[p * 3 + 2] - rgb[2]);
+    const d = Math.hypot(
+      frame[p * 3] - rgb[0],
+      frame[p * 3 + 1] - rgb[1],
+      frame[p * 3 + 2] - rgb[2],
+    );
     if (d < tol) {
       n++;
       sx += p % 64;
@@ -35,9 +39,13 @@ test("shuffleFrames reorders the very same frames, by seed", () => {
   const a = shuffleFrames(clip, 1);
   const b = shuffleFrames(clip, 1);
   const c = shuffleFrames(clip, 2);
-  const index = (v: typeof clip) => v.frames.map((f) => clip.frames.findIndex((g) => Buffer.compare(f, g) === 0));
+  const index = (v: typeof clip) =>
+    v.frames.map((f) => clip.frames.findIndex((g) => Buffer.compare(f, g) === 0));
   const ia = index(a);
-  assert.deepEqual([...ia].sort((x, y) => x - y), [...clip.frames.keys()]);
+  assert.deepEqual(
+    [...ia].sort((x, y) => x - y),
+    [...clip.frames.keys()],
+  );
   assert.notDeepEqual(ia, [...clip.frames.keys()]);
   assert.deepEqual(index(b), ia);
   assert.notDeepEqual(index(c), ia);
@@ -54,8 +62,14 @@ test("recolorObject repaints one object, rim included, and nothing else", () => 
     assert.equal(now.n, was.n);
     assert.ok(Math.abs(now.x - was.x) < 1e-9 && Math.abs(now.y - was.y) < 1e-9);
     // The blue disc and the background are untouched.
-    assert.deepEqual(colorMass(out.frames[f], OBJECT_COLORS.blue), colorMass(clip.frames[f], OBJECT_COLORS.blue));
-    assert.deepEqual(out.frames[f].subarray(0, 64 * 3 * 10), clip.frames[f].subarray(0, 64 * 3 * 10));
+    assert.deepEqual(
+      colorMass(out.frames[f], OBJECT_COLORS.blue),
+      colorMass(clip.frames[f], OBJECT_COLORS.blue),
+    );
+    assert.deepEqual(
+      out.frames[f].subarray(0, 64 * 3 * 10),
+      clip.frames[f].subarray(0, 64 * 3 * 10),
+    );
   }
   assert.throws(() => recolorObject(clip, "red", "teal" as never), /unknown colour "teal"/);
 });
@@ -85,7 +99,11 @@ test("deleteObjectMidClip removes an object for good and restores what it hid", 
     for (let y = 0; y < 40; y++) {
       for (let x = 0; x < 64; x++) {
         const o = (y * 64 + x) * 3;
-        assert.deepEqual([...out.frames[f].subarray(o, o + 3)], [...SKY], `pixel ${x},${y} frame ${f}`);
+        assert.deepEqual(
+          [...out.frames[f].subarray(o, o + 3)],
+          [...SKY],
+          `pixel ${x},${y} frame ${f}`,
+        );
       }
     }
   }

@@ -140,10 +140,11 @@ function erase(out: Uint8Array, video: Video, masks: ObjectPixels[], f: number):
     if (m.cover[p] <= 0) continue;
     const o = p * 3;
     let source: Uint8Array | null = null;
+    const usable = (g: number) =>
+      g >= 0 && g < video.frames.length && masks[g].cover[p] <= 0 && !paintLike(video.frames[g], o);
     for (let d = 1; d < video.frames.length && !source; d++) {
-      if (f - d >= 0 && masks[f - d].cover[p] <= 0) source = video.frames[f - d];
-      else if (f + d < video.frames.length && masks[f + d].cover[p] <= 0)
-        source = video.frames[f + d];
+      if (usable(f - d)) source = video.frames[f - d];
+      else if (usable(f + d)) source = video.frames[f + d];
     }
     for (let k = 0; k < 3; k++) out[o + k] = source ? source[o + k] : clampByte(m.under[o + k]);
   }

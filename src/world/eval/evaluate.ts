@@ -109,7 +109,7 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
   });
   const based = rebaseTracks(tracks, view);
   const motions = based.map((t) => analyseMotion(t, { fps, pixelsPerMetre: view.pixelsPerMetre }));
-  const objects = summariseObjects(tracks, motions);
+  const objects = summariseObjects(tracks, motions, frames.length);
   const theme = guessTheme(frames, width, height);
 
   // 3. Scores.

@@ -4,7 +4,7 @@
  * resting) in which direction. Image y grows downward; "up" below means smaller y.
  */
 import type { MotionKind } from "../scene.ts";
-import { evalPoly, median, type PolyFit, polyFit, slopePoly } from "./fit.ts";
+import { median, type PolyFit, polyFit, slopePoly } from "./fit.ts";
 import type { Observation, Track } from "./track.ts";
 
 export interface Flight {
@@ -76,23 +76,34 @@ export function analyseMotion(track: Track, options: MotionOptions): TrackMotion
   const airGap = Math.max(0.5, 0.1 * size);
   // Free flight: off the floor and clear of other objects.
   const airborne = (o: Observation) => !o.partial && !o.near && floor - o.bottom >= airGap;
-  const bounces = findBounces(full, size);
+  const bounces = findBounces(full, size, floor);
   // A jump (teleport) breaks a flight as surely as a bounce does.
   const jumps = new Set(track.links.filter((l) => l.jump).map((l) => obs[l.to].frame));
   const contacts = findContacts(full);
   for (const b of bounces) contacts.add(b.index);
   const flights = fitFlights(full, contacts, jumps, airborne, size, fps);
-  const kind = classifyKind(full, path, size, moveTol, floor, fps, options.pixelsPerMetre);
-  return { trackId: track.id, size, bounces, flights, dx, path, direction, kind };
+  const start = startOf(full, size, floor, fps, options.pixelsPerMetre);
+  return {
+    trackId: track.id,
+    size,
+    bounces,
+    flights,
+    dx,
+    path,
+    // A heavy object pushed along the floor may stop within a few pixels: its start tells.
+    direction: direction ?? start.heading,
+    kind: start.kind,
+  };
 }
 
 /**
- * Bounces: lowest points where the object comes down and goes back up sharply, rising again
- * by a good part of its size (a tumbling box rocks its centroid by less than that).
+ * Bounces: lowest points where the object comes down and goes back up sharply and then leaves
+ * the floor, its lowest edge clear of it (a tumbling box rocks its centroid, but one corner or
+ * another stays down).
  */
-function findBounces(full: Observation[], size: number): Bounce[] {
+function findBounces(full: Observation[], size: number, floor: number): Bounce[] {
   const out: Bounce[] = [];
-  const minRise = Math.max(1, 0.3 * size);
+  const minLift = Math.max(0.8, 0.15 * size);
   const minStep = 0.15;
   for (let i = 1; i < full.length - 1; i++) {
     const o = full[i];
@@ -106,15 +117,17 @@ function findBounces(full: Observation[], size: number): Bounce[] {
     const down = (o.cy - a2.cy) / (o.frame - a2.frame);
     const up = (o.cy - b2.cy) / (b2.frame - o.frame);
     if (down < minStep || up < minStep) continue;
-    // How far it rises before coming down again.
+    // How far it rises before coming down again, and how clear of the floor it gets.
     let top = o.cy;
+    let highest = o.bottom;
     for (let j = i + 1; j < full.length; j++) {
       if (full[j].frame - full[j - 1].frame > 3) break;
       if (full[j].cy < top) top = full[j].cy;
+      if (full[j].bottom < highest) highest = full[j].bottom;
       if (full[j].cy > full[j - 1].cy + 0.5) break;
     }
     const rise = o.cy - top;
-    if (rise < minRise) continue;
+    if (floor - highest < minLift || rise < minLift) continue;
     if (out.length > 0 && o.frame - out[out.length - 1].frame < 3) continue;
     out.push({ frame: o.frame, index: i, rise });
   }
@@ -234,11 +247,6 @@ export function flightVy(f: Flight, frame: number, fps: number): number {
   return slopePoly(f.fitY, frame / fps);
 }
 
-/** Position of a flight's parabola at frame f. */
-export function flightAt(f: Flight, frame: number, fps: number): { x: number; y: number } {
-  return { x: evalPoly(f.fitX, frame / fps), y: evalPoly(f.fitY, frame / fps) };
-}
-
 /**
  * Which way the object travels: judged on its first 0.75 s when it moves clearly then (a wall
  * may send it back later), else on the whole track.
@@ -255,42 +263,48 @@ function travelDirection(obs: Observation[], fps: number, tol: number): "left" |
 }
 
 /**
- * How the object starts: at rest, rolling along the ground, let go in the air, or thrown.
- * Judged on the first half second of whole observations: its height above the floor, whether
- * it rises, and its horizontal speed (over ≥ 0.1 s baselines, to keep centroid noise down).
+ * How the object starts: at rest, rolling along the ground, let go in the air, or thrown, and
+ * which way it is then heading when it clearly moves sideways. Judged on the first half second
+ * of whole observations: its height above the floor, whether it rises, and its horizontal speed
+ * (over ≥ 0.15 s baselines, to keep centroid noise down).
  */
-function classifyKind(
+function startOf(
   full: Observation[],
-  path: number,
   size: number,
-  moveTol: number,
   floor: number,
   fps: number,
   ppm: number | undefined,
-): MotionKind | null {
-  if (full.length < 3) return null;
-  if (path < moveTol) return "resting";
-  const horizon = full[0].frame + Math.max(3, Math.round(0.5 * fps));
+): { kind: MotionKind | null; heading: "left" | "right" | null } {
+  const horizon = full.length > 0 ? full[0].frame + Math.max(3, Math.round(0.5 * fps)) : 0;
   const early = full.filter((o) => o.frame <= horizon);
-  if (early.length < 3) return null;
+  if (early.length < 3) return { kind: null, heading: null };
   const first = early[0];
-  const base = Math.max(2, Math.round(0.1 * fps));
+  const base = Math.max(2, Math.round(0.15 * fps));
   let speed = 0;
+  let step = 0;
   for (let i = 0; i < early.length; i++) {
     for (let j = i + 1; j < early.length; j++) {
       const dt = early[j].frame - early[i].frame;
       if (dt < base) continue;
-      speed = Math.max(speed, (Math.abs(early[j].cx - early[i].cx) * fps) / dt);
+      const v = ((early[j].cx - early[i].cx) * fps) / dt;
+      if (Math.abs(v) > speed) {
+        speed = Math.abs(v);
+        step = v;
+      }
       break;
     }
   }
   // Without a scale, speeds are judged against the object's size (objects are 0.3–0.8 m).
   const perMetre = ppm ?? size / 0.5;
   const mps = speed / perMetre;
-  const startHigh = floor - first.bottom >= Math.max(1.5, 0.4 * size);
-  if (!startHigh) return mps >= ROLL_SPEED ? "rolled" : "resting";
+  const heading = mps >= ROLL_SPEED ? (step > 0 ? "right" : "left") : null;
+  // Rising right away means thrown upward (a dropped object only rises after a bounce; a
+  // box tumbling along the floor lifts its centroid by less).
+  const soon = Math.max(2, Math.round(0.2 * fps));
   let rose = 0;
-  for (const o of early) rose = Math.max(rose, first.cy - o.cy);
-  if (rose > Math.max(1, 0.3 * size)) return "thrown";
-  return mps >= THROW_SPEED ? "thrown" : "dropped";
+  for (const o of early) if (o.frame - first.frame <= soon) rose = Math.max(rose, first.cy - o.cy);
+  if (rose > Math.max(1, 0.3 * size)) return { kind: "thrown", heading };
+  const startHigh = floor - first.bottom >= Math.max(1.5, 0.4 * size);
+  if (!startHigh) return { kind: mps >= ROLL_SPEED ? "rolled" : "resting", heading };
+  return { kind: mps >= THROW_SPEED ? "thrown" : "dropped", heading };
 }

@@ -20,6 +20,8 @@ export interface ObjectSummary {
   lastFrame: number;
   /** Frames in which it was detected. */
   seen: number;
+  /** Its last sighting is at the frame's edge before the clip ends: it went out of view. */
+  leftView: boolean;
   motion: MotionKind | null;
   direction: "left" | "right" | null;
   bounces: number;
@@ -28,12 +30,17 @@ export interface ObjectSummary {
 /** Most observations fitted per track: enough for a clear vote, bounded cost. */
 const MAX_SHAPE_FITS = 16;
 /** Below this size (px, square root of the area) balls, boxes and triangles look alike. */
-const MIN_SHAPE_SIZE = 3.5;
+export const MIN_SHAPE_SIZE = 3.5;
 
-export function summariseObjects(tracks: Track[], motions: TrackMotion[]): ObjectSummary[] {
+export function summariseObjects(
+  tracks: Track[],
+  motions: TrackMotion[],
+  frames: number,
+): ObjectSummary[] {
   return tracks.map((t, k) => {
     const m = motions[k];
     const shape = voteShape(t);
+    const last = t.obs[t.obs.length - 1];
     return {
       track: t.id,
       color: t.color,
@@ -43,6 +50,7 @@ export function summariseObjects(tracks: Track[], motions: TrackMotion[]): Objec
       firstFrame: t.obs[0].frame,
       lastFrame: t.obs[t.obs.length - 1].frame,
       seen: t.obs.length,
+      leftView: last.touchesEdge && last.frame < frames - 1,
       motion: m.kind,
       direction: m.direction,
       bounces: m.bounces.length,

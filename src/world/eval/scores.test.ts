@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { OBJECT_COLORS } from "../scene.ts";
 import { OCCLUDER_COLORS, THEME_BACKGROUNDS } from "../themes.ts";
-import { evaluateVideo } from "./evaluate.ts";
 import type { Rgb } from "./colour.ts";
+import { evaluateVideo } from "./evaluate.ts";
 import type { ObjectSummary } from "./objects.ts";
 import { scoreAdherence } from "./scores/adherence.ts";
 import { type Canvas, paintVideo } from "./synthetic.ts";
@@ -49,7 +49,10 @@ const ball = (c: Canvas, x: number, h: number, color: Rgb = OBJECT_COLORS.red) =
 test("a fall under the world's gravity scores well, a fall under half of it does not", () => {
   const good = evaluateVideo(clip((c, t) => ball(c, 30, drop(t, 4, 9.81, 0.7))));
   assert.ok(good.physics.gravity! >= 0.9, JSON.stringify(good.physics.flights));
-  assert.ok(Math.abs(good.physics.measuredGravity! - 9.81) < 1, `g ${good.physics.measuredGravity}`);
+  assert.ok(
+    Math.abs(good.physics.measuredGravity! - 9.81) < 1,
+    `g ${good.physics.measuredGravity}`,
+  );
   assert.ok(good.physics.bounceEnergy! >= 0.9);
   const slow = evaluateVideo(clip((c, t) => ball(c, 30, drop(t, 4, 4.5, 0.7))));
   assert.ok(slow.physics.gravity! < 0.3, `gravity score ${slow.physics.gravity}`);
@@ -121,6 +124,7 @@ const summary = (o: Partial<ObjectSummary> & Pick<ObjectSummary, "track" | "colo
     firstFrame: 0,
     lastFrame: 71,
     seen: 72,
+    leftView: false,
     motion: "resting",
     direction: null,
     bounces: 0,
@@ -161,7 +165,11 @@ test("adherence pairs named objects with the tracked ones that fit them best", (
 test("adherence leaves out what the clip cannot show and scores missing objects as failures", () => {
   const tiny = summary({ track: 0, color: "green", shape: null, motion: null });
   const r = scoreAdherence(
-    { occluders: [], count: 3, objects: [{ color: "green", shape: "triangle", motion: "dropped" }, { color: "red" }] },
+    {
+      occluders: [],
+      count: 3,
+      objects: [{ color: "green", shape: "triangle", motion: "dropped" }, { color: "red" }],
+    },
     [tiny],
     "day",
     1,

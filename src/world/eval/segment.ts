@@ -1,8 +1,9 @@
 /**
  * Finds the objects in one frame from colour alone: every pixel is classified as background,
  * shadow, scenery (occluders and props) or one of the named object colours, pixels of one
- * colour are joined into connected blobs, and each blob gets a coverage-weighted area and
- * centroid (so anti-aliased edges give sub-pixel positions) and shape measures.
+ * colour are grown into connected blobs from well-covered seeds, and each blob gets a
+ * coverage-weighted area and centroid (so anti-aliased edges give sub-pixel positions), its
+ * lowest extent and the coverage patch that shape fitting reads.
  */
 import { COLOR_NAMES, type ColorName } from "../scene.ts";
 import { rowBackground } from "./background.ts";
@@ -288,7 +289,7 @@ function classifyPixels(
         const d1 = STRIPE_STEP[i * 3 + 1];
         const d2 = STRIPE_STEP[i * 3 + 2];
         let t = ((r - f[0]) * d0 + (g - f[1]) * d1 + (b - f[2]) * d2) / STRIPE_STEP2[i];
-        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        t = Math.min(1, Math.max(0, t));
         const e0 = r - f[0] - t * d0;
         const e1 = g - f[1] - t * d1;
         const e2 = b - f[2] - t * d2;

@@ -282,11 +282,15 @@ function markPartialAndNear(tracks: Track[]): void {
     }
   }
   for (const track of tracks) {
-    const areas = track.obs.filter((o) => !o.touchesEdge).map((o) => o.area);
-    areas.sort((a, b) => a - b);
-    const typical = areas.length > 0 ? areas[Math.floor(areas.length * 0.75)] : 0;
-    const margin = Math.max(1, 0.15 * Math.sqrt(typical));
-    for (const ob of track.obs) {
+    const obs = track.obs;
+    for (const ob of obs) {
+      // Its usual size around this time (a zoom grows objects over the clip).
+      const areas = obs
+        .filter((o) => !o.touchesEdge && Math.abs(o.frame - ob.frame) <= LOCAL_FRAMES)
+        .map((o) => o.area)
+        .sort((a, b) => a - b);
+      const typical = areas.length > 0 ? areas[Math.floor(areas.length * 0.75)] : 0;
+      const margin = Math.max(1, 0.15 * Math.sqrt(typical));
       let partial = ob.touchesEdge || ob.joined || ob.area < 0.8 * typical;
       let near = false;
       for (let f = ob.frame - 1; f <= ob.frame + 1; f++) {
@@ -301,6 +305,9 @@ function markPartialAndNear(tracks: Track[]): void {
     }
   }
 }
+
+/** Frames either side over which an object's usual size is taken. */
+const LOCAL_FRAMES = 12;
 
 function boxesTouch(
   a: [number, number, number, number],

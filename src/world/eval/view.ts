@@ -210,7 +210,44 @@ function measurePan(input: ViewInput): number[] | null {
     offsets.push(best + sub);
   }
   const drift = Math.abs(offsets[offsets.length - 1]);
-  return drift >= 1 ? offsets : null;
+  if (drift < 1) return null;
+  // Each frame's match is good to about a pixel; a camera moves smoothly, so a cubic in time
+  // through zero at the first frame gives its sub-pixel course.
+  const t = offsets.map((_, f) => f / offsets.length);
+  const fit = cubicThroughZero(t, offsets);
+  return t.map((u) => fit[0] * u + fit[1] * u * u + fit[2] * u * u * u);
+}
+
+/** Least squares y ≈ a·t + b·t² + c·t³ (no constant term), returning [a, b, c]. */
+function cubicThroughZero(t: number[], y: number[]): [number, number, number] {
+  const m = [
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+  ];
+  const v = [0, 0, 0];
+  t.forEach((u, i) => {
+    const p = [u, u * u, u * u * u];
+    for (let r = 0; r < 3; r++) {
+      v[r] += p[r] * y[i];
+      for (let c = 0; c < 3; c++) m[r][c] += p[r] * p[c];
+    }
+  });
+  // Gaussian elimination on the 3×3 normal equations.
+  for (let col = 0; col < 3; col++) {
+    let piv = col;
+    for (let r = col + 1; r < 3; r++) if (Math.abs(m[r][col]) > Math.abs(m[piv][col])) piv = r;
+    [m[col], m[piv]] = [m[piv], m[col]];
+    [v[col], v[piv]] = [v[piv], v[col]];
+    if (Math.abs(m[col][col]) < 1e-12) return [0, 0, 0];
+    for (let r = 0; r < 3; r++) {
+      if (r === col) continue;
+      const f = m[r][col] / m[col][col];
+      for (let c = col; c < 3; c++) m[r][c] -= f * m[col][c];
+      v[r] -= f * v[col];
+    }
+  }
+  return [v[0] / m[0][0], v[1] / m[1][1], v[2] / m[2][2]];
 }
 
 /** Tracks with every observation moved to base pixels (pan and zoom taken out). */

@@ -8,7 +8,7 @@
  */
 import type { ObjectConstraint, SceneConstraints } from "../../constraints.ts";
 import type { ThemeName } from "../../scene.ts";
-import type { ObjectSummary } from "../objects.ts";
+import { MIN_SHAPE_SIZE, type ObjectSummary } from "../objects.ts";
 
 export interface AdherenceCheck {
   /** What was asked, e.g. "object 1 colour". */
@@ -61,7 +61,7 @@ export function scoreAdherence(
       if (wanted === null) continue;
       const got = o ? gotValue(o, a) : "nothing";
       if (o && unjudgeable(o, a)) {
-        // Too small to tell its shape, seen too briefly to tell its motion: not held against it.
+        // What the clip cannot show is not held against it.
         checks.push({ what: `object ${i + 1} ${a}`, wanted, got, ok: true, unjudged: true });
         continue;
       }
@@ -103,8 +103,15 @@ export function scoreAdherence(
   return { score, ...parts, checks, pairing };
 }
 
+/**
+ * What the clip cannot show about an object: the shape of one too small to tell, the motion of
+ * one seen too briefly, a bounce that may have happened out of view or too small to see.
+ */
 function unjudgeable(o: ObjectSummary, a: Attribute): boolean {
-  return (a === "shape" && o.shape === null) || (a === "motion" && o.motion === null);
+  if (a === "shape") return o.shape === null;
+  if (a === "motion") return o.motion === null;
+  if (a === "bounce") return o.bounces === 0 && (o.leftView || o.sizePx < MIN_SHAPE_SIZE);
+  return false;
 }
 
 function wantedValue(w: ObjectConstraint, a: Attribute): string | null {

@@ -259,7 +259,8 @@ function passageProblem(t: Track, to: number): string | null {
   const size = Math.sqrt(b.area);
   // Slack: speeds change a little (friction, a bounce) and centroids are noisy.
   const slack =
-    SPEED_TOLERANCE * Math.max(Math.abs(vin), Math.abs(vout)) + (0.5 + 0.2 * size) / Math.sqrt(frames);
+    SPEED_TOLERANCE * Math.max(Math.abs(vin), Math.abs(vout)) +
+    (0.5 + 0.2 * size) / Math.sqrt(frames);
   const lo = Math.min(vin, vout) - slack;
   const hi = Math.max(vin, vout) + slack;
   if (crossing < lo || crossing > hi) {
@@ -282,7 +283,9 @@ function fullest(obs: Observation[], dir: 1 | -1): Observation | null {
 /** Whether at least three sightings, `ref` among them, agree on its area within 10%. */
 function steady(obs: Observation[], ref: Observation): boolean {
   if (ref.touchesEdge) return false;
-  return obs.filter((o) => !o.touchesEdge && Math.abs(o.area - ref.area) <= 0.1 * ref.area).length >= 3;
+  return (
+    obs.filter((o) => !o.touchesEdge && Math.abs(o.area - ref.area) <= 0.1 * ref.area).length >= 3
+  );
 }
 
 /** Horizontal speed (px/frame) over the sightings at least nearly as full as `ref`. */
@@ -293,7 +296,6 @@ function steadySpeed(obs: Observation[], ref: Observation): number {
   const last = full[full.length - 1];
   return (last.cx - first.cx) / (last.frame - first.frame);
 }
-
 
 /**
  * Pairs a track that vanished at an occluder with one that appeared at an occluder later,
