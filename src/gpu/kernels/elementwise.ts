@@ -20,6 +20,7 @@ import {
   packDims,
   UNARY_WGSL,
 } from "../wgsl.ts";
+import { gather } from "./shape.ts";
 
 const WG = 256;
 
@@ -138,32 +139,6 @@ struct P { n: u32, stride: u32, pad0: u32, pad1: u32 }
   },
 
   expand(ctx: WebGpuBackend, [x]: GpuView[], [y]: GpuView[], _a: ExpandAttrs) {
-    const t = x.dtype;
-    const pipe = ctx.pipeline(
-      `expand_${t}`,
-      () => `${header(t)}
-struct P { n: u32, stride: u32, rank: u32, pad: u32, shape: array<vec4<u32>, 2>, sx: array<vec4<u32>, 2> }
-@group(0) @binding(0) var<storage, read> x: array<${t}>;
-@group(0) @binding(1) var<storage, read_write> y: array<${t}>;
-@group(0) @binding(2) var<uniform> p: P;
-${DIM_FN}
-@compute @workgroup_size(${WG}) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * p.stride;
-  if (i >= p.n) { return; }
-  var rem = i;
-  var ix = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let n = dim(p.shape, u32(d));
-    ix += (rem % n) * dim(p.sx, u32(d));
-    rem = rem / n;
-  }
-  y[i] = x[ix];
-}`,
-    );
-    const [gx, gy] = ctx.grid(y.size, WG);
-    const u = params().u32(y.size, gx * WG, y.shape.length, 0);
-    packDims(u, y.shape);
-    packDims(u, alignedStrides(x.shape, y.shape, stridesOf(x.shape)));
-    ctx.dispatch(pipe, [x.storage, y.storage], u, [gx, gy]);
+    gather(ctx, x, y, y.shape, alignedStrides(x.shape, y.shape, stridesOf(x.shape)), 0);
   },
 };

@@ -53,8 +53,11 @@ function inverse(perm: readonly number[]): number[] {
   return inv;
 }
 
-/** y[i] = x[base + Σ coord_d · strides_d] over the output's shape (slice and axis-keeping permutes). */
-function gather(
+/**
+ * y[i] = x[base + Σ coord_d · strides_d] over the output's shape: slices, axis-keeping permutes,
+ * and broadcasts (stride 0 on a broadcast dimension).
+ */
+export function gather(
   ctx: WebGpuBackend,
   x: GpuView,
   y: GpuView,
