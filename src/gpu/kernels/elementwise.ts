@@ -1,12 +1,10 @@
 /** WGSL kernels for the elementwise family: one thread per output element, f32 arithmetic. */
 import type {
   BinaryAttrs,
-  BinaryFn,
   CastAttrs,
   ExpandAttrs,
   FillAttrs,
   UnaryAttrs,
-  UnaryFn,
 } from "../../tensor/ops/elementwise.ts";
 import { stridesOf } from "../../tensor/shape.ts";
 import type { GpuView, WebGpuBackend } from "../backend.ts";
