@@ -18,6 +18,7 @@ import { type ContinuationScore, scoreContinuation } from "./scores/continuation
 import { type PermanenceScore, scorePermanence } from "./scores/permanence.ts";
 import { type PhysicsScore, scorePhysics } from "./scores/physics.ts";
 import { segmentFrame } from "./segment.ts";
+import { measureChromaSmear } from "./smear.ts";
 import { guessTheme, sceneryColors, sceneryEdgeColors } from "./theme.ts";
 import { type Track, trackDetections } from "./track.ts";
 import { estimateView, rebaseTracks, TYPICAL_ARENA_WIDTH } from "./view.ts";
@@ -35,7 +36,15 @@ export interface EvalOptions {
 }
 
 export interface EvalReport {
-  video: { width: number; height: number; fps: number; frames: number; seconds: number };
+  video: {
+    width: number;
+    height: number;
+    fps: number;
+    frames: number;
+    seconds: number;
+    /** How smeared the clip's colour is (0 exact, 1 like yuv420p), allowed for in segmentation. */
+    chromaSmear: number;
+  };
   prompt: { text: string | null; constraints: SceneConstraints; unknownWords: string[] } | null;
   theme: { guess: ThemeName; distance: number };
   camera: { motion: string; source: string; pixelsPerMetre: number };
@@ -75,8 +84,10 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
     }
   }
 
-  // 1. Objects from pixels.
+  // 1. Objects from pixels, allowing for as much colour smear as the clip shows.
+  const chromaSmear = measureChromaSmear(frames, width, height).smear;
   const segOpts = {
+    chromaSmear,
     sceneryColors: sceneryColors(),
     sceneryEdgeColors: sceneryEdgeColors(),
     shadowFromRow: Math.max(0, Math.floor(groundRow(height)) - 1),
@@ -109,7 +120,7 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
   });
   const based = rebaseTracks(tracks, view);
   const motions = based.map((t) => analyseMotion(t, { fps, pixelsPerMetre: view.pixelsPerMetre }));
-  const objects = summariseObjects(tracks, motions, frames.length);
+  const objects = summariseObjects(tracks, motions, frames.length, { chromaSmear });
   const theme = guessTheme(frames, width, height);
 
   // 3. Scores.
@@ -134,7 +145,7 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
     : null;
 
   return {
-    video: { width, height, fps, frames: frames.length, seconds: frames.length / fps },
+    video: { width, height, fps, frames: frames.length, seconds: frames.length / fps, chromaSmear },
     prompt,
     theme: { guess: theme.theme, distance: theme.distance },
     camera: { motion: view.camera, source: view.source, pixelsPerMetre: view.pixelsPerMetre },

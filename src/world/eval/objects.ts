@@ -31,15 +31,31 @@ export interface ObjectSummary {
 const MAX_SHAPE_FITS = 16;
 /** Below this size (px, square root of the area) balls, boxes and triangles look alike. */
 export const MIN_SHAPE_SIZE = 3.5;
+/**
+ * How much larger an object must be to be told apart in a clip whose colour a codec smeared
+ * (see smear.ts): the codec's blocks round off a small box and square off a small ball.
+ */
+const SMEARED_SHAPE_SIZE = 4.5;
+
+export interface SummaryOptions {
+  /** How smeared the clip's colour is, 0 (exact) to 1 (yuv420p); 0 by default. */
+  chromaSmear?: number;
+}
 
 export function summariseObjects(
   tracks: Track[],
   motions: TrackMotion[],
   frames: number,
+  options: SummaryOptions = {},
 ): ObjectSummary[] {
+  const smear = options.chromaSmear ?? 0;
+  if (!(smear >= 0 && smear <= 1)) {
+    throw new Error(`summariseObjects: chromaSmear must be in [0, 1], got ${smear}`);
+  }
+  const minSize = MIN_SHAPE_SIZE + (SMEARED_SHAPE_SIZE - MIN_SHAPE_SIZE) * smear;
   return tracks.map((t, k) => {
     const m = motions[k];
-    const shape = voteShape(t);
+    const shape = voteShape(t, minSize, smear);
     const last = t.obs[t.obs.length - 1];
     return {
       track: t.id,
@@ -58,15 +74,19 @@ export function summariseObjects(
   });
 }
 
-function voteShape(t: Track): { shape: ShapeKind | null; confidence: number } {
-  const usable = t.obs.filter((o) => !o.partial && o.patch && Math.sqrt(o.area) >= MIN_SHAPE_SIZE);
+function voteShape(
+  t: Track,
+  minSize: number,
+  smear: number,
+): { shape: ShapeKind | null; confidence: number } {
+  const usable = t.obs.filter((o) => !o.partial && o.patch && Math.sqrt(o.area) >= minSize);
   if (usable.length === 0) return { shape: null, confidence: 0 };
   const step = usable.length / Math.min(usable.length, MAX_SHAPE_FITS);
   const votes: Record<ShapeKind, number> = { ball: 0, box: 0, triangle: 0 };
   let total = 0;
   for (let i = 0; i < usable.length; i += step) {
     const o = usable[Math.floor(i)];
-    const fit = fitShape(o.patch!, o.cx, o.cy, o.area);
+    const fit = fitShape(o.patch!, o.cx, o.cy, o.area, smear);
     // A clear fit counts more than a near-tie.
     const w = 0.25 + fit.margin;
     votes[fit.shape] += w;

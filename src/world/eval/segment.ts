@@ -1,13 +1,27 @@
 /**
  * Finds the objects in one frame from colour alone: every pixel is classified as background,
- * shadow, scenery (occluders and props) or one of the named object colours, pixels of one
- * colour are grown into connected blobs from well-covered seeds, and each blob gets a
+ * shadow, scenery (occluders and props) or one of the named object colours (classify.ts), the
+ * classes are checked region by region (regions.ts), pixels of one colour are grown into
+ * connected blobs from well-covered seeds, and each blob gets a
  * coverage-weighted area and centroid (so anti-aliased edges give sub-pixel positions), its
  * lowest extent and the coverage patch that shape fitting reads.
  */
 import { COLOR_NAMES, type ColorName } from "../scene.ts";
 import { rowBackground } from "./background.ts";
-import { BlendModel, blendFit, coverage, dist2, PALETTE, type Rgb, STRIPES } from "./colour.ts";
+import { SmearModel } from "./blur-fit.ts";
+import {
+  BLEND_RESIDUAL,
+  classifyPixels,
+  FAINT,
+  FILLS,
+  type PixelClasses,
+  SCENERY,
+  SHADES,
+  SHADOW,
+} from "./classify.ts";
+import { dist2, type Rgb } from "./colour.ts";
+import { metricFrame, toMetric } from "./metric.ts";
+import { refineRegions } from "./regions.ts";
 import type { CoveragePatch } from "./shape.ts";
 
 export interface SegmentOptions {
@@ -30,6 +44,11 @@ export interface SegmentOptions {
   minArea?: number;
   /** Blobs narrower than this (px) in either direction get no coverage patch (too small to shape). */
   minShapeSize?: number;
+  /**
+   * How much the frame's colour is smeared by a codec, 0 (exact colours, the default) to 1
+   * (yuv420p): see smear.ts, which measures it for a clip.
+   */
+  chromaSmear?: number;
 }
 
 export interface ResolvedSegmentOptions {
@@ -41,6 +60,7 @@ export interface ResolvedSegmentOptions {
   shadowFromRow: number;
   minArea: number;
   minShapeSize: number;
+  chromaSmear: number;
 }
 
 export function resolveSegmentOptions(o: SegmentOptions = {}): ResolvedSegmentOptions {
@@ -55,11 +75,15 @@ export function resolveSegmentOptions(o: SegmentOptions = {}): ResolvedSegmentOp
     shadowFromRow: o.shadowFromRow ?? Number.MAX_SAFE_INTEGER,
     minArea: o.minArea ?? 1,
     minShapeSize: o.minShapeSize ?? 3,
+    chromaSmear: o.chromaSmear ?? 0,
   };
   for (const [k, v] of Object.entries(r)) {
     if (typeof v === "number" && !(v >= 0 && Number.isFinite(v))) {
       throw new Error(`segment options: ${k} must be a finite number ≥ 0, got ${v}`);
     }
+  }
+  if (r.chromaSmear > 1) {
+    throw new Error(`segment options: chromaSmear must be in [0, 1], got ${r.chromaSmear}`);
   }
   return r;
 }
@@ -102,22 +126,6 @@ export interface FrameSegmentation {
   scenery: Uint8Array;
 }
 
-const BACKGROUND = -1;
-const SHADOW = -2;
-const SCENERY = -3;
-/** Mostly background, slightly blended with an object colour: a rim pixel at most. */
-const FAINT = -4;
-/** Farthest (sRGB distance) a pixel may lie from the background-to-colour blend line. */
-const BLEND_RESIDUAL = 40;
-/** How much worse (sRGB distance) a scenery explanation of a pixel may be and still win. */
-const SCENERY_TIE = 2;
-/**
- * A blob needs at least one seed pixel to count as an object: one covered this fully by the
- * object's fill colour, and (when it is a pure pixel) this close to the fill colour.
- */
-const SEED_COVERAGE = 0.5;
-const FILL_SEED_DISTANCE = 30;
-
 /** Segments one packed RGB frame. */
 export function segmentFrame(
   frame: Uint8Array,
@@ -131,13 +139,12 @@ export function segmentFrame(
     );
   }
   const opts = resolveSegmentOptions(options);
-  const rows = rowBackground(frame, width, height);
+  const rows = rowBackground(frame, width, height).map(toMetric);
+  const metric = metricFrame(frame);
   const n = width * height;
-  const cls = new Int8Array(n);
-  const cover = new Float32Array(n);
-  const faintOf = new Int8Array(n).fill(-1);
-  const seed = new Uint8Array(n);
-  classifyPixels(frame, width, height, rows, opts, cls, cover, faintOf, seed);
+  const classes = classifyPixels(metric, width, height, rows, opts);
+  refineRegions(classes, width, height, opts.chromaSmear);
+  const { cls, seed } = classes;
 
   // Blobs grow from well-covered seed pixels through 8-connected pixels of the same colour.
   const labels = new Int32Array(n).fill(-1);
@@ -176,9 +183,16 @@ export function segmentFrame(
   // Palette-like pixels no seed reached are faint blends or scenery, not objects.
   for (let p = 0; p < n; p++) if (cls[p] >= 0 && labels[p] < 0) cls[p] = SCENERY;
 
+  // Only a codec smears one colour's rim into another's.
+  const absorbed =
+    opts.chromaSmear >= 0.5
+      ? absorbFringes(metric, rows, classes, width, height, blobs, labels, opts.chromaSmear)
+      : blobs.map(() => false);
+
   const detections: Detection[] = [];
   blobs.forEach((blob, id) => {
-    const d = measureBlob(frame, width, height, rows, cls, cover, faintOf, labels, id, blob, opts);
+    if (absorbed[id]) return;
+    const d = measureBlob(metric, width, height, rows, classes, labels, id, blob, opts);
     if (d.area >= opts.minArea) detections.push(d);
   });
 
@@ -205,199 +219,99 @@ export function segmentFrame(
 }
 
 /**
- * Labels every pixel with a palette index (≥ 0) or BACKGROUND, SHADOW, SCENERY or FAINT, and fills
- * `cover` with the pixel's coverage by its palette colour. A pixel belongs to colour c when it
- * lies on the blend between its row's background and c at coverage ≥ 1/2: that way the
- * anti-aliased rim of a red ball over blue sky reads as part-red rather than as pink.
+ * A blob of one colour lying against a bigger blob of another colour, every pixel of which that
+ * other colour explains as well (its blend over the background, or its own fill), is that
+ * object's rim: a codec smears a saturated colour's edge into a duller colour of the same hue
+ * (orange's into brown). Its pixels become faint rim pixels of the bigger blob. Returns which
+ * blobs were absorbed.
  */
-function classifyPixels(
-  frame: Uint8Array,
+function absorbFringes(
+  frame: Float32Array,
+  rows: readonly Rgb[],
+  classes: PixelClasses,
   width: number,
   height: number,
-  rows: Rgb[],
-  opts: ResolvedSegmentOptions,
-  out: Int8Array,
-  cover: Float32Array,
-  faintOf: Int8Array,
-  seed: Uint8Array,
-): void {
-  const bgTol2 = opts.backgroundTolerance * opts.backgroundTolerance;
-  const maxD2 = opts.maxColorDistance * opts.maxColorDistance;
-  const seedD2 = FILL_SEED_DISTANCE * FILL_SEED_DISTANCE;
-  const scenery = opts.sceneryColors;
-  const edges = opts.sceneryEdgeColors;
-  // Pixels painted in an occluder's own colour: an object's rim next to one is blended over it.
-  const edgeOf = new Int8Array(width * height).fill(-1);
-  if (edges.length > 0) {
-    for (let p = 0; p < width * height; p++) {
-      const o = p * 3;
-      for (let k = 0; k < edges.length; k++) {
-        if (dist2(frame[o], frame[o + 1], frame[o + 2], edges[k]) < 144) {
-          edgeOf[p] = k;
-          break;
-        }
-      }
-    }
-  }
-  const objects = OBJECT_BLENDS;
-  const edgeBlends = new BlendModel(edges);
-  for (let y = 0; y < height; y++) {
-    const bg = rows[y];
-    const bgNorm2 = bg[0] * bg[0] + bg[1] * bg[1] + bg[2] * bg[2];
-    const darkest = y >= opts.shadowFromRow ? opts.shadowDarkest : 1;
-    objects.setBackground(bg, darkest, 1600);
-    edgeBlends.setBackground(bg, darkest, 1);
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      const o = p * 3;
-      const r = frame[o];
-      const g = frame[o + 1];
-      const b = frame[o + 2];
-      if (dist2(r, g, b, bg) < bgTol2) {
-        out[p] = BACKGROUND;
-        continue;
-      }
-      // Painted in a scenery colour itself (an occluder's face): no object is.
-      if (edgeOf[p] >= 0 && dist2(r, g, b, edges[edgeOf[p]]) <= 4) {
-        out[p] = SCENERY;
-        continue;
-      }
-      let alt: Rgb | null = null;
-      for (let dy = -1; dy <= 1 && !alt && edges.length > 0; dy++) {
-        const qy = y + dy;
+  blobs: { ci: number; xs: number[]; ys: number[] }[],
+  labels: Int32Array,
+  smear: number,
+): boolean[] {
+  const { cls, cover, faintOf } = classes;
+  const absorbed = new Array<boolean>(blobs.length).fill(false);
+  const fit = new SmearModel(smear);
+  const bound2 = BLEND_RESIDUAL * BLEND_RESIDUAL;
+  const order = [...blobs.keys()].sort((a, b) => blobs[a].xs.length - blobs[b].xs.length);
+  for (const id of order) {
+    const blob = blobs[id];
+    // Bigger blobs of other colours touching this one.
+    const hosts = new Set<number>();
+    for (let i = 0; i < blob.xs.length; i++) {
+      for (let dy = -1; dy <= 1; dy++) {
+        const qy = blob.ys[i] + dy;
         if (qy < 0 || qy >= height) continue;
         for (let dx = -1; dx <= 1; dx++) {
-          const qx = x + dx;
+          const qx = blob.xs[i] + dx;
           if (qx < 0 || qx >= width) continue;
-          const k = edgeOf[qy * width + qx];
-          if (k >= 0) {
-            alt = edges[k];
-            break;
+          const other = labels[qy * width + qx];
+          if (other < 0 || other === id || absorbed[other]) continue;
+          if (blobs[other].ci !== blob.ci && blobs[other].xs.length > blob.xs.length) {
+            hosts.add(other);
           }
         }
       }
-      let best = -1;
-      let bestRes2 = BLEND_RESIDUAL * BLEND_RESIDUAL;
-      let bestCover = 0;
-      // Whether the explanation is the object's own fill colour (stripes never seed a blob:
-      // a dark stripe shade is too easily matched by some other colour's blend).
-      let bestFill = false;
-      for (let i = 0; i < PALETTE.length; i++) {
-        // The object itself: its fill, its stripe (balls), or an anti-aliased mix of the two.
-        const f = PALETTE[i];
-        const d0 = STRIPE_STEP[i * 3];
-        const d1 = STRIPE_STEP[i * 3 + 1];
-        const d2 = STRIPE_STEP[i * 3 + 2];
-        let t = ((r - f[0]) * d0 + (g - f[1]) * d1 + (b - f[2]) * d2) / STRIPE_STEP2[i];
-        t = Math.min(1, Math.max(0, t));
-        const e0 = r - f[0] - t * d0;
-        const e1 = g - f[1] - t * d1;
-        const e2 = b - f[2] - t * d2;
-        const pure2 = e0 * e0 + e1 * e1 + e2 * e2;
-        if (pure2 <= maxD2 && pure2 < bestRes2) {
-          bestRes2 = pure2;
-          best = i;
-          bestCover = 1;
-          bestFill = dist2(r, g, b, f) <= seedD2;
-        }
-        // Its rim: fill (or stripe) blended over the row's background. A faint blend (under
-        // half) competes too, so that it is not mistaken for some other colour; it wins the
-        // pixel for nobody (see below).
-        for (let k = 0; k < 2; k++) {
-          if (!objects.fit(2 * i + k, r, g, b)) continue;
-          if (objects.a > 0.05 && objects.a < 1 && objects.res2 < bestRes2) {
-            bestRes2 = objects.res2;
-            best = i;
-            bestCover = objects.a;
-            bestFill = k === 0;
-          }
-          // Or blended over the occluder beside it.
-          const c = k === 0 ? f : STRIPES[i];
-          if (alt && dist2(c[0], c[1], c[2], alt) >= 1600) {
-            const fa = blendFit(r, g, b, c, alt, 1);
-            if (fa.a > 0.05 && fa.a < 1 && fa.res2 < bestRes2) {
-              bestRes2 = fa.res2;
-              best = i;
-              bestCover = fa.a;
-              bestFill = k === 0;
-            }
+    }
+    for (const host of hosts) {
+      const hc = blobs[host].ci;
+      // How well the host's colour explains each pixel: its fill (smeared toward the
+      // background), or its fill or stripe blended over the background at any coverage.
+      const covers = new Float32Array(blob.xs.length);
+      let all = true;
+      for (let i = 0; i < blob.xs.length && all; i++) {
+        const y = blob.ys[i];
+        const o = (y * width + blob.xs[i]) * 3;
+        const bg = rows[y];
+        let best = fit.distance2(frame[o], frame[o + 1], frame[o + 2], FILLS[hc], bg);
+        let a = 1;
+        for (const c of [FILLS[hc], SHADES[hc]]) {
+          if (dist2(c[0], c[1], c[2], bg) < 1600) continue;
+          fit.fit(frame[o], frame[o + 1], frame[o + 2], bg, c);
+          if (fit.res2 < best) {
+            best = fit.res2;
+            a = fit.a;
           }
         }
+        covers[i] = a;
+        all = best <= bound2;
       }
-      // A shadow is the row's background darkened: p ≈ k·bg for some k in [shadowDarkest, 1).
-      if (bgNorm2 > 0) {
-        const k = (r * bg[0] + g * bg[1] + b * bg[2]) / bgNorm2;
-        if (k >= darkest && k < 1) {
-          const s0 = r - k * bg[0];
-          const s1 = g - k * bg[1];
-          const s2 = b - k * bg[2];
-          const res2 = s0 * s0 + s1 * s1 + s2 * s2;
-          if (res2 < 400 && (best < 0 || res2 < bestRes2)) {
-            out[p] = SHADOW;
-            continue;
-          }
-        }
-      }
-      if (best < 0) {
-        out[p] = SCENERY;
-        continue;
-      }
-      if (bestCover < 0.5) {
-        out[p] = FAINT;
-        faintOf[p] = best;
-        cover[p] = bestCover;
-        continue;
-      }
-      // Near-ties go to the scenery: a grey occluder's edge and a white object's rim can be
-      // the same colour, and an object is never made of scenery edges alone.
-      const sceneryBound = bestRes2 + SCENERY_TIE * SCENERY_TIE;
-      let isScenery = false;
-      for (let k = 0; k < scenery.length; k++) {
-        if (dist2(r, g, b, scenery[k]) < sceneryBound) {
-          isScenery = true;
-          break;
-        }
-      }
-      for (let k = 0; k < edges.length && !isScenery; k++) {
-        if (edgeBlends.fit(k, r, g, b) && edgeBlends.a > 0.05 && edgeBlends.res2 < sceneryBound) {
-          isScenery = true;
-        }
-      }
-      out[p] = isScenery ? SCENERY : best;
-      cover[p] = bestCover;
-      if (!isScenery && bestFill && bestCover >= SEED_COVERAGE) seed[p] = 1;
+      if (!all) continue;
+      absorbed[id] = true;
+      blob.xs.forEach((x, i) => {
+        const p = blob.ys[i] * width + x;
+        labels[p] = -1;
+        cls[p] = FAINT;
+        faintOf[p] = hc;
+        cover[p] = covers[i];
+      });
+      break;
     }
   }
+  return absorbed;
 }
-
-/** Every object appearance (fill, then stripe, of each palette colour) for blend fitting. */
-const OBJECT_BLENDS = new BlendModel(PALETTE.flatMap((c, i) => [c, STRIPES[i]]));
-/** Step from each palette colour's fill to its stripe, and its squared length. */
-const STRIPE_STEP = new Float64Array(
-  PALETTE.flatMap((c, i) => [0, 1, 2].map((k) => STRIPES[i][k] - c[k])),
-);
-const STRIPE_STEP2 = new Float64Array(
-  PALETTE.map(
-    (_, i) => STRIPE_STEP[i * 3] ** 2 + STRIPE_STEP[i * 3 + 1] ** 2 + STRIPE_STEP[i * 3 + 2] ** 2,
-  ),
-);
 
 /** Coverage-weighted area and centroid of one blob, its anti-aliased rim included. */
 function measureBlob(
-  frame: Uint8Array,
+  frame: Float32Array,
   width: number,
   height: number,
   rows: Rgb[],
-  cls: Int8Array,
-  cover: Float32Array,
-  faintOf: Int8Array,
+  classes: PixelClasses,
   labels: Int32Array,
   id: number,
   blob: { ci: number; xs: number[]; ys: number[] },
   opts: ResolvedSegmentOptions,
 ): Detection {
   const { ci, xs, ys } = blob;
-  const c = PALETTE[ci];
+  const { cls, cover, faintOf, sceneryRes2 } = classes;
+  const c = FILLS[ci];
   let area = 0;
   let sx = 0;
   let sy = 0;
@@ -406,6 +320,7 @@ function measureBlob(
   let x1 = 0;
   let y1 = 0;
   const rim = new Set<number>();
+  const fit = new SmearModel(opts.chromaSmear);
   const rimCover = new Map<number, number>();
   let bottom = 0;
   for (let i = 0; i < xs.length; i++) {
@@ -436,23 +351,26 @@ function measureBlob(
     const x = q % width;
     const y = (q - x) / width;
     let a: number;
-    if (cls[q] === FAINT && faintOf[q] === ci) {
+    if (enclosed(labels, width, height, x, y, id)) {
+      // A hole inside the blob (a ball's stripe taken for scenery, codec noise): the object.
+      a = 1;
+    } else if (cls[q] === FAINT && faintOf[q] === ci) {
       // Classification already explained this pixel as a faint blend of this colour.
       a = cover[q];
     } else {
       const bg = rows[y];
       if (dist2(c[0], c[1], c[2], bg) < 1600) continue;
       const o = q * 3;
-      a = coverage(frame[o], frame[o + 1], frame[o + 2], c, bg);
+      fit.fit(frame[o], frame[o + 1], frame[o + 2], bg, c);
+      a = fit.a;
       if (a <= 0.02) continue;
-      const res2 = dist2(frame[o], frame[o + 1], frame[o + 2], [
-        bg[0] + a * (c[0] - bg[0]),
-        bg[1] + a * (c[1] - bg[1]),
-        bg[2] + a * (c[2] - bg[2]),
-      ]);
-      if (res2 > BLEND_RESIDUAL * BLEND_RESIDUAL) continue;
+      if (fit.res2 > BLEND_RESIDUAL * BLEND_RESIDUAL) continue;
+      // After encoding, scenery beside the object (a wall behind it) can fit a blend of its
+      // colour as well as it fits the scenery. (Exact colours tell them apart; there a faint rim
+      // over the sky would be as close to the sky's own colour.)
+      if (opts.chromaSmear >= 0.5 && sceneryRes2[q] <= fit.res2) continue;
     }
-    const w = Math.min(a, 0.5);
+    const w = a === 1 ? 1 : Math.min(a, 0.5);
     if (y + a > bottom) bottom = y + a;
     rimCover.set(q, w);
     area += w;
@@ -481,6 +399,25 @@ function measureBlob(
         ? coveragePatch(width, cover, labels, id, rimCover, [x0, y0, x1, y1])
         : null,
   };
+}
+
+/** Whether at least 7 of the 8 neighbours of (x, y) belong to blob `id`. */
+function enclosed(
+  labels: Int32Array,
+  width: number,
+  height: number,
+  x: number,
+  y: number,
+  id: number,
+): boolean {
+  if (x === 0 || y === 0 || x === width - 1 || y === height - 1) return false;
+  let inside = 0;
+  for (let dy = -1; dy <= 1; dy++) {
+    for (let dx = -1; dx <= 1; dx++) {
+      if ((dx !== 0 || dy !== 0) && labels[(y + dy) * width + x + dx] === id) inside++;
+    }
+  }
+  return inside >= 7;
 }
 
 /** The blob's coverage over its bounding box grown by one pixel (its rim). */

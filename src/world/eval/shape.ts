@@ -26,40 +26,72 @@ export interface ShapeFit {
 
 const BOX_ANGLES = 12;
 const TRIANGLE_ANGLES = 12;
+/**
+ * Templates for a clip whose colour a codec smeared (smear.ts): edges softened over these widths
+ * (px) of coverage ramp, and areas these shares of the measured one (the codec's faint halo adds
+ * to it). A rendered clip's edges ramp over one pixel and its area is exact.
+ */
+const SMEARED_EDGE_WIDTHS = [1, 1.6, 2.2];
+const SMEARED_AREA_SCALES = [0.8, 0.9, 1];
 
-/** Fits the three shapes to a blob of this area (px²) and centroid (px). */
-export function fitShape(patch: CoveragePatch, cx: number, cy: number, area: number): ShapeFit {
+/**
+ * Fits the three shapes to a blob of this area (px²) and centroid (px). `chromaSmear` (0 to 1,
+ * default 0) says how much a codec smeared the clip: from 1/2 on, softened templates compete.
+ */
+export function fitShape(
+  patch: CoveragePatch,
+  cx: number,
+  cy: number,
+  area: number,
+  chromaSmear = 0,
+): ShapeFit {
   if (!(area > 0)) throw new Error(`fitShape: area must be > 0, got ${area}`);
+  if (!(chromaSmear >= 0 && chromaSmear <= 1)) {
+    throw new Error(`fitShape: chromaSmear must be in [0, 1], got ${chromaSmear}`);
+  }
   if (patch.cover.length !== patch.w * patch.h) {
     throw new Error(`fitShape: patch has ${patch.cover.length} values for ${patch.w}×${patch.h}`);
   }
-  const r = Math.sqrt(area / Math.PI);
-  const ball = mismatch(patch, (x, y) => discCoverage(x - cx, y - cy, r));
-  const side = Math.sqrt(area);
+  let ball = Number.POSITIVE_INFINITY;
   let box = Number.POSITIVE_INFINITY;
-  for (let k = 0; k < BOX_ANGLES; k++) {
-    const poly = regularPolygon(
-      4,
-      side / Math.SQRT2,
-      (k / BOX_ANGLES) * (Math.PI / 2) + Math.PI / 4,
-    );
-    box = Math.min(
-      box,
-      mismatch(patch, (x, y) => polygonCoverage(poly, x - cx, y - cy)),
-    );
-  }
-  const triSide = Math.sqrt((4 * area) / Math.sqrt(3));
   let triangle = Number.POSITIVE_INFINITY;
-  for (let k = 0; k < TRIANGLE_ANGLES; k++) {
-    const poly = regularPolygon(
-      3,
-      triSide / Math.sqrt(3),
-      (k / TRIANGLE_ANGLES) * ((2 * Math.PI) / 3),
-    );
-    triangle = Math.min(
-      triangle,
-      mismatch(patch, (x, y) => polygonCoverage(poly, x - cx, y - cy)),
-    );
+  const smeared = chromaSmear >= 0.5;
+  const widths = smeared ? SMEARED_EDGE_WIDTHS : [1];
+  const scales = smeared ? SMEARED_AREA_SCALES : [1];
+  for (const w of widths) {
+    for (const scale of scales) {
+      const r = Math.sqrt((scale * area) / Math.PI);
+      const side = Math.sqrt(scale * area);
+      const triSide = Math.sqrt((4 * scale * area) / Math.sqrt(3));
+      ball = Math.min(
+        ball,
+        mismatch(patch, (x, y) => discCoverage(x - cx, y - cy, r, w)),
+      );
+      for (let k = 0; k < BOX_ANGLES; k++) {
+        const poly = regularPolygon(
+          4,
+          side / Math.SQRT2,
+          (k / BOX_ANGLES) * (Math.PI / 2) + Math.PI / 4,
+          w,
+        );
+        box = Math.min(
+          box,
+          mismatch(patch, (x, y) => polygonCoverage(poly, x - cx, y - cy)),
+        );
+      }
+      for (let k = 0; k < TRIANGLE_ANGLES; k++) {
+        const poly = regularPolygon(
+          3,
+          triSide / Math.sqrt(3),
+          (k / TRIANGLE_ANGLES) * ((2 * Math.PI) / 3),
+          w,
+        );
+        triangle = Math.min(
+          triangle,
+          mismatch(patch, (x, y) => polygonCoverage(poly, x - cx, y - cy)),
+        );
+      }
+    }
   }
   const errors: Record<ShapeKind, number> = {
     ball: ball / area,
@@ -85,9 +117,9 @@ function mismatch(patch: CoveragePatch, template: (x: number, y: number) => numb
   return e;
 }
 
-/** Coverage of a pixel centred at offset (dx, dy) from a disc's centre: a one-pixel ramp. */
-function discCoverage(dx: number, dy: number, r: number): number {
-  const v = r - Math.hypot(dx, dy) + 0.5;
+/** Coverage of a pixel centred at offset (dx, dy) from a disc's centre: a ramp w pixels wide. */
+function discCoverage(dx: number, dy: number, r: number, w: number): number {
+  const v = (r - Math.hypot(dx, dy)) / w + 0.5;
   return v <= 0 ? 0 : Math.min(v, 1);
 }
 
@@ -98,8 +130,11 @@ interface Polygon {
   band: number[];
 }
 
-/** A regular n-gon around the origin with circumradius R, first vertex at angle a0. */
-function regularPolygon(n: number, R: number, a0: number): Polygon {
+/**
+ * A regular n-gon around the origin with circumradius R, first vertex at angle a0, its edges
+ * ramping over w pixels.
+ */
+function regularPolygon(n: number, R: number, a0: number, w: number): Polygon {
   const vx: number[] = [];
   const vy: number[] = [];
   for (let k = 0; k < n; k++) {
@@ -119,7 +154,7 @@ function regularPolygon(n: number, R: number, a0: number): Polygon {
     p.nx.push(nx);
     p.ny.push(ny);
     p.c.push(nx * vx[k] + ny * vy[k]);
-    p.band.push(Math.abs(nx) + Math.abs(ny));
+    p.band.push(w * (Math.abs(nx) + Math.abs(ny)));
   }
   return p;
 }

@@ -63,6 +63,8 @@ export interface PhysicsScore {
 /** Relative gravity error tolerated in full, and the further error over which credit fades. */
 const GRAVITY_FREE = 0.15;
 const GRAVITY_FADE = 0.45;
+/** Standard errors of a flight's fitted acceleration that its error is forgiven. */
+const NOISE_ALLOWANCE = 1;
 /** Rebound ratio tolerated before a bounce counts as gaining energy, and the fade beyond it. */
 const BOUNCE_FREE = 1.12;
 const BOUNCE_FADE = 0.3;
@@ -87,7 +89,10 @@ export function scorePhysics(
   let gWeight = 0;
   motions.forEach((m) => {
     for (const f of m.flights) {
-      const rel = reference > 0 ? Math.abs(f.accel - reference) / reference : 1;
+      // An error within what the fit's own noise allows (jittery centroids of a small or
+      // encoded object) is no evidence against gravity.
+      const off = Math.max(0, Math.abs(f.accel - reference) - NOISE_ALLOWANCE * f.accelErr);
+      const rel = reference > 0 ? off / reference : 1;
       // A wobbly "parabola" (rms well beyond centroid noise) is not free flight either.
       const wobble = Math.max(0, f.rms - 0.4 - 0.04 * m.size) / 1.5;
       const s = clamp01(1 - Math.max(0, rel - GRAVITY_FREE) / GRAVITY_FADE - wobble);
