@@ -4,16 +4,16 @@
  * belongs to colour c when it lies on the blend between its row's background (or the occluder
  * beside it) and c at coverage ≥ 1/2: that way the anti-aliased rim of a red ball over blue sky
  * reads as part-red rather than as pink. Fits allow for as much codec colour smear as the clip
- * shows (blur-fit.ts), so an encoded clip reads like the rendered one.
+ * shows (smear-fit.ts), so an encoded clip reads like the rendered one.
  *
  * Besides each pixel's winner, how well every palette colour explains it is kept, so that a
- * whole blob can be given the colour that explains it best (segment.ts): after encoding a small
- * red ball's pixels may each be explained a little better as the shade of a pink ball's stripe.
+ * whole region can be given one colour (regions.ts): after encoding a small red ball's pixels
+ * may each be explained a little better as the shade of a pink ball's stripe.
  */
 
-import { SmearModel } from "./blur-fit.ts";
 import { BlendModel, dist2, PALETTE, type Rgb, STRIPES } from "./colour.ts";
 import { toMetric } from "./metric.ts";
+import { SmearModel } from "./smear-fit.ts";
 
 export const BACKGROUND = -1;
 export const SHADOW = -2;

@@ -8,7 +8,6 @@
  */
 import { COLOR_NAMES, type ColorName } from "../scene.ts";
 import { rowBackground } from "./background.ts";
-import { SmearModel } from "./blur-fit.ts";
 import {
   BLEND_RESIDUAL,
   classifyPixels,
@@ -23,6 +22,7 @@ import { dist2, type Rgb } from "./colour.ts";
 import { metricFrame, toMetric } from "./metric.ts";
 import { refineRegions } from "./regions.ts";
 import type { CoveragePatch } from "./shape.ts";
+import { SmearModel } from "./smear-fit.ts";
 
 export interface SegmentOptions {
   /** Colours of the scenery (sky, ground, occluders) that must never count as an object. */

@@ -8,12 +8,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { OBJECT_COLORS, THEMES } from "../scene.ts";
 import { OCCLUDER_COLORS, THEME_BACKGROUNDS } from "../themes.ts";
-import { SmearModel } from "./blur-fit.ts";
 import type { Rgb } from "./colour.ts";
 import { toMetric } from "./metric.ts";
 import { segmentFrame } from "./segment.ts";
 import { fitShape } from "./shape.ts";
 import { measureChromaSmear } from "./smear.ts";
+import { SmearModel } from "./smear-fit.ts";
 import { Canvas } from "./synthetic.ts";
 
 const NIGHT = THEME_BACKGROUNDS.night;

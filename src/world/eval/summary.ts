@@ -12,8 +12,10 @@ const MAX_WIDTH = 100;
 export function formatSummary(report: EvalReport): string {
   const { video, scores } = report;
   const lines: string[] = [];
+  // Colour smeared by a codec is allowed for; say so, since it makes small shapes harder to tell.
+  const smear = video.chromaSmear > 0 ? `, colour smear ${video.chromaSmear.toFixed(2)}` : "";
   lines.push(
-    `Zoetrope eval: ${video.width}×${video.height}, ${fmt(video.fps, 3)} fps, ${video.frames} frames (${video.seconds.toFixed(1)} s)`,
+    `Zoetrope eval: ${video.width}×${video.height}, ${fmt(video.fps, 3)} fps, ${video.frames} frames (${video.seconds.toFixed(1)} s)${smear}`,
   );
   if (report.prompt) {
     const said = report.prompt.text !== null ? `"${report.prompt.text}"` : "(constraints given)";
