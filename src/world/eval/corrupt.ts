@@ -15,6 +15,10 @@ import { stripeColor } from "../render.ts";
 import { COLOR_NAMES, type ColorName, OBJECT_COLORS } from "../scene.ts";
 import { rowBackground } from "./background.ts";
 import { blendFit, dist2, type Rgb } from "./colour.ts";
+import { neighbours } from "./neighbours.ts";
+
+/** Scratch for neighbours(): filled and read before the next call. */
+const NB = new Int32Array(9);
 
 /** The frames in a random order (never the original one when there are two or more). */
 export function shuffleFrames(video: Video, seed: number): Video {
@@ -274,39 +278,25 @@ function objectPixels(
   }
   while (stack.length > 0) {
     const p = stack.pop()!;
-    const x = p % width;
-    const y = (p - x) / width;
-    for (let dy = -1; dy <= 1; dy++) {
-      for (let dx = -1; dx <= 1; dx++) {
-        const qx = x + dx;
-        const qy = y + dy;
-        if (qx < 0 || qy < 0 || qx >= width || qy >= height) continue;
-        const q = qy * width + qx;
-        if (keep[q] || cover[q] < 0.3) continue;
-        keep[q] = 1;
-        stack.push(q);
-      }
+    const k = neighbours(p, width, height, NB, true);
+    for (let i = 0; i < k; i++) {
+      const q = NB[i];
+      if (keep[q] || cover[q] < 0.3) continue;
+      keep[q] = 1;
+      stack.push(q);
     }
   }
   for (let p = 0; p < n; p++) {
     if (keep[p] || cover[p] <= 0) continue;
-    const x = p % width;
-    const y = (p - x) / width;
-    if (touches(keep, width, height, x, y)) keep[p] = 2;
+    if (touches(keep, width, height, p)) keep[p] = 2;
   }
   for (let p = 0; p < n; p++) if (!keep[p]) cover[p] = 0;
   return { cover, stripe: along, under };
 }
 
-function touches(keep: Uint8Array, width: number, height: number, x: number, y: number): boolean {
-  for (let dy = -1; dy <= 1; dy++) {
-    const yy = y + dy;
-    if (yy < 0 || yy >= height) continue;
-    for (let dx = -1; dx <= 1; dx++) {
-      const xx = x + dx;
-      if (xx >= 0 && xx < width && keep[yy * width + xx] === 1) return true;
-    }
-  }
+function touches(keep: Uint8Array, width: number, height: number, p: number): boolean {
+  const k = neighbours(p, width, height, NB, true);
+  for (let i = 0; i < k; i++) if (keep[NB[i]] === 1) return true;
   return false;
 }
 

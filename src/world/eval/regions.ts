@@ -11,6 +11,10 @@ import {
   SCENERY,
   SEED_MARGIN,
 } from "./classify.ts";
+import { neighbours } from "./neighbours.ts";
+
+/** Scratch for neighbours(): filled and read before the next call. */
+const NB = new Int32Array(9);
 
 /**
  * Runs every check in order: one colour per region, cracks closed, scenery lines peeled off,
@@ -49,19 +53,12 @@ function collectRegion(
   while (top > 0) {
     const p = stack[--top];
     out.push(p);
-    const px = p % width;
-    const py = (p - px) / width;
-    for (let dy = -1; dy <= 1; dy++) {
-      const qy = py + dy;
-      if (qy < 0 || qy >= height) continue;
-      for (let dx = -1; dx <= 1; dx++) {
-        const qx = px + dx;
-        if (qx < 0 || qx >= width) continue;
-        const q = qy * width + qx;
-        if (!seen[q] && inside(q)) {
-          seen[q] = 1;
-          stack[top++] = q;
-        }
+    const k = neighbours(p, width, height, NB, true);
+    for (let i = 0; i < k; i++) {
+      const q = NB[i];
+      if (!seen[q] && inside(q)) {
+        seen[q] = 1;
+        stack[top++] = q;
       }
     }
   }
@@ -207,19 +204,9 @@ function pruneSceneryLines(c: PixelClasses, width: number, height: number, smear
     changed = false;
     for (let p = 0; p < n; p++) {
       if (!doubtful[p] || cls[p] < 0) continue;
-      const x = p % width;
-      const y = (p - x) / width;
       let same = 0;
-      for (let dy = -1; dy <= 1; dy++) {
-        const qy = y + dy;
-        if (qy < 0 || qy >= height) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const qx = x + dx;
-          if ((dx !== 0 || dy !== 0) && qx >= 0 && qx < width && cls[qy * width + qx] === cls[p]) {
-            same++;
-          }
-        }
-      }
+      const k = neighbours(p, width, height, NB);
+      for (let i = 0; i < k; i++) if (cls[NB[i]] === cls[p]) same++;
       if (same <= 2) {
         cls[p] = SCENERY;
         changed = true;
@@ -230,17 +217,10 @@ function pruneSceneryLines(c: PixelClasses, width: number, height: number, smear
 
 /** Whether pixel p has an object or scenery pixel among its 8 neighbours. */
 function touchesObjectOrScenery(cls: Int8Array, width: number, height: number, p: number): boolean {
-  const px = p % width;
-  const py = (p - px) / width;
-  for (let dy = -1; dy <= 1; dy++) {
-    const qy = py + dy;
-    if (qy < 0 || qy >= height) continue;
-    for (let dx = -1; dx <= 1; dx++) {
-      const qx = px + dx;
-      if (qx < 0 || qx >= width) continue;
-      const k = cls[qy * width + qx];
-      if (k >= 0 || k === SCENERY) return true;
-    }
+  const count = neighbours(p, width, height, NB, true);
+  for (let i = 0; i < count; i++) {
+    const k = cls[NB[i]];
+    if (k >= 0 || k === SCENERY) return true;
   }
   return false;
 }

@@ -20,9 +20,13 @@ import {
 } from "./classify.ts";
 import { dist2, type Rgb } from "./colour.ts";
 import { metricFrame, toMetric } from "./metric.ts";
+import { neighbours } from "./neighbours.ts";
 import { refineRegions } from "./regions.ts";
 import type { CoveragePatch } from "./shape.ts";
 import { SmearModel } from "./smear-fit.ts";
+
+/** Scratch for neighbours(): filled and read before the next call. */
+const NB = new Int32Array(9);
 
 export interface SegmentOptions {
   /** Colours of the scenery (sky, ground, occluders) that must never count as an object. */
@@ -165,17 +169,12 @@ export function segmentFrame(
       const py = (p - px) / width;
       blob.xs.push(px);
       blob.ys.push(py);
-      for (let dy = -1; dy <= 1; dy++) {
-        const qy = py + dy;
-        if (qy < 0 || qy >= height) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const qx = px + dx;
-          if ((dx === 0 && dy === 0) || qx < 0 || qx >= width) continue;
-          const q = qy * width + qx;
-          if (cls[q] === ci && labels[q] < 0) {
-            labels[q] = id;
-            stack[top++] = q;
-          }
+      const k = neighbours(p, width, height, NB);
+      for (let i = 0; i < k; i++) {
+        const q = NB[i];
+        if (cls[q] === ci && labels[q] < 0) {
+          labels[q] = id;
+          stack[top++] = q;
         }
       }
     }
@@ -199,20 +198,9 @@ export function segmentFrame(
   const scenery = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
     if (cls[p] !== SCENERY && cls[p] !== FAINT) continue;
-    const px = p % width;
-    const py = (p - px) / width;
     let nearObject = false;
-    for (let dy = -1; dy <= 1 && !nearObject; dy++) {
-      const qy = py + dy;
-      if (qy < 0 || qy >= height) continue;
-      for (let dx = -1; dx <= 1; dx++) {
-        const qx = px + dx;
-        if (qx >= 0 && qx < width && labels[qy * width + qx] >= 0) {
-          nearObject = true;
-          break;
-        }
-      }
-    }
+    const k = neighbours(p, width, height, NB, true);
+    for (let i = 0; i < k && !nearObject; i++) nearObject = labels[NB[i]] >= 0;
     if (!nearObject) scenery[p] = 1;
   }
   return { detections, scenery };
@@ -245,17 +233,12 @@ function absorbFringes(
     // Bigger blobs of other colours touching this one.
     const hosts = new Set<number>();
     for (let i = 0; i < blob.xs.length; i++) {
-      for (let dy = -1; dy <= 1; dy++) {
-        const qy = blob.ys[i] + dy;
-        if (qy < 0 || qy >= height) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const qx = blob.xs[i] + dx;
-          if (qx < 0 || qx >= width) continue;
-          const other = labels[qy * width + qx];
-          if (other < 0 || other === id || absorbed[other]) continue;
-          if (blobs[other].ci !== blob.ci && blobs[other].xs.length > blob.xs.length) {
-            hosts.add(other);
-          }
+      const k = neighbours(blob.ys[i] * width + blob.xs[i], width, height, NB, true);
+      for (let j = 0; j < k; j++) {
+        const other = labels[NB[j]];
+        if (other < 0 || other === id || absorbed[other]) continue;
+        if (blobs[other].ci !== blob.ci && blobs[other].xs.length > blob.xs.length) {
+          hosts.add(other);
         }
       }
     }
@@ -335,15 +318,10 @@ function measureBlob(
     if (y < y0) y0 = y;
     if (x + 1 > x1) x1 = x + 1;
     if (y + 1 > y1) y1 = y + 1;
-    for (let dy = -1; dy <= 1; dy++) {
-      const qy = y + dy;
-      if (qy < 0 || qy >= height) continue;
-      for (let dx = -1; dx <= 1; dx++) {
-        const qx = x + dx;
-        if (qx < 0 || qx >= width) continue;
-        const q = qy * width + qx;
-        if (labels[q] < 0 && cls[q] !== SHADOW) rim.add(q);
-      }
+    const k = neighbours(y * width + x, width, height, NB, true);
+    for (let j = 0; j < k; j++) {
+      const q = NB[j];
+      if (labels[q] < 0 && cls[q] !== SHADOW) rim.add(q);
     }
   }
   // Rim pixels: the part of the object the renderer blended into the background.
