@@ -17,7 +17,7 @@ export interface View {
  * Kernels are looked up by op name, so the op table (src/tensor/ops) is the only list of ops.
  */
 export interface Backend {
-  readonly kind: "cpu" | "webgpu";
+  readonly kind: "cpu" | "webgpu" | "onnx";
   /** A human-readable description of the adapter or CPU mode. */
   readonly description: string;
   /** Whether f16 tensors are stored and computed natively (or, on the CPU, emulated by rounding). */

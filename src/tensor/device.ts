@@ -1,6 +1,7 @@
 /**
- * A device runs tensors: `cpu` (plain TypeScript, float32 or float64 for checks) or `webgpu`
- * (WGSL kernels through Dawn in Node.js, navigator.gpu in browsers). Model code takes a Device
+ * A device runs tensors: `cpu` (plain TypeScript, float32 or float64 for checks), `webgpu`
+ * (WGSL kernels through Dawn in Node.js, navigator.gpu in browsers) or `onnx` (the CPU reference
+ * for single ops, and whole steps compiled into ONNX Runtime graphs by `compile`). Model code takes a Device
  * and never asks which kind it is.
  */
 import type { Rng } from "../util/rng.ts";
@@ -12,7 +13,7 @@ import { DeviceError, DeviceLostError, DTypeError, ShapeError } from "./errors.t
 import { checkShape, fmt, numel, type Shape } from "./shape.ts";
 import { StorageRef, Tensor } from "./tensor.ts";
 
-export type DeviceKind = "cpu" | "webgpu";
+export type DeviceKind = "cpu" | "webgpu" | "onnx";
 
 export interface DeviceOptions {
   /** "auto" picks webgpu when an adapter exists, else cpu. */
@@ -125,12 +126,16 @@ export class Device {
 /** Creates a device. With kind "auto", WebGPU is used when an adapter exists, otherwise the CPU. */
 export async function createDevice(options: DeviceOptions = {}): Promise<Device> {
   const kind = options.kind ?? "auto";
-  if (kind !== "cpu" && kind !== "webgpu" && kind !== "auto") {
+  if (kind !== "cpu" && kind !== "webgpu" && kind !== "onnx" && kind !== "auto") {
     throw new DeviceError(
-      `createDevice: unknown device kind "${kind}" (expected cpu, webgpu or auto)`,
+      `createDevice: unknown device kind "${kind}" (expected cpu, webgpu, onnx or auto)`,
     );
   }
   if (kind === "cpu") return new Device(new CpuBackend(options.precision ?? "f32"));
+  if (kind === "onnx") {
+    const { OnnxBackend } = await import("../compile/backend.ts");
+    return new Device(new OnnxBackend());
+  }
   const { createWebGpuBackend } = await import("../gpu/backend.ts");
   try {
     return new Device(await createWebGpuBackend(options));

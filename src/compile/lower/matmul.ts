@@ -1,0 +1,140 @@
+/**
+ * Lowerings of matmul (transposes as Transpose nodes, which ONNX Runtime folds into its fused
+ * MatMul; the bias as Add; the activation as the elementwise nodes of the same function), conv3d
+ * and its two gradients as Conv / ConvTranspose, nearest upsampling, and embedding lookups.
+ */
+import type {
+  Conv3dAttrs,
+  ConvBackwardInputAttrs,
+  ConvBackwardWeightAttrs,
+  UpsampleAttrs,
+} from "../../tensor/ops/conv.ts";
+import type { EmbeddingBackwardAttrs } from "../../tensor/ops/embedding.ts";
+import type { MatmulAttrs } from "../../tensor/ops/matmul.ts";
+import type { GraphBuilder } from "../builder.ts";
+import { cast, reshape } from "./common.ts";
+import { unaryNode } from "./elementwise.ts";
+import type { Lowering, LoweringTable } from "./lowering.ts";
+
+function swapLast(b: GraphBuilder, x: string, rank: number): string {
+  const perm = [...Array(rank).keys()];
+  perm[rank - 2] = rank - 1;
+  perm[rank - 1] = rank - 2;
+  return b.op("Transpose", [x], { perm });
+}
+
+const matmul: Lowering<MatmulAttrs> = ({ b, x, in: ins, attrs: a }) => {
+  const [ma, mb] = ins;
+  const A = a.transA ? swapLast(b, x[0], ma.shape.length) : x[0];
+  const B = a.transB ? swapLast(b, x[1], mb.shape.length) : x[1];
+  let z = b.op("MatMul", [A, B]);
+  if (a.hasBias) z = b.op("Add", [z, x[2]]);
+  if (a.act === "none") return [z];
+  const y = unaryNode(b, a.act, z, ma.dtype);
+  return a.savePre ? [y, z] : [y];
+};
+
+function convAttrs(g: { stride: number[]; padding: [number, number][] }) {
+  return {
+    strides: g.stride,
+    pads: [...g.padding.map((p) => p[0]), ...g.padding.map((p) => p[1])],
+  };
+}
+
+const conv3d: Lowering<Conv3dAttrs> = ({ b, x, attrs }) => [b.op("Conv", x, convAttrs(attrs))];
+
+/** dL/dx of a convolution is the transposed convolution of the gradient with the same weight. */
+const conv3dBackwardInput: Lowering<ConvBackwardInputAttrs> = ({
+  b,
+  x: [g, w],
+  in: [mg, mw],
+  attrs: a,
+}) => {
+  const k = mw.shape.slice(2);
+  // ConvTranspose makes s·(o−1) + k − p0 − p1 positions; the forward's floor dropped the last
+  // (size + p0 + p1 − k) mod s inputs, which output_padding restores as zeros.
+  const outputPadding = a.inputSize.map((n, i) => {
+    const natural = a.stride[i] * (mg.shape[i + 2] - 1) + k[i] - a.padding[i][0] - a.padding[i][1];
+    return n - natural;
+  });
+  return [b.op("ConvTranspose", [g, w], { ...convAttrs(a), output_padding: outputPadding })];
+};
+
+/**
+ * dL/dw[co, ci, k] = Σ_n,o g[n, co, o] · xpad[n, ci, o·s + k]: a convolution of x (channels and
+ * batch swapped) with g as the kernel, dilated by the stride; the result has k + r positions per
+ * axis where r is what the forward's floor dropped, so it is sliced to k.
+ */
+const conv3dBackwardWeight: Lowering<ConvBackwardWeightAttrs> = ({
+  b,
+  x: [x, g],
+  in: [mx, mg],
+  attrs: a,
+}) => {
+  const xt = b.op("Transpose", [x], { perm: [1, 0, 2, 3, 4] }); // [Cin, N, T, H, W]
+  const gt = b.op("Transpose", [g], { perm: [1, 0, 2, 3, 4] }); // [Cout, N, To, Ho, Wo]
+  const full = b.op("Conv", [xt, gt], {
+    strides: [1, 1, 1],
+    dilations: a.stride,
+    pads: [...a.padding.map((p) => p[0]), ...a.padding.map((p) => p[1])],
+  }); // [Cin, Cout, k + r]
+  const sizes = [0, 1, 2].map(
+    (i) =>
+      mx.shape[i + 2] + a.padding[i][0] + a.padding[i][1] - (mg.shape[i + 2] - 1) * a.stride[i],
+  );
+  const cut = sizes.some((s, i) => s !== a.kernel[i])
+    ? b.op("Slice", [full, b.ints([0, 0, 0]), b.ints(a.kernel), b.ints([2, 3, 4])])
+    : full;
+  return [b.op("Transpose", [cut], { perm: [1, 0, 2, 3, 4] })];
+};
+
+const upsampleNearest: Lowering<UpsampleAttrs> = ({ b, x: [x], in: [m], attrs }) => {
+  const [N, C, T, H, W] = m.shape;
+  const [ft, fh, fw] = attrs.factors;
+  const spread = reshape(b, x, [N, C, T, 1, H, 1, W, 1]);
+  const big = b.op("Expand", [spread, b.ints([N, C, T, ft, H, fh, W, fw])]);
+  return [reshape(b, big, [N, C, T * ft, H * fh, W * fw])];
+};
+
+/** Ids outside [0, V) as a 0/1 float mask [..., 1], and the ids clamped to 0 there. */
+function validIds(b: GraphBuilder, ids: string, vocab: number): { safe: string; mask: string } {
+  const ok = b.op("And", [
+    b.op("GreaterOrEqual", [ids, b.scalar(0, "int32")]),
+    b.op("Less", [ids, b.scalar(vocab, "int32")]),
+  ]);
+  const safe = b.op("Where", [ok, ids, b.scalar(0, "int32")]);
+  const mask = b.op("Unsqueeze", [cast(b, ok, "f32"), b.ints([-1])]);
+  return { safe, mask };
+}
+
+const embedding: Lowering<Record<string, never>> = ({ b, x: [table, ids], in: [mt] }) => {
+  const { safe, mask } = validIds(b, ids, mt.shape[0]);
+  return [b.op("Mul", [b.op("Gather", [table, safe], { axis: 0 }), mask])];
+};
+
+/** Scatter-add of the rows of g into a zero [V, D] table, in position order (ScatterND add). */
+const embeddingBackward: Lowering<EmbeddingBackwardAttrs> = ({
+  b,
+  x: [g, ids],
+  in: [mgrad],
+  attrs,
+}) => {
+  const D = mgrad.shape[mgrad.shape.length - 1];
+  const { safe, mask } = validIds(b, ids, attrs.vocab);
+  const rows = reshape(b, b.op("Mul", [g, mask]), [-1, D]);
+  const idx = reshape(b, b.op("Cast", [safe], { to: 7 }), [-1, 1]);
+  const zeros = b.op("ConstantOfShape", [b.ints([attrs.vocab, D])], {
+    value: { t: { dims: [1], type: "float", raw: new Uint8Array(4) } },
+  });
+  return [b.op("ScatterND", [zeros, idx, rows], { reduction: "add" })];
+};
+
+export const matmulLowerings: LoweringTable = {
+  matmul,
+  conv3d,
+  conv3d_backward_input: conv3dBackwardInput,
+  conv3d_backward_weight: conv3dBackwardWeight,
+  upsample_nearest: upsampleNearest,
+  embedding,
+  embedding_backward: embeddingBackward,
+} as LoweringTable;
