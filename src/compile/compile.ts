@@ -105,13 +105,27 @@ function signature(args: StepArgs, scalars: string[]): string {
   return `${parts.join(";")}|${scalars.join(",")}`;
 }
 
-/** Traces `fn` on symbolic stand-ins of `args` and builds its program. */
-async function build<A extends StepArgs, R extends StepResult>(
-  fn: (args: A) => R,
+export interface TracedStep {
+  trace: Trace;
+  args: Program["args"];
+  results: OutputSlot[];
+  shape: Program["shape"];
+}
+
+/**
+ * Traces `fn` on symbolic stand-ins of `args` (nothing is computed) and marks its results as
+ * graph outputs; `names` chooses the graph's argument and result names.
+ */
+export function traceStep<R extends StepResult>(
+  fn: (args: StepArgs) => R,
   device: Device,
-  args: A,
+  args: StepArgs,
   dynamic: string[],
-): Promise<Program> {
+  names: { arg: (key: string) => string; result: (index: number, key?: string) => string } = {
+    arg: (k) => `arg_${k.replace(/[^A-Za-z0-9_]/g, "_")}`,
+    result: (i) => `out${i}`,
+  },
+): TracedStep {
   const backend = backendOf(device);
   if (backend.tracer)
     throw new DeviceError("compile: a step cannot be compiled while another is traced");
@@ -126,12 +140,12 @@ async function build<A extends StepArgs, R extends StepResult>(
       for (const k of keys) {
         const a = args[k];
         const t = emptyTensor(device, { shape: a.shape, dtype: a.dtype });
-        const name = `arg_${k.replace(/[^A-Za-z0-9_]/g, "_")}`;
+        const name = names.arg(k);
         trace.argument(t.storage as Box, name, a.shape, a.dtype);
         argSlots.push({ key: k, name, dims: [...a.shape], dtype: a.dtype });
         stand[k] = t;
       }
-      const out = flatten(fn(stand as A));
+      const out = flatten(fn(stand));
       for (const t of out.tensors) {
         if (!(t instanceof Tensor)) throw new DeviceError("compile: the step must return tensors");
       }
@@ -142,10 +156,23 @@ async function build<A extends StepArgs, R extends StepResult>(
   }
   const b = trace.b;
   const results: OutputSlot[] = result.tensors.map((t, i) => {
-    const name = `out${i}`;
+    const name = names.result(i, Array.isArray(result.shape) ? result.shape[i] : undefined);
     b.output(trace.read(t), name, t.dtype, t.shape);
     return { name, dims: [...t.shape], dtype: t.dtype };
   });
+  for (const t of result.tensors) t.dispose();
+  return { trace, args: argSlots, results, shape: result.shape };
+}
+
+/** Traces `fn` and builds its program. */
+async function build<R extends StepResult>(
+  fn: (args: StepArgs) => R,
+  device: Device,
+  args: StepArgs,
+  dynamic: string[],
+): Promise<Program> {
+  const { trace, args: argSlots, results, shape } = traceStep(fn, device, args, dynamic);
+  const b = trace.b;
   const stateOut: StateOut[] = [...trace.written].map((box, i) => {
     const name = `new_state${i}`;
     b.output(
@@ -156,7 +183,6 @@ async function build<A extends StepArgs, R extends StepResult>(
     );
     return { name, dims: [box.size], dtype: box.dtype, box, spare: newArray(box.dtype, box.size) };
   });
-  for (const t of result.tensors) t.dispose();
   const model = b.encode();
   const used = new Set(b.nodes.flatMap((n) => n.inputs));
   const session = await ort.InferenceSession.create(model, sessionOptions());
@@ -171,7 +197,7 @@ async function build<A extends StepArgs, R extends StepResult>(
       .map((s) => ({ box: s.box, name: s.name, dims: [...s.shape], dtype: s.dtype })),
     stateOut,
     results,
-    shape: result.shape,
+    shape,
     dynamic: [...trace.dynamicUsed],
   };
 }
@@ -253,7 +279,7 @@ export function compile<A extends { [K in keyof A]: Tensor }, R extends StepResu
       if (!p) {
         let pending = building.get(key);
         if (!pending) {
-          pending = build(fn as (a: StepArgs) => R, device, argMap, dynamic);
+          pending = build(fn as unknown as (a: StepArgs) => R, device, argMap, dynamic);
           building.set(key, pending);
         }
         p = await pending;

@@ -42,11 +42,13 @@ export class Trace implements BackendTracer {
   /** Dynamic scalars the lowerings asked for (graph inputs). */
   readonly dynamicUsed = new Set<string>();
   opCount = 0;
+  private readonly usedNames = new Set<string>();
 
   constructor(private readonly dynamicNames: ReadonlySet<string>) {}
 
   /** A graph input standing for a box the caller feeds on every run (the step's arguments). */
   argument(box: Box, name: string, shape: readonly number[], dtype: DType): void {
+    this.usedNames.add(name);
     this.values.set(box, { name: this.b.input(name, dtype, shape), shape });
   }
 
@@ -64,7 +66,7 @@ export class Trace implements BackendTracer {
       if (this.constants.has(box) && box.data) {
         v = { name: this.b.constant(box.data, shape, type), shape };
       } else if (box.data) {
-        const name = this.b.input(`state${this.stateIn.length}`, view.dtype, shape);
+        const name = this.b.input(this.stateName(view), view.dtype, shape);
         this.stateIn.push({ box, name, shape, dtype: view.dtype });
         v = { name, shape };
       } else {
@@ -83,6 +85,16 @@ export class Trace implements BackendTracer {
     const same =
       v.shape.length === view.shape.length && v.shape.every((d, i) => d === view.shape[i]);
     return same ? v.name : reshape(this.b, v.name, view.shape);
+  }
+
+  /** A parameter's own name ("block0.qkv.weight") where it has one, else state<k>. */
+  private stateName(view: View): string {
+    const given = (view as { name?: unknown }).name;
+    const base = typeof given === "string" && given ? given : `state${this.stateIn.length}`;
+    let name = base;
+    for (let k = 2; this.usedNames.has(name); k++) name = `${base}_${k}`;
+    this.usedNames.add(name);
+    return name;
   }
 
   record(name: string, inputs: View[], outputs: View[], attrs: unknown): void {
