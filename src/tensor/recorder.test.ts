@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Linear } from "../nn/linear.ts";
 import { MLP } from "../nn/mlp.ts";
 import { TokenTransformer } from "../nn/transformer.ts";
+import { AdamW } from "../train/optimizer.ts";
 import { Rng } from "../util/rng.ts";
+import { backward } from "./autograd.ts";
 import { createDevice } from "./device.ts";
 import { noGrad, tidy } from "./engine.ts";
+import { square } from "./ops/elementwise.ts";
+import { mean } from "./ops/reduce.ts";
 import { recordGraph, replayGraph } from "./recorder.ts";
+import type { Tensor } from "./tensor.ts";
 import { scaledError } from "./testing.ts";
 
 describe("recordGraph", () => {
@@ -104,5 +110,52 @@ describe("recordGraph", () => {
       () => replayGraph(graph, { ...feeds, input0: device.zeros([4, 3]) }),
       /input "input0" was recorded as f32 \[3, 4\]/,
     );
+  });
+});
+
+describe("recordGraph of a training step", () => {
+  it("is functional: in-place updates are new values, and state pairs what existed before with its final value", async () => {
+    const dev = await createDevice({ kind: "cpu" });
+    const layer = new Linear(dev, new Rng(3), 3, 2);
+    const opt = new AdamW(layer.parameters(), { lr: 0.1 });
+    const x = dev.tensor([1, -2, 0.5, 3, 0, -1], [2, 3]);
+    const before = await Promise.all(layer.parameters().map((p) => p.toArray()));
+    const { graph } = recordGraph(
+      () => {
+        backward(mean(square(layer.forward(x))));
+        opt.step();
+        return [];
+      },
+      { inputs: { x } },
+    );
+    const adam = graph.nodes.filter((n) => n.op === "adamw");
+    assert.equal(adam.length, 2);
+    for (const n of adam) {
+      assert.equal(n.outputs.length, 3, "param, m and v each get a new value");
+      for (const o of n.outputs) assert.ok(!n.inputs.includes(o));
+    }
+    // weight, bias, their two moments each, and the step count.
+    assert.equal(graph.state.length, 7);
+    const weight = graph.tensors.find((t) => t.name === "weight");
+    assert.ok(weight);
+    const pair = graph.state.find((s) => s.before === weight.id);
+    assert.ok(pair && pair.after !== pair.before);
+    // Replaying the graph on copies of the state from before the step reproduces the step.
+    const after = await Promise.all(layer.parameters().map((p) => p.toArray()));
+    const feeds: Record<string, Tensor> = { x };
+    for (const id of [...graph.inputs, ...graph.weights]) {
+      const spec = graph.tensors[id];
+      const name = spec.name ?? "";
+      if (name === "weight") feeds[name] = dev.tensor(before[0], spec.shape);
+      else if (name === "bias") feeds[name] = dev.tensor(before[1], spec.shape);
+      else if (!feeds[name]) feeds[name] = dev.zeros(spec.shape, spec.dtype);
+    }
+    const ctrl = graph.nodes.find((n) => n.op === "step_count");
+    assert.ok(ctrl);
+    feeds[graph.tensors[ctrl.inputs[1]].name ?? ""] = dev.tensor([1, 0, 0, 0], [4]);
+    replayGraph(graph, feeds);
+    assert.ok(scaledError(await feeds.weight.toArray(), after[0]) <= 1e-6);
+    assert.ok(scaledError(await feeds.bias.toArray(), after[1]) <= 1e-6);
+    assert.ok(scaledError(after[0], before[0]) > 1e-3, "the step changed the weights");
   });
 });

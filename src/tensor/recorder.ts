@@ -1,9 +1,13 @@
 /**
- * The graph recorder: runs a forward pass while listening to every op call (`onOpCall`) and
- * writes down a plain, JSON-able graph of it — op names and attributes from the op table, and
- * each tensor's shape, dtype and role (graph input, named weight, or intermediate). A later
- * issue exports such graphs to ONNX; `replayGraph` runs one again through the same op table,
- * which is how tests show that a recording is complete.
+ * The graph recorder: runs a function while listening to every op call (`onOpCall`) and writes
+ * down a plain, JSON-able graph of it — op names and attributes from the op table, and each
+ * tensor's shape, dtype and role (graph input, named weight, or intermediate). The graph is
+ * functional: an in-place op (AdamW, EMA, assign, …) gets new values for the tensors it writes
+ * as its outputs, later reads see those values, and `state` pairs each tensor that existed
+ * before the call with its final value, so a whole training step is one graph. `replayGraph`
+ * runs one again through the same op table, which is how tests show that a recording is
+ * complete. (The ONNX compiler, src/compile, records at the backend instead, without running
+ * the kernels.)
  */
 import type { DType } from "./dtype.ts";
 import { onOpCall, runOp } from "./engine.ts";
@@ -42,6 +46,8 @@ export interface Graph {
   inputs: number[];
   weights: number[];
   outputs: number[];
+  /** Tensors from before the call that in-place ops wrote: their value before and after. */
+  state: { before: number; after: number }[];
 }
 
 export interface RecordOptions {
@@ -103,10 +109,26 @@ export function recordGraph<T extends Result>(
     return id;
   };
 
+  const firstId = new Map<Tensor, number>();
   const stop = onOpCall((call) => {
     const inputs = call.inputs.map(idOf);
-    for (const o of call.outputs) produced.add(o);
-    const outputs = call.outputs.map(idOf);
+    const inplace = OPS_BY_NAME.get(call.op)?.inplace;
+    let outputs: number[];
+    if (inplace) {
+      // Each written tensor gets a new value; later reads of the tensor see it.
+      outputs = inplace.map((i) => {
+        const t = call.inputs[i];
+        if (!firstId.has(t)) firstId.set(t, ids.get(t)!);
+        const prev = tensors[ids.get(t)!];
+        const id = tensors.length;
+        tensors.push({ id, shape: [...prev.shape], dtype: prev.dtype, role: "intermediate" });
+        ids.set(t, id);
+        return id;
+      });
+    } else {
+      for (const o of call.outputs) produced.add(o);
+      outputs = call.outputs.map(idOf);
+    }
     nodes.push({ op: call.op, attrs: toJson(call.attrs), inputs, outputs });
   });
   let result: T;
@@ -122,6 +144,9 @@ export function recordGraph<T extends Result>(
     inputs: tensors.filter((t) => t.role === "input").map((t) => t.id),
     weights: tensors.filter((t) => t.role === "weight").map((t) => t.id),
     outputs: tensors.filter((t) => t.output).map((t) => t.id),
+    state: [...firstId]
+      .filter(([t, before]) => tensors[before].role !== "intermediate" || !produced.has(t))
+      .map(([t, before]) => ({ before, after: ids.get(t)! })),
   };
   return { graph, result };
 }
@@ -158,8 +183,10 @@ export function replayGraph(graph: Graph, feeds: Record<string, Tensor>): Tensor
       return t;
     });
     const outs = runOp(op, inputs, node.attrs as never);
+    // An in-place op's outputs are the tensors it wrote.
+    const made = op.inplace ? op.inplace.map((i) => inputs[i]) : outs;
     node.outputs.forEach((id, i) => {
-      values.set(id, outs[i]);
+      values.set(id, made[i]);
     });
   }
   return graph.outputs.map((id) => values.get(id)!);
