@@ -22,7 +22,9 @@ export function expandPrompt(text: string, seed: number): ExpandedPrompt {
   if (typeof seed !== "number" || !Number.isFinite(seed))
     throw new Error(`expandPrompt: seed must be a finite number, got ${String(seed)}`);
   const { constraints, unknownWords } = parsePrompt(text);
-  const scene = sampleScene(seed, constraints);
+  // The camera stays still unless the prompt asks it to move: a pan or zoom nobody asked for
+  // makes the motion that was asked for hard to see (and to judge).
+  const scene = sampleScene(seed, { ...constraints, camera: constraints.camera ?? "still" });
   // The caption's wording gets its own stream so it does not echo the scene's draws.
   const caption = captionScene(scene, (Math.floor(seed) ^ 0x5bd1e995) >>> 0);
   return { scene, caption, constraints, unknownWords };

@@ -19,6 +19,7 @@ import { type PermanenceScore, scorePermanence } from "./scores/permanence.ts";
 import { type PhysicsScore, scorePhysics } from "./scores/physics.ts";
 import { segmentFrame } from "./segment.ts";
 import { measureChromaSmear } from "./smear.ts";
+import { scoreTemporal, type TemporalScore } from "./temporal.ts";
 import { guessTheme, sceneryColors, sceneryEdgeColors } from "./theme.ts";
 import { type Track, trackDetections } from "./track.ts";
 import { estimateView, rebaseTracks, TYPICAL_ARENA_WIDTH } from "./view.ts";
@@ -47,21 +48,39 @@ export interface EvalReport {
   };
   prompt: { text: string | null; constraints: SceneConstraints; unknownWords: string[] } | null;
   theme: { guess: ThemeName; distance: number };
-  camera: { motion: string; source: string; pixelsPerMetre: number };
+  camera: { motion: string; source: string; pixelsPerMetre: number; reason?: string };
   objects: ObjectSummary[];
   /** Flickering blobs (never seen for more than a few frames running) left out as noise. */
   ignoredBlobs: number;
   scores: {
     adherence: number | null;
     physics: number | null;
-    permanence: number;
+    /** null when no object was found to judge. */
+    permanence: number | null;
+    /** Frames in order and moving on every frame (null when too little moves to tell). */
+    temporal: number | null;
     continuation: number | null;
   };
   adherence: AdherenceScore | null;
   physics: PhysicsScore;
   permanence: PermanenceScore;
+  temporal: TemporalScore;
   continuation: ContinuationScore | null;
+  verdict: Verdict;
 }
+
+/** The evaluator's judgement from the scores: what failed, and what it could not check. */
+export interface Verdict {
+  /** Every score that was measured is at least PASS_MARK, and nothing essential was unmeasured. */
+  pass: boolean;
+  /** Scores below the mark, as "physics 0.42". */
+  failed: string[];
+  /** What could not be checked, and why. */
+  unmeasured: { what: string; reason: string }[];
+}
+
+/** The least score a criterion needs for the clip to pass. */
+export const PASS_MARK = 0.9;
 
 export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport {
   if (video === null || typeof video !== "object")
@@ -116,17 +135,23 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
     tracks,
     scenery,
     reference: reference?.scene,
-    promptCamera: prompt?.constraints.camera,
   });
   const based = rebaseTracks(tracks, view);
   const motions = based.map((t) => analyseMotion(t, { fps, pixelsPerMetre: view.pixelsPerMetre }));
   const objects = summariseObjects(tracks, motions, frames.length, { chromaSmear });
   const theme = guessTheme(frames, width, height);
+  const temporal = scoreTemporal(
+    frames,
+    width,
+    height,
+    segs.map((s) => s.detections),
+  );
 
   // 3. Scores.
   const physics = scorePhysics(based, motions, fps, {
     pixelsPerMetre: view.pixelsPerMetre,
     gravity: reference?.scene.gravity ?? GRAVITY,
+    groundY: groundRow(height),
   });
   const permanence = scorePermanence({ tracks, scenery, width, height });
   const continuation = reference
@@ -141,27 +166,95 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
       })
     : null;
   const adherence = prompt
-    ? scoreAdherence(prompt.constraints, objects, theme.theme, objectCount(tracks))
+    ? scoreAdherence(prompt.constraints, objects, theme.theme, objectCount(tracks), {
+        themeDistance: theme.distance,
+        frames: frames.length,
+        permanence: permanence.events,
+      })
     : null;
+  const scores = {
+    adherence: adherence?.score ?? null,
+    physics: physics.score,
+    permanence: permanence.score,
+    temporal: temporal.score,
+    continuation: continuation?.score ?? null,
+  };
 
   return {
     video: { width, height, fps, frames: frames.length, seconds: frames.length / fps, chromaSmear },
     prompt,
     theme: { guess: theme.theme, distance: theme.distance },
-    camera: { motion: view.camera, source: view.source, pixelsPerMetre: view.pixelsPerMetre },
+    camera: {
+      motion: view.camera,
+      source: view.source,
+      pixelsPerMetre: view.pixelsPerMetre,
+      ...(view.reason ? { reason: view.reason } : {}),
+    },
     objects,
     ignoredBlobs: all.length - tracks.length,
-    scores: {
-      adherence: adherence?.score ?? null,
-      physics: physics.score,
-      permanence: permanence.score,
-      continuation: continuation?.score ?? null,
-    },
+    scores,
     adherence,
     physics,
     permanence,
+    temporal,
     continuation,
+    verdict: judgeScores(scores, {
+      prompted: prompt !== null,
+      referenced: reference !== undefined,
+      objects: tracks.length,
+      reasons: {
+        adherence: "no prompt given",
+        physics: physics.reason ?? "no motion or support to judge",
+        permanence: "no object found to judge",
+        temporal: temporal.reason ?? "too little motion",
+        continuation: continuation ? "every object left the view by then" : "no reference given",
+      },
+      camera: view.source === "unmeasured" ? (view.reason ?? "not measurable") : null,
+    }),
   };
+}
+
+/**
+ * The verdict: every measured score must reach the mark. A missing score is never a pass for
+ * what the clip must show: objects (physics, permanence) and, with a prompt, adherence to it.
+ * Time (order, held frames) is unmeasured only when almost nothing moves, which the adherence
+ * to any motion word then catches; continuation needs a reference.
+ */
+function judgeScores(
+  scores: EvalReport["scores"],
+  ctx: {
+    prompted: boolean;
+    referenced: boolean;
+    objects: number;
+    reasons: Record<keyof EvalReport["scores"], string>;
+    camera: string | null;
+  },
+): Verdict {
+  const failed: string[] = [];
+  const unmeasured: Verdict["unmeasured"] = [];
+  let pass = true;
+  for (const [name, value] of Object.entries(scores) as [
+    keyof EvalReport["scores"],
+    number | null,
+  ][]) {
+    if (value !== null) {
+      if (value < PASS_MARK) {
+        failed.push(`${name} ${value.toFixed(2)}`);
+        pass = false;
+      }
+      continue;
+    }
+    if (name === "adherence" && !ctx.prompted) continue;
+    if (name === "continuation" && !ctx.referenced) continue;
+    unmeasured.push({ what: name, reason: ctx.reasons[name] });
+    if (name === "adherence" || name === "physics" || name === "permanence") pass = false;
+  }
+  if (ctx.objects === 0) {
+    failed.push("no object found");
+    pass = false;
+  }
+  if (ctx.camera) unmeasured.push({ what: "camera", reason: ctx.camera });
+  return { pass, failed, unmeasured };
 }
 
 function resolvePrompt(opts: EvalOptions): EvalReport["prompt"] {

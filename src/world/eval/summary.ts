@@ -25,8 +25,9 @@ export function formatSummary(report: EvalReport): string {
         : "";
     lines.push(`Prompt: ${said}${unknown}`);
   }
+  const cam = report.camera.source === "unmeasured" ? "unmeasured" : report.camera.motion;
   lines.push(
-    `Theme: ${report.theme.guess}   Camera: ${report.camera.motion} (${report.camera.source}), ${report.camera.pixelsPerMetre.toFixed(1)} px/m`,
+    `Theme: ${report.theme.guess}   Camera: ${cam} (${report.camera.source === "unmeasured" ? "judged on screen" : report.camera.source}), ${report.camera.pixelsPerMetre.toFixed(1)} px/m`,
   );
   lines.push(
     `Objects (${report.objects.length}${report.ignoredBlobs > 0 ? `, ${report.ignoredBlobs} brief blobs ignored` : ""}):`,
@@ -59,6 +60,7 @@ export function formatSummary(report: EvalReport): string {
             ["motion", a.motion],
             ["dir", a.direction],
             ["bounce", a.bounce],
+            ["in view", a.presence],
           ])
         : "no prompt given",
     ),
@@ -70,7 +72,7 @@ export function formatSummary(report: EvalReport): string {
     row(
       "physics",
       scores.physics,
-      `gravity ${score(p.gravity)}${g} · bounce energy ${score(p.bounceEnergy)} (${p.bounces.length}) · no teleports ${score(p.noTeleport)}`,
+      `gravity ${score(p.gravity)}${g} · bounce energy ${score(p.bounceEnergy)} (${p.bounces.length}) · support ${score(p.support)} · floor ${score(p.groundMotion)} · no teleports ${score(p.noTeleport)}`,
     ),
   );
   const pm = report.permanence;
@@ -79,6 +81,16 @@ export function formatSummary(report: EvalReport): string {
       "permanence",
       scores.permanence,
       `${pm.violations} of ${pm.events.filter((e) => e.judged).length} events violated`,
+    ),
+  );
+  const tm = report.temporal;
+  lines.push(
+    row(
+      "time",
+      scores.temporal,
+      tm.score === null
+        ? (tm.reason ?? "unmeasured")
+        : `order ${score(tm.order)} (${Math.round(100 * (tm.orderShare ?? 0))}% of steps smooth) · held frames ${tm.heldFrames.length}`,
     ),
   );
   const c = report.continuation;
@@ -111,9 +123,23 @@ export function formatSummary(report: EvalReport): string {
         `object #${b.track} gains energy bouncing at frame ${b.frame} (×${b.ratio.toFixed(2)})`,
       );
   }
+  for (const e of p.ground) {
+    if (!e.ok)
+      problems.push(`object #${e.track} ${e.kind} in frames ${e.from}–${e.to} (${e.detail})`);
+  }
+  if (tm.order !== null && tm.order < 0.9) problems.push("frames are out of order");
+  if (tm.noHeldFrames !== null && tm.noHeldFrames < 0.9)
+    problems.push(
+      `${tm.heldFrames.length} frames repeat the one before mid-motion (slowed or stuttering)`,
+    );
   for (const t of p.teleports)
     problems.push(`object #${t.track} teleports at frame ${t.frame} (${t.miss.toFixed(0)} px)`);
   for (const e of pm.events) if (!e.ok && e.judged) problems.push(`${e.reason} (frame ${e.frame})`);
+  const v = report.verdict;
+  lines.push(
+    `Verdict: ${v.pass ? "PASS" : "FAIL"}${v.failed.length > 0 ? ` (${v.failed.join(", ")})` : ""}`,
+  );
+  for (const u of v.unmeasured) lines.push(`  not checked: ${u.what}: ${u.reason}`);
   if (problems.length > 0) {
     lines.push(`Problems (${problems.length}):`);
     for (const pr of problems.slice(0, MAX_PROBLEMS)) {

@@ -4,9 +4,10 @@
  * of the objects. Positions are mapped to "base pixels", the pixels of the first frame's camera,
  * whose scale (pixels per metre) is the world's at rest.
  *
- * Where it comes from, best first: the reference scene (exact, via cameraAt); the clip itself
- * (zoom from objects growing together, pan from scenery sliding); the prompt's camera words with
- * the world's usual arena; otherwise a still camera.
+ * Where it comes from: the reference scene (exact, via cameraAt), else the clip itself (zoom
+ * from objects growing together, pan from scenery sliding). Never from the prompt: a camera the
+ * prompt asks for is what is to be checked, not evidence. With no scenery in view a pan cannot
+ * be measured; the view is then the screen's, and reported as unmeasured.
  */
 import { basePixelsPerMetre, cameraAt, groundRow, pixelToWorld, worldToPixel } from "../camera.ts";
 import type { CameraMotion, SceneSpec } from "../scene.ts";
@@ -17,7 +18,9 @@ import type { Track } from "./track.ts";
 export const TYPICAL_ARENA_WIDTH = 8;
 
 export interface ViewModel {
-  source: "reference" | "measured" | "prompt" | "assumed";
+  source: "reference" | "measured" | "unmeasured";
+  /** Why the camera could not be measured (source "unmeasured"). */
+  reason?: string;
   camera: CameraMotion;
   /** Base pixels per metre. */
   pixelsPerMetre: number;
@@ -36,8 +39,6 @@ export interface ViewInput {
   /** Per-frame scenery masks from segmentation. */
   scenery: Uint8Array[];
   reference?: SceneSpec;
-  /** Camera the prompt asks for, used only when the clip itself shows nothing. */
-  promptCamera?: CameraMotion;
 }
 
 export function estimateView(input: ViewInput): ViewModel {
@@ -60,6 +61,18 @@ export function estimateView(input: ViewInput): ViewModel {
     };
   }
   const pan = measurePan(input);
+  if (pan === "featureless") {
+    // Nothing fixed to the world is in view, so a pan cannot be told from the objects' own
+    // motion: positions are judged as the screen shows them, and the verdict says so.
+    return {
+      source: "unmeasured",
+      reason: "no scenery in view to follow, so a pan cannot be measured (judged on screen)",
+      camera: "still",
+      pixelsPerMetre: ppm,
+      scaleAt: () => 1,
+      toBase: (_f, x, y) => [x, y],
+    };
+  }
   if (pan) {
     const drift = pan[pan.length - 1];
     return {
@@ -70,20 +83,8 @@ export function estimateView(input: ViewInput): ViewModel {
       toBase: (f, x, y) => [x + pan[Math.max(0, Math.min(pan.length - 1, f))], y],
     };
   }
-  if (input.promptCamera && input.promptCamera !== "still") {
-    const stub: SceneSpec = {
-      seed: 0,
-      theme: "day",
-      camera: input.promptCamera,
-      objects: [],
-      occluders: [],
-      arenaWidth: TYPICAL_ARENA_WIDTH,
-      gravity: 9.81,
-    };
-    return sceneView(stub, width, height, fps, "prompt");
-  }
   return {
-    source: "assumed",
+    source: "measured",
     camera: "still",
     pixelsPerMetre: ppm,
     scaleAt: () => 1,
@@ -159,11 +160,12 @@ function measureZoom(input: ViewInput): ((frame: number) => number) | null {
 /**
  * A pan slides the scenery (occluders, posts) sideways. Compares each frame's column profile of
  * scenery pixels with the first frame's and returns the per-frame offset (base minus observed
- * x, in pixels: positive when the view moves right) when the scenery clearly moves, else null.
+ * x, in pixels: positive when the view moves right) when the scenery clearly moves, null when
+ * it clearly stays, and "featureless" when there is too little scenery to tell.
  */
-function measurePan(input: ViewInput): number[] | null {
+function measurePan(input: ViewInput): number[] | null | "featureless" {
   const { width, height, scenery } = input;
-  if (scenery.length < 2) return null;
+  if (scenery.length < 2) return "featureless";
   const top = Math.floor(groundRow(height));
   const profile = (mask: Uint8Array) => {
     const p = new Float64Array(width);
@@ -172,7 +174,7 @@ function measurePan(input: ViewInput): number[] | null {
   };
   const ref = profile(scenery[0]);
   const mass = ref.reduce((a, v) => a + v, 0);
-  if (mass < top) return null;
+  if (mass < top) return "featureless";
   const maxShift = Math.ceil(width / 3);
   const offsets: number[] = [0];
   let prev = 0;

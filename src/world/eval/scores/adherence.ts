@@ -9,6 +9,22 @@
 import type { ObjectConstraint, SceneConstraints } from "../../constraints.ts";
 import type { ThemeName } from "../../scene.ts";
 import { MIN_SHAPE_SIZE, type ObjectSummary } from "../objects.ts";
+import type { PermanenceEvent } from "./permanence.ts";
+
+/** What else adherence reads from the clip. */
+export interface AdherenceContext {
+  /** Distance of the frames' background from the guessed theme's colours (see theme.ts). */
+  themeDistance: number;
+  /** Frames in the clip. */
+  frames: number;
+  /** Permanence events: where an object's absence is explained (frame edge, occluder). */
+  permanence: PermanenceEvent[];
+}
+
+/** A background further than this (mean sRGB distance) from every theme shows none of them. */
+export const THEME_MAX_DISTANCE = 30;
+/** Share of the clip a named object must be in view (or explained out of it) to count as there. */
+export const MIN_PRESENCE = 0.6;
 
 export interface AdherenceCheck {
   /** What was asked, e.g. "object 1 colour". */
@@ -29,6 +45,8 @@ export interface AdherenceScore {
   motion: number | null;
   direction: number | null;
   bounce: number | null;
+  /** Named objects present for most of the clip. */
+  presence: number | null;
   checks: AdherenceCheck[];
   /** For each object the prompt names, the track paired with it (null if none was left). */
   pairing: (number | null)[];
@@ -37,11 +55,25 @@ export interface AdherenceScore {
 type Attribute = "color" | "shape" | "motion" | "direction" | "bounce";
 const ATTRIBUTES: Attribute[] = ["color", "shape", "motion", "direction", "bounce"];
 
+/**
+ * Share of the clip in which an object is seen, or its absence explained: before it came in
+ * over the frame edge or from behind scenery, after it left the same way.
+ */
+function presenceOf(o: ObjectSummary, ctx: AdherenceContext): number {
+  const mine = ctx.permanence.filter((e) => e.track === o.track);
+  const explained = (kind: PermanenceEvent["kind"]) =>
+    mine.some((e) => e.kind === kind && e.ok && (e.place === "edge" || e.place === "occluder"));
+  const from = explained("appear") ? 0 : o.firstFrame;
+  const to = o.leftView || explained("vanish") ? ctx.frames - 1 : o.lastFrame;
+  return (to - from + 1) / ctx.frames;
+}
+
 export function scoreAdherence(
   constraints: SceneConstraints,
   objects: ObjectSummary[],
   theme: ThemeName,
   objectCount: number,
+  ctx: AdherenceContext,
 ): AdherenceScore {
   const wants = constraints.objects;
   const pairing = pairObjects(wants, objects);
@@ -71,6 +103,21 @@ export function scoreAdherence(
       checks.push({ what: `object ${i + 1} ${a}`, wanted, got, ok });
     }
   });
+  let presenceMet = 0;
+  wants.forEach((_, i) => {
+    const k = pairing[i];
+    const o = k === null ? null : (objects.find((s) => s.track === k) ?? null);
+    const share = o ? presenceOf(o, ctx) : 0;
+    const ok = share >= MIN_PRESENCE;
+    presenceMet += +ok;
+    checks.push({
+      what: `object ${i + 1} in view`,
+      wanted: `≥ ${Math.round(100 * MIN_PRESENCE)}% of the clip`,
+      got: `${Math.round(100 * share)}%`,
+      ok,
+    });
+  });
+  const presence = wants.length > 0 ? presenceMet / wants.length : null;
   const part = (a: Attribute) => (tally[a].asked > 0 ? tally[a].met / tally[a].asked : null);
 
   const expectedCount = constraints.count ?? (wants.length > 0 ? wants.length : undefined);
@@ -86,8 +133,16 @@ export function scoreAdherence(
   }
   let themeScore: number | null = null;
   if (constraints.theme) {
-    themeScore = constraints.theme === theme ? 1 : 0;
-    checks.push({ what: "theme", wanted: constraints.theme, got: theme, ok: themeScore === 1 });
+    // The nearest theme is not enough: the background must look like it (a black clip is
+    // nearest to night, but is no night scene).
+    const recognised = ctx.themeDistance <= THEME_MAX_DISTANCE;
+    themeScore = recognised && constraints.theme === theme ? 1 : 0;
+    checks.push({
+      what: "theme",
+      wanted: constraints.theme,
+      got: recognised ? theme : `no theme (nearest ${theme}, ${ctx.themeDistance.toFixed(0)} away)`,
+      ok: themeScore === 1,
+    });
   }
   const parts = {
     color: part("color"),
@@ -97,6 +152,7 @@ export function scoreAdherence(
     motion: part("motion"),
     direction: part("direction"),
     bounce: part("bounce"),
+    presence,
   };
   const present = Object.values(parts).filter((v): v is number => v !== null);
   const score = present.length > 0 ? present.reduce((a, v) => a + v, 0) / present.length : null;

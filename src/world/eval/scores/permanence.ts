@@ -27,7 +27,8 @@ export interface PermanenceEvent {
 }
 
 export interface PermanenceScore {
-  score: number;
+  /** null when there is no object to judge: no evidence is no score. */
+  score: number | null;
   events: PermanenceEvent[];
   /** Violations among the judged events. */
   violations: number;
@@ -91,7 +92,9 @@ export function scorePermanence(input: PermanenceInput): PermanenceScore {
   for (const e of events) e.judged = !small.has(e.track);
   const judged = events.filter((e) => e.judged);
   const violations = judged.filter((e) => !e.ok).length;
-  const score = judged.length === 0 ? 1 : 1 - violations / judged.length;
+  // Objects seen from start to end without a break are evidence of permanence too.
+  const score =
+    tracks.length === 0 ? null : judged.length === 0 ? 1 : 1 - violations / judged.length;
   return { score, events, violations };
 }
 

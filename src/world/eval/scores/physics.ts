@@ -12,12 +12,15 @@
 import { median } from "../fit.ts";
 import { flightVy, type TrackMotion } from "../motion.ts";
 import type { Track } from "../track.ts";
+import { type GroundEvent, scoreGround } from "./ground.ts";
 
 export interface PhysicsScale {
   /** Pixels per metre of the world at the objects' depth, or null when unknown. */
   pixelsPerMetre: number | null;
   /** Gravity (m/s²) the clip should show. */
   gravity: number;
+  /** The floor's row in base pixels, for support and sliding (ground.ts); none: not judged. */
+  groundY?: number;
 }
 
 export interface FlightReport {
@@ -52,6 +55,13 @@ export interface PhysicsScore {
   gravity: number | null;
   bounceEnergy: number | null;
   noTeleport: number | null;
+  /** Objects that stay still are supported (ground.ts). */
+  support: number | null;
+  /** Slides along the floor only lose speed, within friction (ground.ts). */
+  groundMotion: number | null;
+  ground: GroundEvent[];
+  /** Why the score is null, when it is. */
+  reason?: string;
   /** Gravity the flights show, in m/s² when the scale is known, else px/s² (null if no flight). */
   measuredGravity: number | null;
   measuredUnit: "m/s²" | "px/s²";
@@ -146,17 +156,37 @@ export function scorePhysics(
   }
   const noTeleport = tracks.length > 0 ? 0.5 ** teleports.length : null;
 
-  const graded = [gravity, bounceEnergy].filter((v): v is number => v !== null);
+  const ground =
+    ppm && scale.groundY !== undefined
+      ? scoreGround(tracks, fps, ppm, scale.groundY)
+      : { support: null, groundMotion: null, events: [] };
+  const graded = [gravity, bounceEnergy, ground.support, ground.groundMotion].filter(
+    (v): v is number => v !== null,
+  );
   const smooth =
     graded.length > 0
       ? graded.reduce((a, v) => a * Math.max(v, 1e-6), 1) ** (1 / graded.length)
       : null;
-  const score = smooth === null ? noTeleport : smooth * (noTeleport ?? 1);
+  // Only a clip with something to judge gets a score: no flight, bounce, slide or still object
+  // is no evidence of physics either way.
+  const score =
+    smooth === null ? (teleports.length > 0 ? noTeleport : null) : smooth * (noTeleport ?? 1);
   return {
     score,
     gravity,
     bounceEnergy,
     noTeleport,
+    support: ground.support,
+    groundMotion: ground.groundMotion,
+    ground: ground.events,
+    ...(score === null
+      ? {
+          reason:
+            tracks.length === 0
+              ? "no object found"
+              : "no free flight, bounce, slide or object at rest seen whole",
+        }
+      : {}),
     measuredGravity,
     measuredUnit: unit,
     flights,
