@@ -1,0 +1,51 @@
+/** The shapes of the three networks of a text-to-video model, as stored in the registry and in weight files. */
+import type { TextEncoderConfig } from "../text/encoder.ts";
+
+export interface AutoencoderConfig {
+  /**
+   * Channels after the stem (a 2× pixel-unshuffle in space) and after each of the two further 2×
+   * spatial downsamplings: 8× in space in all.
+   */
+  channels: [number, number, number];
+  /** Residual blocks at each of the three resolutions. */
+  blocks: number;
+  latentChannels: number;
+  /** Input frames per latent frame after the first (the first frame is encoded alone). */
+  temporalDown: number;
+  /** Std of the Gaussian noise added to the unit-RMS latent while training (0 for none). */
+  noiseAug: number;
+  /** Multiplies the encoder's latent to unit variance on data; measured after training. */
+  latentScale: number;
+  /** Weight of the edge (image-gradient) term beside the L1 term. */
+  edgeWeight: number;
+}
+
+export interface DitConfig {
+  latentChannels: number;
+  /** Patch size in (t, h, w) of the latent. */
+  patch: [number, number, number];
+  dim: number;
+  heads: number;
+  layers: number;
+  mlpRatio: number;
+  /** Width of the text encoder's tokens and pooled vector. */
+  textDim: number;
+}
+
+export interface FlowConfig {
+  /** Logit-normal timestep sampling: t = sigmoid(N(mean, std²)). */
+  logitMean: number;
+  logitStd: number;
+  /** Token count at which the timestep shift is 1; it grows as √(tokens / baseTokens). */
+  baseTokens: number;
+}
+
+export interface ModelConfig {
+  name: string;
+  ae: AutoencoderConfig;
+  text: TextEncoderConfig;
+  dit: DitConfig;
+  flow: FlowConfig;
+  /** The tokenizer's vocabulary fingerprint the text encoder was built for. */
+  vocabHash: string;
+}

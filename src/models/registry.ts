@@ -1,0 +1,219 @@
+/**
+ * Every named model configuration, in one place: `tiny` for tests (trains in seconds on the CPU
+ * reference) and `world-s`, the bundled model's starting size (issue 10): a 64×64×17 clip →
+ * 8×8×5 latent of 16 channels; a DiT of d256, 8 layers, 4 heads (~12 M parameters) over 80
+ * spacetime patches. `describeConfig` gives parameter counts and training FLOPs from formulas
+ * (tested against instantiated models).
+ */
+import { Tokenizer } from "../text/tokenizer.ts";
+import type { ModelConfig } from "./config.ts";
+
+const tokenizer = Tokenizer.world();
+
+const REGISTRY: Record<string, ModelConfig> = {
+  tiny: {
+    name: "tiny",
+    ae: {
+      channels: [8, 16, 16],
+      blocks: 1,
+      latentChannels: 4,
+      temporalDown: 2,
+      noiseAug: 0.05,
+      latentScale: 1,
+      edgeWeight: 0.5,
+    },
+    text: { vocab: tokenizer.vocabSize, maxTokens: 32, dim: 32, heads: 2, layers: 1 },
+    dit: {
+      latentChannels: 4,
+      patch: [1, 2, 2],
+      dim: 32,
+      heads: 2,
+      layers: 2,
+      mlpRatio: 4,
+      textDim: 32,
+    },
+    flow: { logitMean: 0, logitStd: 1, baseTokens: 12 },
+    vocabHash: tokenizer.vocabHash,
+  },
+  "world-s": {
+    name: "world-s",
+    ae: {
+      channels: [32, 64, 128],
+      blocks: 1,
+      latentChannels: 16,
+      temporalDown: 4,
+      noiseAug: 0.05,
+      latentScale: 1,
+      edgeWeight: 0.5,
+    },
+    // Captions of the world's grammar run 40–105 tokens (300 sampled: median 62, max 103).
+    text: { vocab: tokenizer.vocabSize, maxTokens: 128, dim: 128, heads: 4, layers: 2 },
+    dit: {
+      latentChannels: 16,
+      patch: [1, 2, 2],
+      dim: 256,
+      heads: 4,
+      layers: 8,
+      mlpRatio: 4,
+      textDim: 128,
+    },
+    flow: { logitMean: 0, logitStd: 1, baseTokens: 80 },
+    vocabHash: tokenizer.vocabHash,
+  },
+};
+
+export function configNames(): string[] {
+  return Object.keys(REGISTRY);
+}
+
+/** A deep copy of the named config (callers may change latentScale etc. without touching the registry). */
+export function getConfig(name: string): ModelConfig {
+  const cfg = REGISTRY[name];
+  if (!cfg)
+    throw new Error(`model config "${name}" is unknown; known: ${configNames().join(", ")}`);
+  return structuredClone(cfg);
+}
+
+/** Parameters of the autoencoder (encoder + decoder). */
+export function autoencoderParams(cfg: ModelConfig["ae"]): number {
+  const conv = (cin: number, cout: number, k = 27) => cin * cout * k + cout;
+  const [c0, c1, c2] = cfg.channels;
+  const r = cfg.temporalDown;
+  const res = (c: number) => 2 * c + 2 * conv(c, c);
+  const blocks = cfg.blocks * (res(c0) + res(c1) + res(c2));
+  const enc = conv(12 * r, c0) + blocks + conv(4 * c0, c1, 1) + conv(4 * c1, c2, 1) + c2;
+  const encHead = conv(c2, cfg.latentChannels);
+  const dec = conv(cfg.latentChannels, c2) + blocks + conv(c2, c1) + conv(c1, c0) + c0;
+  const decHead = conv(c0, 12 * r);
+  return enc + encHead + dec + decHead;
+}
+
+/** Parameters of the text encoder. */
+export function textEncoderParams(cfg: ModelConfig["text"]): number {
+  const d = cfg.dim;
+  const block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (4 * d * d + 4 * d) + (4 * d * d + d);
+  return cfg.vocab * d + cfg.layers * block + 2 * d;
+}
+
+/** Parameters of the diffusion transformer. */
+export function ditParams(cfg: ModelConfig["dit"]): number {
+  const d = cfg.dim;
+  const lin = (i: number, o: number) => i * o + o;
+  const p = cfg.patch[0] * cfg.patch[1] * cfg.patch[2];
+  const hidden = Math.round(d * cfg.mlpRatio);
+  const inCh = 2 * cfg.latentChannels + 1;
+  const embed = lin(inCh * p, d) + lin(256, d) + lin(d, d) + lin(cfg.textDim, d);
+  const block =
+    lin(d, 3 * d) +
+    lin(d, d) + // self-attention
+    2 * d +
+    lin(d, d) +
+    lin(cfg.textDim, 2 * d) +
+    lin(d, d) + // cross-attention with its layer norm
+    lin(d, hidden) +
+    lin(hidden, d) +
+    lin(d, 6 * d);
+  const final = lin(d, 2 * d) + lin(d, p * cfg.latentChannels);
+  return embed + cfg.layers * block + final;
+}
+
+/**
+ * Forward FLOPs of the DiT on one sample of `tokens` patches with `textTokens` text tokens:
+ * 2 per multiply-add of every linear layer applied to every token, plus attention's two
+ * matmuls (4·N·M·D for N queries over M keys). Training costs ≈ 3× forward (the backward pass
+ * computes two matmuls per forward one).
+ */
+export function ditForwardFlops(
+  cfg: ModelConfig["dit"],
+  tokens: number,
+  textTokens: number,
+): number {
+  const d = cfg.dim;
+  const p = cfg.patch[0] * cfg.patch[1] * cfg.patch[2];
+  const hidden = Math.round(d * cfg.mlpRatio);
+  const inCh = 2 * cfg.latentChannels + 1;
+  const perToken = 2 * (inCh * p * d + d * p * cfg.latentChannels);
+  const perBlockToken = 2 * (3 * d * d + d * d + d * d + d * d + 2 * d * hidden);
+  const kv = 2 * textTokens * cfg.textDim * 2 * d;
+  const attn = 4 * tokens * tokens * d + 4 * tokens * textTokens * d;
+  return tokens * perToken + cfg.layers * (tokens * perBlockToken + kv + attn);
+}
+
+/** Forward FLOPs of the text encoder on one caption of `maxTokens` tokens. */
+export function textForwardFlops(cfg: ModelConfig["text"]): number {
+  const d = cfg.dim;
+  const n = cfg.maxTokens;
+  return cfg.layers * (n * 2 * (3 * d * d + d * d + 8 * d * d) + 4 * n * n * d);
+}
+
+/** Forward FLOPs of the autoencoder (encode + decode) on one clip of frames × height × width. */
+export function autoencoderForwardFlops(
+  cfg: ModelConfig["ae"],
+  frames: number,
+  height: number,
+  width: number,
+): number {
+  const r = cfg.temporalDown;
+  const t = 1 + (frames - 1) / r;
+  const pos = (s: number) => t * (height / s) * (width / s);
+  const conv = (cin: number, cout: number, positions: number, k = 27) =>
+    2 * cin * cout * k * positions;
+  const [c0, c1, c2] = cfg.channels;
+  const b = cfg.blocks;
+  const enc =
+    conv(12 * r, c0, pos(2)) +
+    b * 2 * conv(c0, c0, pos(2)) +
+    conv(4 * c0, c1, pos(4), 1) +
+    b * 2 * conv(c1, c1, pos(4)) +
+    conv(4 * c1, c2, pos(8), 1) +
+    b * 2 * conv(c2, c2, pos(8)) +
+    conv(c2, cfg.latentChannels, pos(8));
+  const dec =
+    conv(cfg.latentChannels, c2, pos(8)) +
+    b * 2 * conv(c2, c2, pos(8)) +
+    conv(c2, c1, pos(4)) +
+    b * 2 * conv(c1, c1, pos(4)) +
+    conv(c1, c0, pos(2)) +
+    b * 2 * conv(c0, c0, pos(2)) +
+    conv(c0, 12 * r, pos(2));
+  return enc + dec;
+}
+
+export interface ConfigSummary {
+  name: string;
+  aeParams: number;
+  textParams: number;
+  ditParams: number;
+  /** The clip the numbers below are for, and its latent and token counts. */
+  clip: { frames: number; height: number; width: number };
+  latent: [number, number, number, number];
+  ditTokens: number;
+  /** Training FLOPs per sample (3× forward). */
+  aeTrainFlops: number;
+  ditTrainFlops: number;
+}
+
+/** Sizes and training cost of a config on one clip (`frames` × `height` × `width`). */
+export function describeConfig(
+  cfg: ModelConfig,
+  frames: number,
+  height: number,
+  width: number,
+): ConfigSummary {
+  const t = 1 + (frames - 1) / cfg.ae.temporalDown;
+  const [h, w] = [height / 8, width / 8];
+  const [pt, ph, pw] = cfg.dit.patch;
+  const tokens = (t / pt) * (h / ph) * (w / pw);
+  return {
+    name: cfg.name,
+    aeParams: autoencoderParams(cfg.ae),
+    textParams: textEncoderParams(cfg.text),
+    ditParams: ditParams(cfg.dit),
+    clip: { frames, height, width },
+    latent: [cfg.ae.latentChannels, t, h, w],
+    ditTokens: tokens,
+    aeTrainFlops: 3 * autoencoderForwardFlops(cfg.ae, frames, height, width),
+    ditTrainFlops:
+      3 * (ditForwardFlops(cfg.dit, tokens, cfg.text.maxTokens) + textForwardFlops(cfg.text)),
+  };
+}
