@@ -3,6 +3,8 @@
  * the new values of the tensors it writes (see lowering.ts). Per-step scalars (bias corrections,
  * the skip flag, the clip factor) are computed once and shared by every parameter's update.
  */
+
+import type { Meta } from "../../tensor/op.ts";
 import type {
   AdamWAttrs,
   EmaAttrs,
@@ -11,25 +13,29 @@ import type {
   LossScaleAttrs,
 } from "../../tensor/ops/optim.ts";
 import type { GraphBuilder } from "../builder.ts";
-import { affine, element, flag, reduceSum, reshape, scalarOf, select } from "./common.ts";
+import { affine, flag, reduceSum, reshape, scalarOf, select } from "./common.ts";
 import type { Lowering, LoweringTable } from "./lowering.ts";
 
 const ONNX_INT64 = 7;
 
-/** The control tensor's skip flag (1 when this step must change nothing) as a float scalar. */
-function skipOf(b: GraphBuilder, ctrl: string): string {
-  return flag(b, element(b, ctrl, 1));
+/**
+ * The control tensor's skip flag (1 when this step must change nothing) as a float scalar. The
+ * control tensor may have any shape with enough elements: its slots count in flat order.
+ */
+function skipOf(b: GraphBuilder, ctrl: string, ctrlMeta: Meta): string {
+  return flag(b, scalarOf(b, ctrl, ctrlMeta.shape.length, 1));
 }
 
 /**
  * g = grad·ctrl[0]·clip, zeroed when skipping (an overflowed gradient holds Inf/NaN). Under skip
  * the moments' betas become 1 and the learning rate 0, so every state keeps its value; that
- * costs one per-element Where instead of one per written tensor.
+ * costs one per-element Where instead of one per written tensor. The bias corrections then use
+ * t ≥ 1: a skipped first step has t = 0, whose 1 − β^0 = 0 would turn lr / bc1 into 0/0 = NaN.
  */
 const adamw: Lowering<AdamWAttrs> = ({ b, x, in: ins, attrs: a, dynamic }) => {
   const [param, grad, m, v, ctrl, count, norm] = x;
-  const skip = skipOf(b, ctrl);
-  let gscale = element(b, ctrl, 0);
+  const skip = skipOf(b, ctrl, ins[4]);
+  let gscale = scalarOf(b, ctrl, ins[4].shape.length, 0);
   if (norm) {
     const n = scalarOf(b, norm, ins[6].shape.length);
     const clip = b.op("Min", [
@@ -45,7 +51,7 @@ const adamw: Lowering<AdamWAttrs> = ({ b, x, in: ins, attrs: a, dynamic }) => {
   const oneMinus = (beta: string) => b.op("Sub", [b.scalar(1), beta]);
   const m2 = b.op("Add", [b.op("Mul", [m, b1]), b.op("Mul", [g, oneMinus(b1)])]);
   const v2 = b.op("Add", [b.op("Mul", [v, b2]), b.op("Mul", [b.op("Mul", [g, g]), oneMinus(b2)])]);
-  const t = scalarOf(b, count, ins[5].shape.length);
+  const t = b.op("Max", [scalarOf(b, count, ins[5].shape.length), skip]);
   const bc1 = oneMinus(b.op("Pow", [b.scalar(a.beta1), t]));
   const bc2 = oneMinus(b.op("Pow", [b.scalar(a.beta2), t]));
   const lr = b.op("Mul", [dynamic("lr", a.lr), oneMinus(skip)]);
@@ -56,21 +62,20 @@ const adamw: Lowering<AdamWAttrs> = ({ b, x, in: ins, attrs: a, dynamic }) => {
   return [p2, m2, v2];
 };
 
-const stepCount: Lowering<Record<string, never>> = ({ b, x: [count, ctrl] }) => [
-  b.op("Add", [count, b.op("Sub", [b.scalar(1), skipOf(b, ctrl)])]),
+const stepCount: Lowering<Record<string, never>> = ({ b, x: [count, ctrl], in: [, mc] }) => [
+  b.op("Add", [count, b.op("Sub", [b.scalar(1), skipOf(b, ctrl, mc)])]),
 ];
 
 /** Writes the whole statistic into the slot's first part and zeros into its other parts. */
 const gradStats: Lowering<GradStatsAttrs> = ({ b, x: [partials, g], in: [mp, mg], attrs: a }) => {
   const every = mg.shape.map((_, i) => i);
-  const all = every.length ? every : [];
   const value =
     a.mode === "sumsq"
-      ? reduceSum(b, b.op("Mul", [g, g]), all, false)
+      ? reduceSum(b, b.op("Mul", [g, g]), every, false)
       : reduceSum(
           b,
           b.op("Cast", [b.op("Or", [b.op("IsNaN", [g]), b.op("IsInf", [g])])], { to: 1 }),
-          all,
+          every,
           false,
         );
   const total = mp.shape.reduce((p, d) => p * d, 1);
@@ -85,7 +90,7 @@ const gradStats: Lowering<GradStatsAttrs> = ({ b, x: [partials, g], in: [mp, mg]
   return [reshape(b, b.op("Concat", pieces, { axis: 0 }), mp.shape)];
 };
 
-const gradNorm: Lowering<Record<string, never>> = ({ b, x: [partials, ctrl], in: [mp] }) => {
+const gradNorm: Lowering<Record<string, never>> = ({ b, x: [partials, ctrl], in: [mp, mc] }) => {
   const norm = b.op("Sqrt", [
     reduceSum(
       b,
@@ -94,7 +99,7 @@ const gradNorm: Lowering<Record<string, never>> = ({ b, x: [partials, ctrl], in:
       false,
     ),
   ]);
-  return [ctrl ? b.op("Mul", [norm, element(b, ctrl, 0)]) : norm];
+  return [ctrl ? b.op("Mul", [norm, scalarOf(b, ctrl, mc.shape.length, 0)]) : norm];
 };
 
 const gradClip: Lowering<GradClipAttrs> = ({ b, x: [g, norm], in: [, mn], attrs: a }) => {
@@ -109,7 +114,7 @@ const gradClip: Lowering<GradClipAttrs> = ({ b, x: [g, norm], in: [, mn], attrs:
 const lossScaleUpdate: Lowering<LossScaleAttrs> = ({
   b,
   x: [scale, ctrl, partials],
-  in: [, mc, mp],
+  in: [ms, mc, mp],
   attrs: a,
 }) => {
   const total = reduceSum(
@@ -122,8 +127,8 @@ const lossScaleUpdate: Lowering<LossScaleAttrs> = ({
     a.stats === "sumsq"
       ? b.op("Or", [b.op("IsNaN", [total]), b.op("IsInf", [total])])
       : b.op("Not", [b.op("Equal", [total, b.scalar(0)])]);
-  const s = element(b, scale, 0);
-  const good = affine(b, element(b, ctrl, 2), 1, 1);
+  const s = scalarOf(b, scale, ms.shape.length);
+  const good = affine(b, scalarOf(b, ctrl, mc.shape.length, 2), 1, 1);
   const growB = b.op("GreaterOrEqual", [good, b.scalar(a.growthInterval)]);
   const grown = b.op("Where", [
     growB,
@@ -137,7 +142,10 @@ const lossScaleUpdate: Lowering<LossScaleAttrs> = ({
   const head = [b.op("Reciprocal", [s]), found, good2].map((v) => reshape(b, v, [1]));
   const n = mc.shape.reduce((p, d) => p * d, 1);
   const rest = b.op("Slice", [reshape(b, ctrl, [-1]), b.ints([3]), b.ints([n]), b.ints([0])]);
-  return [reshape(b, s2, [1]), reshape(b, b.op("Concat", [...head, rest], { axis: 0 }), mc.shape)];
+  return [
+    reshape(b, s2, ms.shape),
+    reshape(b, b.op("Concat", [...head, rest], { axis: 0 }), mc.shape),
+  ];
 };
 
 /** The decay may change every step (EMA warm-up): declare "ema_decay" dynamic to feed it. */
