@@ -19,7 +19,8 @@ export class Ema {
   readonly shadow: readonly Tensor[];
   readonly decay: number;
   private readonly warmup: boolean;
-  private updates = 0;
+  /** Updates applied so far (a checkpoint saves it: the warm-up decay depends on it). */
+  updates = 0;
 
   constructor(
     readonly params: readonly Tensor[],
@@ -42,7 +43,11 @@ export class Ema {
 
   /** The decay the next update uses. */
   currentDecay(): number {
-    const n = this.updates;
+    return this.decayAt(this.updates);
+  }
+
+  /** The decay of update n (compiled steps feed it as the dynamic scalar "ema_decay"). */
+  decayAt(n: number): number {
     return this.warmup ? Math.min(this.decay, (1 + n) / (10 + n)) : this.decay;
   }
 

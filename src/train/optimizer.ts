@@ -109,6 +109,19 @@ export class AdamW {
     });
   }
 
+  /**
+   * The optimiser's state as named tensors ("m.<param>", "v.<param>", "count"), for checkpoints:
+   * read them to save, `assign` into them to restore.
+   */
+  namedState(): [string, Tensor][] {
+    const name = (i: number) => this.params[i].name || `param${i}`;
+    return [
+      ...this.m.map((t, i): [string, Tensor] => [`m.${name(i)}`, t]),
+      ...this.v.map((t, i): [string, Tensor] => [`v.${name(i)}`, t]),
+      ["count", this.count],
+    ];
+  }
+
   /** Drops every parameter's gradient. */
   zeroGrad(): void {
     zeroGrad(this.params);

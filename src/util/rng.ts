@@ -94,6 +94,24 @@ export class Rng {
     return out;
   }
 
+  /** The generator's whole state, to save in a checkpoint and restore with `setState`. */
+  getState(): number[] {
+    return [this.s0, this.s1, this.s2, this.s3, this.spareNormal ?? Number.NaN];
+  }
+
+  setState(state: readonly number[]): void {
+    const ok =
+      Array.isArray(state) &&
+      state.length === 5 &&
+      state.slice(0, 4).every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff);
+    if (!ok)
+      throw new Error(
+        `Rng.setState: expected 4 uint32 words and a spare normal, got ${JSON.stringify(state)}`,
+      );
+    [this.s0, this.s1, this.s2, this.s3] = state;
+    this.spareNormal = Number.isNaN(state[4]) || state[4] === null ? null : state[4];
+  }
+
   /** An independent generator derived from this one (for sub-streams that must not shift each other). */
   fork(): Rng {
     return new Rng(this.nextU32());
