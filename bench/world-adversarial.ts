@@ -88,7 +88,7 @@ try {
     const [width, height] = SIZES[Math.floor(i / PROMPTS.length) % SIZES.length];
     const seed = 5000 + i;
     const { scene } = expandPrompt(prompt, seed);
-    const { video } = simulate(scene, { width, height, fps: FPS, seconds: SECONDS });
+    const { video, truth } = simulate(scene, { width, height, fps: FPS, seconds: SECONDS });
     const file = join(dir, `clip-${i}.mp4`);
     await writeMp4(video, file);
     const decoded = await readVideo(file);
@@ -120,10 +120,11 @@ try {
     for (const [kind, corrupt] of Object.entries(TIME_AND_COLOUR_CORRUPTIONS)) {
       caught(kind, corrupt(video, seed));
     }
-    caught(
-      "object erased mid-clip",
-      deleteObjectMidClip(video, scene.objects[0].color, Math.floor(video.frames.length / 2)),
-    );
+    // Erased from the middle of the frames in which it is wholly in view, so that something is
+    // erased (an object that rolls out of view by mid-clip would not be).
+    const inView = truth.frames.filter((f) => f.objects[0].visible >= 0.99).map((f) => f.frame);
+    const from = inView[inView.length >> 1] ?? 0;
+    caught("object erased mid-clip", deleteObjectMidClip(video, scene.objects[0].color, from));
     // Another prompt type's prompt: its colours, shapes or motions differ from this clip's.
     const other = PROMPTS[(i + 5) % PROMPTS.length][1];
     caught("wrong prompt", video, other);

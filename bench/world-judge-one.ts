@@ -17,14 +17,20 @@ import { simulate } from "../src/world/simulate.ts";
 const [prompt, seedText, w = "64", h = "64", kind = "none", judged] = process.argv.slice(2);
 const seed = Number(seedText);
 const { scene } = expandPrompt(prompt, seed);
-const { video } = simulate(scene, { width: Number(w), height: Number(h), fps: 24, seconds: 3 });
+const { video, truth } = simulate(scene, {
+  width: Number(w),
+  height: Number(h),
+  fps: 24,
+  seconds: 3,
+});
 let v: Video = video;
 if (kind === "h264") {
   const file = `/tmp/zoetrope-judge-one-${process.pid}.mp4`;
   await writeMp4(video, file);
   v = await readVideo(file);
 } else if (kind === "erased") {
-  v = deleteObjectMidClip(video, scene.objects[0].color, Math.floor(video.frames.length / 2));
+  const inView = truth.frames.filter((f) => f.objects[0].visible >= 0.99).map((f) => f.frame);
+  v = deleteObjectMidClip(video, scene.objects[0].color, inView[inView.length >> 1] ?? 0);
 } else if (kind !== "none") {
   const f = TIME_AND_COLOUR_CORRUPTIONS[kind as keyof typeof TIME_AND_COLOUR_CORRUPTIONS];
   if (!f) throw new Error(`unknown corruption ${kind}`);

@@ -68,7 +68,7 @@ function checkMotion(o: ObjectSpec, ground: number): void {
     case "rolled":
       assert.ok(Math.abs(o.y - ground) < 1e-3, what);
       assert.equal(o.vy, 0, what);
-      assert.ok(Math.abs(o.vx) >= 1 && Math.abs(o.vx) <= 3, what);
+      assert.ok(Math.abs(o.vx) >= 2 && Math.abs(o.vx) <= 6.5, what);
       break;
     case "resting":
       assert.ok(Math.abs(o.y - ground) < 1e-3, what);

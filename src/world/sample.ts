@@ -11,6 +11,7 @@ import {
   COLOR_NAMES,
   type ColorName,
   MATERIAL_NAMES,
+  MATERIALS,
   MOTIONS,
   type MotionKind,
   type ObjectSpec,
@@ -196,12 +197,39 @@ function startState(
         x: round(fromBehind()),
         // Exactly on the ground (rounding could sink it into the floor).
         y: ground,
-        vx: round(dir * rng.uniform(1, 3)),
+        vx: round(dir * rollSpeed(kind, rng)),
         vy: 0,
       };
     case "resting":
       return { ...kind, x: round(rng.uniform(lo, hi)), y: ground, vx: 0, vy: 0 };
   }
+}
+
+/**
+ * How far (m) a rolled or slid object travels at the least, and at the most: a quarter of the
+ * usual view (8 m across) and then some, so the motion the prompt named is plain to see.
+ */
+export const MIN_SLIDE = 2.6;
+const MAX_SLIDE = 3.4;
+/** Starting speeds (m/s) of a rolled ball: rolling resistance barely slows it within a clip. */
+const BALL_ROLL_SPEED: [number, number] = [2, 3.5];
+
+/**
+ * Starting speed of a rolled object. A ball rolls on; a box or triangle slides, and friction
+ * (μg) stops it after v² / 2μg, so its speed is chosen for a slide of MIN_SLIDE to MAX_SLIDE.
+ */
+function rollSpeed(kind: Omit<ObjectSpec, "x" | "y" | "vx" | "vy">, rng: Rng): number {
+  if (kind.shape === "ball") return rng.uniform(BALL_ROLL_SPEED[0], BALL_ROLL_SPEED[1]);
+  return Math.sqrt(
+    2 * MATERIALS[kind.material].friction * GRAVITY * rng.uniform(MIN_SLIDE, MAX_SLIDE),
+  );
+}
+
+/** Where (x, m) a sliding box or triangle comes to rest, or null for anything else. */
+export function slideEnd(o: ObjectSpec): number | null {
+  if (o.motion !== "rolled" || o.shape === "ball") return null;
+  const mu = MATERIALS[o.material].friction;
+  return o.x + (Math.sign(o.vx) * o.vx * o.vx) / (2 * mu * GRAVITY);
 }
 
 /**
@@ -304,6 +332,9 @@ function fitsBesideOccluders(x: number, width: number, layer: string, placed: Oc
 
 function coversStillObject(x: number, width: number, objects: ObjectSpec[]): boolean {
   return objects.some((o) => {
+    // A slide must not end out of sight either.
+    const end = slideEnd(o);
+    if (end !== null) return Math.abs(end - x) < boundingRadius(o.shape, o.size) + width / 2 + 0.3;
     if (o.motion !== "resting" && o.motion !== "dropped") return false;
     const reach = boundingRadius(o.shape, o.size) + width / 2 + 0.2 + Math.abs(o.vx);
     return Math.abs(o.x - x) < reach;

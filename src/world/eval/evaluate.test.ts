@@ -7,15 +7,35 @@ import { test } from "node:test";
 import type { Video } from "../../media/video.ts";
 import type { SceneConstraints } from "../constraints.ts";
 import { expandPrompt } from "../expand.ts";
+import { sampleScene } from "../sample.ts";
 import type { SceneSpec } from "../scene.ts";
 import { simulate } from "../simulate.ts";
+import {
+  blankFrames,
+  freezeFrames,
+  reverseFrames,
+  rotateHue,
+  slowDown,
+  speedUp,
+} from "./adversarial.ts";
 import { deleteObjectMidClip, recolorObject, shuffleFrames, teleportObject } from "./corrupt.ts";
 import { type EvalReport, evaluateVideo } from "./evaluate.ts";
 import { formatSummary } from "./summary.ts";
 
 const SIZE = { width: 64, height: 64, fps: 24, seconds: 3 };
 
-test("the simulator's own clips score near perfect on every score", () => {
+/** Every score the verdict needs, present and at the mark: a missing score is a failure. */
+function assertPasses(r: EvalReport, what: string, needed: (keyof EvalReport["scores"])[]) {
+  const text = `${what}: ${JSON.stringify(r.scores)}\n${formatSummary(r)}`;
+  for (const name of needed) {
+    const value = r.scores[name];
+    assert.ok(value !== null, `${name} missing for ${text}`);
+    assert.ok(value >= 0.9, `${name} ${value} < 0.9 for ${text}`);
+  }
+  assert.ok(r.verdict.pass, `verdict for ${text}`);
+}
+
+test("the world's own clips, judged from the video and the prompt alone, pass", () => {
   const prompts: [string, number][] = [
     ["a red ball bouncing on a sunny day", 1],
     ["a large blue box rolling left indoors", 2],
@@ -23,25 +43,17 @@ test("the simulator's own clips score near perfect on every score", () => {
     ["a big green triangle thrown right underwater", 4],
     ["a yellow ball dropped at sunset behind a pillar", 5],
     ["a purple box and an orange ball", 6],
-    ["three objects in front of a wall", 7],
     ["a white ball rolling right while the camera pans left", 8],
   ];
   for (const [prompt, seed] of prompts) {
     const { scene } = expandPrompt(prompt, seed);
     const { video } = simulate(scene, SIZE);
-    const r = evaluateVideo(video, { prompt, reference: { scene, contextFrames: 12 } });
-    const what = `${prompt} (seed ${seed}): ${JSON.stringify(r.scores)}\n${formatSummary(r)}`;
-    for (const [name, value] of Object.entries(r.scores)) {
-      // Continuation has nothing to compare when every object has left the view by then.
-      const measurable =
-        name !== "continuation" || r.continuation!.horizons.some((h) => h.error !== null);
-      assert.ok(value !== null || !measurable, `${name} missing for ${what}`);
-      if (value !== null) assert.ok(value >= 0.9, `${name} ${value} < 0.9 for ${what}`);
-    }
+    const r = evaluateVideo(video, { prompt });
+    assertPasses(r, `${prompt} (seed ${seed})`, ["adherence", "physics", "permanence"]);
   }
 });
 
-test("sampled scenes of every theme, camera and frame size score near perfect", () => {
+test("sampled scenes of every theme, camera and frame size pass without a prompt", () => {
   const sizes = [
     { width: 64, height: 64, fps: 24 },
     { width: 96, height: 64, fps: 30 },
@@ -50,13 +62,11 @@ test("sampled scenes of every theme, camera and frame size score near perfect", 
   ];
   for (let seed = 20; seed < 32; seed++) {
     const size = sizes[seed % sizes.length];
-    const { scene } = expandPrompt("objects", seed);
+    const scene = sampleScene(seed);
     const { video } = simulate(scene, { ...size, seconds: 3 });
-    const r = evaluateVideo(video, { reference: { scene, contextFrames: size.fps / 2 } });
+    const r = evaluateVideo(video);
     const what = `seed ${seed} ${scene.theme} ${scene.camera} ${size.width}×${size.height}@${size.fps}`;
-    assert.ok((r.scores.physics ?? 1) >= 0.9, `physics for ${what}\n${formatSummary(r)}`);
-    assert.ok(r.scores.permanence >= 0.9, `permanence for ${what}\n${formatSummary(r)}`);
-    assert.ok((r.scores.continuation ?? 1) >= 0.9, `continuation for ${what}\n${formatSummary(r)}`);
+    assertPasses(r, what, ["physics", "permanence"]);
   }
 });
 
@@ -121,7 +131,8 @@ const WANTED: SceneConstraints = {
 };
 const REFERENCE = { scene: STAGE, contextFrames: 12 };
 const stage = simulate(STAGE, SIZE);
-const judge = (video: Video) => evaluateVideo(video, { constraints: WANTED, reference: REFERENCE });
+/** Judged as a user's clip is: the video and what was asked for, no ground truth. */
+const judge = (video: Video) => evaluateVideo(video, { constraints: WANTED });
 const baseline = judge(stage.video);
 
 test("the clean stage itself scores perfectly, every part of adherence included", () => {
@@ -131,7 +142,11 @@ test("the clean stage itself scores perfectly, every part of adherence included"
   }
   assert.ok(baseline.scores.physics! >= 0.95, formatSummary(baseline));
   assert.equal(baseline.scores.permanence, 1);
-  assert.ok(baseline.scores.continuation! >= 0.95);
+  assert.ok(baseline.scores.temporal! >= 0.95, formatSummary(baseline));
+  assert.ok(baseline.verdict.pass, formatSummary(baseline));
+  // With the simulator's scene as reference, the continuation is measured too.
+  const ref = evaluateVideo(stage.video, { constraints: WANTED, reference: REFERENCE });
+  assert.ok(ref.scores.continuation! >= 0.95, formatSummary(ref));
   assert.deepEqual(baseline.objects.map((o) => `${o.color} ${o.shape}`).sort(), [
     "blue box",
     "green triangle",
@@ -152,27 +167,64 @@ function assertKept(
   }
 }
 
-test("shuffled frames: physics and continuation collapse; colours, shapes and permanence stay", () => {
+test("shuffled frames: time collapses and the verdict fails; colours and shapes stay", () => {
   const r = judge(shuffleFrames(stage.video, 3));
-  assert.ok(r.scores.physics! < 0.3, `physics ${r.scores.physics}`);
-  assert.ok(r.physics.noTeleport! < 0.3);
-  assert.ok(
-    r.scores.continuation! < baseline.scores.continuation! - 0.2,
-    `continuation ${r.scores.continuation}`,
-  );
+  assert.ok(r.scores.temporal! < 0.3, `temporal ${r.scores.temporal}\n${formatSummary(r)}`);
+  assert.equal(r.verdict.pass, false);
+  assert.ok(r.verdict.failed.some((f) => f.startsWith("temporal")));
   assert.equal(r.adherence!.color, 1);
   assert.equal(r.adherence!.shape, 1);
-  assertKept(r, ["permanence"]);
 });
 
-test("a recoloured object: adherence loses its colour, physics, permanence and continuation stay", () => {
+test("a frozen clip fails: the motions asked for are not there", () => {
+  const r = judge(freezeFrames(stage.video));
+  assert.equal(r.verdict.pass, false, formatSummary(r));
+  assert.ok(r.adherence!.motion! < 0.5, formatSummary(r));
+  assert.ok(r.adherence!.bounce === 0, formatSummary(r));
+});
+
+test("a black clip gets no score it has no evidence for, and fails", () => {
+  const r = judge(blankFrames(stage.video));
+  assert.equal(r.objects.length, 0);
+  assert.equal(r.scores.permanence, null);
+  assert.equal(r.scores.physics, null);
+  assert.equal(r.adherence!.theme, 0, "black is no day");
+  assert.equal(r.verdict.pass, false);
+  const unchecked = r.verdict.unmeasured.map((u) => u.what);
+  for (const what of ["physics", "permanence"]) assert.ok(unchecked.includes(what), what);
+  assert.match(formatSummary(r), /not checked: permanence: no object found/);
+});
+
+test("a reversed clip fails physics: bounces gain energy, slides speed up", () => {
+  const r = judge(reverseFrames(stage.video));
+  assert.ok(r.scores.physics! < 0.9, formatSummary(r));
+  assert.equal(r.verdict.pass, false);
+});
+
+test("slowed 2× (frames held) fails time; sped 2× fails gravity", () => {
+  const slow = judge(slowDown(stage.video, 2));
+  assert.ok(slow.temporal.noHeldFrames! < 0.5, formatSummary(slow));
+  assert.equal(slow.verdict.pass, false);
+  const fast = judge(speedUp(stage.video, 2));
+  assert.ok(fast.physics.gravity! < 0.5, formatSummary(fast));
+  assert.ok(fast.physics.measuredGravity! > 25, `${fast.physics.measuredGravity} m/s²`);
+  assert.equal(fast.verdict.pass, false);
+});
+
+test("hue rotated: the colours asked for are gone", () => {
+  const r = judge(rotateHue(stage.video, 180));
+  assert.ok((r.adherence!.color ?? 0) < 0.5, formatSummary(r));
+  assert.equal(r.verdict.pass, false);
+});
+
+test("a recoloured object: adherence loses its colour, physics and permanence stay", () => {
   const r = judge(recolorObject(stage.video, "red", "purple"));
   assert.ok(r.adherence!.color! <= 2 / 3 + 1e-9, `colour ${r.adherence!.color}`);
   assert.ok(
     r.adherence!.checks.some((c) => c.what === "object 1 color" && !c.ok && c.got === "purple"),
   );
   assert.ok(r.scores.adherence! < baseline.scores.adherence!);
-  assertKept(r, ["physics", "permanence", "continuation"]);
+  assertKept(r, ["physics", "permanence"]);
   assert.equal(r.adherence!.shape, 1);
 });
 
@@ -189,15 +241,16 @@ test("a teleported object: the no-teleport score drops, colours and permanence s
   assertKept(r, ["permanence"]);
 });
 
-test("an object deleted mid-clip in the open: permanence drops, physics and colours stay", () => {
+test("an object deleted mid-clip in the open: permanence drops and the verdict fails", () => {
   const r = judge(deleteObjectMidClip(stage.video, "red", 30));
-  assert.ok(r.scores.permanence < 0.9, `permanence ${r.scores.permanence}`);
+  assert.ok(r.scores.permanence! < 0.9, `permanence ${r.scores.permanence}`);
+  assert.equal(r.verdict.pass, false);
   const gone = r.permanence.events.find((e) => e.kind === "vanish" && !e.ok);
   assert.ok(gone, JSON.stringify(r.permanence.events));
   assert.equal(gone.frame, 30);
   assert.equal(gone.place, "open");
   assert.equal(r.adherence!.color, 1);
-  assertKept(r, ["physics"]);
+  // (Physics may fall too: the erased ball's faint rim can be left hanging where it was.)
 });
 
 test("the summary fits on a screen and names the scores and the problems", () => {
@@ -212,13 +265,16 @@ test("the summary fits on a screen and names the scores and the problems", () =>
     "adherence",
     "physics",
     "permanence",
+    "time",
     "continuation",
+    "Verdict: FAIL",
     "teleports at frame 30",
   ]) {
     assert.ok(text.includes(word), `summary lacks "${word}":\n${text}`);
   }
   const clean = formatSummary(baseline);
   assert.match(clean, /Problems: none found/);
+  assert.match(clean, /Verdict: PASS/);
   assert.match(clean, /red ball/);
 });
 

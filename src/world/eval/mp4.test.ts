@@ -129,7 +129,8 @@ test("corruptions are still caught after encoding", async () => {
   assert.ok(teleported.scores.physics! <= 0.5, describe(teleported));
 
   const deleted = await judge(deleteObjectMidClip(video, "blue", 30));
-  assert.ok(deleted.scores.permanence < 0.9, describe(deleted));
+  assert.ok(deleted.scores.permanence! < 0.9, describe(deleted));
+  assert.equal(deleted.verdict.pass, false, describe(deleted));
 });
 
 test("the smear measure tells rendered frames from encoded ones", async () => {

@@ -75,7 +75,8 @@ test("an object that vanishes in the open breaks permanence; one passing behind 
   assert.equal(gone[0].kind, "vanish");
   assert.equal(gone[0].place, "open");
   assert.equal(gone[0].frame, 30);
-  assert.ok(vanish.scores.permanence < 0.5);
+  assert.ok(vanish.scores.permanence! < 0.5);
+  assert.equal(vanish.verdict.pass, false);
 
   const pillar = (c: Canvas) => c.rect(28, 10, 36, FLOOR, OCCLUDER_COLORS.pillar);
   const behind = evaluateVideo(
@@ -100,7 +101,7 @@ test("an object that vanishes in the open breaks permanence; one passing behind 
   const swap = swapped.permanence.events.find((e) => e.kind === "swap");
   assert.ok(swap && !swap.ok, JSON.stringify(swapped.permanence.events));
   assert.match(swap.reason!, /red object went behind scenery and a blue one came out/);
-  assert.ok(swapped.scores.permanence < 1);
+  assert.ok(swapped.scores.permanence! < 1);
 });
 
 test("an object that changes size behind a pillar breaks permanence", () => {
@@ -148,6 +149,7 @@ test("adherence pairs named objects with the tracked ones that fit them best", (
     seen,
     "day",
     2,
+    { themeDistance: 5, frames: 72, permanence: [] },
   );
   assert.deepEqual(r.pairing, [1, 0]);
   assert.equal(r.color, 1);
@@ -157,7 +159,8 @@ test("adherence pairs named objects with the tracked ones that fit them best", (
   assert.equal(r.motion, 1);
   assert.equal(r.count, 1);
   assert.equal(r.theme, 0);
-  assert.ok(Math.abs(r.score! - 5.5 / 7) < 1e-9);
+  assert.equal(r.presence, 1);
+  assert.ok(Math.abs(r.score! - 6.5 / 8) < 1e-9);
   const failed = r.checks.filter((c) => !c.ok).map((c) => c.what);
   assert.deepEqual(failed, ["object 2 shape", "theme"]);
 });
@@ -173,11 +176,28 @@ test("adherence leaves out what the clip cannot show and scores missing objects 
     [tiny],
     "day",
     1,
+    { themeDistance: 5, frames: 72, permanence: [] },
   );
   assert.equal(r.shape, null, "a shape too small to see is not held against it");
   assert.equal(r.motion, null);
   assert.equal(r.color, 0.5, "the red object is missing");
   assert.ok(Math.abs(r.count! - 1 / 3) < 1e-9);
   assert.ok(r.checks.some((c) => c.unjudged && c.what === "object 1 shape"));
-  assert.equal(scoreAdherence({ occluders: [], objects: [] }, [tiny], "day", 1).score, null);
+  assert.equal(r.presence, 0.5, "the missing red object is not in view");
+  const none = { themeDistance: 5, frames: 72, permanence: [] };
+  assert.equal(scoreAdherence({ occluders: [], objects: [] }, [tiny], "day", 1, none).score, null);
+});
+
+test("adherence: an object seen half the clip is not there, and a black clip is no night", () => {
+  const half = summary({ track: 0, color: "red", lastFrame: 35, seen: 36 });
+  const wants = { theme: "night" as const, occluders: [], objects: [{ color: "red" as const }] };
+  const ctx = { themeDistance: 5, frames: 72, permanence: [] };
+  const r = scoreAdherence(wants, [half], "night", 1, ctx);
+  assert.equal(r.presence, 0);
+  assert.equal(r.theme, 1);
+  // The same sighting explained: it left over the frame's edge.
+  assert.equal(scoreAdherence(wants, [{ ...half, leftView: true }], "night", 1, ctx).presence, 1);
+  const black = scoreAdherence(wants, [half], "night", 1, { ...ctx, themeDistance: 90 });
+  assert.equal(black.theme, 0);
+  assert.match(black.checks.find((c) => c.what === "theme")!.got, /no theme \(nearest night/);
 });

@@ -147,7 +147,18 @@ function placeOf(
   const x1 = Math.max(bx1, bx1 + vx * steps) + margin;
   const y0 = Math.min(by0, by0 + vy * steps) - margin;
   const y1 = Math.max(by1, by1 + vy * steps) + margin;
-  if (ob.touchesEdge || x0 <= 0 || y0 <= 0 || x1 >= width || y1 >= height) return "edge";
+  // Out of the frame only when it was cut by the border, or its motion takes it (all but a
+  // sliver too thin to detect) past the border by the next sighting.
+  const slack = 1.5;
+  if (
+    ob.touchesEdge ||
+    Math.min(bx0, bx0 + vx * steps) - slack <= 0 ||
+    Math.min(by0, by0 + vy * steps) - slack <= 0 ||
+    Math.max(bx1, bx1 + vx * steps) + slack >= width ||
+    Math.max(by1, by1 + vy * steps) + slack >= height
+  ) {
+    return "edge";
+  }
   const mask = scenery[Math.max(0, Math.min(scenery.length - 1, frame))];
   const here = sceneryShare(mask, width, height, bx0, by0, bx1, by1);
   const around = sceneryShare(mask, width, height, x0, y0, x1, y1);
