@@ -28,7 +28,9 @@ test("frozen, blank and reversed clips keep the length and change the frames as 
   const blank = blankFrames(clip);
   assert.ok(blank.frames.every((f) => f.length === 32 * 32 * 3 && f.every((v) => v === 0)));
   const back = reverseFrames(clip);
-  back.frames.forEach((f, i) => assert.ok(same(f, clip.frames[7 - i])));
+  back.frames.forEach((f, i) => {
+    assert.ok(same(f, clip.frames[7 - i]));
+  });
   assert.ok(sameClip(reverseFrames(back), clip));
   assert.ok(!sameClip(back, clip));
   assert.ok(sameClip(clip, clip));
@@ -38,10 +40,14 @@ test("slowDown repeats every frame; speedUp keeps every other one", () => {
   const slow = slowDown(clip, 2);
   assert.equal(slow.frames.length, 16);
   assert.equal(slow.fps, clip.fps);
-  slow.frames.forEach((f, i) => assert.ok(same(f, clip.frames[i >> 1])));
+  slow.frames.forEach((f, i) => {
+    assert.ok(same(f, clip.frames[i >> 1]));
+  });
   const fast = speedUp(clip, 2);
   assert.equal(fast.frames.length, 4);
-  fast.frames.forEach((f, i) => assert.ok(same(f, clip.frames[2 * i])));
+  fast.frames.forEach((f, i) => {
+    assert.ok(same(f, clip.frames[2 * i]));
+  });
   assert.throws(() => slowDown(clip, 1.5), /factor must be a whole number in 2\.\.8/);
   assert.throws(() => speedUp({ ...clip, frames: clip.frames.slice(0, 3) }, 2), /too short/);
 });
