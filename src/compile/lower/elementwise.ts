@@ -53,7 +53,11 @@ export function unaryNode(
     case "abs":
       return b.op("Abs", [x]);
     case "sign":
-      return b.op("Sign", [x]);
+      // (x > 0) − (x < 0), not Sign: the reference's sign of NaN is 0, Sign's is NaN.
+      return b.op("Sub", [
+        cast(b, b.op("Greater", [x, b.scalar(0)]), dtype),
+        cast(b, b.op("Less", [x, b.scalar(0)]), dtype),
+      ]);
     case "relu":
       return b.op("Relu", [x]);
     case "step":
