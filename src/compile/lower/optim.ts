@@ -192,8 +192,10 @@ const softmaxXentBackward: Lowering<Record<string, never>> = ({
 }) => {
   const V = ml.shape[ml.shape.length - 1];
   const { safe, ignored, outOfRange } = targetsOf(b, targets, V);
-  const onehot = b.op("OneHot", [safe, b.scalar(V, "int64"), b.constant([0, 1], [2])], {
-    axis: -1,
+  // (target = class) per class; unlike OneHot this also takes rank-0 targets (logits [V]).
+  const classes = b.constant([...Array(V).keys()], [V], "int64");
+  const onehot = b.op("Cast", [b.op("Equal", [b.op("Unsqueeze", [safe, b.ints([-1])]), classes])], {
+    to: 1,
   });
   const gr = b.op("Where", [
     ignored,
