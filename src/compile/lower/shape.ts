@@ -1,7 +1,11 @@
-/** Lowerings of reductions and of the ops that move data: reshape, permute, concat, slice, pad. */
+/**
+ * Lowerings of reductions (max with the reference's NaN rule) and of the ops that move data:
+ * reshape, permute, concat, slice, pad.
+ */
 import type { ReduceAttrs, ReshapeAttrs } from "../../tensor/ops/reduce.ts";
 import type { ConcatAttrs, PadAttrs, PermuteAttrs, SliceAttrs } from "../../tensor/ops/shape.ts";
-import { reduceMean, reduceSum, reshape as reshapeNode } from "./common.ts";
+import { ONNX_TYPE } from "../proto.ts";
+import { cast, reduceMean, reduceSum, reshape as reshapeNode } from "./common.ts";
 import type { Lowering, LoweringTable } from "./lowering.ts";
 
 const reduce: Lowering<ReduceAttrs> = ({ b, x: [x], in: [m], out: [o], attrs: a }) => {
@@ -19,7 +23,17 @@ const reduce: Lowering<ReduceAttrs> = ({ b, x: [x], in: [m], out: [o], attrs: a 
   const keep = a.keepDims;
   if (a.fn === "sum") return [reduceSum(b, x, a.axes, keep)];
   if (a.fn === "mean") return [reduceMean(b, x, a.axes, keep)];
-  return [b.op("ReduceMax", [x], { axes: a.axes, keepdims: keep ? 1 : 0 })];
+  // ONNX Runtime's ReduceMax drops a NaN or keeps it depending on where it sits in the row; the
+  // reference's max of a row holding NaN is NaN, so rows with a NaN are set apart.
+  const attrs = { axes: a.axes, keepdims: keep ? 1 : 0 };
+  const nanRow = b.op("ReduceMax", [cast(b, b.op("IsNaN", [x]), "f32")], attrs);
+  return [
+    b.op("Where", [
+      b.op("Cast", [nanRow], { to: ONNX_TYPE.bool }),
+      b.scalar(Number.NaN),
+      b.op("ReduceMax", [x], attrs),
+    ]),
+  ];
 };
 
 const reshape: Lowering<ReshapeAttrs> = ({ b, x: [x], attrs }) => [reshapeNode(b, x, attrs.shape)];
