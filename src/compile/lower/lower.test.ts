@@ -93,7 +93,7 @@ const nonzero = (r: Rng) => (r.chance(0.5) ? -1 : 1) * r.uniform(0.5, 2);
 /** Small integers as floats: comparisons, max and min see ties. */
 const smallInts = (r: Rng) => r.int(-2, 2);
 const ids = (lo: number, hi: number) => (r: Rng) => r.int(lo, hi);
-const f = (shape: number[], gen?: (r: Rng) => number) => ({ shape, gen });
+const f = (shape: number[], gen?: (r: Rng, i: number) => number) => ({ shape, gen });
 const i32 = (shape: number[], gen: (r: Rng) => number) => ({ shape, dtype: "i32" as const, gen });
 
 // ---------------------------------------------------------------------------------------------
@@ -116,6 +116,28 @@ const unaryCases: Case[] = UNARY_FNS.map((fn) => ({
   fn: (x) => (fn === "affine" ? affine(x, -1.5, 0.25) : unary(x, fn)),
   grad: !UNDIFFERENTIATED.has(fn),
 }));
+
+/** ±∞, NaN, ±0, tiny and large values: where the reference gives a non-finite value, so must ONNX. */
+const SPECIAL = [Infinity, -Infinity, Number.NaN, 0, -0, 1, -1, 1e-30, -1e-30, 80, -80];
+unaryCases.push(
+  ...UNARY_FNS.map(
+    (fn): Case => ({
+      op: "unary",
+      name: `${fn} of ±∞, NaN, ±0, ±1e-30, ±80`,
+      inputs: [f([SPECIAL.length], (_, i) => SPECIAL[i])],
+      fn: (x) => (fn === "affine" ? affine(x, -2, 1) : unary(x, fn)),
+      grad: false,
+    }),
+  ),
+  ...(["sign", "step", "relu", "abs"] as const).map(
+    (fn): Case => ({
+      op: "unary",
+      name: `${fn} with zeros among the inputs`,
+      inputs: [f([5, 7], (r) => r.int(-1, 1))],
+      fn: (x) => unary(x, fn),
+    }),
+  ),
+);
 
 const COMPARISONS = new Set<BinaryFn>(["gt", "ge", "lt", "eq"]);
 const binaryCases: Case[] = BINARY_FNS.flatMap((fn): Case[] => {
@@ -146,6 +168,27 @@ const intBinaryCases: Case[] = (
   inputs: [i32([3, 5], ids(-3, 3)), i32([5], ids(-3, 3))],
   fn: (a, b) => binary(a, b, fn),
 }));
+
+/** NaN among the operands (NaN propagates through max and min, compares false) and x/0. */
+const withNaN = (r: Rng) => r.pick([Number.NaN, 1, -1, 0, 2]);
+const nonFiniteBinaryCases: Case[] = [
+  ...(["max", "min", "add", "mul", "gt", "ge", "lt", "eq"] as const).map(
+    (fn): Case => ({
+      op: "binary",
+      name: `${fn} with NaN operands`,
+      inputs: [f([5, 5], withNaN), f([5, 5], withNaN)],
+      fn: (a, b) => binary(a, b, fn),
+      grad: false,
+    }),
+  ),
+  {
+    op: "binary",
+    name: "div by ±0 gives ±∞ and NaN",
+    inputs: [f([5, 5], ids(-1, 1)), f([5, 5], ids(-1, 1))],
+    fn: (a, b) => binary(a, b, "div"),
+    grad: false,
+  },
+];
 
 const fillCases: Case[] = [
   {
@@ -279,14 +322,30 @@ const reduceCases: Case[] = (["sum", "mean", "max"] as const).flatMap((fn) =>
     ),
   ),
 );
-reduceCases.push({
-  op: "reduce",
-  name: "sum over an empty axis of [3,0,2] is zeros",
-  inputs: [f([3, 0, 2])],
-  fn: (x) => sum(x, 1),
-  grad: false,
-  keepInputs: true,
-});
+reduceCases.push(
+  {
+    op: "reduce",
+    name: "max over [1,2] with ties (the gradient splits between them), keepDims",
+    inputs: [f([3, 5, 7], ids(-1, 1))],
+    fn: (x) => max(x, [1, 2], true),
+  },
+  { op: "reduce", name: "sum of a scalar []", inputs: [f([])], fn: (x) => sum(x) },
+  {
+    op: "reduce",
+    name: "max over rows holding NaN",
+    inputs: [f([3, 5], withNaN)],
+    fn: (x) => max(x, 1),
+    grad: false,
+  },
+  {
+    op: "reduce",
+    name: "sum over an empty axis of [3,0,2] is zeros",
+    inputs: [f([3, 0, 2])],
+    fn: (x) => sum(x, 1),
+    grad: false,
+    keepInputs: true,
+  },
+);
 
 const shapeCases: Case[] = [
   {
@@ -328,6 +387,21 @@ const shapeCases: Case[] = [
   },
   { op: "slice", name: "full range (copy)", inputs: [f([3, 5])], fn: (x) => copy(x) },
   {
+    op: "slice",
+    name: "an empty range [3, 1) gives [0,5]",
+    inputs: [f([5, 5])],
+    fn: (x) => slice(x, [3, 0], [1, 5]),
+    grad: false,
+    keepInputs: true,
+  },
+  {
+    op: "concat",
+    name: "with an empty [3,0] input",
+    inputs: [f([3, 0]), f([3, 2])],
+    fn: (a, b) => concat([a, b], 1),
+    keepInputs: true,
+  },
+  {
     op: "pad",
     name: "[3,5] by [1,0] before, [2,3] after, value 0.5",
     inputs: [f([3, 5])],
@@ -346,6 +420,18 @@ const embeddingCases: Case[] = [
     op: "embedding",
     name: "table [7,5], ids [3,4] in [-2, 9] (out-of-range rows are zero, get no gradient)",
     inputs: [f([7, 5]), i32([3, 4], ids(-2, 9))],
+    fn: (t, i) => embedding(t, i),
+  },
+  {
+    op: "embedding",
+    name: "a scalar id",
+    inputs: [f([7, 3]), i32([], ids(0, 6))],
+    fn: (t, i) => embedding(t, i),
+  },
+  {
+    op: "embedding",
+    name: "every id out of range",
+    inputs: [f([7, 3]), i32([4], ids(7, 20))],
     fn: (t, i) => embedding(t, i),
   },
   {
@@ -381,6 +467,18 @@ const matmulCases: Case[] = [
     name: "transB, broadcast batch [2,7,5]ᵀ·[3,1,3,7]ᵀ",
     inputs: [f([2, 7, 5]), f([3, 1, 3, 7])],
     fn: (a, b) => matmul(a, b, { transA: true, transB: true }),
+  },
+  {
+    op: "matmul",
+    name: "2-D a against a batched b [5,7]·[2,7,3]",
+    inputs: [f([5, 7]), f([2, 7, 3])],
+    fn: (a, b) => matmul(a, b),
+  },
+  {
+    op: "matmul",
+    name: "gelu without bias, with gradients; K = 1",
+    inputs: [f([5, 1]), f([1, 3])],
+    fn: (a, b) => matmul(a, b, { act: "gelu" }),
   },
   {
     op: "matmul",
@@ -616,6 +714,12 @@ const attentionCases: Case[] = [
     fn: (l, t) => softmaxCrossEntropy(l, t),
   },
   {
+    op: "softmax_xent",
+    name: "1-D logits [7] with a scalar target (rank-0 targets)",
+    inputs: [f([7]), i32([], ids(0, 6))],
+    fn: (l, t) => softmaxCrossEntropy(l, t),
+  },
+  {
     op: "softmax_xent_backward",
     name: "called directly, g [3,5]",
     inputs: [f([3, 5, 7]), i32([3, 5], ids(-1, 6)), f([3, 5])],
@@ -628,7 +732,7 @@ const attentionCases: Case[] = [
 
 const GROUPS: Record<string, Case[]> = {
   unary: unaryCases,
-  binary: [...binaryCases, ...intBinaryCases],
+  binary: [...binaryCases, ...intBinaryCases, ...nonFiniteBinaryCases],
   "fill, cast, expand": [...fillCases, ...castCases, ...expandCases],
   fused: fusedCases,
   reduce: reduceCases,
