@@ -217,7 +217,7 @@ describe("misuse of tensors", () => {
     );
     await assert.rejects(
       createDevice({ kind: "tpu" as "cpu" }),
-      /createDevice: unknown device kind "tpu" \(expected cpu, webgpu or auto\)/,
+      /createDevice: unknown device kind "tpu" \(expected cpu, webgpu, onnx or auto\)/,
     );
     assert.throws(
       () => cpu.randn([2], undefined as never, 1, "i32"),
