@@ -1,0 +1,200 @@
+/**
+ * The text side and the diffusion transformer together: captions → tokens → text encoder →
+ * DiT, with the rectified-flow training loss (caption dropout for classifier-free guidance,
+ * random known frames) and latent sampling with guidance. The autoencoder stays separate: it is
+ * trained first and frozen, and the DiT works on its (scaled) latents.
+ */
+import {
+  drawFrameMasks,
+  type KnownFrameTensors,
+  knownFrameTensors,
+} from "../diffusion/known-frames.ts";
+import {
+  drawFlow,
+  type FlowDraws,
+  flowLoss,
+  flowPair,
+  shiftForTokens,
+} from "../diffusion/rectified-flow.ts";
+import { type SampleOptions, sampleFlow } from "../diffusion/sample.ts";
+import { Module } from "../nn/module.ts";
+import type { Device } from "../tensor/device.ts";
+import type { DType } from "../tensor/dtype.ts";
+import { keep, noGrad, tidy } from "../tensor/engine.ts";
+import { ShapeError } from "../tensor/errors.ts";
+import { fill } from "../tensor/ops/elementwise.ts";
+import { lerp } from "../tensor/ops/fused.ts";
+import { concat, split } from "../tensor/ops/shape.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { TextEncoder, type TextFeatures } from "../text/encoder.ts";
+import { Tokenizer } from "../text/tokenizer.ts";
+import { Rng } from "../util/rng.ts";
+import type { ModelConfig } from "./config.ts";
+import { DiffusionTransformer, type KnownFrames } from "./dit.ts";
+
+/** Probability that a training caption is replaced by the empty caption. */
+export const CAPTION_DROPOUT = 0.1;
+
+/** Everything random about one training batch, drawn on the host and uploaded. */
+export interface FlowBatch {
+  /** Caption ids i32 [B, L] (dropped captions already replaced). */
+  ids: Tensor;
+  draws: FlowDraws;
+  known: KnownFrameTensors | null;
+  dispose(): void;
+}
+
+export class TextToVideo extends Module {
+  readonly tokenizer: Tokenizer;
+  readonly text: TextEncoder;
+  readonly dit: DiffusionTransformer;
+
+  constructor(
+    device: Device,
+    rng: Rng,
+    readonly cfg: ModelConfig,
+  ) {
+    super(device);
+    this.tokenizer = Tokenizer.world();
+    if (this.tokenizer.vocabHash !== cfg.vocabHash || this.tokenizer.vocabSize !== cfg.text.vocab)
+      throw new ShapeError(
+        `TextToVideo: config "${cfg.name}" was built for vocabulary ${cfg.vocabHash} (${cfg.text.vocab} tokens), this tokenizer has ${this.tokenizer.vocabHash} (${this.tokenizer.vocabSize})`,
+      );
+    if (cfg.dit.textDim !== cfg.text.dim)
+      throw new ShapeError(
+        `TextToVideo: dit.textDim ${cfg.dit.textDim} differs from the text encoder's dim ${cfg.text.dim}`,
+      );
+    this.text = this.child("text", new TextEncoder(device, rng, cfg.text));
+    this.dit = this.child("dit", new DiffusionTransformer(device, rng, cfg.dit));
+  }
+
+  /** Caption ids i32 [B, L]. */
+  tokenize(captions: readonly string[]): Tensor {
+    const l = this.cfg.text.maxTokens;
+    const ids = new Int32Array(captions.length * l);
+    captions.forEach((c, i) => {
+      ids.set(this.tokenizer.encode(c, l).ids, i * l);
+    });
+    return this.device.tensor(ids, [captions.length, l], "i32");
+  }
+
+  /** Patch tokens of a latent [C, T, H, W]. */
+  tokenCount(t: number, h: number, w: number): number {
+    const [gt, gh, gw] = this.dit.grid(t, h, w);
+    return gt * gh * gw;
+  }
+
+  /**
+   * The random part of a training batch for latents x0 [B, C, T, H, W]: captions dropped with
+   * probability `captionDropout`, noise, logit-normal shifted timesteps, known-frame masks.
+   */
+  drawBatch(
+    rng: Rng,
+    x0: Tensor,
+    captions: readonly string[],
+    options: { captionDropout?: number; knownFrames?: boolean } = {},
+  ): FlowBatch {
+    const [b, , t, h, w] = x0.shape;
+    if (captions.length !== b)
+      throw new ShapeError(`TextToVideo: ${captions.length} captions for a batch of ${b} latents`);
+    const p = options.captionDropout ?? CAPTION_DROPOUT;
+    const kept = captions.map((c) => (rng.chance(p) ? "" : c));
+    const ids = this.tokenize(kept);
+    const { logitMean, logitStd, baseTokens } = this.cfg.flow;
+    const shift = shiftForTokens(this.tokenCount(t, h, w), baseTokens);
+    const draws = drawFlow(this.device, rng, x0.shape, { logitMean, logitStd, shift });
+    const known =
+      options.knownFrames === false
+        ? null
+        : knownFrameTensors(this.device, drawFrameMasks(rng, b, t), x0);
+    const all = [
+      ids,
+      draws.noise,
+      draws.t,
+      draws.tGrid,
+      ...(known ? [known.mask, known.clean, known.weight] : []),
+    ];
+    for (const tensor of all) keep(tensor);
+    return {
+      ids,
+      draws,
+      known,
+      dispose: () => {
+        for (const x of all) x.dispose();
+      },
+    };
+  }
+
+  /** The rectified-flow loss of latents x0 [B, C, T, H, W] under a drawn batch, computed in `dtype`. */
+  loss(x0: Tensor, batch: FlowBatch, dtype: DType = "f32"): Tensor {
+    const cond = this.text.forward(batch.ids, dtype); // tokens [B, L, Dt], pooled [B, Dt]
+    const { xt, target } = flowPair(x0, batch.draws.noise, batch.draws.tGrid); // 2 × [B, C, T, H, W]
+    const known: KnownFrames | undefined = batch.known ?? undefined;
+    const pred = this.dit.forward(xt, batch.draws.t, cond, known); // [B, C, T, H, W]
+    const k = batch.known;
+    return k ? flowLoss(pred, target, k.weight, k.weightMean) : flowLoss(pred, target);
+  }
+
+  /**
+   * Samples latents [B, C, T, H, W] for `captions` from seeded noise. `guidance` > 1 batches
+   * each caption with the empty caption and moves the velocity away from the unconditional one:
+   * v = v_u + g·(v_c − v_u). `known` gives frames to keep (mask + clean latents).
+   */
+  sampleLatents(
+    captions: readonly string[],
+    shape: [number, number, number, number],
+    options: Omit<SampleOptions, "shift"> & {
+      seed: number;
+      guidance?: number;
+      known?: KnownFrames;
+    },
+  ): Tensor {
+    const b = captions.length;
+    const [c, t, h, w] = shape;
+    if (c !== this.cfg.dit.latentChannels)
+      throw new ShapeError(
+        `sampleLatents: the model makes ${this.cfg.dit.latentChannels}-channel latents, asked for ${c}`,
+      );
+    const g = options.guidance ?? 1;
+    const guided = g !== 1;
+    const shift = shiftForTokens(this.tokenCount(t, h, w), this.cfg.flow.baseTokens);
+    return noGrad(() => {
+      const rng = new Rng(options.seed);
+      const noise = keep(this.device.randn([b, c, t, h, w], rng));
+      const cond = tidy(() => {
+        const ids = this.tokenize(guided ? [...captions, ...captions.map(() => "")] : captions);
+        return this.text.forward(ids);
+      });
+      const known = options.known;
+      const knownBoth: KnownFrames | undefined =
+        known && guided
+          ? {
+              mask: concat([known.mask, known.mask], 0),
+              clean: concat([known.clean, known.clean], 0),
+            }
+          : known;
+      const velocity = (x: Tensor, time: number): Tensor => {
+        if (!guided) return this.dit.forward(x, fill(x, time, [b]), cond, knownBoth);
+        const v = this.dit.forward(concat([x, x], 0), fill(x, time, [2 * b]), cond, knownBoth); // [2B, C, T, H, W]
+        const [vc, vu] = split(v, [b, b], 0);
+        return lerp(vu, vc, g); // v_u + g·(v_c − v_u)
+      };
+      let x = sampleFlow(noise, velocity, { ...options, shift });
+      if (known) {
+        const sampled = x;
+        x = tidy(() => lerp(sampled, known.clean, known.mask)); // known frames exactly as given
+        sampled.dispose();
+      }
+      for (const tensor of [
+        noise,
+        cond.tokens,
+        cond.pooled,
+        ...(knownBoth && knownBoth !== known ? [knownBoth.mask, knownBoth.clean] : []),
+      ])
+        tensor.dispose();
+      return x;
+    });
+  }
+}
+
+export type { TextFeatures };
