@@ -17,7 +17,7 @@ import { type ChildProcessWithoutNullStreams, execSync, spawn } from "node:child
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { compile } from "../src/compile/compile.ts";
-import { createDevice, type Device } from "../src/tensor/device.ts";
+import { createDevice, type Device } from "../src/devices.ts";
 import { noGrad, tidy } from "../src/tensor/engine.ts";
 import { mseLoss } from "../src/tensor/ops/loss.ts";
 import { mean } from "../src/tensor/ops/reduce.ts";

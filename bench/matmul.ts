@@ -7,7 +7,7 @@
  * Sizes are square M = N = K. Defaults: 128 256 512 on a software adapter (lavapipe), else
  * 1024 2048 4096. The CPU kernel is timed only up to 1024 (it runs at about 1 GFLOP/s).
  */
-import { createDevice, type Device } from "../src/tensor/device.ts";
+import { createDevice, type Device } from "../src/devices.ts";
 import type { DType } from "../src/tensor/dtype.ts";
 import { tidy } from "../src/tensor/engine.ts";
 import { matmul } from "../src/tensor/ops/matmul.ts";

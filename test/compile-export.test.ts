@@ -9,13 +9,13 @@ import { join } from "node:path";
 import { it } from "node:test";
 import * as ort from "onnxruntime-node";
 import { exportOnnx } from "../src/compile/export.ts";
+import { createDevice } from "../src/devices.ts";
 import { TokenTransformer } from "../src/nn/transformer.ts";
-import { createDevice } from "../src/tensor/device.ts";
 import { noGrad, tidy } from "../src/tensor/engine.ts";
 import { softmax } from "../src/tensor/ops/attention.ts";
 import { mean } from "../src/tensor/ops/reduce.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
-import { scaledError } from "../src/tensor/testing.ts";
+import { scaledError } from "../src/testing/op-check.ts";
 import { Trainer } from "../src/train/trainer.ts";
 import { Rng } from "../src/util/rng.ts";
 

@@ -15,13 +15,13 @@
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import { createDevice, type Device } from "../src/devices.ts";
 import { TokenTransformer } from "../src/nn/transformer.ts";
-import { createDevice, type Device } from "../src/tensor/device.ts";
 import { noGrad, tidy } from "../src/tensor/engine.ts";
 import { affine, cast } from "../src/tensor/ops/elementwise.ts";
 import { softmaxCrossEntropy } from "../src/tensor/ops/optim.ts";
 import { sum } from "../src/tensor/ops/reduce.ts";
-import { scaledError } from "../src/tensor/testing.ts";
+import { scaledError } from "../src/testing/op-check.ts";
 import { choosePrecision } from "../src/train/mixed-precision.ts";
 import { repeatingPatternBatch } from "../src/train/toy-sequences.ts";
 import { Trainer } from "../src/train/trainer.ts";

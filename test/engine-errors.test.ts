@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createDevice, type Device } from "../src/devices.ts";
 import type { WebGpuBackend } from "../src/gpu/backend.ts";
 import { backward } from "../src/tensor/autograd.ts";
 import { CpuBackend } from "../src/tensor/cpu/backend.ts";
-import { createDevice, type Device } from "../src/tensor/device.ts";
 import { runOp } from "../src/tensor/engine.ts";
 import {
   DeviceError,

@@ -20,6 +20,7 @@ import { DeviceError } from "../tensor/errors.ts";
 import { fmt } from "../tensor/shape.ts";
 import { StorageRef, Tensor } from "../tensor/tensor.ts";
 import { Box, type HostArray, newArray, OnnxBackend } from "./backend.ts";
+import "./register.ts";
 import { Trace } from "./trace.ts";
 
 export type StepArgs = Record<string, Tensor>;

@@ -3,8 +3,8 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/pro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { createDevice } from "../devices.ts";
 import { MLP } from "../nn/mlp.ts";
-import { createDevice } from "../tensor/device.ts";
 import { Rng } from "../util/rng.ts";
 import { loadModule, saveModule } from "./module-weights.ts";
 import { decodeWeights, readWeights, writeWeights } from "./safetensors.ts";

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createDevice, type Device } from "../devices.ts";
 import { backward } from "../tensor/autograd.ts";
-import { createDevice, type Device } from "../tensor/device.ts";
 import { tidy } from "../tensor/engine.ts";
 import { sum } from "../tensor/ops/reduce.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { scaledError, testDevices } from "../tensor/testing.ts";
+import { scaledError, testDevices } from "../testing/op-check.ts";
 import { Rng } from "../util/rng.ts";
 import { MultiHeadSelfAttention } from "./attention.ts";
 import { Embedding } from "./embedding.ts";

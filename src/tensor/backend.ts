@@ -17,7 +17,8 @@ export interface View {
  * Kernels are looked up by op name, so the op table (src/tensor/ops) is the only list of ops.
  */
 export interface Backend {
-  readonly kind: "cpu" | "webgpu" | "onnx";
+  /** The kind it registers as ("cpu", "webgpu", "onnx", …). */
+  readonly kind: string;
   /** A human-readable description of the adapter or CPU mode. */
   readonly description: string;
   /** Whether f16 tensors are stored and computed natively (or, on the CPU, emulated by rounding). */

@@ -13,7 +13,8 @@ import { DeviceError, DeviceLostError, DTypeError, ShapeError } from "./errors.t
 import { checkShape, fmt, numel, type Shape } from "./shape.ts";
 import { StorageRef, Tensor } from "./tensor.ts";
 
-export type DeviceKind = "cpu" | "webgpu" | "onnx";
+/** The built-in and shipped kinds; a registered backend may add its own. */
+export type DeviceKind = "cpu" | "webgpu" | "onnx" | (string & {});
 
 export interface DeviceOptions {
   /** "auto" picks webgpu when an adapter exists, else cpu. */
@@ -123,24 +124,53 @@ export class Device {
   }
 }
 
-/** Creates a device. With kind "auto", WebGPU is used when an adapter exists, otherwise the CPU. */
+/** Makes a backend for `createDevice`; registered by each backend's package (src/devices.ts loads them all). */
+export type BackendFactory = (options: DeviceOptions) => Promise<Backend>;
+
+const factories = new Map<string, BackendFactory>();
+
+/**
+ * Plugs a backend into the tensor package under `kind`. The tensor package knows only its CPU
+ * reference; src/gpu and src/compile register "webgpu" and "onnx" (import src/devices.ts).
+ */
+export function registerBackend(kind: string, factory: BackendFactory): void {
+  if (kind === "cpu" || kind === "auto")
+    throw new DeviceError(`registerBackend: "${kind}" is built in and cannot be replaced`);
+  factories.set(kind, factory);
+}
+
+/** Kinds createDevice accepts now. */
+export function deviceKinds(): string[] {
+  return ["cpu", ...factories.keys()];
+}
+
+/**
+ * Creates a device. With kind "auto", WebGPU is used when it is registered and an adapter
+ * exists, otherwise the CPU.
+ */
 export async function createDevice(options: DeviceOptions = {}): Promise<Device> {
   const kind = options.kind ?? "auto";
-  if (kind !== "cpu" && kind !== "webgpu" && kind !== "onnx" && kind !== "auto") {
+  const cpu = () => new Device(new CpuBackend(options.precision ?? "f32"));
+  if (kind === "cpu") return cpu();
+  if (kind === "auto") {
+    const gpu = factories.get("webgpu");
+    if (!gpu) return cpu();
+    try {
+      return new Device(await gpu(options));
+    } catch {
+      return cpu();
+    }
+  }
+  const factory = factories.get(kind);
+  if (!factory) {
+    const known = [...deviceKinds(), "auto"];
     throw new DeviceError(
-      `createDevice: unknown device kind "${kind}" (expected cpu, webgpu, onnx or auto)`,
+      `createDevice: unknown device kind "${kind}" (expected ${known.slice(0, -1).join(", ")} or auto${
+        ["webgpu", "onnx"].every((k) => known.includes(k))
+          ? ""
+          : "; import src/devices.ts to load every backend"
+      })`,
     );
   }
-  if (kind === "cpu") return new Device(new CpuBackend(options.precision ?? "f32"));
-  if (kind === "onnx") {
-    const { OnnxBackend } = await import("../compile/backend.ts");
-    return new Device(new OnnxBackend());
-  }
-  const { createWebGpuBackend } = await import("../gpu/backend.ts");
-  try {
-    return new Device(await createWebGpuBackend(options));
-  } catch (err) {
-    if (kind === "auto") return new Device(new CpuBackend(options.precision ?? "f32"));
-    throw err;
-  }
+  return new Device(await factory(options));
 }

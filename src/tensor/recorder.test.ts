@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createDevice } from "../devices.ts";
 import { Linear } from "../nn/linear.ts";
 import { MLP } from "../nn/mlp.ts";
 import { TokenTransformer } from "../nn/transformer.ts";
+import { scaledError } from "../testing/op-check.ts";
 import { AdamW } from "../train/optimizer.ts";
 import { Rng } from "../util/rng.ts";
 import { backward } from "./autograd.ts";
-import { createDevice } from "./device.ts";
 import { noGrad, tidy } from "./engine.ts";
 import { square } from "./ops/elementwise.ts";
 import { mean } from "./ops/reduce.ts";
 import { recordGraph, replayGraph } from "./recorder.ts";
 import type { Tensor } from "./tensor.ts";
-import { scaledError } from "./testing.ts";
 
 describe("recordGraph", () => {
   it("records an MLP's forward pass: ops, attributes, shapes and named weights", async () => {

@@ -6,7 +6,7 @@ import { tidy } from "../tensor/engine.ts";
 import { mul } from "../tensor/ops/elementwise.ts";
 import { sum } from "../tensor/ops/reduce.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { scaledError } from "../tensor/testing.ts";
+import { scaledError } from "../testing/op-check.ts";
 import { Rng } from "../util/rng.ts";
 import { clipGradNorm } from "./clip.ts";
 import { trainingDevices } from "./test-devices.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { assign } from "../tensor/ops/optim.ts";
-import { scaledError } from "../tensor/testing.ts";
+import { scaledError } from "../testing/op-check.ts";
 import { Rng } from "../util/rng.ts";
 import { Ema } from "./ema.ts";
 import { trainingDevices } from "./test-devices.ts";

@@ -8,7 +8,7 @@ import { affine, cast } from "../tensor/ops/elementwise.ts";
 import { softmaxCrossEntropy } from "../tensor/ops/optim.ts";
 import { sum } from "../tensor/ops/reduce.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { scaledError } from "../tensor/testing.ts";
+import { scaledError } from "../testing/op-check.ts";
 import { Rng } from "../util/rng.ts";
 import { DynamicLossScaler } from "./loss-scale.ts";
 import type { ComputeDType } from "./mixed-precision.ts";

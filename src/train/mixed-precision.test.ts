@@ -8,13 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createDevice, type Device } from "../devices.ts";
 import { TokenTransformer } from "../nn/transformer.ts";
-import { createDevice, type Device } from "../tensor/device.ts";
 import { noGrad, tidy } from "../tensor/engine.ts";
 import { affine, cast } from "../tensor/ops/elementwise.ts";
 import { softmaxCrossEntropy } from "../tensor/ops/optim.ts";
 import { sum } from "../tensor/ops/reduce.ts";
-import { scaledError } from "../tensor/testing.ts";
+import { scaledError } from "../testing/op-check.ts";
 import { Rng } from "../util/rng.ts";
 import { choosePrecision, type PrecisionPolicy } from "./mixed-precision.ts";
 import { trainingDevices } from "./test-devices.ts";

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createDevice, type Device } from "../devices.ts";
 import { Linear } from "../nn/linear.ts";
 import { backward } from "../tensor/autograd.ts";
-import { createDevice, type Device } from "../tensor/device.ts";
 import { tidy } from "../tensor/engine.ts";
 import { mul, square, sub } from "../tensor/ops/elementwise.ts";
 import { mean, sum } from "../tensor/ops/reduce.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { scaledError } from "../tensor/testing.ts";
+import { scaledError } from "../testing/op-check.ts";
 import { Rng } from "../util/rng.ts";
 import { clipGradNorm, globalGradNorm } from "./clip.ts";
 import { AdamW } from "./optimizer.ts";

@@ -1,6 +1,6 @@
 /** The distinct devices the training tests run on (the shared test devices, each once). */
 import type { Device } from "../tensor/device.ts";
-import { testDevices } from "../tensor/testing.ts";
+import { testDevices } from "../testing/op-check.ts";
 
 export async function trainingDevices(): Promise<{ name: string; device: Device }[]> {
   const seen = new Set<Device>();

@@ -9,10 +9,10 @@ import {
   flashForwardWgsl,
   flashWorkgroupBytes,
 } from "../../gpu/kernels/attention.ts";
+import { checkOp, testDevices } from "../../testing/op-check.ts";
 import type { Rng } from "../../util/rng.ts";
 import { backward } from "../autograd.ts";
 import { tidy } from "../engine.ts";
-import { checkOp, testDevices } from "../testing.ts";
 import {
   attention,
   attentionOp,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { checkOp, testDevices } from "../../testing/op-check.ts";
 import { backward } from "../autograd.ts";
 import { tidy } from "../engine.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
-import { checkOp, testDevices } from "../testing.ts";
 import {
   causalConv3d,
   conv3d,

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
+import { checkOp } from "../../testing/op-check.ts";
 import type { Rng } from "../../util/rng.ts";
-import { checkOp } from "../testing.ts";
 import { affine, BINARY_FNS, binary, cast, expand, UNARY_FNS, unary } from "./elementwise.ts";
 import { max, mean, reshape, sum } from "./reduce.ts";
 

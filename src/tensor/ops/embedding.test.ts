@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { checkOp, testDevices } from "../../testing/op-check.ts";
 import { Rng } from "../../util/rng.ts";
 import { backward } from "../autograd.ts";
 import { tidy } from "../engine.ts";
-import { checkOp, testDevices } from "../testing.ts";
 import { mul } from "./elementwise.ts";
 import { embedding, embeddingBackward } from "./embedding.ts";
 import { sum } from "./reduce.ts";

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { WebGpuBackend } from "../../gpu/backend.ts";
 import { fusedSource } from "../../gpu/kernels/fused.ts";
+import { checkOp, type InputSpec, scaledError, testDevices } from "../../testing/op-check.ts";
 import { Rng } from "../../util/rng.ts";
 import { tidy } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
-import { checkOp, type InputSpec, scaledError, testDevices } from "../testing.ts";
 import {
   add,
   affine,

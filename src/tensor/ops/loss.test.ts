@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkOp, testDevices } from "../testing.ts";
+import { checkOp, testDevices } from "../../testing/op-check.ts";
 import { scale } from "./elementwise.ts";
 import { l1Loss, mseLoss } from "./loss.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { checkOp, testDevices } from "../../testing/op-check.ts";
 import { backward } from "../autograd.ts";
 import { runOp, tidy } from "../engine.ts";
-import { checkOp, testDevices } from "../testing.ts";
 import {
   groupNorm,
   groupNormOp,

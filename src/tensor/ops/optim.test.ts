@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { checkOp, referenceDevice, scaledError, testDevices } from "../../testing/op-check.ts";
 import { Rng } from "../../util/rng.ts";
 import { noGrad } from "../engine.ts";
-import { checkOp, referenceDevice, scaledError, testDevices } from "../testing.ts";
 import {
   adamwUpdate,
   assign,

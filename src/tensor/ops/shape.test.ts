@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { simplifyPermutation } from "../../gpu/kernels/shape.ts";
+import { checkOp, testDevices } from "../../testing/op-check.ts";
 import type { DType } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
-import { checkOp, testDevices } from "../testing.ts";
 import { concat, copy, pad, permute, slice, sliceAxis, split, stack, transpose } from "./shape.ts";
 
 const arange = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -3,15 +3,15 @@
  * float64 CPU reference, whose own analytic gradient is checked by central finite differences.
  */
 import assert from "node:assert/strict";
+import { createDevice, type Device } from "../devices.ts";
+import { backward } from "../tensor/autograd.ts";
+import { type DType, roundF16 } from "../tensor/dtype.ts";
+import { tidy } from "../tensor/engine.ts";
+import { add, mul } from "../tensor/ops/elementwise.ts";
+import { sum } from "../tensor/ops/reduce.ts";
+import { fmt, numel, type Shape } from "../tensor/shape.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
-import { backward } from "./autograd.ts";
-import { createDevice, type Device } from "./device.ts";
-import { type DType, roundF16 } from "./dtype.ts";
-import { tidy } from "./engine.ts";
-import { add, mul } from "./ops/elementwise.ts";
-import { sum } from "./ops/reduce.ts";
-import { fmt, numel, type Shape } from "./shape.ts";
-import type { Tensor } from "./tensor.ts";
 
 export interface TestDevice {
   name: string;
