@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { makeWorldClip } from "../data/world-stream.ts";
-import { createDevice } from "../tensor/device.ts";
+import { createDevice } from "../devices.ts";
 import { noGrad, tidy } from "../tensor/engine.ts";
 import { concat, sliceAxis } from "../tensor/ops/shape.ts";
 import { choosePrecision } from "../train/mixed-precision.ts";

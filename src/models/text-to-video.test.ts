@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { createDevice } from "../tensor/device.ts";
+import { createDevice } from "../devices.ts";
 import { concat } from "../tensor/ops/shape.ts";
 import { choosePrecision } from "../train/mixed-precision.ts";
 import { Trainer } from "../train/trainer.ts";
