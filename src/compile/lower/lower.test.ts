@@ -345,6 +345,14 @@ reduceCases.push(
     grad: false,
     keepInputs: true,
   },
+  {
+    op: "reduce",
+    name: "mean over an empty axis of [3,0,2] is NaN (0/0), keepDims",
+    inputs: [f([3, 0, 2])],
+    fn: (x) => mean(x, 1, true),
+    grad: false,
+    keepInputs: true,
+  },
 );
 
 const shapeCases: Case[] = [
@@ -827,7 +835,54 @@ function lossScaleCase(
   };
 }
 
+/**
+ * A loss-scaled AdamW step as the trainer runs it: count non-finite gradient elements, update the
+ * scaler (which sets the skip flag), count the step, update. The first call's gradient
+ * overflows, so it is skipped at count 0; the next two apply.
+ */
+const lossScaledStep: StateCase = {
+  op: "adamw",
+  name: "loss-scaled steps: overflow on the first (skipped at count 0), then two applied",
+  state: [
+    values([3, 5]),
+    given([3, 5], new Array(15).fill(0)),
+    given([3, 5], new Array(15).fill(0)),
+    given([1], [0]),
+    given([1], [1024]),
+    ctrl(1, 0),
+  ],
+  argsAt: (call) => [call === 0 ? overflowed([3, 5]) : values([3, 5], normal(1024))],
+  calls: 3,
+  step: ([param, m, v, count, scale, control], [grad]) => {
+    const partials = control.device.zeros([2 * 4]);
+    gradStats(partials, grad, { slot: 1, parts: 4, mode: "nonfinite" });
+    lossScaleUpdate(scale, control, partials, LOSS_SCALE);
+    stepCount(count, control);
+    adamwUpdate(param, grad, m, v, control, count, ADAMW);
+    return undefined;
+  },
+};
+
+/** Global-norm clipping inside one step: statistics into a fresh partials tensor, norm, clip. */
+const clippedStep: StateCase = {
+  op: "grad_clip",
+  name: "two gradients clipped by their global norm, partials made inside the step",
+  state: [values([5, 7]), values([3])],
+  calls: 1,
+  step: ([g1, g2]) => {
+    const partials = g1.device.zeros([2, 4]);
+    gradStats(partials, g1, { slot: 0, parts: 4, mode: "sumsq" });
+    gradStats(partials, g2, { slot: 1, parts: 4, mode: "sumsq" });
+    const norm = gradNorm(partials);
+    gradClip(g1, norm, 1, 1e-6);
+    gradClip(g2, norm, 1, 1e-6);
+    return [norm];
+  },
+};
+
 const stateCases: StateCase[] = [
+  lossScaledStep,
+  clippedStep,
   adamwCase("weight decay 0.01, count 3", { control: ctrl(1, 0), count: 3 }),
   adamwCase("no weight decay, 1/scale 0.25 in the control", {
     control: ctrl(0.25, 0),

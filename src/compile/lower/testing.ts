@@ -6,15 +6,15 @@
  * session each would dominate the run time); every message names the op and the case.
  */
 import assert from "node:assert/strict";
+import { createDevice, type Device } from "../../devices.ts";
 import { backward } from "../../tensor/autograd.ts";
-import { createDevice, type Device } from "../../tensor/device.ts";
 import type { DType } from "../../tensor/dtype.ts";
 import { tidy } from "../../tensor/engine.ts";
 import { add, mul } from "../../tensor/ops/elementwise.ts";
 import { sum } from "../../tensor/ops/reduce.ts";
 import { fmt } from "../../tensor/shape.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
-import { scaledError } from "../../tensor/testing.ts";
+import { scaledError } from "../../testing/op-check.ts";
 import { Rng } from "../../util/rng.ts";
 import { compile } from "../compile.ts";
 
@@ -266,6 +266,8 @@ export interface StateCase {
   name: string;
   state: Values[];
   args?: Values[];
+  /** Arguments that change from call to call (same shapes on every call); replaces `args`. */
+  argsAt?: (call: number) => Values[];
   step: (state: Tensor[], args: Tensor[]) => Tensor[] | undefined;
   calls?: number;
   /**
@@ -295,20 +297,24 @@ export async function checkStateCase(c: StateCase): Promise<void> {
   const calls = c.calls ?? 2;
   const tol = c.tol ?? 1e-4;
   const refState = c.state.map((v) => upload(ref, v));
-  const refArgs = (c.args ?? []).map((v) => upload(ref, v));
   const state = c.state.map((v) => upload(onnx, v));
-  const args = (c.args ?? []).map((v) => upload(onnx, v));
-  const argMap = Object.fromEntries(args.map((t, i) => [`a${i}`, t]));
+  const made = new Map<number, Values[]>();
+  const argsAt = (call: number): Values[] => {
+    if (!made.has(call)) made.set(call, c.argsAt?.(call) ?? c.args ?? []);
+    return made.get(call)!;
+  };
   const compiled = compile(
     (a: Record<string, Tensor>) =>
       c.step(
         state,
-        args.map((_, i) => a[`a${i}`]),
+        argsAt(0).map((_, i) => a[`a${i}`]),
       ),
     { device: onnx, dynamic: c.dynamic },
   );
   for (let call = 0; call < calls; call++) {
     currentCall = call;
+    const refArgs = argsAt(call).map((v) => upload(ref, v));
+    const argMap = Object.fromEntries(argsAt(call).map((v, i) => [`a${i}`, upload(onnx, v)]));
     const want = await readAll(tidy(() => c.step(refState, refArgs)) ?? []);
     let got: Float64Array[];
     try {
