@@ -90,6 +90,22 @@ function makeInputs(specs: InputSpec[], rng: Rng): Float64Array[] {
   });
 }
 
+/** Asserts |got[i] − want[i]| ≤ tol·(1 + |want[i]|) for every element; the message names `what` and the element. */
+export function assertClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  tol: number,
+  what: string,
+): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    assert.ok(
+      Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])),
+      `${what}[${i}]: got ${got[i]}, want ${want[i]}`,
+    );
+  }
+}
+
 /** Largest |a-b| divided by (largest |b| + 1): a scale-aware error. */
 export function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;

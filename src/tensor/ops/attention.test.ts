@@ -9,7 +9,7 @@ import {
   flashForwardWgsl,
   flashWorkgroupBytes,
 } from "../../gpu/kernels/attention.ts";
-import { checkOp, testDevices } from "../../testing/op-check.ts";
+import { assertClose, checkOp, testDevices } from "../../testing/op-check.ts";
 import type { Rng } from "../../util/rng.ts";
 import { backward } from "../autograd.ts";
 import { tidy } from "../engine.ts";
@@ -23,16 +23,6 @@ import {
 } from "./attention.ts";
 import { mul } from "./elementwise.ts";
 import { sum } from "./reduce.ts";
-
-function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(
-      Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])),
-      `${what}[${i}]: got ${got[i]}, want ${want[i]}`,
-    );
-  }
-}
 
 /** Deterministic values exact in f16 (multiples of 1/8 in [-2, 2]). */
 function exactValues(n: number, seed: number): number[] {
@@ -60,7 +50,7 @@ describe("softmax over the last axis", () => {
     for (const td of await testDevices()) {
       const x = td.device.tensor([1000, 1000, -1000, -5000, 0, 0, 0, 0], [2, 4], td.float);
       const y = softmax(x);
-      close(
+      assertClose(
         await y.toArray(),
         [0.5, 0.5, 0, 0, 0.25, 0.25, 0.25, 0.25],
         1e-6,
@@ -145,7 +135,7 @@ describe("flash attention forward and backward", () => {
       const v = td.device.tensor([1, -2, 0.5, 3, 0.25, -1], [1, 2, 1, 3], td.float);
       const { out, lse } = attentionWithLse(q, k, v);
       const want = [...Array(5).fill([1, -2, 0.5]).flat(), ...Array(5).fill([3, 0.25, -1]).flat()];
-      close(await out.toArray(), want, tol, `${td.name} one key`);
+      assertClose(await out.toArray(), want, tol, `${td.name} one key`);
       // lse of a single key is its scaled score.
       const qa = await q.toArray();
       const ka = await k.toArray();
@@ -157,18 +147,23 @@ describe("flash attention forward and backward", () => {
           wantLse.push(s / Math.sqrt(3));
         }
       }
-      close(await lse.toArray(), wantLse, 1e-4, `${td.name} lse`);
+      assertClose(await lse.toArray(), wantLse, 1e-4, `${td.name} lse`);
       // Zero queries give equal scores: O is the mean of the visible values; causal row 0 sees key 0 only.
       const q0 = td.device.zeros([1, 1, 3, 2], td.float);
       const k3 = td.device.tensor([1, 2, 3, 4, 5, 6], [1, 1, 3, 2], td.float);
       const v3 = td.device.tensor([1, 10, 2, 20, 6, 60], [1, 1, 3, 2], td.float);
       const full = attention(q0, k3, v3);
-      close(await full.toArray(), [3, 30, 3, 30, 3, 30], tol, `${td.name} mean of v`);
+      assertClose(await full.toArray(), [3, 30, 3, 30, 3, 30], tol, `${td.name} mean of v`);
       const causal = attention(q0, k3, v3, { causal: true });
-      close(await causal.toArray(), [1, 10, 1.5, 15, 3, 30], tol, `${td.name} causal prefix means`);
+      assertClose(
+        await causal.toArray(),
+        [1, 10, 1.5, 15, 3, 30],
+        tol,
+        `${td.name} causal prefix means`,
+      );
       // A single causal query sees every key (the mask aligns queries to the last keys).
       const last = attention(td.device.zeros([1, 1, 1, 2], td.float), k3, v3, { causal: true });
-      close(await last.toArray(), [3, 30], tol, `${td.name} causal decode step`);
+      assertClose(await last.toArray(), [3, 30], tol, `${td.name} causal decode step`);
       for (const t of [q, k, v, out, lse, q0, k3, v3, full, causal, last]) t.dispose();
     }
   });
@@ -331,7 +326,7 @@ describe("3-D rotary position embedding", () => {
       const xa = await x.toArray();
       for (let h = 0; h < 2; h++) {
         const at = h * t * dh;
-        close(ya.slice(at, at + dh), xa.slice(at, at + dh), 1e-6, `${td.name} token 0`);
+        assertClose(ya.slice(at, at + dh), xa.slice(at, at + dh), 1e-6, `${td.name} token 0`);
         for (let tok = 0; tok < t; tok++) {
           for (let c = 0; c < dh; c += 2) {
             const i = at + tok * dh + c;
@@ -354,7 +349,7 @@ describe("3-D rotary position embedding", () => {
           want.push(x0 * Math.cos(a) - x1 * Math.sin(a), x0 * Math.sin(a) + x1 * Math.cos(a));
         }
       }
-      close(ya.slice(tok * dh, tok * dh + dh), want, tol, `${td.name} token 33`);
+      assertClose(ya.slice(tok * dh, tok * dh + dh), want, tol, `${td.name} token 33`);
       // 1-D rope over a sequence, all channels in the time section.
       const seq = td.device.tensor(exactValues(77 * 8, 5), [1, 1, 77, 8], td.float);
       const r1 = await rope3d(seq, { grid: [77, 1, 1], sections: [8, 0, 0] }).toArray();
@@ -367,12 +362,12 @@ describe("3-D rotary position embedding", () => {
         const x1 = sa[p * 8 + 2 * i + 1];
         want1.push(x0 * Math.cos(a) - x1 * Math.sin(a), x0 * Math.sin(a) + x1 * Math.cos(a));
       }
-      close(r1.slice(p * 8), want1, tol, `${td.name} 1-D position 76`);
+      assertClose(r1.slice(p * 8), want1, tol, `${td.name} 1-D position 76`);
       // The backward rotates by the negative angle: applying it to y gives x back.
       const z = td.device.tensor(ya, [1, 2, t, dh], td.float);
       z.requiresGrad = true;
       tidy(() => backward(sum(mul(rope3d(z, { grid: [3, 4, 5] }), y))));
-      close(await z.grad!.toArray(), xa, tol * 4, `${td.name} inverse`);
+      assertClose(await z.grad!.toArray(), xa, tol * 4, `${td.name} inverse`);
       for (const u of [x, y, seq, z]) u.dispose();
     }
   });

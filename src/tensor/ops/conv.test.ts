@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkOp, testDevices } from "../../testing/op-check.ts";
+import { assertClose, checkOp, testDevices } from "../../testing/op-check.ts";
 import { backward } from "../autograd.ts";
 import { tidy } from "../engine.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
@@ -28,16 +28,6 @@ const ODD_PAD: Padding3 = [
   [0, 2],
   [1, 1],
 ];
-
-function close(got: ArrayLike<number>, want: number[], tol: number, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(
-      Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])),
-      `${what}: element ${i} is ${got[i]}, expected ${want[i]}`,
-    );
-  }
-}
 
 describe("conv3d against the f64 reference on every device", () => {
   it("stride 1, padding 1, with bias", async () => {
@@ -101,7 +91,7 @@ describe("conv3d hand-computed values", () => {
       const w = device.tensor([10, 1], [1, 1, 2, 1, 1], float);
       const y = causalConv3d(x, w);
       assert.deepEqual(y.shape, [1, 1, 3, 1, 1]);
-      close(await y.toArray(), [1, 12, 23], 1e-6, `${name} causal`);
+      assertClose(await y.toArray(), [1, 12, 23], 1e-6, `${name} causal`);
     }
   });
 
@@ -115,7 +105,7 @@ describe("conv3d hand-computed values", () => {
       const w = device.tensor([1, 1, 1, 1], [1, 1, 1, 2, 2], float);
       const y = conv3d(x, w, device.tensor([0.5], [1], float), { stride: [1, 2, 2] });
       assert.deepEqual(y.shape, [1, 1, 1, 2, 2]);
-      close(await y.toArray(), [10.5, 18.5, 42.5, 50.5], 1e-6, `${name} block sums`);
+      assertClose(await y.toArray(), [10.5, 18.5, 42.5, 50.5], 1e-6, `${name} block sums`);
     }
   });
 
@@ -132,7 +122,7 @@ describe("conv3d hand-computed values", () => {
           [1, 1],
         ],
       });
-      close(await y.toArray(), [1, 2, 3, 2, 3 + 4, 5], 1e-6, `${name} channels`);
+      assertClose(await y.toArray(), [1, 2, 3, 2, 3 + 4, 5], 1e-6, `${name} channels`);
     }
   });
 
@@ -166,7 +156,7 @@ describe("conv3d hand-computed values", () => {
       const y = upsampleNearest(x, [2, 1, 2]);
       assert.deepEqual(y.shape, [1, 1, 2, 2, 4]);
       const frame = [1, 1, 2, 2, 3, 3, 4, 4];
-      close(await y.toArray(), [...frame, ...frame], 0, `${name} upsample`);
+      assertClose(await y.toArray(), [...frame, ...frame], 0, `${name} upsample`);
       // Weights 1..16 over the output: each input's gradient is the sum over its 2×1×2 block.
       const wts = device.tensor(
         Array.from({ length: 16 }, (_, i) => i + 1),
@@ -174,7 +164,7 @@ describe("conv3d hand-computed values", () => {
         float,
       );
       tidy(() => backward(sum(mul(upsampleNearest(x, [2, 1, 2]), wts))));
-      close(
+      assertClose(
         await x.grad!.toArray(),
         [1 + 2 + 9 + 10, 3 + 4 + 11 + 12, 5 + 6 + 13 + 14, 7 + 8 + 15 + 16],
         1e-6,
@@ -190,7 +180,7 @@ describe("conv3d hand-computed values", () => {
       const b = device.zeros([3], float);
       b.requiresGrad = true;
       tidy(() => backward(sum(conv3d(x, w, b))));
-      close(await b.grad!.toArray(), [24, 24, 24], 1e-6, `${name} dBias`);
+      assertClose(await b.grad!.toArray(), [24, 24, 24], 1e-6, `${name} dBias`);
     }
   });
 });

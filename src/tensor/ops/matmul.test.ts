@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkOp, testDevices } from "../../testing/op-check.ts";
+import { assertClose, checkOp, testDevices } from "../../testing/op-check.ts";
 import { backward } from "../autograd.ts";
 import { onOpCall, tidy } from "../engine.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
@@ -17,16 +17,6 @@ const TRANSPOSES = [
 /** Stored shape of an operand whose last two dims are [rows, cols] when used, given its transpose. */
 function stored(batch: number[], rows: number, cols: number, trans: boolean): number[] {
   return trans ? [...batch, cols, rows] : [...batch, rows, cols];
-}
-
-function close(got: ArrayLike<number>, want: number[], tol: number, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(
-      Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])),
-      `${what}: element ${i} is ${got[i]}, expected ${want[i]}`,
-    );
-  }
 }
 
 describe("matmul against the f64 reference on every device", () => {
@@ -139,18 +129,18 @@ describe("matmul hand-computed values", () => {
         ["a·b + bias", () => matmul(a, b, { bias }), [29, 42, 53, 70]],
       ];
       for (const [what, fn, want] of cases)
-        close(await fn().toArray(), want, tol, `${name} ${what}`);
+        assertClose(await fn().toArray(), want, tol, `${name} ${what}`);
       // z = [0.5, -1, 2.5] from a one-row a picking rows of b.
       const x = device.tensor([1, 0], [1, 2], float);
       const w = device.tensor([0.5, -1, 2, 0, 0, 0], [2, 3], float);
       const c = device.tensor([0, 0, 0.5], [3], float);
-      close(
+      assertClose(
         await matmul(x, w, { bias: c, act: "gelu" }).toArray(),
         [0.345714, -0.158808, 2.484916],
         tol,
         `${name} gelu epilogue`,
       );
-      close(
+      assertClose(
         await matmul(x, w, { bias: c, act: "silu" }).toArray(),
         [0.31123, -0.268941, 2.310355],
         tol,
@@ -166,9 +156,9 @@ describe("matmul hand-computed values", () => {
       const bias = device.tensor([10, 20], [2], float);
       for (const t of [a, b, bias]) t.requiresGrad = true;
       tidy(() => backward(sum(matmul(a, b, { bias }))));
-      close(await a.grad!.toArray(), [11, 15, 11, 15], 1e-6, `${name} dA`);
-      close(await b.grad!.toArray(), [4, 4, 6, 6], 1e-6, `${name} dB`);
-      close(await bias.grad!.toArray(), [2, 2], 1e-6, `${name} dBias`);
+      assertClose(await a.grad!.toArray(), [11, 15, 11, 15], 1e-6, `${name} dA`);
+      assertClose(await b.grad!.toArray(), [4, 4, 6, 6], 1e-6, `${name} dB`);
+      assertClose(await bias.grad!.toArray(), [2, 2], 1e-6, `${name} dBias`);
     }
   });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkOp, testDevices } from "../../testing/op-check.ts";
+import { assertClose, checkOp, testDevices } from "../../testing/op-check.ts";
 import { backward } from "../autograd.ts";
 import { runOp, tidy } from "../engine.ts";
 import {
@@ -13,16 +13,6 @@ import {
   rmsNormOp,
 } from "./norm.ts";
 import { sum } from "./reduce.ts";
-
-function close(got: ArrayLike<number>, want: number[], tol: number, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(
-      Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])),
-      `${what}[${i}]: got ${got[i]}, want ${want[i]}`,
-    );
-  }
-}
 
 describe("layer norm and RMS norm over the last axis", () => {
   it("layerNorm forward and gradients at 37×53, with and without gamma/beta", async () => {
@@ -67,12 +57,17 @@ describe("layer norm and RMS norm over the last axis", () => {
       assert.equal(rstd.dtype, "f32", `${td.name}: rstd dtype`);
       assert.equal(y.dtype, td.float, `${td.name}: y dtype`);
       assert.deepEqual(mean.shape, [2]);
-      close(await mean.toArray(), [2.5, 11], 1e-6, `${td.name} mean`);
+      assertClose(await mean.toArray(), [2.5, 11], 1e-6, `${td.name} mean`);
       // Row 0: variance 1.25; row 1: values 10,10,10,14 have variance 3.
-      close(await rstd.toArray(), [1 / Math.sqrt(1.25), 1 / Math.sqrt(3)], 1e-5, `${td.name} rstd`);
+      assertClose(
+        await rstd.toArray(),
+        [1 / Math.sqrt(1.25), 1 / Math.sqrt(3)],
+        1e-5,
+        `${td.name} rstd`,
+      );
       const s = Math.sqrt(1.25);
       const tol = td.float === "f16" ? 2e-3 : 1e-5;
-      close(
+      assertClose(
         await y.toArray(),
         [
           -1.5 / s,
@@ -88,7 +83,12 @@ describe("layer norm and RMS norm over the last axis", () => {
         `${td.name} y`,
       );
       const r = rmsNorm(td.device.tensor([3, 4], [1, 2], td.float), undefined, 0);
-      close(await r.toArray(), [3 / Math.sqrt(12.5), 4 / Math.sqrt(12.5)], tol, `${td.name} rms`);
+      assertClose(
+        await r.toArray(),
+        [3 / Math.sqrt(12.5), 4 / Math.sqrt(12.5)],
+        tol,
+        `${td.name} rms`,
+      );
       for (const t of [x, y, mean, rstd, r]) t.dispose();
     }
   });
@@ -123,7 +123,7 @@ describe("group norm", () => {
       const s0 = Math.sqrt(2 / 3);
       const s1 = Math.sqrt(2);
       const tol = td.float === "f16" ? 2e-3 : 1e-5;
-      close(
+      assertClose(
         await y.toArray(),
         [(2 * -1) / s0, 0, 2 / s0, 1 - 1 / s1, 1 - 1 / s1, 1 + 2 / s1],
         tol,
@@ -154,7 +154,7 @@ describe("adaLN modulation", () => {
       const shift = td.device.tensor([10, 20, 30, 40], [2, 2], td.float);
       const scale = td.device.tensor([1, -1, 0, 0.5], [2, 2], td.float);
       const y = modulate(x, shift, scale);
-      close(await y.toArray(), [12, 20, 16, 20, 35, 49, 37, 52], 1e-6, `${td.name} modulate`);
+      assertClose(await y.toArray(), [12, 20, 16, 20, 35, 49, 37, 52], 1e-6, `${td.name} modulate`);
       for (const t of [x, shift, scale, y]) t.dispose();
     }
   });
