@@ -60,6 +60,26 @@ async function loadJudge(path: string): Promise<Judge> {
   };
 }
 
+/** The frame nearest the middle in which an object is wholly visible, ≥ 4 px from the border. */
+function openFrame(
+  states: { visible: number; bbox: [number, number, number, number] }[],
+  width: number,
+  height: number,
+): number {
+  let best = 0;
+  let bestD = Number.POSITIVE_INFINITY;
+  states.forEach((s, f) => {
+    const [x0, y0, x1, y1] = s.bbox;
+    const clear = x0 >= 4 && y0 >= 4 && x1 <= width - 4 && y1 <= height - 4;
+    const d = Math.abs(f - states.length / 2);
+    if (s.visible >= 0.99 && clear && d < bestD) {
+      best = f;
+      bestD = d;
+    }
+  });
+  return best;
+}
+
 const count = Number(process.argv[2] ?? 40);
 if (!Number.isInteger(count) || count < 1) throw new Error(`clips must be a whole number ≥ 1`);
 const evaluator = process.argv[3] ?? "src/world/eval/evaluate.ts";
@@ -120,10 +140,13 @@ try {
     for (const [kind, corrupt] of Object.entries(TIME_AND_COLOUR_CORRUPTIONS)) {
       caught(kind, corrupt(video, seed));
     }
-    // Erased from the middle of the frames in which it is wholly in view, so that something is
-    // erased (an object that rolls out of view by mid-clip would not be).
-    const inView = truth.frames.filter((f) => f.objects[0].visible >= 0.99).map((f) => f.frame);
-    const from = inView[inView.length >> 1] ?? 0;
+    // Erased in the open: from the frame nearest mid-clip in which it is wholly in view and a
+    // few pixels clear of the frame's border (so it cannot be taken for leaving the view).
+    const from = openFrame(
+      truth.frames.map((f) => f.objects[0]),
+      width,
+      height,
+    );
     caught("object erased mid-clip", deleteObjectMidClip(video, scene.objects[0].color, from));
     // Another prompt type's prompt: its colours, shapes or motions differ from this clip's.
     const other = PROMPTS[(i + 5) % PROMPTS.length][1];

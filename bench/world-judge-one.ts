@@ -29,8 +29,20 @@ if (kind === "h264") {
   await writeMp4(video, file);
   v = await readVideo(file);
 } else if (kind === "erased") {
-  const inView = truth.frames.filter((f) => f.objects[0].visible >= 0.99).map((f) => f.frame);
-  v = deleteObjectMidClip(video, scene.objects[0].color, inView[inView.length >> 1] ?? 0);
+  // As bench/world-adversarial.ts does: wholly visible, clear of the border, nearest mid-clip.
+  let from = 0;
+  let bestD = Number.POSITIVE_INFINITY;
+  truth.frames.forEach((f, i) => {
+    const o = f.objects[0];
+    const [x0, y0, x1, y1] = o.bbox;
+    const clear = x0 >= 4 && y0 >= 4 && x1 <= v.width - 4 && y1 <= v.height - 4;
+    const d = Math.abs(i - truth.frames.length / 2);
+    if (o.visible >= 0.99 && clear && d < bestD) {
+      from = i;
+      bestD = d;
+    }
+  });
+  v = deleteObjectMidClip(video, scene.objects[0].color, from);
 } else if (kind !== "none") {
   const f = TIME_AND_COLOUR_CORRUPTIONS[kind as keyof typeof TIME_AND_COLOUR_CORRUPTIONS];
   if (!f) throw new Error(`unknown corruption ${kind}`);

@@ -12,6 +12,7 @@ import {
   type ColorName,
   MATERIAL_NAMES,
   MATERIALS,
+  type MaterialName,
   MOTIONS,
   type MotionKind,
   type ObjectSpec,
@@ -88,7 +89,7 @@ export function sampleScene(seed: number, constraints?: SceneConstraints): Scene
       shape: oc.shape ?? objectRng.pick(SHAPES),
       color,
       size: oc.size ?? objectRng.pick(SIZE_NAMES),
-      material: oc.material ?? (oc.bounces ? "bouncy" : objectRng.pick(MATERIAL_NAMES)),
+      material: oc.material ?? pickMaterial(objectRng, oc, motion),
       motion,
     });
     directions.push(
@@ -99,6 +100,18 @@ export function sampleScene(seed: number, constraints?: SceneConstraints): Scene
   const objects = placeObjects(kinds, directions, c.objects, arenaWidth, placeRng);
   const occluders = placeOccluders(c, objects, arenaWidth, occluderRng);
   return { seed, theme, camera, objects, occluders, arenaWidth, gravity: GRAVITY };
+}
+
+/**
+ * A bouncing object is bouncy; one said to fall (and not to bounce) is not, so that its fall ends
+ * on the ground within the clip instead of bouncing on and on.
+ */
+function pickMaterial(rng: Rng, oc: ObjectConstraint, motion: MotionKind): MaterialName {
+  if (oc.bounces) return "bouncy";
+  if (oc.motion === "dropped" && oc.bounces === undefined && motion === "dropped") {
+    return rng.pick(["heavy", "light"] as const);
+  }
+  return rng.pick(MATERIAL_NAMES);
 }
 
 function pickMotion(rng: Rng, oc: ObjectConstraint): MotionKind {
@@ -295,13 +308,19 @@ function placeOccluders(
       : Array.from({ length: rng.int(0, 2) }, () => rng.pick(OCCLUDER_KINDS));
   const half = arenaWidth / 2;
   const out: OccluderSpec[] = [];
+  const motionNamed = c.objects.some(
+    (o) => o.motion !== undefined || o.bounces !== undefined || o.direction !== undefined,
+  );
   for (let k = 0; k < kinds.length; k++) {
     const kind = kinds[k];
     const size = OCCLUDER_SIZES[kind];
     const width = round2(rng.uniform(size.width[0], size.width[1]));
     const height = round2(kind === "crate" ? width : rng.uniform(size.height[0], size.height[1]));
     const said = c.occluderLayers?.[k] ?? null;
-    let layer: "front" | "back" = said ?? (rng.chance(0.6) ? "front" : "back");
+    // Where the prompt names a motion, nothing it did not ask for may hide that motion: its
+    // occluders stand behind the objects unless it put them in front.
+    const drawn: "front" | "back" = rng.chance(0.6) ? "front" : "back";
+    let layer: "front" | "back" = said ?? (motionNamed ? "back" : drawn);
     const lo = -half + width / 2 + 0.3;
     const hi = half - width / 2 - 0.3;
     let x: number | null = null;

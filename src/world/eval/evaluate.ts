@@ -153,7 +153,7 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
     gravity: reference?.scene.gravity ?? GRAVITY,
     groundY: groundRow(height),
   });
-  const permanence = scorePermanence({ tracks, scenery, width, height });
+  const permanence = scorePermanence({ tracks, scenery, width, height, chromaSmear });
   const continuation = reference
     ? scoreContinuation({
         tracks,
