@@ -2,8 +2,9 @@
  * Parity checks of the ONNX lowerings for lower.test.ts: a case runs engine ops on the float64
  * CPU reference and, compiled, in ONNX Runtime (the onnx device), and compares outputs and
  * gradients. Gradients come from `backward` inside the compiled function, so the backward ops
- * that autograd emits are lowered too. Many cases share one compiled program (one ONNX Runtime
- * session each would dominate the run time); every message names the op and the case.
+ * that autograd emits are lowered too. The cases of a group share one compiled program; every
+ * message names the op and the case, and a program that fails to build or run is retried case
+ * by case to find the one that broke it.
  */
 import assert from "node:assert/strict";
 import { createDevice, type Device } from "../../devices.ts";
