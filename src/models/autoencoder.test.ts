@@ -13,12 +13,13 @@ import { concat, sliceAxis } from "../tensor/ops/shape.ts";
 import { choosePrecision } from "../train/mixed-precision.ts";
 import { Trainer } from "../train/trainer.ts";
 import { Rng } from "../util/rng.ts";
-import { latentSize, VideoAutoencoder } from "./autoencoder.ts";
+import { latentSize, measureLatentScale, VideoAutoencoder } from "./autoencoder.ts";
 import { autoencoderParams, getConfig } from "./registry.ts";
 import { arrayToVideos, psnr, videosToTensor } from "./video-tensor.ts";
 
 const device = await createDevice({ kind: "cpu" });
 const cfg = getConfig("tiny").ae;
+// Each test builds its own autoencoder from a copy, so measured scales do not leak between tests.
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -91,7 +92,7 @@ describe("video autoencoder", () => {
   });
 
   it("overfits two world clips to ≥ 25 dB PSNR in 80 steps", async (t) => {
-    const ae = new VideoAutoencoder(device, new Rng(1), cfg);
+    const ae = new VideoAutoencoder(device, new Rng(1), structuredClone(cfg));
     const clips = [0, 1].map((s) => makeWorldClip(s, { width: 16, height: 16, frames: 5 }, 8));
     const x = videosToTensor(
       device,
@@ -124,6 +125,15 @@ describe("video autoencoder", () => {
     );
     assert.ok(mean(before) < 15, `an untrained autoencoder gives low PSNR (${before})`);
     assert.ok(mean(after) >= 25, `PSNR after 80 steps ${after} < 25 dB`);
+    // The measured latent scale gives the diffusion model unit-variance latents.
+    ae.cfg.latentScale = await measureLatentScale(ae, x);
+    const z = Array.from(await noGrad(() => tidy(() => ae.encode(x))).toArray());
+    const m = z.reduce((p, q) => p + q, 0) / z.length;
+    const variance = z.reduce((p, q) => p + (q - m) ** 2, 0) / z.length;
+    t.diagnostic(
+      `latent scale ${ae.cfg.latentScale.toFixed(4)}, scaled variance ${variance.toFixed(4)}`,
+    );
+    assert.ok(Math.abs(variance - 1) < 1e-3, `scaled latent variance ${variance}`);
     trainer.dispose();
     ae.dispose();
   });

@@ -23,6 +23,7 @@
  */
 import { Module } from "../nn/module.ts";
 import type { Device } from "../tensor/device.ts";
+import { noGrad, tidy } from "../tensor/engine.ts";
 import { ShapeError } from "../tensor/errors.ts";
 import { upsampleNearest } from "../tensor/ops/conv.ts";
 import { add, scale, silu, sub } from "../tensor/ops/elementwise.ts";
@@ -207,4 +208,26 @@ export class VideoAutoencoder extends Module {
 /** Forward difference along `axis`: x[i+1] − x[i]. */
 function diff(x: Tensor, axis: number): Tensor {
   return sub(sliceAxis(x, axis, 1), sliceAxis(x, axis, 0, x.shape[axis] - 1));
+}
+
+/**
+ * The factor that gives the encoder's latents unit variance over `clips` [B, 3, T, H, W]
+ * (1 / standard deviation of every latent value). Store it as `latentScale` in the config after
+ * training; it is measured, not learned, so it reads the latents back to the host.
+ */
+export async function measureLatentScale(ae: VideoAutoencoder, clips: Tensor): Promise<number> {
+  const z = noGrad(() => tidy(() => ae.encoder.forward(clips)));
+  const v = await z.toArray();
+  z.dispose();
+  let sum = 0;
+  let sq = 0;
+  for (let i = 0; i < v.length; i++) {
+    sum += v[i];
+    sq += v[i] * v[i];
+  }
+  const mean = sum / v.length;
+  const std = Math.sqrt(Math.max(sq / v.length - mean * mean, 0));
+  if (!(std > 1e-8))
+    throw new Error(`measureLatentScale: the latents have no variance (std ${std})`);
+  return 1 / std;
 }
