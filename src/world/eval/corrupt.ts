@@ -109,13 +109,33 @@ export function deleteObjectMidClip(video: Video, color: ColorName, fromFrame: n
   checkColor("deleteObjectMidClip", color);
   checkFrame("deleteObjectMidClip", video, fromFrame);
   const { width, height } = video;
-  const masks = video.frames.map((frame) => objectPixels(frame, width, height, color));
+  // One pixel around the object too: a faint rim blended over scenery (not the row's
+  // background) can escape the mask, and a rim left behind is still a trace of the object.
+  const masks = video.frames.map((frame) =>
+    grown(objectPixels(frame, width, height, color), width, height),
+  );
   const frames = video.frames.map((frame, f) => {
     const out = frame.slice();
     if (f >= fromFrame) erase(out, video, masks, f);
     return out;
   });
   return { ...video, frames };
+}
+
+/** The mask with every pixel next to a covered one marked as faintly covered. */
+function grown(m: ObjectPixels, width: number, height: number): ObjectPixels {
+  const cover = m.cover.slice();
+  for (let p = 0; p < cover.length; p++) {
+    if (m.cover[p] > 0) continue;
+    const k = neighbours(p, width, height, NB, true);
+    for (let i = 0; i < k; i++) {
+      if (m.cover[NB[i]] > 0) {
+        cover[p] = 0.01;
+        break;
+      }
+    }
+  }
+  return { ...m, cover };
 }
 
 function checkColor(fn: string, c: string): void {

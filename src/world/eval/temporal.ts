@@ -36,6 +36,9 @@ const MIN_MOVING = 6;
 /** Smooth-step share at or above which the order part is full, and at or below which it is 0. */
 const ORDER_FULL = 0.75;
 const ORDER_NONE = 0.5;
+/** Share of between-motion spots that may be held in full, and the further share that fades. */
+const HELD_FREE = 0.25;
+const HELD_FADE = 0.25;
 /** Fewest moving centroid steps for the order part to mean anything. */
 const MIN_STEPS = 6;
 
@@ -74,14 +77,16 @@ export function scoreTemporal(
     stretches++;
     if (next[f] <= 0.1 * around) heldFrames.push(f);
   }
-  // Each held pair is counted twice in `stretches` terms at most; a few at rest points are noise.
+  // A held pair sits between two moving ones. In a clip slowed by repeating frames nearly
+  // every such spot is held; in the world's own clips a few are (a bounce's top, where the
+  // object barely moves for a frame), under a quarter.
   const heldShare = stretches > 0 ? heldFrames.length / stretches : 0;
   const noHeldFrames =
     moving.length < MIN_MOVING
       ? null
       : heldFrames.length < 3
         ? 1
-        : clamp01(1 - (heldShare - 0.05) / 0.15);
+        : clamp01(1 - (heldShare - HELD_FREE) / HELD_FADE);
 
   const steps = smoothSteps(detections);
   const orderShare = steps.moving >= MIN_STEPS ? steps.smooth / steps.moving : null;

@@ -4,7 +4,8 @@
  * with the tracked object that satisfies most of what was said of it (no object serves two
  * names), then colours, shapes, motion kinds, directions and bounces are each scored as the share
  * of demands met; the object count and the background theme are scored on their own. The score
- * is the mean of the parts the prompt pins down (null when it pins down nothing).
+ * is the mean of the parts the prompt pins down (null when it pins down nothing), times the
+ * share of named objects in view for most of the clip.
  */
 import type { ObjectConstraint, SceneConstraints } from "../../constraints.ts";
 import type { ThemeName } from "../../scene.ts";
@@ -155,7 +156,10 @@ export function scoreAdherence(
     presence,
   };
   const present = Object.values(parts).filter((v): v is number => v !== null);
-  const score = present.length > 0 ? present.reduce((a, v) => a + v, 0) / present.length : null;
+  const mean = present.length > 0 ? present.reduce((a, v) => a + v, 0) / present.length : null;
+  // An object the prompt names must be there: one missing for most of the clip is no detail
+  // to average away, so the share of named objects present scales the whole score.
+  const score = mean === null ? null : mean * (presence ?? 1);
   return { score, ...parts, checks, pairing };
 }
 
