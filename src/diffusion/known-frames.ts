@@ -58,8 +58,6 @@ export interface KnownFrameTensors {
   clean: Tensor;
   /** [B, 1, T, 1, 1] = 1 − mask, the loss weight. */
   weight: Tensor;
-  /** Mean of the loss weight over the latent (fraction of frames not given). */
-  weightMean: number;
 }
 
 /** Uploads per-frame masks for latents x0 [B, C, T, H, W]. */
@@ -80,6 +78,5 @@ export function knownFrameTensors(
     perFrame.map((m) => 1 - m),
     [b, 1, t, 1, 1],
   );
-  const weightMean = perFrame.reduce((s, m) => s + (1 - m), 0) / perFrame.length;
-  return { mask, clean: mul(x0, mask), weight, weightMean };
+  return { mask, clean: mul(x0, mask), weight };
 }

@@ -10,10 +10,10 @@
  * before the step, so the loss itself is a pure function of tensors on any device.
  */
 import type { Device } from "../tensor/device.ts";
-import { affine, sub } from "../tensor/ops/elementwise.ts";
+import { div, sub } from "../tensor/ops/elementwise.ts";
 import { lerp } from "../tensor/ops/fused.ts";
 import { mseLoss } from "../tensor/ops/loss.ts";
-import { reshape } from "../tensor/ops/reduce.ts";
+import { mean, reshape } from "../tensor/ops/reduce.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { Rng } from "../util/rng.ts";
 
@@ -76,12 +76,12 @@ export function flowPair(x0: Tensor, noise: Tensor, tGrid: Tensor): { xt: Tensor
 }
 
 /**
- * Mean squared velocity error; with `weight` (e.g. 1 − known-frame mask, broadcastable), the
- * mean over the weighted elements: `weightMean` is the mean of the weight over x0's shape,
- * known on the host when the mask was drawn there.
+ * Mean squared velocity error; with `weight` (e.g. 1 − known-frame mask, broadcastable to
+ * pred), the mean over the weighted elements: mean(weight·err²) / mean(weight), computed on the
+ * device so that a compiled step reads each batch's mask rather than a traced constant. Every
+ * sample keeps at least one frame to generate, so mean(weight) > 0.
  */
-export function flowLoss(pred: Tensor, target: Tensor, weight?: Tensor, weightMean = 1): Tensor {
+export function flowLoss(pred: Tensor, target: Tensor, weight?: Tensor): Tensor {
   if (!weight) return mseLoss(pred, target);
-  if (!(weightMean > 0)) throw new Error(`flowLoss: weightMean must be > 0, got ${weightMean}`);
-  return affine(mseLoss(pred, target, weight), 1 / weightMean);
+  return div(mseLoss(pred, target, weight), mean(weight));
 }

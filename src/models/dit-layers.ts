@@ -76,7 +76,10 @@ export class CrossAttention extends Module {
       throw new ShapeError(`CrossAttention: dim ${dim} is not divisible by ${heads} heads`);
     this.headDim = dim / heads;
     this.q = this.child("q", new Linear(device, rng, dim, dim));
-    this.kv = this.child("kv", new Linear(device, rng, textDim, 2 * dim));
+    // No bias on keys and values: a key bias shifts every score of a query equally (softmax
+    // ignores it, so its gradient is zero) and a value bias only adds a constant that proj's
+    // bias already can.
+    this.kv = this.child("kv", new Linear(device, rng, textDim, 2 * dim, { bias: false }));
     this.proj = this.child("proj", new Linear(device, rng, dim, dim));
   }
 

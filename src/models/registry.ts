@@ -109,7 +109,7 @@ export function ditParams(cfg: ModelConfig["dit"]): number {
     lin(d, d) + // self-attention
     2 * d +
     lin(d, d) +
-    lin(cfg.textDim, 2 * d) +
+    cfg.textDim * 2 * d +
     lin(d, d) + // cross-attention with its layer norm
     lin(d, hidden) +
     lin(hidden, d) +

@@ -132,7 +132,7 @@ export class TextToVideo extends Module {
     const known: KnownFrames | undefined = batch.known ?? undefined;
     const pred = this.dit.forward(xt, batch.draws.t, cond, known); // [B, C, T, H, W]
     const k = batch.known;
-    return k ? flowLoss(pred, target, k.weight, k.weightMean) : flowLoss(pred, target);
+    return flowLoss(pred, target, k?.weight);
   }
 
   /**

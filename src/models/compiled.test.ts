@@ -1,0 +1,109 @@
+/**
+ * The models run unchanged on the compiled ONNX Runtime device: a training step of the tiny
+ * text-to-video model (text encoder + DiT, rectified-flow loss with known frames) and of the
+ * tiny autoencoder, compiled whole, give the eager CPU reference's losses at every one of 4
+ * steps (relative 1e-4) and its weights after them to within 1 % of the furthest AdamW can move
+ * a weight in those steps (lr·steps): early AdamW steps are ≈ lr·sign(g), so gradients that are
+ * nearly zero turn summation-order noise into visible weight differences; 1 % bounds that
+ * while a wrong gradient (a full step the wrong way) fails. Same seeds and host-drawn batches.
+ */
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { compile } from "../compile/compile.ts";
+import { createDevice, type Device } from "../tensor/device.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { choosePrecision } from "../train/mixed-precision.ts";
+import { Trainer } from "../train/trainer.ts";
+import { Rng } from "../util/rng.ts";
+import { VideoAutoencoder } from "./autoencoder.ts";
+import { getConfig } from "./registry.ts";
+import { type FlowBatch, TextToVideo } from "./text-to-video.ts";
+
+const STEPS = 4;
+const LR = 3e-3;
+const cfg = getConfig("tiny");
+
+type DitArgs = Record<"x0" | "ids" | "noise" | "t" | "tGrid" | "mask" | "clean" | "weight", Tensor>;
+
+async function trainDit(device: Device, compiled: boolean) {
+  const model = new TextToVideo(device, new Rng(1), cfg);
+  const trainer = new Trainer(model.parameters(), {
+    policy: choosePrecision(device, "f32"),
+    optimizer: { lr: LR },
+    clipNorm: 1,
+  });
+  const x0 = device.randn([2, 4, 3, 4, 4], new Rng(2));
+  const data = new Rng(3);
+  const losses: number[] = [];
+  const step = (a: DitArgs) => {
+    const batch: FlowBatch = {
+      ids: a.ids,
+      draws: { noise: a.noise, t: a.t, tGrid: a.tGrid },
+      known: { mask: a.mask, clean: a.clean, weight: a.weight },
+      dispose() {},
+    };
+    return { loss: trainer.step((dtype) => model.loss(a.x0, batch, dtype)).loss };
+  };
+  const run = compiled ? compile(step) : async (a: DitArgs) => step(a);
+  for (let s = 0; s < STEPS; s++) {
+    const b = model.drawBatch(data, x0, ["a red ball bounces", "two blue boxes slide"]);
+    const known = b.known;
+    assert.ok(known);
+    const args: DitArgs = {
+      x0,
+      ids: b.ids,
+      noise: b.draws.noise,
+      t: b.draws.t,
+      tGrid: b.draws.tGrid,
+      mask: known.mask,
+      clean: known.clean,
+      weight: known.weight,
+    };
+    losses.push(await (await run(args)).loss.item());
+    b.dispose();
+  }
+  return { losses, state: await model.stateDict() };
+}
+
+async function trainAe(device: Device, compiled: boolean) {
+  const ae = new VideoAutoencoder(device, new Rng(1), cfg.ae);
+  const trainer = new Trainer(ae.parameters(), {
+    policy: choosePrecision(device, "f32"),
+    optimizer: { lr: LR },
+    clipNorm: 1,
+  });
+  const step = (a: { x: Tensor; n: Tensor }) => ({
+    loss: trainer.step(() => ae.loss(a.x, a.n).loss).loss,
+  });
+  const run = compiled ? compile(step) : async (a: { x: Tensor; n: Tensor }) => step(a);
+  const rng = new Rng(4);
+  const losses: number[] = [];
+  for (let s = 0; s < STEPS; s++) {
+    const x = device.rand([1, 3, 5, 16, 16], rng, -1, 1);
+    const n = device.randn([1, 4, 3, 2, 2], rng);
+    losses.push(await (await run({ x, n })).loss.item());
+  }
+  return { losses, state: await ae.stateDict() };
+}
+
+function compare(name: string, eager: Awaited<ReturnType<typeof trainAe>>, comp: typeof eager) {
+  eager.losses.forEach((l, i) =>
+    assert.ok(
+      Math.abs(l - comp.losses[i]) <= 1e-4 * Math.abs(l) + 1e-6,
+      `${name} step ${i}: eager ${l}, compiled ${comp.losses[i]}`,
+    ),
+  );
+  for (const [path, w] of Object.entries(eager.state)) {
+    const c = comp.state[path];
+    let diff = 0;
+    for (let i = 0; i < w.length; i++) diff = Math.max(diff, Math.abs(w[i] - c[i]));
+    assert.ok(diff <= 0.01 * LR * STEPS, `${name} ${path}: weights differ by ${diff}`);
+  }
+}
+
+it("trains the tiny DiT and autoencoder as compiled ONNX Runtime steps, matching the CPU reference", async () => {
+  const cpu = await createDevice({ kind: "cpu" });
+  const onnx = await createDevice({ kind: "onnx" });
+  compare("dit", await trainDit(cpu, false), await trainDit(onnx, true));
+  compare("autoencoder", await trainAe(cpu, false), await trainAe(onnx, true));
+});
