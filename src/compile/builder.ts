@@ -118,8 +118,10 @@ export class GraphBuilder {
       raw = new Uint8Array(BigInt64Array.from(Array.from(values), (v) => BigInt(v)).buffer);
     else if (type === "bool") raw = Uint8Array.from(values, (v) => (v ? 1 : 0));
     else throw new DeviceError(`onnx builder: no constants of type ${type}`);
+    // Object.is tells −0 from 0 (their bytes differ, and so do 1/x of them).
+    const text = (v: number) => (Object.is(v, -0) ? "-0" : String(v));
     const key =
-      values.length <= 64 ? `${type}|${dims.join(",")}|${Array.from(values).join(",")}` : "";
+      values.length <= 64 ? `${type}|${dims.join(",")}|${Array.from(values, text).join(",")}` : "";
     const hit = key ? this.constants.get(key) : undefined;
     if (hit) return hit;
     const name = this.fresh("c");
@@ -138,7 +140,7 @@ export class GraphBuilder {
     return this.constant(vs, [vs.length], "int64");
   }
 
-  /** Drops nodes and initializers that no graph output depends on. */
+  /** Drops nodes, initializers and graph inputs that no graph output depends on. */
   prune(): void {
     const needed = new Set(this.outputs.map((o) => o.name));
     const keep = new Array<boolean>(this.nodes.length).fill(false);
@@ -154,6 +156,10 @@ export class GraphBuilder {
     const inits = this.initializers.filter((t) => needed.has(t.name ?? ""));
     this.initializers.length = 0;
     this.initializers.push(...inits);
+    // An input no node reads would still have to be fed.
+    const inputs = this.inputs.filter((i) => needed.has(i.name));
+    this.inputs.length = 0;
+    this.inputs.push(...inputs);
   }
 
   model(graphName = "zoetrope"): OnnxModel {

@@ -150,6 +150,9 @@ export function traceStep<R extends StepResult>(
       for (const t of out.tensors) {
         if (!(t instanceof Tensor)) throw new DeviceError("compile: the step must return tensors");
       }
+      // A returned gradient of an argument outlives the stand-in it is attached to.
+      for (const t of Object.values(stand))
+        if (t.grad && out.tensors.includes(t.grad)) t.grad = null;
       return out;
     });
   } finally {
@@ -184,8 +187,12 @@ async function build<R extends StepResult>(
     );
     return { name, dims: [box.size], dtype: box.dtype, box, spare: newArray(box.dtype, box.size) };
   });
+  if (results.length === 0 && stateOut.length === 0)
+    throw new DeviceError(
+      "compile: the step has no effect: it returns no tensor and updates no state",
+    );
   const model = b.encode();
-  const used = new Set(b.nodes.flatMap((n) => n.inputs));
+  const used = new Set(b.inputs.map((i) => i.name));
   const session = await ort.InferenceSession.create(model, sessionOptions());
   return {
     session,

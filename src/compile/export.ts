@@ -79,6 +79,7 @@ export async function exportOnnx<A extends { [K in keyof A]: unknown }>(
   b.inputs.length = 0;
   b.inputs.push(...inputs);
   const model = b.encode(name);
+  const fed = b.inputs.map((i) => i.name);
   await mkdir(dir, { recursive: true });
   const tmpModel = `${modelPath}.${process.pid}.partial`;
   const tmpData = `${dataPath}.${process.pid}.partial`;
@@ -95,7 +96,7 @@ export async function exportOnnx<A extends { [K in keyof A]: unknown }>(
   return {
     model: modelPath,
     data: dataPath,
-    inputs: inputs.map((i) => i.name),
+    inputs: fed,
     outputs: traced.results.map((r) => r.name),
   };
 }

@@ -16,8 +16,11 @@ import { reshape } from "./lower/common.ts";
 import { LOWERINGS } from "./lower/index.ts";
 
 const OPS = new Map<string, OpDef<never>>(OP_TABLE.map((op) => [op.name, op]));
-/** Ops whose inputs only name the device: reading them would add useless graph inputs. */
-const INPUTS_UNREAD = new Set(["fill"]);
+/**
+ * Inputs an op does not read: fill's only names the device, assign's destination is only
+ * written. Reading them would make state inputs of values the step never uses.
+ */
+const INPUTS_UNREAD: Record<string, readonly number[]> = { fill: [0], assign: [0] };
 
 interface Value {
   name: string;
@@ -103,7 +106,8 @@ export class Trace implements BackendTracer {
     if (!def || !lower) throw new DeviceError(`compile: op "${name}" has no ONNX lowering`);
     this.opCount++;
     const meta = (v: View): Meta => ({ shape: v.shape, dtype: v.dtype });
-    const x = INPUTS_UNREAD.has(name) ? inputs.map(() => "") : inputs.map((v) => this.read(v));
+    const unread = INPUTS_UNREAD[name] ?? [];
+    const x = inputs.map((v, i) => (unread.includes(i) ? "" : this.read(v)));
     const results = lower({
       b: this.b,
       x,

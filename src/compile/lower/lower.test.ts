@@ -566,6 +566,19 @@ const convCases: Case[] = [
       }),
   },
   {
+    op: "conv3d_backward_input",
+    name: "stride 1, causal 3×3×3 padding (the autoencoder's; lowered as a flipped-kernel Conv)",
+    inputs: [f([2, 3, 4, 5, 6]), f([3, 2, 3, 3, 3])],
+    fn: (g, w) =>
+      conv3dBackwardInput(g, w, [4, 5, 6], {
+        padding: [
+          [2, 0],
+          [1, 1],
+          [1, 1],
+        ],
+      }),
+  },
+  {
     op: "conv3d_backward_weight",
     name: "x 6×8×7, kernel 3, stride 2 (the forward's floor drops inputs in t and h)",
     inputs: [f([2, 3, 6, 8, 7]), f([2, 4, 2, 3, 3])],

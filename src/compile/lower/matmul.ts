@@ -43,7 +43,12 @@ function convAttrs(g: { stride: number[]; padding: [number, number][] }) {
 
 const conv3d: Lowering<Conv3dAttrs> = ({ b, x, attrs }) => [b.op("Conv", x, convAttrs(attrs))];
 
-/** dL/dx of a convolution is the transposed convolution of the gradient with the same weight. */
+/**
+ * dL/dx of a convolution. With stride 1 it is the convolution of the gradient with the kernel
+ * flipped in every axis and its channels swapped, padded by k−1−p on each side (a causal
+ * convolution's gradient is anti-causal): 1.1–1.9× faster than ConvTranspose on the
+ * autoencoder's shapes (bench/conv3d-lowering.ts). Strided convolutions use ConvTranspose.
+ */
 const conv3dBackwardInput: Lowering<ConvBackwardInputAttrs> = ({
   b,
   x: [g, w],
@@ -51,6 +56,27 @@ const conv3dBackwardInput: Lowering<ConvBackwardInputAttrs> = ({
   attrs: a,
 }) => {
   const k = mw.shape.slice(2);
+  const flipPads = [0, 1].flatMap((side) => [0, 1, 2].map((i) => k[i] - 1 - a.padding[i][side]));
+  if (a.stride.every((s) => s === 1) && flipPads.every((p) => p >= 0)) {
+    let wf = b.op("Transpose", [w], { perm: [1, 0, 2, 3, 4] }); // [Cin, Cout, kT, kH, kW]
+    for (const axis of [2, 3, 4]) {
+      const n = k[axis - 2];
+      if (n > 1)
+        wf = b.op(
+          "Gather",
+          [
+            wf,
+            b.constant(
+              Array.from({ length: n }, (_, i) => n - 1 - i),
+              [n],
+              "int64",
+            ),
+          ],
+          { axis },
+        );
+    }
+    return [b.op("Conv", [g, wf], { strides: [1, 1, 1], pads: flipPads })];
+  }
   // ConvTranspose makes s·(o−1) + k − p0 − p1 positions; the forward's floor dropped the last
   // (size + p0 + p1 − k) mod s inputs, which output_padding restores as zeros.
   const outputPadding = a.inputSize.map((n, i) => {
