@@ -43,7 +43,12 @@ function conv2dTaps(b: GraphBuilder, x: string, w: string, s: Conv): string {
     b.op("Slice", [xt, b.ints([dt]), b.ints([dt + s.T]), b.ints([1])]),
   ); // k × [N, T, C, H, W]
   const stacked = reshape(b, b.op("Concat", taps, { axis: 2 }), [s.N * s.T, s.k * s.C, s.H, s.W]);
-  const w2 = reshape(b, b.op("Transpose", [w], { perm: [0, 2, 1, 3, 4] }), [s.O, s.k * s.C, s.k, s.k]);
+  const w2 = reshape(b, b.op("Transpose", [w], { perm: [0, 2, 1, 3, 4] }), [
+    s.O,
+    s.k * s.C,
+    s.k,
+    s.k,
+  ]);
   const y = b.op("Conv", [stacked, w2], { pads: [p, p, p, p] }); // [N·T, O, H, W]
   return b.op("Transpose", [reshape(b, y, [s.N, s.T, s.O, s.H, s.W])], { perm: [0, 2, 1, 3, 4] });
 }
@@ -58,7 +63,12 @@ function im2col(b: GraphBuilder, x: string, w: string, s: Conv): string {
       for (let dw = 0; dw < s.k; dw++)
         cols.push(
           b.op("Unsqueeze", [
-            b.op("Slice", [xp, b.ints([dt, dh, dw]), b.ints([dt + s.T, dh + s.H, dw + s.W]), b.ints([2, 3, 4])]),
+            b.op("Slice", [
+              xp,
+              b.ints([dt, dh, dw]),
+              b.ints([dt + s.T, dh + s.H, dw + s.W]),
+              b.ints([2, 3, 4]),
+            ]),
             b.ints([2]),
           ]),
         ); // [N, C, 1, T, H, W]
@@ -71,13 +81,40 @@ function im2col(b: GraphBuilder, x: string, w: string, s: Conv): string {
 function viaLowering(name: "conv3d_backward_input" | "conv3d_backward_weight") {
   return (b: GraphBuilder, x: string, w: string, s: Conv): string => {
     const p = (s.k - 1) / 2;
-    const geo = { stride: [1, 1, 1], padding: [[s.k - 1, 0], [p, p], [p, p]] };
+    const geo = {
+      stride: [1, 1, 1],
+      padding: [
+        [s.k - 1, 0],
+        [p, p],
+        [p, p],
+      ],
+    };
     const y = [s.N, s.O, s.T, s.H, s.W];
     // For the weight gradient, "w" carries g (shaped like y); for the input gradient, "x" does.
     const lower = matmulLowerings[name] as never as (a: unknown) => string[];
     return name === "conv3d_backward_weight"
-      ? lower({ b, x: [x, w], in: [{ shape: [s.N, s.C, s.T, s.H, s.W], dtype: "f32" }, { shape: y, dtype: "f32" }], out: [], attrs: { ...geo, kernel: [s.k, s.k, s.k] }, dynamic: () => "" })[0]
-      : lower({ b, x: [x, w], in: [{ shape: y, dtype: "f32" }, { shape: [s.O, s.C, s.k, s.k, s.k], dtype: "f32" }], out: [], attrs: { ...geo, inputSize: [s.T, s.H, s.W] }, dynamic: () => "" })[0];
+      ? lower({
+          b,
+          x: [x, w],
+          in: [
+            { shape: [s.N, s.C, s.T, s.H, s.W], dtype: "f32" },
+            { shape: y, dtype: "f32" },
+          ],
+          out: [],
+          attrs: { ...geo, kernel: [s.k, s.k, s.k] },
+          dynamic: () => "",
+        })[0]
+      : lower({
+          b,
+          x: [x, w],
+          in: [
+            { shape: y, dtype: "f32" },
+            { shape: [s.O, s.C, s.k, s.k, s.k], dtype: "f32" },
+          ],
+          out: [],
+          attrs: { ...geo, inputSize: [s.T, s.H, s.W] },
+          dynamic: () => "",
+        })[0];
   };
 }
 
@@ -89,21 +126,45 @@ function weightIm2col(b: GraphBuilder, x: string, g: string, s: Conv): string {
   for (let dt = 0; dt < s.k; dt++)
     for (let dh = 0; dh < s.k; dh++)
       for (let dw = 0; dw < s.k; dw++)
-        cols.push(b.op("Unsqueeze", [b.op("Slice", [xp, b.ints([dt, dh, dw]), b.ints([dt + s.T, dh + s.H, dw + s.W]), b.ints([2, 3, 4])]), b.ints([2])]));
+        cols.push(
+          b.op("Unsqueeze", [
+            b.op("Slice", [
+              xp,
+              b.ints([dt, dh, dw]),
+              b.ints([dt + s.T, dh + s.H, dw + s.W]),
+              b.ints([2, 3, 4]),
+            ]),
+            b.ints([2]),
+          ]),
+        );
   const c = reshape(b, b.op("Concat", cols, { axis: 2 }), [s.N, s.C * s.k ** 3, s.T * s.H * s.W]);
   const gr = reshape(b, g, [s.N, s.O, s.T * s.H * s.W]);
   const per = b.op("MatMul", [gr, b.op("Transpose", [c], { perm: [0, 2, 1] })]); // [N, O, C·k³]
-  return reshape(b, b.op("ReduceSum", [per, b.ints([0])], { keepdims: 0 }), [s.O, s.C, s.k, s.k, s.k]);
+  return reshape(b, b.op("ReduceSum", [per, b.ints([0])], { keepdims: 0 }), [
+    s.O,
+    s.C,
+    s.k,
+    s.k,
+    s.k,
+  ]);
 }
 
 /** dx of a stride-1 convolution: the convolution of g with the flipped, transposed kernel. */
 function inputAsConv(conv: (b: GraphBuilder, x: string, w: string, s: Conv) => string) {
   return (b: GraphBuilder, g: string, w: string, s: Conv): string => {
-    const flipIdx = b.constant(Array.from({ length: s.k }, (_, i) => s.k - 1 - i), [s.k], "int64");
+    const flipIdx = b.constant(
+      Array.from({ length: s.k }, (_, i) => s.k - 1 - i),
+      [s.k],
+      "int64",
+    );
     let wf = b.op("Transpose", [w], { perm: [1, 0, 2, 3, 4] }); // [C, O, k, k, k]
     for (const axis of [2, 3, 4]) wf = b.op("Gather", [wf, flipIdx], { axis });
     // Causal in time forwards means anti-causal backwards: reverse time around the convolution.
-    const rev = b.constant(Array.from({ length: s.T }, (_, i) => s.T - 1 - i), [s.T], "int64");
+    const rev = b.constant(
+      Array.from({ length: s.T }, (_, i) => s.T - 1 - i),
+      [s.T],
+      "int64",
+    );
     const gr = b.op("Gather", [g, rev], { axis: 2 });
     const y = conv(b, gr, wf, { ...s, C: s.O, O: s.C });
     return b.op("Gather", [y, rev], { axis: 2 });
@@ -120,7 +181,11 @@ async function time(
   const yShape = [s.N, s.O, s.T, s.H, s.W];
   const wShape = [s.O, s.C, s.k, s.k, s.k];
   const [aShape, bShape, outShape] =
-    kind === "forward" ? [xShape, wShape, yShape] : kind === "input" ? [yShape, wShape, xShape] : [xShape, yShape, wShape];
+    kind === "forward"
+      ? [xShape, wShape, yShape]
+      : kind === "input"
+        ? [yShape, wShape, xShape]
+        : [xShape, yShape, wShape];
   const x = b.input("x", "f32", aShape);
   const w = b.input("w", "f32", bShape);
   b.output(build(b, x, w, s), "y", "f32", outShape);
@@ -128,7 +193,10 @@ async function time(
   const n = (sh: number[]) => sh.reduce((p, d) => p * d, 1);
   const xs = new Float32Array(n(aShape)).map((_, i) => Math.sin(i));
   const ws = new Float32Array(n(bShape)).map((_, i) => Math.cos(i) * 0.1);
-  const feeds = { x: new ort.Tensor("float32", xs, aShape), w: new ort.Tensor("float32", ws, bShape) };
+  const feeds = {
+    x: new ort.Tensor("float32", xs, aShape),
+    w: new ort.Tensor("float32", ws, bShape),
+  };
   let out: Float32Array | null = null;
   for (let i = 0; i < 2; i++) out = (await session.run(feeds)).y.data as Float32Array;
   const ms: number[] = [];
@@ -143,18 +211,39 @@ async function time(
 
 const lscpu = execSync("lscpu", { encoding: "utf8" });
 console.log(`CPU: ${lscpu.match(/^Model name:\s*(.*)$/m)?.[1]}`);
-const row = async (title: string, kind: "forward" | "input" | "weight", cands: [string, (b: GraphBuilder, x: string, w: string, s: Conv) => string][]) => {
-  console.log(`\n${title}\n\n| shape [N, C→O, T, H, W] | GFLOP | ${cands.map(([n]) => `${n} ms (GFLOP/s)`).join(" | ")} | max |Δ| |`);
+const row = async (
+  title: string,
+  kind: "forward" | "input" | "weight",
+  cands: [string, (b: GraphBuilder, x: string, w: string, s: Conv) => string][],
+) => {
+  console.log(
+    `\n${title}\n\n| shape [N, C→O, T, H, W] | GFLOP | ${cands.map(([n]) => `${n} ms (GFLOP/s)`).join(" | ")} | max |Δ| |`,
+  );
   console.log(`| --- | --- | ${cands.map(() => "---").join(" | ")} | --- |`);
   for (const s of SHAPES) {
     const gflop = (2 * s.N * s.O * s.C * s.k ** 3 * s.T * s.H * s.W) / 1e9;
     const res = [];
     for (const [, f] of cands) res.push(await time(f, s, kind));
     let diff = 0;
-    for (const r of res.slice(1)) for (let i = 0; i < r.out.length; i++) diff = Math.max(diff, Math.abs(r.out[i] - res[0].out[i]) / (1 + Math.abs(res[0].out[i])));
-    console.log(`| [${s.N}, ${s.C}→${s.O}, ${s.T}, ${s.H}, ${s.W}] | ${gflop.toFixed(2)} | ${res.map((r) => `${r.ms.toFixed(1)} (${(gflop / (r.ms / 1000)).toFixed(0)})`).join(" | ")} | ${diff.toExponential(1)} |`);
+    for (const r of res.slice(1))
+      for (let i = 0; i < r.out.length; i++)
+        diff = Math.max(diff, Math.abs(r.out[i] - res[0].out[i]) / (1 + Math.abs(res[0].out[i])));
+    console.log(
+      `| [${s.N}, ${s.C}→${s.O}, ${s.T}, ${s.H}, ${s.W}] | ${gflop.toFixed(2)} | ${res.map((r) => `${r.ms.toFixed(1)} (${(gflop / (r.ms / 1000)).toFixed(0)})`).join(" | ")} | ${diff.toExponential(1)} |`,
+    );
   }
 };
-await row("Forward", "forward", [["conv3d", conv3d], ["conv2d-taps", conv2dTaps], ["im2col", im2col]]);
-await row("Input gradient", "input", [["ConvTranspose (today)", viaLowering("conv3d_backward_input")], ["conv3d of flipped kernel", inputAsConv(conv3d)], ["conv2d-taps of flipped kernel", inputAsConv(conv2dTaps)]]);
-await row("Weight gradient", "weight", [["dilated Conv (today)", viaLowering("conv3d_backward_weight")], ["im2col MatMul", weightIm2col]]);
+await row("Forward", "forward", [
+  ["conv3d", conv3d],
+  ["conv2d-taps", conv2dTaps],
+  ["im2col", im2col],
+]);
+await row("Input gradient", "input", [
+  ["ConvTranspose (today)", viaLowering("conv3d_backward_input")],
+  ["conv3d of flipped kernel", inputAsConv(conv3d)],
+  ["conv2d-taps of flipped kernel", inputAsConv(conv2dTaps)],
+]);
+await row("Weight gradient", "weight", [
+  ["dilated Conv (today)", viaLowering("conv3d_backward_weight")],
+  ["im2col MatMul", weightIm2col],
+]);
