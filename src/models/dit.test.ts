@@ -31,7 +31,7 @@ function text(b: number, seed: number): { tokens: Tensor; pooled: Tensor } {
 }
 
 describe("diffusion transformer", () => {
-  it("has the parameter counts of its formulas (tiny and world-s)", () => {
+  it("has the parameter counts of its formulas (tiny and world-s)", (t) => {
     for (const name of ["tiny", "world-s"]) {
       const c = getConfig(name);
       const dit = new DiffusionTransformer(device, new Rng(1), c.dit);
@@ -49,6 +49,11 @@ describe("diffusion transformer", () => {
       `world-s DiT has ${s.ditParams} parameters`,
     );
     assert.throws(() => getConfig("huge"), /unknown; known: tiny, world-s/);
+    for (const [name, f, h, w] of [
+      ["tiny", 5, 32, 32],
+      ["world-s", 17, 64, 64],
+    ] as const)
+      t.diagnostic(JSON.stringify(describeConfig(getConfig(name), f, h, w)));
   });
 
   it("patchifies in (t, h, w) order and unpatchifies back exactly", async () => {

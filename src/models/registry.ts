@@ -7,6 +7,7 @@
  */
 import { Tokenizer } from "../text/tokenizer.ts";
 import type { ModelConfig } from "./config.ts";
+import { TIME_FREQUENCIES } from "./dit-layers.ts";
 
 const tokenizer = Tokenizer.world();
 
@@ -103,7 +104,7 @@ export function ditParams(cfg: ModelConfig["dit"]): number {
   const p = cfg.patch[0] * cfg.patch[1] * cfg.patch[2];
   const hidden = Math.round(d * cfg.mlpRatio);
   const inCh = 2 * cfg.latentChannels + 1;
-  const embed = lin(inCh * p, d) + lin(256, d) + lin(d, d) + lin(cfg.textDim, d);
+  const embed = lin(inCh * p, d) + lin(2 * TIME_FREQUENCIES, d) + lin(d, d) + lin(cfg.textDim, d);
   const block =
     lin(d, 3 * d) +
     lin(d, d) + // self-attention
@@ -121,7 +122,8 @@ export function ditParams(cfg: ModelConfig["dit"]): number {
 /**
  * Forward FLOPs of the DiT on one sample of `tokens` patches with `textTokens` text tokens:
  * 2 per multiply-add of every linear layer applied to every token, plus attention's two
- * matmuls (4·N·M·D for N queries over M keys). Training costs ≈ 3× forward (the backward pass
+ * matmuls (4·N·M·D for N queries over M keys), plus the per-sample adaLN, timestep and
+ * caption projections. Elementwise ops and norms are left out (< 1 %). Training costs ≈ 3× forward (the backward pass
  * computes two matmuls per forward one).
  */
 export function ditForwardFlops(
@@ -137,7 +139,11 @@ export function ditForwardFlops(
   const perBlockToken = 2 * (3 * d * d + d * d + d * d + d * d + 2 * d * hidden);
   const kv = 2 * textTokens * cfg.textDim * 2 * d;
   const attn = 4 * tokens * tokens * d + 4 * tokens * textTokens * d;
-  return tokens * perToken + cfg.layers * (tokens * perBlockToken + kv + attn);
+  // adaLN modulations are per sample, not per token: 6D outputs per block, 2D for the final layer.
+  const ada = cfg.layers * 2 * d * 6 * d + 2 * d * 2 * d;
+  // The timestep MLP and the pooled-caption projection, once per sample.
+  const cond = 2 * (2 * TIME_FREQUENCIES * d + d * d + cfg.textDim * d);
+  return tokens * perToken + cfg.layers * (tokens * perBlockToken + kv + attn) + ada + cond;
 }
 
 /** Forward FLOPs of the text encoder on one caption of `maxTokens` tokens. */
