@@ -152,6 +152,7 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
     pixelsPerMetre: view.pixelsPerMetre,
     gravity: reference?.scene.gravity ?? GRAVITY,
     groundY: groundRow(height),
+    shapes: new Map(objects.map((o) => [o.track, o.shape])),
   });
   const permanence = scorePermanence({ tracks, scenery, width, height, chromaSmear });
   const continuation = reference

@@ -9,6 +9,8 @@
  *    (0.6 g) is shown faster than real time.
  * Positions are in base pixels (camera taken out); the floor is the world's ground line.
  */
+
+import type { ShapeKind } from "../../scene.ts";
 import { median, polyFit } from "../fit.ts";
 import type { Observation, Track } from "../track.ts";
 
@@ -35,11 +37,20 @@ const MAX_FRICTION_DECEL = 0.6 * 9.81 * 1.45;
 /** Speed gain (m/s) along the floor forgiven as noise. */
 const GAIN_FREE = 0.25;
 
+/**
+ * Greatest deceleration (m/s²) of a ball rolling without slipping: the world's rolling resistance
+ * (a torque arm of 0.03 r) slows a disc by about 0.2 m/s²; twice that, for noise.
+ */
+const MAX_ROLL_DECEL = 0.45;
+/** Least deceleration (m/s²) of a slide: the smoothest material's friction (0.3 g), less a third. */
+const MIN_SLIDE_DECEL = 0.7 * 0.3 * 9.81;
+
 export function scoreGround(
   tracks: Track[],
   fps: number,
   pixelsPerMetre: number,
   groundY: number,
+  shapes: ReadonlyMap<number, ShapeKind | null> = new Map(),
 ): GroundScore {
   const events: GroundEvent[] = [];
   const minStill = Math.max(6, Math.round(0.4 * fps));
@@ -63,24 +74,36 @@ export function scoreGround(
         });
       }
       for (const floorRun of runs(run, onFloor)) {
-        const judged = slideOf(floorRun, fps, minSlide);
-        if (!judged) continue;
-        const { v0, v1, e0, e1, span } = judged;
-        const toMps = (v: number) => v / pixelsPerMetre;
-        if (Math.max(Math.abs(toMps(v0)), Math.abs(toMps(v1))) < 0.3) continue;
-        const noise = toMps(2 * (e0 + e1));
-        const gain = toMps(Math.abs(v1) - Math.abs(v0));
-        const gains = gain > GAIN_FREE + noise;
-        const decel = Math.sign(v0) === Math.sign(v1) ? -gain / span : 0;
-        const tooFast = decel - noise / span > MAX_FRICTION_DECEL;
-        events.push({
-          track: t.id,
-          from: judged.from,
-          to: judged.to,
-          kind: gains ? "speeds up by itself" : tooFast ? "stops too fast" : "slides",
-          detail: `${Math.abs(toMps(v0)).toFixed(2)} → ${Math.abs(toMps(v1)).toFixed(2)} m/s, deceleration ${decel.toFixed(1)} m/s²`,
-          ok: !gains && !tooFast,
-        });
+        for (const piece of splitAtTurns(floorRun)) {
+          const judged = slideOf(piece, fps, minSlide);
+          if (!judged) continue;
+          const { v0, v1, e0, e1, span } = judged;
+          const toMps = (v: number) => v / pixelsPerMetre;
+          if (Math.max(Math.abs(toMps(v0)), Math.abs(toMps(v1))) < 0.3) continue;
+          const noise = toMps(2 * (e0 + e1));
+          const gain = toMps(Math.abs(v1) - Math.abs(v0));
+          const gains = gain > GAIN_FREE + noise;
+          const decel = Math.sign(v0) === Math.sign(v1) ? -gain / span : 0;
+          // Only a ball rolling from the clip's start is known to roll without slipping; one that
+          // landed or hit a wall may slip for a while, and friction then slows it as it would a box.
+          const fromStart = piece[0].frame <= 1;
+          const shape = shapes.get(t.id) ?? null;
+          const slack = noise / (4 * span);
+          let tooFast = decel - slack > MAX_FRICTION_DECEL;
+          if (fromStart && shape === "ball") tooFast ||= decel - slack > MAX_ROLL_DECEL;
+          // Too small to tell its shape: it must slow like a roll or like a slide, not between.
+          if (fromStart && shape === null) {
+            tooFast ||= decel - slack > MAX_ROLL_DECEL && decel + slack < MIN_SLIDE_DECEL;
+          }
+          events.push({
+            track: t.id,
+            from: judged.from,
+            to: judged.to,
+            kind: gains ? "speeds up by itself" : tooFast ? "stops too fast" : "slides",
+            detail: `${Math.abs(toMps(v0)).toFixed(2)} → ${Math.abs(toMps(v1)).toFixed(2)} m/s, deceleration ${decel.toFixed(1)} m/s²`,
+            ok: !gains && !tooFast,
+          });
+        }
       }
     }
   }
@@ -98,8 +121,9 @@ export function scoreGround(
 /**
  * The moving part of a stretch on the floor and its speed (px/s, with standard errors) over its
  * first and last thirds, `span` seconds apart. Frames where it has stopped are trimmed off each
- * end; a stretch that begins after the clip's first frame loses its first 0.3 s, in which a
- * ball that landed spinning may still trade spin for speed (friction, not a broken arrow of time).
+ * end; a stretch that begins after the clip's first frame loses its first SETTLE seconds, in
+ * which a ball that landed (or hit a wall) spinning may still trade spin for speed: friction,
+ * not a broken arrow of time. (The world starts a rolled ball rolling without slipping.)
  */
 function slideOf(
   floorRun: Observation[],
@@ -115,7 +139,7 @@ function slideOf(
   to: number;
 } | null {
   let s = floorRun;
-  if (s.length > 0 && s[0].frame > 0) s = s.slice(Math.round(0.3 * fps));
+  if (s.length > 0 && s[0].frame > 0) s = s.slice(Math.round(SETTLE * fps));
   const still = (a: Observation, b: Observation) => Math.abs(a.cx - b.cx) < 0.15;
   let lo = 0;
   let hi = s.length - 1;
@@ -142,6 +166,30 @@ function slideOf(
     from: s[0].frame,
     to: s[s.length - 1].frame,
   };
+}
+
+/** Seconds after touching down that a stretch on the floor is left out (see slideOf). */
+const SETTLE = 0.3;
+
+/** A run cut where its horizontal motion turns round (off a wall or another object). */
+function splitAtTurns(run: Observation[]): Observation[][] {
+  const out: Observation[][] = [];
+  let piece: Observation[] = [];
+  let dir = 0;
+  for (let i = 0; i < run.length; i++) {
+    if (i > 0) {
+      const dx = run[i].cx - run[i - 1].cx;
+      const d = Math.abs(dx) > 0.3 ? Math.sign(dx) : 0;
+      if (d !== 0 && dir !== 0 && d !== dir) {
+        out.push(piece);
+        piece = [];
+      }
+      if (d !== 0) dir = d;
+    }
+    piece.push(run[i]);
+  }
+  if (piece.length > 0) out.push(piece);
+  return out;
 }
 
 /** Maximal runs of consecutive frames whose observations all pass `keep`. */

@@ -9,6 +9,8 @@
  * score is the geometric mean of the graded parts (gravity, bounce energy) times the no-teleport
  * part: a teleport is no small error but motion no physics allows, so each one costs dearly.
  */
+
+import type { ShapeKind } from "../../scene.ts";
 import { median } from "../fit.ts";
 import { flightVy, type TrackMotion } from "../motion.ts";
 import type { Track } from "../track.ts";
@@ -21,6 +23,9 @@ export interface PhysicsScale {
   gravity: number;
   /** The floor's row in base pixels, for support and sliding (ground.ts); none: not judged. */
   groundY?: number;
+  /** Each track's shape, null when too small to tell: balls roll, and rolling slows them far
+   * less than sliding slows a box. */
+  shapes?: ReadonlyMap<number, ShapeKind | null>;
 }
 
 export interface FlightReport {
@@ -160,7 +165,7 @@ export function scorePhysics(
 
   const ground =
     ppm && scale.groundY !== undefined
-      ? scoreGround(tracks, fps, ppm, scale.groundY)
+      ? scoreGround(tracks, fps, ppm, scale.groundY, scale.shapes)
       : { support: null, groundMotion: null, events: [] };
   const graded = [gravity, bounceEnergy, ground.support, ground.groundMotion].filter(
     (v): v is number => v !== null,
