@@ -6,13 +6,17 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { compile } from "../src/compile/compile.ts";
 import { createDevice } from "../src/devices.ts";
+import { TokenTransformer } from "../src/nn/transformer.ts";
 import { backward } from "../src/tensor/autograd.ts";
-import { keep } from "../src/tensor/engine.ts";
+import { keep, noGrad } from "../src/tensor/engine.ts";
 import { fill, mul } from "../src/tensor/ops/elementwise.ts";
 import { fusedElementwise } from "../src/tensor/ops/fused.ts";
 import { assign } from "../src/tensor/ops/optim.ts";
 import { sum } from "../src/tensor/ops/reduce.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
+import { scaledError } from "../src/testing/op-check.ts";
+import { AdamW } from "../src/train/optimizer.ts";
+import { Rng } from "../src/util/rng.ts";
 
 const onnx = () => createDevice({ kind: "onnx" });
 
@@ -82,7 +86,6 @@ it("says what is wrong: another device, a missing dynamic scalar, a value used o
   await assert.rejects(square({ x: cpu.tensor([1], [1]) }), /compile: needs an onnx device/);
   const w = d.tensor([1, 2], [2]);
   w.requiresGrad = true;
-  const { AdamW } = await import("../src/train/optimizer.ts");
   const opt = new AdamW([w]);
   const train = compile(
     (a: { x: Tensor }) => {
@@ -110,4 +113,35 @@ it("says what is wrong: another device, a missing dynamic scalar, a value used o
     (leaked as Tensor).toArray(),
     /made inside a compiled function has no data outside it/,
   );
+});
+
+it("int8 weights: a sampling program close to f32, refused for a training step", async () => {
+  const d = await onnx();
+  const model = new TokenTransformer(d, new Rng(2), { vocab: 9, dim: 32, heads: 2, layers: 2 });
+  const ids = d.tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 4], "i32");
+  const f32 = compile((a: { ids: Tensor }) => noGrad(() => model.forward(a.ids)));
+  const i8 = compile((a: { ids: Tensor }) => noGrad(() => model.forward(a.ids)), {
+    weights: "int8",
+  });
+  const want = await (await f32({ ids })).toArray();
+  const got = await (await i8({ ids })).toArray();
+  const err = scaledError(got, want);
+  assert.ok(err > 0 && err < 2e-2, `int8 vs f32 scaled error ${err}`);
+  const nodes = [...i8.programs.values()][0];
+  assert.ok(
+    Buffer.from(nodes.model).includes("DynamicQuantizeMatMul"),
+    "weight matmuls run as DynamicQuantizeMatMul",
+  );
+  const w = d.tensor([1], [1]);
+  w.requiresGrad = true;
+  const opt = new AdamW([w]);
+  const train = compile(
+    (a: { x: Tensor }) => {
+      backward(sum(mul(w, a.x)));
+      opt.step();
+      return undefined;
+    },
+    { weights: "int8" },
+  );
+  await assert.rejects(train({ x: d.tensor([1], [1]) }), /int8 weights are for sampling/);
 });

@@ -117,6 +117,7 @@ export class GraphBuilder {
     else if (type === "int64")
       raw = new Uint8Array(BigInt64Array.from(Array.from(values), (v) => BigInt(v)).buffer);
     else if (type === "bool") raw = Uint8Array.from(values, (v) => (v ? 1 : 0));
+    else if (type === "int8") raw = new Uint8Array(Int8Array.from(values).buffer);
     else throw new DeviceError(`onnx builder: no constants of type ${type}`);
     // Object.is tells −0 from 0 (their bytes differ, and so do 1/x of them).
     const text = (v: number) => (Object.is(v, -0) ? "-0" : String(v));

@@ -20,6 +20,7 @@ import { DeviceError } from "../tensor/errors.ts";
 import { fmt } from "../tensor/shape.ts";
 import { StorageRef, Tensor } from "../tensor/tensor.ts";
 import { Box, type HostArray, newArray, OnnxBackend } from "./backend.ts";
+import { quantizeWeightMatMuls } from "./quantize.ts";
 import "./register.ts";
 import { Trace } from "./trace.ts";
 
@@ -33,6 +34,11 @@ export interface CompileOptions {
   device?: Device;
   /** A name for error messages and exported graphs. */
   name?: string;
+  /**
+   * "int8": weight matmuls run as int8 (quantize.ts), for sampling programs whose weights no
+   * longer change. Default "f32".
+   */
+  weights?: "f32" | "int8";
 }
 
 export interface CompiledStep<A, R extends StepResult> {
@@ -174,9 +180,17 @@ async function build<R extends StepResult>(
   device: Device,
   args: StepArgs,
   dynamic: string[],
+  weights: "f32" | "int8",
 ): Promise<Program> {
   const { trace, args: argSlots, results, shape } = traceStep(fn, device, args, dynamic);
   const b = trace.b;
+  if (weights === "int8") {
+    if (trace.written.size > 0)
+      throw new DeviceError(
+        "compile: int8 weights are for sampling; this step updates state in place",
+      );
+    quantizeWeightMatMuls(b, trace.stateIn);
+  }
   const stateOut: StateOut[] = [...trace.written].map((box, i) => {
     const name = `new_state${i}`;
     b.output(
@@ -287,7 +301,13 @@ export function compile<A extends { [K in keyof A]: Tensor }, R extends StepResu
       if (!p) {
         let pending = building.get(key);
         if (!pending) {
-          pending = build(fn as unknown as (a: StepArgs) => R, device, argMap, dynamic);
+          pending = build(
+            fn as unknown as (a: StepArgs) => R,
+            device,
+            argMap,
+            dynamic,
+            options.weights ?? "f32",
+          );
           building.set(key, pending);
         }
         p = await pending;

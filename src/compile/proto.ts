@@ -125,7 +125,7 @@ export class ProtoWriter {
 }
 
 /** TensorProto.DataType values. */
-export const ONNX_TYPE = { float: 1, int32: 6, int64: 7, bool: 9, float16: 10 } as const;
+export const ONNX_TYPE = { float: 1, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 } as const;
 export type OnnxElemType = keyof typeof ONNX_TYPE;
 
 export type AttrValue =
