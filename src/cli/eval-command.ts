@@ -1,15 +1,16 @@
 /** `zoetrope eval clip.mp4 --prompt "..."`: score any video against its prompt and physics. */
 import type { Command } from "commander";
 import type { EvalOptions } from "./eval-action.ts";
+import { EVAL_LIMITS } from "./eval-limits.ts";
 import { intIn } from "./parse-args.ts";
 
 export function addEvalCommand(program: Command): void {
   program
     .command("eval")
     .description(
-      "measure a video (MP4 or anything ffmpeg reads) for prompt adherence, physics and object permanence",
+      `measure a video (MP4 or anything ffmpeg reads) for prompt adherence, physics and object permanence; clips up to ${EVAL_LIMITS.maxSide} px a side and ${(EVAL_LIMITS.maxPixels / 1e6).toFixed(0)} million pixels in all (width × height × frames, e.g. 64×64 for 22 min at 24 fps, 640×480 for 18 s)`,
     )
-    .argument("<video>", "the video file to evaluate")
+    .argument("<video>", "(required) the video file to evaluate")
     .option("--prompt <text>", "the prompt the video should show")
     .option("--json <file.json>", "also write the full report as JSON")
     .option(
@@ -18,7 +19,7 @@ export function addEvalCommand(program: Command): void {
     )
     .option(
       "--context-frames <n>",
-      "how many of the video's first frames come from that simulation",
+      "how many of the video's first frames come from that simulation (required with --reference)",
       intIn(1, 1_000_000),
     )
     .action(async (video: string, opts: EvalOptions) => {

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { readVideo } from "../media/read-video.ts";
 import { type CliResult, runCli } from "./run-cli.ts";
 
 let dir = "";
@@ -61,15 +62,15 @@ describe("zoetrope eval", { concurrency: 2 }, () => {
       runCli(["eval", clip, "--reference", truth]),
       runCli(["eval", clip, "--reference", truth, "--context-frames", "500"]),
       runCli(["eval", clip, "--prompt", "a red blue ball"]),
-      runCli(["eval", clip, "--json", join(dir, "no", "report.json")]),
+      runCli(["eval", clip, "--json", join(dir, "clip.mp4")]),
     ]);
-    assertUserError(missing, /error: readVideo: file not found: .*nope\.mp4/);
+    assertUserError(missing, /error: eval: file not found: .*nope\.mp4/);
     assertUserError(notVideo, /notes\.txt is a text file, not a video/);
     assertUserError(noArg, /missing required argument 'video'/);
     assertUserError(halfRef, /--reference and --context-frames go together/);
     assertUserError(tooMany, /--context-frames 500 is more than the 24 frames/);
     assertUserError(contradiction, /contradiction/);
-    assertUserError(badJson, /cannot write .*report\.json: folder .*no does not exist/);
-    await assert.rejects(stat(join(dir, "no")), /ENOENT/);
+    assertUserError(badJson, /--json .*clip\.mp4 would overwrite the video .*clip\.mp4/);
+    assert.equal((await readVideo(clip)).frames.length, 24, "the video is untouched");
   });
 });

@@ -1,9 +1,11 @@
 /**
  * Entry point of the `zoetrope` command (bin/zoetrope.mjs imports this under tsx). Runs the
  * program on process.argv and sets the exit code: 0 on success, 1 on any error, after printing
- * the error as one line on stderr.
+ * the error on stderr. Whatever happens — an error, an error nobody caught, SIGINT/SIGTERM — the
+ * unfinished temporary files are removed first (src/media/cleanup.ts).
  */
 import { CommanderError } from "commander";
+import { cleanupNow, installSignalCleanup } from "../media/cleanup.ts";
 import { buildProgram } from "./program.ts";
 import { printError } from "./report.ts";
 
@@ -13,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
+    cleanupNow();
     // Commander has already printed its own usage errors; only the exit code is left to set.
     if (err instanceof CommanderError) return err.exitCode;
     printError(err);
@@ -20,4 +23,20 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+function fatal(err: unknown): void {
+  cleanupNow();
+  printError(err);
+  process.exit(1);
+}
+
+installSignalCleanup();
+process.on("uncaughtException", fatal);
+process.on("unhandledRejection", fatal);
+// A reader that goes away (`zoetrope ... | head -1`) is not an error of ours: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    fatal(err);
+  });
+}
 process.exitCode = await main(process.argv);

@@ -3,8 +3,11 @@
  * clips with ground truth, for training).
  */
 import type { Command } from "commander";
+import { MAX_CLIP_BYTES } from "../world/validate.ts";
 import { intIn, LIMITS, numberIn, parseBuckets } from "./parse-args.ts";
 import type { ClipShapeOptions, DatasetOptions, RenderOptions } from "./world-actions.ts";
+
+const MAX_CLIP_GIB = MAX_CLIP_BYTES / 2 ** 30;
 
 /** The --seed/--width/--height/--fps/--seconds options both world commands share. */
 function addClipShapeOptions(
@@ -12,12 +15,23 @@ function addClipShapeOptions(
   d: Omit<ClipShapeOptions, "seed" | "lossless">,
 ): Command {
   const [sLo, sHi] = LIMITS.size;
+  const [fLo, fHi] = LIMITS.fps;
   return cmd
-    .option("--seed <n>", "random seed: same seed, same output", intIn(...LIMITS.seed), 0)
-    .option("--width <px>", "frame width in pixels", intIn(sLo, sHi), d.width)
-    .option("--height <px>", "frame height in pixels", intIn(sLo, sHi), d.height)
-    .option("--fps <n>", "frames per second", numberIn(LIMITS.fps[0], LIMITS.fps[1], false), d.fps)
-    .option("--seconds <s>", "clip length in seconds", numberIn(...LIMITS.seconds), d.seconds)
+    .option(
+      "--seed <n>",
+      `random seed, ${LIMITS.seed[0]} to ${LIMITS.seed[1]}: same seed, same output`,
+      intIn(...LIMITS.seed),
+      0,
+    )
+    .option("--width <px>", `frame width in pixels, ${sLo} to ${sHi}`, intIn(sLo, sHi), d.width)
+    .option("--height <px>", `frame height in pixels, ${sLo} to ${sHi}`, intIn(sLo, sHi), d.height)
+    .option("--fps <n>", `frames per second, ${fLo} to ${fHi}`, numberIn(fLo, fHi, false), d.fps)
+    .option(
+      "--seconds <s>",
+      `clip length in seconds, above ${LIMITS.seconds[0]} up to ${LIMITS.seconds[1]} (and at most ${MAX_CLIP_GIB} GiB of raw frames: width × height × 3 × frames)`,
+      numberIn(...LIMITS.seconds),
+      d.seconds,
+    )
     .option(
       "--lossless",
       "store frames bit-exactly (larger files that browsers may not play; best for eval and training)",
@@ -34,8 +48,14 @@ export function addWorldCommands(program: Command): void {
     world
       .command("render")
       .description("simulate one clip from a short prompt and write it as MP4")
-      .requiredOption("--prompt <text>", 'what to show, e.g. "red ball bouncing at night"')
-      .requiredOption("-o, --output <file.mp4>", "where to write the video")
+      .requiredOption(
+        "--prompt <text>",
+        '(required) what to show, e.g. "red ball bouncing at night"; at most 1000 characters',
+      )
+      .requiredOption(
+        "-o, --output <file.mp4>",
+        "(required) where to write the video; missing folders are created, an existing file is replaced only once the new one is complete",
+      )
       .option("--truth <file.json>", "also write the scene and per-frame ground truth as JSON"),
     { width: 128, height: 128, fps: 24, seconds: 3 },
   ).action(async (opts: RenderOptions) => {
@@ -49,8 +69,20 @@ export function addWorldCommands(program: Command): void {
       .description(
         "simulate N captioned clips into a folder (clip.mp4, caption.txt, state.json each)",
       )
-      .requiredOption("--count <n>", "number of clips", intIn(...LIMITS.count))
-      .requiredOption("-o, --output <dir>", "folder to write (created if missing; must be empty)")
+      .option(
+        "--count <n>",
+        `(required unless --resume) number of clips, ${LIMITS.count[0]} to ${LIMITS.count[1]}`,
+        intIn(...LIMITS.count),
+      )
+      .requiredOption(
+        "-o, --output <dir>",
+        "(required) folder to write: created if missing; must be empty or an earlier run of the same dataset, which is then continued",
+      )
+      .option(
+        "--resume",
+        "continue the unfinished dataset in --output with the settings it was started with",
+        false,
+      )
       .option(
         "--buckets <list>",
         "several clip shapes as WIDTHxHEIGHTxFRAMES,... (overrides --width/--height/--seconds)",

@@ -93,11 +93,11 @@ describe("zoetrope world render", { concurrency: 4 }, () => {
     assertUserError(seed, /'--seed <n>' argument '-3' is invalid/);
   });
 
-  it("rejects an output it cannot write, before simulating", async () => {
-    assertUserError(
-      await runCli(["world", "render", "--prompt", "ball", "-o", join(dir, "no", "such", "x.mp4")]),
-      /cannot write .*x\.mp4: folder .*such does not exist/,
-    );
+  it("creates missing folders, and rejects an output it cannot write before simulating", async () => {
+    const nested = join(dir, "no", "such", "x.mp4");
+    const made = await runCli(["world", "render", "--prompt", "ball", "-o", nested, ...tiny]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal((await readVideo(nested)).frames.length, 12);
     const folder = join(dir, "a-folder.mp4");
     await mkdir(folder, { recursive: true });
     assertUserError(
@@ -145,9 +145,10 @@ describe("zoetrope world dataset", { concurrency: 3 }, () => {
     ]);
     assertUserError(zero, /'--count <n>' argument '0' is invalid\. Must be from 1 to 1000000/);
     assertUserError(word, /'--count <n>' argument 'two' is invalid/);
-    assertUserError(missing, /required option '--count <n>'/);
+    assertUserError(missing, /required option '--count <n>' not specified \(or give --resume\)/);
     assertUserError(buckets, /Expected WIDTHxHEIGHTxFRAMES/);
     assertUserError(notFolder, /cannot export to .*file-not-folder: it is a file, not a folder/);
+    assert.equal(await readFile(file, "utf8"), "x");
   });
 });
 

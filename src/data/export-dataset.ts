@@ -6,18 +6,37 @@
  *     clip-000000/caption.txt   its detailed caption
  *     clip-000000/state.json    its scene and per-frame ground truth (see state-file.ts)
  *     ...
- *     index.json                one entry per clip: name, seed, size, frames, fps, caption
+ *     index.json                settings, and per clip: name, seed, size, frames, fps, caption,
+ *                               and each file's size and SHA-256 (see dataset-index.ts)
  *
- * Every file is written to a temporary name and renamed, so an interrupted export never leaves a
- * half-written clip that looks complete. The folder imports back with importFolder.
+ * The folder is consistent at every moment. Each clip is written into a hidden staging folder
+ * and renamed into place when all three files are complete; the index is rewritten (atomically)
+ * as each clip lands. Interrupted — by a signal, a full disk, anything — the folder holds whole
+ * clips and an index listing exactly them; staging folders are removed on the way out, or by the
+ * next run. Running the export again with the same settings continues where it stopped (clip i
+ * depends only on the seed and i), and a larger count extends a finished dataset.
  */
-import { mkdir, readdir, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "../media/atomic-file.ts";
+import { trackTemp, untrackCreatedFolder, untrackTemp } from "../media/cleanup.ts";
+import { fsFailure, plainReason } from "../media/fs-errors.ts";
+import { makeFolders, type OutputTarget, writeFileSafely } from "../media/safe-output.ts";
 import { type WriteMp4Options, writeMp4 } from "../media/write-mp4.ts";
+import { validateOptions } from "../world/validate.ts";
 import { assertBuckets, type Bucket } from "./buckets.ts";
+import {
+  CLIP_FILES,
+  checkClip,
+  DATASET_FORMAT,
+  type DatasetIndex,
+  type DatasetSettings,
+  fileRecord,
+  type IndexedClip,
+  readDatasetIndex,
+} from "./dataset-index.ts";
 import { writeState } from "./state-file.ts";
-import { createWorldStream, type WorldClip } from "./world-stream.ts";
+import { makeWorldClip, planBatch, type WorldClip } from "./world-stream.ts";
 
 export interface ExportOptions {
   /** Number of clips. */
@@ -46,39 +65,118 @@ export interface ExportedClip {
   caption: string;
 }
 
+export interface ExportResult {
+  clips: ExportedClip[];
+  /** Clips already on disk from an earlier run (kept, not remade). */
+  reused: number;
+}
+
 export function clipName(index: number): string {
   return `clip-${String(index).padStart(6, "0")}`;
 }
 
+const STAGING = /^\.clip-\d+\.partial-\d+$/;
+
+export function settingsOf(opts: ExportOptions): DatasetSettings {
+  return {
+    seed: opts.seed,
+    fps: opts.fps,
+    buckets: opts.buckets.map((b) => ({ width: b.width, height: b.height, frames: b.frames })),
+    weights: opts.weights ? [...opts.weights] : null,
+    mp4: {
+      lossless: opts.mp4?.lossless === true,
+      crf: opts.mp4?.crf ?? null,
+      preset: opts.mp4?.preset ?? null,
+    },
+  };
+}
+
+/** Human words for how two settings differ ("seed 3, not 4"). */
+function settingsDifference(had: DatasetSettings, want: DatasetSettings): string | null {
+  const parts: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (had.seed !== want.seed) parts.push(`seed ${had.seed}, not ${want.seed}`);
+  if (had.fps !== want.fps) parts.push(`${had.fps} fps, not ${want.fps}`);
+  const shapes = (s: DatasetSettings) =>
+    s.buckets.map((b) => `${b.width}x${b.height}x${b.frames}`).join(",");
+  if (!same(had.buckets, want.buckets)) parts.push(`shapes ${shapes(had)}, not ${shapes(want)}`);
+  if (!same(had.weights, want.weights)) parts.push("different bucket weights");
+  if (!same(had.mp4, want.mp4)) {
+    parts.push(
+      had.mp4.lossless !== want.mp4.lossless ? "a different --lossless" : "other encoder settings",
+    );
+  }
+  return parts.length > 0 ? parts.join("; ") : null;
+}
+
 /**
- * Creates `dir` (and parents) or throws a clear error saying why it cannot be used. A folder that
- * already holds files is refused: old clips left beside new ones would silently join the dataset.
+ * Makes `dir` ready: creates it, or checks that an existing one is empty or an earlier run of
+ * this same dataset (then cleans up what that run left unfinished). Returns the clips already
+ * done, by index.
  */
-async function prepareFolder(dir: string): Promise<void> {
-  const existing = await stat(dir).catch(() => null);
+async function prepareFolder(
+  dir: string,
+  settings: DatasetSettings,
+  count: number,
+): Promise<Map<number, IndexedClip>> {
+  const existing = await stat(dir).catch((err) => {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new Error(`cannot export to ${dir}: ${plainReason(err)}`);
+  });
   if (existing && !existing.isDirectory()) {
     throw new Error(`cannot export to ${dir}: it is a file, not a folder`);
   }
-  if (existing && (await readdir(dir)).length > 0) {
-    throw new Error(`cannot export to ${dir}: the folder is not empty; use a new or empty folder`);
+  if (!existing) {
+    const created = await makeFolders(dir, dir);
+    // The folder becomes the dataset at once: it stays even if the first clip fails.
+    created.forEach(untrackCreatedFolder);
   }
-  await mkdir(dir, { recursive: true }).catch((err: Error) => {
-    throw new Error(`cannot create folder ${dir}: ${err.message}`);
+  await access(dir, constants.W_OK | constants.X_OK).catch((err) => {
+    throw new Error(`cannot export to ${dir}: ${plainReason(err)}`);
   });
-}
-
-async function writeClip(dir: string, name: string, clip: WorldClip, mp4?: WriteMp4Options) {
-  const folder = join(dir, name);
-  await mkdir(folder, { recursive: true }).catch((err: Error) => {
-    throw new Error(`cannot create folder ${folder}: ${err.message}`);
+  const names = await readdir(dir).catch((err) => {
+    throw new Error(`cannot export to ${dir}: ${plainReason(err)}`);
   });
-  await writeMp4(clip.video, join(folder, "clip.mp4"), mp4);
-  await writeFileAtomic(join(folder, "caption.txt"), `${clip.caption}\n`);
-  await writeState(join(folder, "state.json"), clip.seed, clip.truth);
+  const index = await readDatasetIndex(dir).catch((err: Error) => {
+    throw new Error(`cannot export to ${dir}: ${err.message}`);
+  });
+  const done = new Map<number, IndexedClip>();
+  if (!index) {
+    if (names.length > 0) {
+      throw new Error(
+        `cannot export to ${dir}: the folder is not empty and is not a Zoetrope dataset; use a new or empty folder`,
+      );
+    }
+    return done;
+  }
+  const diff = settingsDifference(index.settings, settings);
+  if (diff) {
+    throw new Error(
+      `cannot export to ${dir}: it holds a dataset made with other settings (${diff}); use a new folder, or the same settings (or --resume) to continue it`,
+    );
+  }
+  if (index.clips.length > count) {
+    throw new Error(
+      `cannot export to ${dir}: it already holds ${index.clips.length} clips, more than the ${count} asked for`,
+    );
+  }
+  for (const clip of index.clips) {
+    const i = Number(clip.name.slice(5));
+    // A clip whose files no longer match is remade (sizes only here; reading verifies hashes).
+    if (i < count && (await checkClip(dir, clip, false)) === null) done.set(i, clip);
+  }
+  // Whatever else is ours and unfinished goes: staging folders, clips not (or no longer) indexed.
+  for (const name of names) {
+    const m = /^clip-(\d{6,})$/.exec(name);
+    if (STAGING.test(name) || (m && !done.has(Number(m[1])))) {
+      await rm(join(dir, name), { recursive: true, force: true });
+    }
+  }
+  return done;
 }
 
 /** Simulates and writes `count` clips (see the module comment); resolves with the index entries. */
-export async function exportDataset(opts: ExportOptions): Promise<ExportedClip[]> {
+export async function exportDataset(opts: ExportOptions): Promise<ExportResult> {
   if (!Number.isInteger(opts.count) || opts.count < 1) {
     throw new Error(`exportDataset: count must be a positive integer, got ${opts.count}`);
   }
@@ -87,24 +185,92 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportedClip[]
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new Error(`exportDataset: concurrency must be a positive integer, got ${concurrency}`);
   }
-  await prepareFolder(opts.dir);
-
-  const stream = createWorldStream({
+  const settings = settingsOf(opts);
+  const streamOpts = {
     seed: opts.seed,
     buckets: opts.buckets,
     weights: opts.weights,
     fps: opts.fps,
     batchSize: 1,
-    batches: opts.count,
-  });
-  const clips: ExportedClip[] = new Array(opts.count);
+  };
+  // Every shape must be one the simulator accepts, before the folder is touched.
+  for (const b of opts.buckets) {
+    validateOptions({
+      width: b.width,
+      height: b.height,
+      fps: opts.fps,
+      seconds: b.frames / opts.fps,
+    });
+  }
+  const done = await prepareFolder(opts.dir, settings, opts.count);
+  const reused = done.size;
+  const index = new IndexWriter(opts.dir, opts.count, settings, done);
+  if (done.size < opts.count || !(await index.onDiskComplete())) await index.write();
+
   const pending = new Set<Promise<void>>();
-  let done = 0;
   let failure: unknown = null;
-  for await (const batch of stream) {
-    const clip = batch.items[0];
-    const name = clipName(batch.index);
-    const entry: ExportedClip = {
+  for (let i = 0; i < opts.count && !failure; i++) {
+    if (done.has(i)) continue;
+    const { bucket, seeds } = planBatch(streamOpts, i);
+    const clip = makeWorldClip(seeds[0], bucket, opts.fps);
+    // Encode in the background while the next clip is simulated, at most `concurrency` at once.
+    const job = writeClip(opts.dir, i, clip, opts.mp4)
+      .then((entry) => index.add(i, entry))
+      .then(
+        (entry) => opts.onClip?.(publicEntry(entry), index.size),
+        (err) => {
+          failure ??= err;
+        },
+      );
+    pending.add(job);
+    job.finally(() => pending.delete(job));
+    if (pending.size >= concurrency) await Promise.race(pending);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(pending);
+  if (failure) {
+    const message = failure instanceof Error ? failure.message : String(failure);
+    throw new Error(
+      `${message}\n${index.size} of ${opts.count} clips are complete in ${opts.dir}; run the same command again (or with --resume) to continue`,
+    );
+  }
+  return { clips: index.clips().map(publicEntry), reused };
+}
+
+function publicEntry(c: IndexedClip): ExportedClip {
+  const { files: _files, ...entry } = c;
+  return entry;
+}
+
+/** Writes clip i into a staging folder, then renames it into place; returns its index entry. */
+async function writeClip(
+  dir: string,
+  i: number,
+  clip: WorldClip,
+  mp4?: WriteMp4Options,
+): Promise<IndexedClip> {
+  const name = clipName(i);
+  const staging = join(dir, `.${name}.partial-${process.pid}`);
+  // Errors name the file as it will be, not the staging folder.
+  const target = (file: string): OutputTarget => ({
+    path: join(dir, name, file),
+    kind: "file",
+    real: join(staging, file),
+    created: [],
+  });
+  trackTemp(staging);
+  try {
+    await rm(staging, { recursive: true, force: true });
+    await makeFolders(staging, join(dir, name)).then((made) => made.forEach(untrackCreatedFolder));
+    await writeMp4(clip.video, target("clip.mp4"), mp4);
+    await writeFileSafely(target("caption.txt"), `${clip.caption}\n`);
+    await writeState(target("state.json"), clip.seed, clip.truth);
+    const files = {} as IndexedClip["files"];
+    for (const file of CLIP_FILES) files[file] = await fileRecord(join(staging, file));
+    await rename(staging, join(dir, name)).catch((err) => {
+      throw fsFailure("write", join(dir, name), err);
+    });
+    return {
       name,
       seed: clip.seed,
       width: clip.video.width,
@@ -112,25 +278,57 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportedClip[]
       frames: clip.video.frames.length,
       fps: clip.video.fps,
       caption: clip.caption,
+      files,
     };
-    // Encode in the background while the next clip is simulated, at most `concurrency` at once.
-    const job = writeClip(opts.dir, name, clip, opts.mp4).then(
-      () => {
-        clips[batch.index] = entry;
-        done += 1;
-        opts.onClip?.(entry, done);
-      },
-      (err) => {
-        failure ??= err;
-      },
-    );
-    pending.add(job);
-    job.finally(() => pending.delete(job));
-    if (pending.size >= concurrency) await Promise.race(pending);
-    if (failure) break;
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  } finally {
+    untrackTemp(staging);
   }
-  await Promise.all(pending);
-  if (failure) throw failure;
-  await writeFileAtomic(join(opts.dir, "index.json"), `${JSON.stringify({ clips }, null, 1)}\n`);
-  return clips;
+}
+
+/** Keeps index.json in step with the clips on disk; writes are serialised. */
+class IndexWriter {
+  private queue: Promise<void> = Promise.resolve();
+  constructor(
+    private readonly dir: string,
+    private readonly count: number,
+    private readonly settings: DatasetSettings,
+    private readonly done: Map<number, IndexedClip>,
+  ) {}
+
+  get size(): number {
+    return this.done.size;
+  }
+
+  clips(): IndexedClip[] {
+    return [...this.done.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+  }
+
+  /** Whether the index on disk already says this dataset is complete (then nothing is rewritten). */
+  async onDiskComplete(): Promise<boolean> {
+    const onDisk = await readDatasetIndex(this.dir).catch(() => null);
+    return onDisk?.complete === true && onDisk.count === this.count;
+  }
+
+  write(): Promise<void> {
+    const index: DatasetIndex = {
+      format: DATASET_FORMAT,
+      count: this.count,
+      complete: this.done.size === this.count,
+      settings: this.settings,
+      clips: this.clips(),
+    };
+    const text = `${JSON.stringify(index, null, 1)}\n`;
+    const next = this.queue.then(() => writeFileSafely(join(this.dir, "index.json"), text));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  async add(i: number, entry: IndexedClip): Promise<IndexedClip> {
+    this.done.set(i, entry);
+    await this.write();
+    return entry;
+  }
 }

@@ -15,6 +15,7 @@ import { probeVideo, type VideoInfo } from "../media/probe.ts";
 import { readVideo } from "../media/read-video.ts";
 import type { Video } from "../media/video.ts";
 import { assertBuckets, type Bucket, nearestBucket } from "./buckets.ts";
+import { readDatasetIndex, verifyDataset } from "./dataset-index.ts";
 
 /** File endings treated as videos. */
 export const VIDEO_EXTENSIONS = [".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".gif"];
@@ -98,7 +99,9 @@ export async function scanFolder(
       });
     }
     if (depth === 0) {
-      for (const d of items) if (d.isDirectory()) await scanOne(join(folder, d.name), 1);
+      // Hidden folders are not clips (an exporter's unfinished staging folders among them).
+      for (const d of items)
+        if (d.isDirectory() && !d.name.startsWith(".")) await scanOne(join(folder, d.name), 1);
     }
   };
   await scanOne(dir, 0);
@@ -167,6 +170,8 @@ export async function* streamFolder(
 ): AsyncGenerator<ImportedClip> {
   if (opts.buckets) assertBuckets(opts.buckets, "importFolder buckets");
   const scan = await scanFolder(dir);
+  // An exported dataset is used only whole and unchanged: its index says what that is.
+  if (await readDatasetIndex(dir)) await verifyDataset(dir);
   problems.push(...scan.problems);
   if (scan.entries.length === 0 && scan.problems.length === 0) {
     throw new Error(`importFolder: no video files (${VIDEO_EXTENSIONS.join(", ")}) in ${dir}`);

@@ -3,10 +3,12 @@
  * per-frame object states, events) plus a format tag and the clip's seed, so it loads straight
  * back as the reference the evaluator compares a video against.
  */
-import { readFile } from "node:fs/promises";
-import { writeFileAtomic } from "../media/atomic-file.ts";
+import { readFile, stat } from "node:fs/promises";
+import { plainReason } from "../media/fs-errors.ts";
+import { type OutputTarget, writeFileSafely } from "../media/safe-output.ts";
 import type { ClipTruth } from "../world/scene.ts";
 import { truthToJSON } from "../world/simulate.ts";
+import { validateScene } from "../world/validate.ts";
 
 export const STATE_FORMAT = "zoetrope-state/1";
 
@@ -16,20 +18,36 @@ export interface StateFile extends ClipTruth {
   seed: number;
 }
 
-export async function writeState(path: string, seed: number, truth: ClipTruth): Promise<void> {
+/** Largest state file read (a 2-minute 120 fps clip with 4 objects is about 30 MB). */
+export const MAX_STATE_BYTES = 256 * 2 ** 20;
+
+export async function writeState(
+  path: string | OutputTarget,
+  seed: number,
+  truth: ClipTruth,
+): Promise<void> {
   const state: StateFile = { format: STATE_FORMAT, seed, ...truth };
   // Rounded to 6 decimals: far below a pixel or a millimetre, and a third of the size.
-  await writeFileAtomic(path, `${truthToJSON(state)}\n`);
+  await writeFileSafely(path, `${truthToJSON(state)}\n`);
 }
 
 /** Reads a state.json (or a bare ClipTruth JSON); throws naming the file when it is not one. */
 export async function readState(path: string): Promise<ClipTruth> {
-  const text = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
     throw new Error(
       err.code === "ENOENT"
         ? `state file not found: ${path}`
-        : `cannot read ${path}: ${err.message}`,
+        : `cannot read ${path}: ${plainReason(err)}`,
     );
+  });
+  if (!info.isFile()) throw new Error(`cannot read ${path}: it is not a file`);
+  if (info.size > MAX_STATE_BYTES) {
+    throw new Error(
+      `${path} is ${(info.size / 2 ** 20).toFixed(0)} MiB, larger than any clip state (at most ${MAX_STATE_BYTES / 2 ** 20} MiB)`,
+    );
+  }
+  const text = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read ${path}: ${plainReason(err)}`);
   });
   let data: unknown;
   try {
@@ -48,10 +66,24 @@ export async function readState(path: string): Promise<ClipTruth> {
   if (missing.length > 0) {
     throw new Error(`${path} is not a clip state: missing ${missing.join(", ")}`);
   }
-  if (!Array.isArray(t.frames) || !Array.isArray(t.events) || typeof t.scene !== "object") {
+  if (
+    !Array.isArray(t.frames) ||
+    !Array.isArray(t.events) ||
+    typeof t.scene !== "object" ||
+    t.scene === null
+  ) {
     throw new Error(
       `${path} is not a clip state: frames and events must be lists, scene an object`,
     );
+  }
+  const whole = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+  if (!whole(t.width) || !whole(t.height) || !(Number(t.fps) > 0 && Number.isFinite(t.fps))) {
+    throw new Error(`${path} is not a clip state: width, height and fps must be positive numbers`);
+  }
+  try {
+    validateScene(t.scene);
+  } catch (err) {
+    throw new Error(`${path} is not a clip state: ${(err as Error).message}`);
   }
   const { format: _format, ...truth } = t as StateFile;
   return truth as ClipTruth;

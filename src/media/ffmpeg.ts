@@ -6,6 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import { trackChild } from "./cleanup.ts";
 
 let cachedPath: string | null = null;
 
@@ -44,6 +45,12 @@ export interface RunFfmpegOptions {
   stdin?: Iterable<Uint8Array>;
   /** Keep stdout (decoding); when false it is discarded (encoding to a file). */
   captureStdout?: boolean;
+  /** Receives stdout as it arrives instead of collecting it (streaming decodes). */
+  onStdout?: (chunk: Buffer) => void;
+  /** Receives stderr text as it arrives (it is collected as well). */
+  onStderr?: (text: string) => void;
+  /** Aborting kills ffmpeg; the promise then resolves with code null. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -56,13 +63,27 @@ export function runFfmpeg(args: string[], opts: RunFfmpegOptions = {}): Promise<
   const fullArgs = ["-hide_banner", ...(opts.stdin ? [] : ["-nostdin"]), ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(binary, fullArgs, {
-      stdio: [opts.stdin ? "pipe" : "ignore", opts.captureStdout ? "pipe" : "ignore", "pipe"],
+      stdio: [
+        opts.stdin ? "pipe" : "ignore",
+        opts.captureStdout || opts.onStdout ? "pipe" : "ignore",
+        "pipe",
+      ],
+      signal: opts.signal,
     });
+    trackChild(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout?.on("data", (b: Buffer) => out.push(b));
-    child.stderr?.on("data", (b: Buffer) => err.push(b));
-    child.on("error", (e) => reject(new Error(`cannot run ffmpeg at ${binary}: ${e.message}`)));
+    const onStdout = opts.onStdout;
+    child.stdout?.on("data", onStdout ?? ((b: Buffer) => out.push(b)));
+    child.stderr?.on("data", (b: Buffer) => {
+      err.push(b);
+      opts.onStderr?.(b.toString("utf8"));
+    });
+    child.on("error", (e) => {
+      // An abort is ours: the close event that follows reports it.
+      if (e.name === "AbortError") return;
+      reject(new Error(`cannot run ffmpeg at ${binary}: ${e.message}`));
+    });
     child.on("close", (code) => {
       resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") });
     });

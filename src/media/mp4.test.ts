@@ -67,8 +67,10 @@ describe("writeMp4 + readVideo round trip", () => {
       const info = await probeVideo(path);
       assert.equal(info.width, width);
       assert.equal(info.height, height);
-      assert.equal(info.storedWidth % 2, 0, "stored width is even for yuv420p");
-      assert.equal(info.storedHeight % 2, 0, "stored height is even for yuv420p");
+      // The file itself is the size asked for (odd sizes in 4:4:4), not padded.
+      assert.equal(info.storedWidth, width);
+      assert.equal(info.storedHeight, height);
+      assert.match(info.codec, width % 2 === 0 && height % 2 === 0 ? /High\)/ : /High 4:4:4/);
     });
   }
 
@@ -213,17 +215,18 @@ describe("writeMp4 failures leave the target untouched", () => {
     const path = join(sub, "keep.mp4");
     await writeFile(path, "previous contents");
     const bad = { preset: "no-such-preset" } as unknown as Parameters<typeof writeMp4>[2];
-    await assert.rejects(writeMp4(synthetic(16, 16, 2, 4), path, bad), /could not encode/);
+    await assert.rejects(writeMp4(synthetic(16, 16, 2, 4), path, bad), /cannot write .*keep\.mp4/);
     assert.equal(await readFile(path, "utf8"), "previous contents");
     assert.deepEqual(await readdir(sub), ["keep.mp4"]);
   });
 
-  it("names a missing output folder", async () => {
-    const path = join(dir, "no-such-folder", "x.mp4");
-    await assert.rejects(
-      writeMp4(synthetic(16, 16, 2, 4), path),
-      /folder .*no-such-folder does not exist/,
-    );
+  it("creates missing output folders, and removes them again when the encode fails", async () => {
+    const path = join(dir, "new-a", "new-b", "x.mp4");
+    await writeMp4(synthetic(16, 16, 2, 4), path);
+    assert.equal((await readVideo(path)).frames.length, 2);
+    const bad = { preset: "no-such-preset" } as unknown as Parameters<typeof writeMp4>[2];
+    await assert.rejects(writeMp4(synthetic(16, 16, 2, 4), join(dir, "new-c", "d", "y.mp4"), bad));
+    await assert.rejects(readdir(join(dir, "new-c")), /ENOENT/);
   });
 
   it("rejects an inconsistent video and a bad crf", async () => {

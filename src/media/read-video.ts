@@ -21,6 +21,8 @@ export interface ReadVideoOptions {
   fps?: number;
   /** Decode at most this many frames from the start. */
   maxFrames?: number;
+  /** Called as frames arrive (for progress on long clips) with the count decoded so far. */
+  onFrames?: (decoded: number) => void;
 }
 
 /** Decodes `path` to rgb24 frames; throws naming the file when it is missing, unreadable or empty. */
@@ -47,26 +49,71 @@ export async function readVideo(path: string, opts: ReadVideoOptions = {}): Prom
   if (opts.fps === undefined) args.push("-vsync", "passthrough");
   args.push("-an", "-sn", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1");
 
-  const result = await runFfmpeg(args, { captureStdout: true });
+  // Frames are cut from ffmpeg's output as it streams, so memory holds the frames and nothing
+  // more (no whole-output buffer to copy from). Their size is known once ffmpeg has listed its
+  // output stream (it may differ from the input's, e.g. after autorotation).
+  const frames: Uint8Array[] = [];
+  let frameBytes = opts.resize ? opts.resize.width * opts.resize.height * 3 : 0;
+  let size: { width: number; height: number } | null = opts.resize ?? null;
+  let early: Buffer[] = [];
+  let current: Uint8Array | null = null;
+  let filled = 0;
+  let log = "";
+  const take = (chunk: Buffer) => {
+    let at = 0;
+    while (at < chunk.length) {
+      current ??= new Uint8Array(frameBytes);
+      const n = Math.min(frameBytes - filled, chunk.length - at);
+      current.set(chunk.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      if (filled === frameBytes) {
+        frames.push(current);
+        current = null;
+        filled = 0;
+      }
+    }
+    opts.onFrames?.(frames.length);
+  };
+  const learnSize = () => {
+    if (size) return;
+    const complete = log.slice(0, log.lastIndexOf("\n") + 1);
+    size = parseOutputInfo(complete);
+    if (!size) return;
+    frameBytes = size.width * size.height * 3;
+    for (const chunk of early) take(chunk);
+    early = [];
+  };
+  const result = await runFfmpeg(args, {
+    onStderr: (text) => {
+      if (size) return;
+      log += text;
+      learnSize();
+    },
+    onStdout: (chunk) => {
+      if (size) take(chunk);
+      else early.push(Buffer.from(chunk));
+    },
+  });
   if (result.code !== 0) {
     throw new Error(`readVideo: cannot decode ${path}: ${ffmpegReason(result.stderr)}`);
   }
-  const out = opts.resize ?? parseOutputInfo(result.stderr) ?? info;
-  const { width, height } = out;
-  const frameBytes = width * height * 3;
-  const count = Math.floor(result.stdout.length / frameBytes);
-  if (count === 0) throw new Error(`readVideo: ${path} has no video frames`);
-  if (count * frameBytes !== result.stdout.length) {
+  if (!size) {
+    log = result.stderr;
+    learnSize();
+  }
+  const { width, height } = size ?? info;
+  if (!size) {
+    frameBytes = width * height * 3;
+    for (const chunk of early) take(chunk);
+  }
+  if (frames.length === 0) throw new Error(`readVideo: ${path} has no video frames`);
+  if (filled !== 0) {
     throw new Error(
-      `readVideo: ${path} decoded to ${result.stdout.length} bytes, not a whole number of ${width}×${height} frames`,
+      `readVideo: ${path} decoded to ${frames.length * frameBytes + filled} bytes, not a whole number of ${width}×${height} frames`,
     );
   }
-  const frames: Uint8Array[] = [];
-  for (let i = 0; i < count; i++) {
-    // Copy out of the shared buffer so each frame owns its memory.
-    frames.push(new Uint8Array(result.stdout.subarray(i * frameBytes, (i + 1) * frameBytes)));
-  }
-  const fps = opts.fps ?? frameRate(info.fps, info.duration, count, path);
+  const fps = opts.fps ?? frameRate(info.fps, info.duration, frames.length, path);
   return { width, height, fps, frames };
 }
 

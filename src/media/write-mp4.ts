@@ -1,24 +1,30 @@
 /**
  * Encoding a Video to an H.264 MP4 with ffmpeg: by default libx264 in yuv420p, so it plays everywhere.
  *
- * yuv420p stores colour at half resolution, so H.264 can only hold even widths and heights (its
- * crop window moves in steps of two pixels as well). An odd-sized video is therefore padded by
- * one column and/or row that repeats the edge pixels, and its true size goes into the MP4's
- * metadata as `zoetrope_size=WxH`; `readVideo` crops the padding off again, and other players
- * show the (invisible) repeated edge.
+ * yuv420p stores colour at half resolution, so H.264 can only hold even widths and heights in it
+ * (its crop window moves in steps of two pixels). An odd-sized video is therefore stored in
+ * yuv444p (H.264 High 4:4:4), which holds any size exactly: the file is the size that was asked
+ * for, in every player. Some browsers do not play 4:4:4, which is why even sizes keep yuv420p.
+ * (Files from earlier versions padded odd sizes and recorded the true size as `zoetrope_size`;
+ * readVideo still crops those.)
  *
- * `lossless: true` instead stores the RGB frames bit-exactly (libx264rgb at qp 0, any size, no
- * padding). Files are larger and most browsers will not play them, but a clip read back is the
- * clip that was written — what measuring a simulated clip needs (the evaluator's segmentation
- * is sensitive to even ±1 codec noise).
+ * `lossless: true` instead stores the RGB frames bit-exactly (libx264rgb at qp 0, any size).
+ * Files are larger and most browsers will not play them, but a clip read back is the clip that
+ * was written — what measuring a simulated clip needs (the evaluator's segmentation is sensitive
+ * to even ±1 codec noise).
+ *
+ * ffmpeg can exit 0 after failing to write (a full disk during the final `faststart` pass), so
+ * the finished file is checked box by box (mp4-boxes.ts) and ffmpeg's log is searched for write
+ * errors before the file is put in place (safe-output.ts).
  */
 
 import { resolve } from "node:path";
-import { writeAtomically } from "./atomic-file.ts";
 import { ffmpegReason, runFfmpeg } from "./ffmpeg.ts";
+import { checkMp4 } from "./mp4-boxes.ts";
+import { type OutputTarget, writeOutput } from "./safe-output.ts";
 import { assertVideo, type Video } from "./video.ts";
 
-/** Metadata key that records the true size of a padded (odd-sized) video. */
+/** Metadata key with which earlier versions recorded the true size of a padded (odd-sized) video. */
 export const SIZE_TAG = "zoetrope_size";
 
 /** swscale flags for every RGB↔YUV conversion: accurate rounding, full-resolution chroma. */
@@ -33,25 +39,34 @@ export interface WriteMp4Options {
   preset?: "ultrafast" | "superfast" | "veryfast" | "faster" | "fast" | "medium" | "slow";
 }
 
+/** The pixel format an encode uses: what the file will hold. */
+export function storedPixelFormat(width: number, height: number, lossless = false): string {
+  if (lossless) return "rgb24";
+  return width % 2 === 0 && height % 2 === 0 ? "yuv420p" : "yuv444p";
+}
+
+/** Lines of ffmpeg's log that mean the output was not fully written, whatever its exit code. */
+const WRITE_ERROR =
+  /No space left on device|Error writing trailer|Error submitting a packet to the muxer|av_interleaved_write_frame\(\)|I\/O error|Disk quota exceeded|Input\/output error/i;
+
 /**
- * Writes `video` to `path` as MP4. The file appears only when complete (temp file + rename); on
- * failure nothing is left behind and an existing file at `path` is untouched.
+ * Writes `video` to `path` (a path or a prepared output) as MP4. The file appears only when
+ * complete and checked; on failure nothing is left behind and an existing file is untouched.
  */
 export async function writeMp4(
   video: Video,
-  path: string,
+  path: string | OutputTarget,
   opts: WriteMp4Options = {},
 ): Promise<void> {
-  assertVideo(video, `writeMp4(${path})`);
+  const name = typeof path === "string" ? path : path.path;
+  assertVideo(video, `writeMp4(${name})`);
   const crf = opts.crf ?? 12;
   if (!Number.isFinite(crf) || crf < 0 || crf > 51) {
     throw new Error(`writeMp4: crf must be between 0 and 51, got ${crf}`);
   }
   const { width, height, fps } = video;
   const lossless = opts.lossless === true;
-  const paddedW = lossless ? width : width + (width % 2);
-  const paddedH = lossless ? height : height + (height % 2);
-  const padded = paddedW !== width || paddedH !== height;
+  const pixFmt = storedPixelFormat(width, height, lossless);
   const preset = opts.preset ?? "medium";
   const codec = lossless
     ? ["-c:v", "libx264rgb", "-preset", preset, "-qp", "0", "-pix_fmt", "rgb24"]
@@ -59,41 +74,38 @@ export async function writeMp4(
         ...["-sws_flags", SWS_FLAGS],
         ...["-c:v", "libx264", "-preset", preset, "-crf", String(crf)],
         // Say which RGB↔YUV matrix was used (swscale's default, BT.601) so players convert alike.
-        ...["-pix_fmt", "yuv420p", "-colorspace", "smpte170m", "-color_range", "tv"],
+        ...["-pix_fmt", pixFmt, "-colorspace", "smpte170m", "-color_range", "tv"],
       ];
   const args = [
     "-y",
-    ...["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${paddedW}x${paddedH}`],
+    ...["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${width}x${height}`],
     ...["-framerate", String(fps), "-i", "pipe:0"],
     ...codec,
-    ...(padded
-      ? ["-movflags", "+faststart+use_metadata_tags", "-metadata", `${SIZE_TAG}=${width}x${height}`]
-      : ["-movflags", "+faststart"]),
+    ...["-movflags", "+faststart"],
     "-an",
     ...["-f", "mp4"],
   ];
-  const frames = padded ? padFrames(video, paddedW, paddedH) : video.frames;
-  await writeAtomically(path, async (tmp) => {
-    // Absolute, so that a name starting with "-" is never read as an option.
-    const result = await runFfmpeg([...args, resolve(tmp)], { stdin: frames });
-    if (result.code !== 0) {
-      throw new Error(`writeMp4: ffmpeg could not encode ${path}: ${ffmpegReason(result.stderr)}`);
-    }
-  });
-}
-
-/** Yields each frame enlarged to paddedW×paddedH by repeating the last column and row. */
-function* padFrames(video: Video, paddedW: number, paddedH: number): Generator<Uint8Array> {
-  const { width, height } = video;
-  for (const frame of video.frames) {
-    const out = new Uint8Array(paddedW * paddedH * 3);
-    for (let y = 0; y < paddedH; y++) {
-      const srcRow = Math.min(y, height - 1) * width * 3;
-      const dstRow = y * paddedW * 3;
-      out.set(frame.subarray(srcRow, srcRow + width * 3), dstRow);
-      if (paddedW > width)
-        out.copyWithin(dstRow + width * 3, dstRow + (width - 1) * 3, dstRow + width * 3);
-    }
-    yield out;
-  }
+  await writeOutput(
+    path,
+    async (tmp) => {
+      // Absolute, so that a name starting with "-" is never read as an option.
+      const result = await runFfmpeg([...args, resolve(tmp)], { stdin: video.frames });
+      if (result.code !== 0 || WRITE_ERROR.test(result.stderr)) {
+        const full = /No space left on device|Disk quota exceeded/i.test(result.stderr);
+        throw new Error(
+          `cannot write ${name}: ${full ? "the disk is full" : ffmpegReason(result.stderr)}`,
+        );
+      }
+    },
+    {
+      verify: async (tmp) => {
+        const check = await checkMp4(tmp);
+        if (!check.complete) {
+          throw new Error(
+            `cannot write ${name}: the encoder left it incomplete (${check.problem})`,
+          );
+        }
+      },
+    },
+  );
 }
