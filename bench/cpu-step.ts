@@ -125,9 +125,12 @@ async function timeIt(run: () => Promise<unknown>, reps: number): Promise<number
   return ms;
 }
 
+/** The training step, the forward in f32, and the forward with int8 weight matmuls. */
+const TASKS = ["train", "forward", "forward-int8"] as const;
+
 interface Row {
   name: string;
-  task: "train" | "forward";
+  task: (typeof TASKS)[number];
   zoetrope_ms: number;
   torch_fp32_ms: number | null;
   torch_bf16_ms: number | null;
@@ -158,26 +161,33 @@ async function benchShape(s: Shape, torch: Torch | null): Promise<Row[]> {
   log(
     `${s.name}: compiled the training step (${p.ops} op calls → ${p.nodes} ONNX nodes) in ${compileMs.toFixed(0)} ms`,
   );
+  // Sampling with int8 weight matmuls (compile's `weights: "int8"`): weights fixed at compile.
+  const forwardInt8 = compile(
+    (b: { x: Tensor; c: Tensor }) => noGrad(() => mean(block.forward(b.x, b.c))),
+    { weights: "int8" },
+  );
   await forward({ x, c });
+  await forwardInt8({ x, c });
   if (torch) await torch.ask({ setup: s });
   const times: Record<string, number[]> = {};
   const add = (k: string, ms: number[]) => {
     times[k] = [...(times[k] ?? []), ...ms];
   };
-  for (const task of ["train", "forward"] as const) {
+  for (const task of TASKS) {
     // Warm up every contender, then alternate them round by round.
     const zo = () =>
       task === "train"
         ? train({ x, c, target }).then((r) => r.loss.dispose())
-        : forward({ x, c }).then((r) => r.dispose());
+        : (task === "forward" ? forward : forwardInt8)({ x, c }).then((r) => r.dispose());
+    const torchTask = task === "train" ? "train" : "forward";
     await timeIt(zo, 2);
     if (torch)
-      for (const dtype of ["fp32", "bf16"]) await torch.ask({ time: task, dtype, reps: 2 });
+      for (const dtype of ["fp32", "bf16"]) await torch.ask({ time: torchTask, dtype, reps: 2 });
     for (let round = 0; round < ROUNDS; round++) {
       add(`${task}/zoetrope`, await timeIt(zo, REPS));
       if (torch) {
         for (const dtype of ["fp32", "bf16"]) {
-          const r = await torch.ask({ time: task, dtype, reps: REPS });
+          const r = await torch.ask({ time: torchTask, dtype, reps: REPS });
           add(`${task}/torch_${dtype}`, r.ms as number[]);
         }
       }
@@ -195,7 +205,7 @@ async function benchShape(s: Shape, torch: Torch | null): Promise<Row[]> {
     eagerMs = Math.min(...ms);
   }
   const fwd = ditBlockFlops(s.B, s.T, s.D);
-  const rows: Row[] = (["train", "forward"] as const).map((task) => ({
+  const rows: Row[] = TASKS.map((task) => ({
     name: s.name,
     task,
     zoetrope_ms: median(times[`${task}/zoetrope`]),
