@@ -24,8 +24,8 @@ import { guessTheme, sceneryColors, sceneryEdgeColors } from "./theme.ts";
 import { type Track, trackDetections } from "./track.ts";
 import { estimateView, rebaseTracks, TYPICAL_ARENA_WIDTH } from "./view.ts";
 
-/** Fastest an object of the world plausibly moves (m/s): falls and throws stay under 8 m/s. */
-const MAX_SPEED = 12;
+/** Fastest an object of the world plausibly moves (m/s): falls, throws and slides stay under 8 m/s. */
+const MAX_SPEED = 9;
 
 export interface EvalOptions {
   /** The prompt the clip was made from; parsed into constraints for the adherence score. */

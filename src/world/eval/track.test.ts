@@ -123,3 +123,21 @@ test("two balls of one colour keep separate tracks", () => {
     assert.equal(t.links.length, 0);
   }
 });
+
+test("a slow object alone that jumps further than a kick from nothing allows is a jump", () => {
+  // 0.5 px a frame, then 10 px at once at frame 20, with nothing beside it to hit it. (The old
+  // reach, 1.2 × size + the fastest speed, let such a step through as a collision's kick.)
+  const { tracks } = tracksOf((c, i) => {
+    c.disc(14 + 0.5 * i + (i >= 20 ? 10 : 0), 30, 3, OBJECT_COLORS.red);
+  }, 30);
+  assert.equal(tracks.length, 1);
+  const jumps = tracks[0].links.filter((l) => l.jump);
+  assert.equal(jumps.length, 1, JSON.stringify(tracks[0].links));
+  assert.equal(tracks[0].obs[jumps[0].to].frame, 20);
+  // The same step with another object right beside it is a kick, not a jump.
+  const kicked = tracksOf((c, i) => {
+    c.disc(14 + 0.5 * i + (i >= 20 ? 10 : 0), 30, 3, OBJECT_COLORS.red);
+    if (i < 20) c.disc(14 + 0.5 * i + 7, 30, 3, OBJECT_COLORS.blue);
+  }, 30).tracks.find((t) => t.color === "red")!;
+  assert.equal(kicked.links.filter((l) => l.jump).length, 0, JSON.stringify(kicked.links));
+});

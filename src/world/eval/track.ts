@@ -113,7 +113,16 @@ export function trackDetections(frames: Detection[][], options: TrackOptions): T
         const gate = useB ? gateB : gateA;
         const ratio = det.area / Math.max(1, o.size * o.size);
         const step = Math.hypot(det.cx - last.cx, det.cy - last.cy);
-        const reachable = step <= Math.max(3, 1.2 * o.size) + maxSpeed * gap;
+        // Within reach: a kick from a collision can bring an object up to the fastest speed
+        // there is, but only with something beside it to kick it; alone it keeps about its own
+        // speed (doubled, for a bounce off the floor or a wall, plus a little for noise).
+        const speed = Math.hypot(o.vx, o.vy);
+        const kickable =
+          touching(last, dets, d, o.size) || touching(last, frames[last.frame], -1, o.size);
+        // A track seen once (or only cut by the border) has no speed of its own yet.
+        const known = o.anchor !== null && o.track.obs.length > 1 && !last.touchesEdge;
+        const pace = kickable || !known ? maxSpeed : Math.min(maxSpeed, 2 * speed + 1.5);
+        const reachable = step <= Math.max(2, 0.6 * o.size) + pace * gap;
         // Reappearing from behind something, an object may show only a sliver at first.
         if (miss <= gate && ratio < 4) {
           pairs.push({ o, d, cost: miss / gate + gap * 0.01, miss, gate });
@@ -181,6 +190,25 @@ export function trackDetections(frames: Detection[][], options: TrackOptions): T
   });
   markPartialAndNear(tracks);
   return tracks;
+}
+
+/**
+ * Whether some other detection (not index `self`) lies within touching distance of an object of
+ * size `size` at `at`: something that could have hit it.
+ */
+function touching(
+  at: Observation,
+  dets: Detection[] | undefined,
+  self: number,
+  size: number,
+): boolean {
+  if (!dets) return false;
+  return dets.some((d, k) => {
+    if (k === self) return false;
+    const reach = 0.75 * (size + Math.sqrt(d.area)) + 2;
+    const dist = Math.hypot(d.cx - at.cx, d.cy - at.cy);
+    return dist > 0.5 && dist <= reach;
+  });
 }
 
 /**
