@@ -14,6 +14,8 @@
  *   temporary file is registered with cleanup.ts so that SIGINT/SIGTERM remove it too.
  * - Errors name the path the user gave and the reason in plain words, never the temporary name.
  */
+
+import { once } from "node:events";
 import { constants, createReadStream, createWriteStream } from "node:fs";
 import {
   access,
@@ -65,6 +67,8 @@ export async function prepareOutput(path: string): Promise<OutputTarget> {
   const fail = (reason: string) => new Error(`cannot write ${path}: ${reason}`);
 
   if (STREAM_PATH.test(abs)) {
+    // This process's own stdout/stderr may be a socket (as under Node's child_process).
+    if (standardStream(abs)) return { path, kind: "stream", real: abs, created: [] };
     const info = await stat(abs).catch((err) => {
       throw fail(plainReason(err));
     });
@@ -250,8 +254,24 @@ async function flushToDisk(path: string): Promise<void> {
   }
 }
 
+/** 1 or 2 when `abs` names this process's stdout or stderr, else null. */
+function standardStream(abs: string): 1 | 2 | null {
+  const m = /^\/(?:dev\/(?:std(out|err)|fd\/([12]))|proc\/self\/fd\/([12]))$/.exec(abs);
+  if (!m) return null;
+  return m[1] === "out" || m[2] === "1" || m[3] === "1" ? 1 : 2;
+}
+
 /** Copies the finished file into a device, pipe or already-open file. */
 async function copyInto(tmp: string, t: OutputTarget): Promise<void> {
+  const fd = standardStream(t.real);
+  if (fd) {
+    // Through Node's own stream: it works whatever fd 1 or 2 is (file, pipe, socket, terminal).
+    const out = fd === 1 ? process.stdout : process.stderr;
+    for await (const chunk of createReadStream(tmp)) {
+      if (!out.write(chunk as Buffer)) await once(out, "drain");
+    }
+    return;
+  }
   const info = await stat(t.real);
   if (info.isFIFO()) return copyIntoPipe(tmp, t.real);
   // A regular file behind /dev/stdout is appended to, as the shell's own redirection would.
