@@ -87,12 +87,12 @@ async function trainAe(device: Device, compiled: boolean) {
 }
 
 function compare(name: string, eager: Awaited<ReturnType<typeof trainAe>>, comp: typeof eager) {
-  eager.losses.forEach((l, i) =>
+  eager.losses.forEach((l, i) => {
     assert.ok(
       Math.abs(l - comp.losses[i]) <= 1e-4 * Math.abs(l) + 1e-6,
       `${name} step ${i}: eager ${l}, compiled ${comp.losses[i]}`,
-    ),
-  );
+    );
+  });
   for (const [path, w] of Object.entries(eager.state)) {
     const c = comp.state[path];
     let diff = 0;

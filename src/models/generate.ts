@@ -1,0 +1,95 @@
+/**
+ * Prompt → video frames with a trained autoencoder and text-to-video model: the prompt goes
+ * through the world's prompt expansion, the detailed caption is what the model sees, a latent
+ * is sampled for the requested size and duration and decoded to 8-bit frames. The CLI's
+ * `zoetrope generate` and the library's `generate` sit on this.
+ */
+import type { Video } from "../media/video.ts";
+import { noGrad, tidy } from "../tensor/engine.ts";
+import { expandPrompt } from "../world/expand.ts";
+import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
+import type { TextToVideo } from "./text-to-video.ts";
+import { arrayToVideos } from "./video-tensor.ts";
+
+export interface GenerateOptions {
+  prompt: string;
+  width: number;
+  height: number;
+  /** Frames to make: 1 + temporalDown·k (1 is an image). */
+  frames: number;
+  fps: number;
+  steps: number;
+  guidance: number;
+  seed: number;
+  method?: "euler" | "heun";
+  onStep?: (step: number, steps: number) => void;
+}
+
+export interface Generated {
+  video: Video;
+  /** The expanded, detailed caption the model was given. */
+  caption: string;
+  /** Prompt words the world's parser did not understand. */
+  unknownWords: string[];
+}
+
+/** What sizes and frame counts a model pair can make, for error messages. */
+export function describeSizes(ae: VideoAutoencoder, t2v: TextToVideo): string {
+  const r = ae.cfg.temporalDown;
+  const [pt, ph, pw] = t2v.cfg.dit.patch;
+  const frames =
+    pt === 1
+      ? `1 + ${r}·k frames (1, ${1 + r}, ${1 + 2 * r}, ...)`
+      : `1 + ${r}·k frames with 1 + k a multiple of ${pt}`;
+  return `widths that are multiples of ${SPATIAL_DOWN * pw}, heights that are multiples of ${SPATIAL_DOWN * ph}, ${frames}`;
+}
+
+/** Checks a request against what the models can make; the error lists what they can. */
+export function checkRequest(
+  ae: VideoAutoencoder,
+  t2v: TextToVideo,
+  o: GenerateOptions,
+): [number, number, number] {
+  const r = ae.cfg.temporalDown;
+  const [pt, ph, pw] = t2v.cfg.dit.patch;
+  const bad: string[] = [];
+  if (!Number.isInteger(o.width) || o.width < 1 || o.width % (SPATIAL_DOWN * pw) !== 0)
+    bad.push(`width ${o.width}`);
+  if (!Number.isInteger(o.height) || o.height < 1 || o.height % (SPATIAL_DOWN * ph) !== 0)
+    bad.push(`height ${o.height}`);
+  const t = (o.frames - 1) / r + 1;
+  if (!Number.isInteger(o.frames) || o.frames < 1 || !Number.isInteger(t) || t % pt !== 0)
+    bad.push(`${o.frames} frames`);
+  if (bad.length)
+    throw new Error(
+      `generate: this model cannot make ${bad.join(", ")}; it makes ${describeSizes(ae, t2v)}`,
+    );
+  if (ae.cfg.latentChannels !== t2v.cfg.dit.latentChannels)
+    throw new Error(
+      `generate: the autoencoder has ${ae.cfg.latentChannels} latent channels but the diffusion model ${t2v.cfg.dit.latentChannels}`,
+    );
+  return [t, o.height / SPATIAL_DOWN, o.width / SPATIAL_DOWN];
+}
+
+/** Generates one clip (deterministic in the seed and settings). */
+export async function generate(
+  ae: VideoAutoencoder,
+  t2v: TextToVideo,
+  o: GenerateOptions,
+): Promise<Generated> {
+  const [t, h, w] = checkRequest(ae, t2v, o);
+  const { caption, unknownWords } = expandPrompt(o.prompt, o.seed);
+  const latent = t2v.sampleLatents([caption], [ae.cfg.latentChannels, t, h, w], {
+    steps: o.steps,
+    guidance: o.guidance,
+    seed: o.seed,
+    method: o.method,
+    onStep: o.onStep,
+  });
+  const pixels = noGrad(() => tidy(() => ae.decode(latent))); // [1, 3, frames, H, W]
+  latent.dispose();
+  const values = await pixels.toArray();
+  const [video] = arrayToVideos(values, pixels.shape, o.fps);
+  pixels.dispose();
+  return { video, caption, unknownWords };
+}
