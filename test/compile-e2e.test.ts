@@ -15,7 +15,7 @@ import { compile } from "../src/compile/compile.ts";
 import { createDevice, type Device } from "../src/devices.ts";
 import { TokenTransformer } from "../src/nn/transformer.ts";
 import { cast, mul } from "../src/tensor/ops/elementwise.ts";
-import { softmaxCrossEntropy } from "../src/tensor/ops/optim.ts";
+import { softmaxCrossEntropy } from "../src/tensor/ops/loss.ts";
 import { sum } from "../src/tensor/ops/reduce.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
 import { scaledError } from "../src/testing/op-check.ts";

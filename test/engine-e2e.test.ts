@@ -19,7 +19,7 @@ import { createDevice, type Device } from "../src/devices.ts";
 import { TokenTransformer } from "../src/nn/transformer.ts";
 import { noGrad, tidy } from "../src/tensor/engine.ts";
 import { affine, cast } from "../src/tensor/ops/elementwise.ts";
-import { softmaxCrossEntropy } from "../src/tensor/ops/optim.ts";
+import { softmaxCrossEntropy } from "../src/tensor/ops/loss.ts";
 import { sum } from "../src/tensor/ops/reduce.ts";
 import { scaledError } from "../src/testing/op-check.ts";
 import { choosePrecision } from "../src/train/mixed-precision.ts";

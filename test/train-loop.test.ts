@@ -11,7 +11,7 @@ import { after, before, it } from "node:test";
 import { createDevice, type Device } from "../src/devices.ts";
 import { TokenTransformer } from "../src/nn/transformer.ts";
 import { cast, mul } from "../src/tensor/ops/elementwise.ts";
-import { softmaxCrossEntropy } from "../src/tensor/ops/optim.ts";
+import { softmaxCrossEntropy } from "../src/tensor/ops/loss.ts";
 import { sum } from "../src/tensor/ops/reduce.ts";
 import { type TrainOptions, type TrainTask, train } from "../src/train/loop.ts";
 import { repeatingPatternBatch } from "../src/train/toy-sequences.ts";

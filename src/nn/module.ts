@@ -12,7 +12,7 @@ import type { DType } from "../tensor/dtype.ts";
 import { keep, noGrad } from "../tensor/engine.ts";
 import { ShapeError } from "../tensor/errors.ts";
 import { cast } from "../tensor/ops/elementwise.ts";
-import { assign } from "../tensor/ops/optim.ts";
+import { assign } from "../tensor/ops/shape.ts";
 import { fmt, numel } from "../tensor/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 

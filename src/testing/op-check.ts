@@ -90,6 +90,19 @@ function makeInputs(specs: InputSpec[], rng: Rng): Float64Array[] {
   });
 }
 
+/** The float64 reference and every distinct test device, each once. */
+export async function allDevices(): Promise<{ name: string; device: Device }[]> {
+  const ref = await referenceDevice();
+  const seen = new Set<Device>();
+  const out = [{ name: "cpu-f64", device: ref }];
+  for (const d of await testDevices()) {
+    if (seen.has(d.device)) continue;
+    seen.add(d.device);
+    out.push({ name: d.name, device: d.device });
+  }
+  return out;
+}
+
 /** Asserts |got[i] − want[i]| ≤ tol·(1 + |want[i]|) for every element; the message names `what` and the element. */
 export function assertClose(
   got: ArrayLike<number>,

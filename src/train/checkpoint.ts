@@ -17,7 +17,7 @@ import { loadModule, saveModule } from "../io/module-weights.ts";
 import { readWeights, WeightFileError, writeWeights } from "../io/safetensors.ts";
 import type { Module } from "../nn/module.ts";
 import { noGrad } from "../tensor/engine.ts";
-import { assign } from "../tensor/ops/optim.ts";
+import { assign } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { Trainer } from "./trainer.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { assign } from "../tensor/ops/optim.ts";
+import { assign } from "../tensor/ops/shape.ts";
 import { scaledError } from "../testing/op-check.ts";
 import { Rng } from "../util/rng.ts";
 import { Ema } from "./ema.ts";

@@ -1,6 +1,7 @@
 /** An exponential moving average of weights, updated in place on the device. */
 import { keep, noGrad } from "../tensor/engine.ts";
-import { assign, emaUpdate } from "../tensor/ops/optim.ts";
+import { emaUpdate } from "../tensor/ops/optim.ts";
+import { assign } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { checkParams } from "./params.ts";
 

@@ -5,7 +5,7 @@ import { backward } from "../tensor/autograd.ts";
 import type { Device } from "../tensor/device.ts";
 import { tidy } from "../tensor/engine.ts";
 import { affine, cast } from "../tensor/ops/elementwise.ts";
-import { softmaxCrossEntropy } from "../tensor/ops/optim.ts";
+import { softmaxCrossEntropy } from "../tensor/ops/loss.ts";
 import { sum } from "../tensor/ops/reduce.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { scaledError } from "../testing/op-check.ts";

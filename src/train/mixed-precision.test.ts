@@ -12,7 +12,7 @@ import { createDevice, type Device } from "../devices.ts";
 import { TokenTransformer } from "../nn/transformer.ts";
 import { noGrad, tidy } from "../tensor/engine.ts";
 import { affine, cast } from "../tensor/ops/elementwise.ts";
-import { softmaxCrossEntropy } from "../tensor/ops/optim.ts";
+import { softmaxCrossEntropy } from "../tensor/ops/loss.ts";
 import { sum } from "../tensor/ops/reduce.ts";
 import { scaledError } from "../testing/op-check.ts";
 import { Rng } from "../util/rng.ts";

@@ -1,5 +1,6 @@
 /** Every op's ONNX lowering, keyed by op name; a test checks that the op table has no gaps. */
 import { elementwiseLowerings } from "./elementwise.ts";
+import { lossLowerings } from "./loss.ts";
 import type { LoweringTable } from "./lowering.ts";
 import { matmulLowerings } from "./matmul.ts";
 import { normLowerings } from "./norm.ts";
@@ -12,4 +13,5 @@ export const LOWERINGS: LoweringTable = {
   ...matmulLowerings,
   ...normLowerings,
   ...optimLowerings,
+  ...lossLowerings,
 };

@@ -63,7 +63,6 @@ import {
 import {
   type AdamWAttrs,
   adamwUpdate,
-  assign,
   emaUpdate,
   gradClip,
   gradNorm,
@@ -72,6 +71,7 @@ import {
   lossScaleUpdate,
   stepCount,
 } from "../../tensor/ops/optim.ts";
+import { assign } from "../../tensor/ops/shape.ts";
 import { Rng } from "../../util/rng.ts";
 import { LOWERINGS } from "./index.ts";
 import {

@@ -67,6 +67,15 @@ const pad: Lowering<PadAttrs> = ({ b, x: [x], in: [m], attrs: a }) => {
   return [b.op("Pad", [x, b.ints([...a.before, ...a.after]), value], { mode: "constant" })];
 };
 
+/** assign: the destination's new value is the source, cast to its dtype (the old value is not read). */
+const assign: Lowering<Record<string, never>> = ({ b, x: [, src], in: [md, ms] }) => {
+  const v =
+    md.dtype === ms.dtype
+      ? b.op("Identity", [src])
+      : b.op("Cast", [src], { to: md.dtype === "i32" ? 6 : 1 });
+  return [reshapeNode(b, v, md.shape)];
+};
+
 export const shapeLowerings: LoweringTable = {
   reduce,
   reshape,
@@ -74,4 +83,5 @@ export const shapeLowerings: LoweringTable = {
   concat,
   slice,
   pad,
+  assign,
 } as LoweringTable;

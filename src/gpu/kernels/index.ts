@@ -4,6 +4,7 @@ import { convGpu } from "./conv.ts";
 import { elementwiseGpu } from "./elementwise.ts";
 import { embeddingGpu } from "./embedding.ts";
 import { fusedGpu } from "./fused.ts";
+import { lossGpu } from "./loss.ts";
 import { matmulGpu } from "./matmul.ts";
 import { normGpu } from "./norm.ts";
 import { optimGpu } from "./optim.ts";
@@ -21,4 +22,5 @@ export const gpuKernels = {
   ...normGpu,
   ...attentionGpu,
   ...optimGpu,
+  ...lossGpu,
 };

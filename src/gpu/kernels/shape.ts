@@ -9,6 +9,7 @@ import { type Shape, stridesOf } from "../../tensor/shape.ts";
 import type { GpuView, WebGpuBackend } from "../backend.ts";
 import { params } from "../params.ts";
 import { DIM_FN, header, packDims } from "../wgsl.ts";
+import { elementwise } from "./updates.ts";
 
 const WG = 256;
 /** Side of a transpose tile; the workgroup is TILE × TILE_ROWS threads, each moving TILE / TILE_ROWS elements. */
@@ -292,5 +293,22 @@ ${DIM_FN}
     packDims(u, a.before);
     packDims(u, stridesOf(x.shape));
     ctx.dispatch(pipe, [x.storage, y.storage], u, [gx, gy]);
+  },
+
+  assign(ctx: WebGpuBackend, [, src]: GpuView[], [dst]: GpuView[]) {
+    const d = dst.dtype;
+    const s = src.dtype;
+    elementwise(
+      ctx,
+      `assign_${s}_${d}`,
+      [d, s],
+      `@group(0) @binding(0) var<storage, read_write> dst: array<${d}>;
+@group(0) @binding(1) var<storage, read> src: array<${s}>;`,
+      d === s ? "dst[i] = src[i];" : `dst[i] = ${d}(f32(src[i]));`,
+      "pad0: u32, pad1: u32",
+      [dst.storage, src.storage],
+      dst.size,
+      (u) => u.u32(0, 0),
+    );
   },
 };

@@ -4,6 +4,7 @@ import { convCpu } from "./conv.ts";
 import { elementwiseCpu } from "./elementwise.ts";
 import { embeddingCpu } from "./embedding.ts";
 import { fusedCpu } from "./fused.ts";
+import { lossCpu } from "./loss.ts";
 import { matmulCpu } from "./matmul.ts";
 import { normCpu } from "./norm.ts";
 import { optimCpu } from "./optim.ts";
@@ -21,4 +22,5 @@ export const cpuKernels = {
   ...normCpu,
   ...attentionCpu,
   ...optimCpu,
+  ...lossCpu,
 };

@@ -73,4 +73,10 @@ export const shapeCpu = {
       ys[o] = xs[i];
     });
   },
+
+  assign([, src]: CpuView[], [dst]: CpuView[]) {
+    const ds = dst.storage;
+    const ss = src.storage;
+    for (let i = 0; i < dst.size; i++) ds[i] = ss[i];
+  },
 };

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkOp, referenceDevice, scaledError, testDevices } from "../../testing/op-check.ts";
+import { allDevices, referenceDevice, scaledError } from "../../testing/op-check.ts";
 import { Rng } from "../../util/rng.ts";
 import { noGrad } from "../engine.ts";
 import {
   adamwUpdate,
-  assign,
   CTRL_SIZE,
   emaUpdate,
   GRAD_STAT_PARTS,
@@ -13,7 +12,6 @@ import {
   gradNorm,
   gradStats,
   lossScaleUpdate,
-  softmaxCrossEntropy,
   stepCount,
 } from "./optim.ts";
 
@@ -22,72 +20,6 @@ function randomArray(rng: Rng, n: number, std = 1): Float64Array {
   for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
   return a;
 }
-
-async function allDevices() {
-  const ref = await referenceDevice();
-  const seen = new Set();
-  const out = [{ name: "cpu-f64", device: ref }];
-  for (const d of await testDevices()) {
-    if (seen.has(d.device)) continue;
-    seen.add(d.device);
-    out.push({ name: d.name, device: d.device });
-  }
-  return out;
-}
-
-describe("softmax cross-entropy", () => {
-  it("forward and gradient at [37, 53] and [3, 7, 29] against the f64 reference", async () => {
-    await checkOp(
-      "softmax_xent",
-      [
-        { shape: [37, 53], gen: (r) => r.normal() * 3 },
-        { shape: [37], dtype: "i32", high: 53 },
-      ],
-      (x, t) => softmaxCrossEntropy(x, t),
-    );
-    await checkOp(
-      "softmax_xent 3d",
-      [{ shape: [3, 7, 29] }, { shape: [3, 7], dtype: "i32", high: 29 }],
-      (x, t) => softmaxCrossEntropy(x, t),
-    );
-  });
-
-  it("matches hand-computed values, ignores negative targets, gives NaN beyond the classes", async () => {
-    for (const { name, device } of await allDevices()) {
-      const logits = device.tensor([0, Math.log(3), 1, 2, 5, 5, 5, 5, 0, 0, 0, 0], [3, 4]);
-      logits.requiresGrad = true;
-      const targets = device.tensor([1, -1, 7], [3], "i32");
-      const loss = softmaxCrossEntropy(logits, targets);
-      const got = await loss.toArray();
-      // Row 0: softmax denominator 1 + 3 + e + e², target 1 has numerator 3.
-      const denom = 1 + 3 + Math.E + Math.E ** 2;
-      assert.ok(Math.abs(got[0] - Math.log(denom / 3)) < 1e-5, `${name}: row 0 loss ${got[0]}`);
-      assert.equal(got[1], 0, `${name}: an ignored row has loss 0`);
-      assert.ok(Number.isNaN(got[2]), `${name}: an out-of-range target gives NaN`);
-      const { backward } = await import("../autograd.ts");
-      const { sum } = await import("./reduce.ts");
-      const { mul } = await import("./elementwise.ts");
-      backward(sum(mul(loss, device.tensor([1, 1, 0], [3]))));
-      const g = await logits.grad!.toArray();
-      const want = [1 / denom, 3 / denom - 1, Math.E / denom, Math.E ** 2 / denom];
-      for (let j = 0; j < 4; j++) assert.ok(Math.abs(g[j] - want[j]) < 1e-5, `${name}: grad ${j}`);
-      for (let j = 4; j < 8; j++) assert.equal(g[j], 0, `${name}: ignored row has zero gradient`);
-    }
-  });
-
-  it("rejects bad operands with the op and both shapes", async () => {
-    const device = await referenceDevice();
-    const x = device.zeros([4, 5]);
-    assert.throws(
-      () => softmaxCrossEntropy(x, device.zeros([3], "i32")),
-      /softmax_xent: targets \[3\] must match logits \[4, 5\]/,
-    );
-    assert.throws(
-      () => softmaxCrossEntropy(x, device.zeros([4])),
-      /softmax_xent: targets must be i32, got f32 \[4\]/,
-    );
-  });
-});
 
 /** AdamW in float64 on the host, the reference for the fused kernel. */
 function hostAdamW(
@@ -356,7 +288,7 @@ describe("loss-scale state machine", () => {
   });
 });
 
-describe("EMA and assign", () => {
+describe("EMA", () => {
   it("ema = decay·ema + (1−decay)·param over a few steps", async () => {
     for (const { name, device } of await allDevices()) {
       const rng = new Rng(5);
@@ -372,27 +304,6 @@ describe("EMA and assign", () => {
       assert.throws(
         () => emaUpdate(ema, device.zeros([11, 7]), 0.9),
         /ema_update: param \[11, 7\] does not match ema \[7, 11\]/,
-      );
-    }
-  });
-
-  it("assign copies (and converts) into an existing tensor", async () => {
-    for (const { name, device } of await allDevices()) {
-      const dst = device.zeros([2, 3]);
-      assign(dst, device.tensor([1, 2, 3, 4, 5, 6], [2, 3]));
-      assert.deepEqual([...(await dst.toArray())], [1, 2, 3, 4, 5, 6], name);
-      if (device.supportsF16) {
-        const half = device.zeros([3], "f16");
-        assign(half, device.tensor([0.1, 1, 65504], [3]));
-        const got = await half.toArray();
-        assert.ok(Math.abs(got[0] - 0.1) < 1e-4 && got[2] === 65504, `${name}: f32 → f16`);
-      }
-      const ints = device.zeros([2], "i32");
-      assign(ints, device.tensor([7, -3], [2], "i32"));
-      assert.deepEqual([...(await ints.toArray())], [7, -3], `${name}: i32`);
-      assert.throws(
-        () => assign(ints, device.zeros([2])),
-        /assign: cannot copy f32 \[2\] into i32/,
       );
     }
   });

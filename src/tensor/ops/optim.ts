@@ -3,9 +3,7 @@
  * for dynamic loss scaling, and the loss-scale state machine. All of them update tensors in place
  * on the device and read their per-step control values (1/loss-scale, skip flag, step count) from
  * small device tensors, so a training step never waits for the host.
- *
- * Also here: the fused softmax cross-entropy loss (with its backward op) and `assign`, an in-place
- * copy used to load weights into existing parameters.
+ * (The fused softmax cross-entropy is with the losses in loss.ts; `assign` is with the shape ops.)
  */
 
 import { isFloat } from "../dtype.ts";
@@ -251,67 +249,6 @@ export const emaUpdateOp = defineOp<EmaAttrs>({
   },
 });
 
-/** dst = src (converted to dst's dtype), in place: inputs [dst, src] of the same shape. */
-export const assignOp = defineOp<Record<string, never>>({
-  name: "assign",
-  inplace: [0],
-  infer([dst, src]) {
-    needSame("assign", "destination", dst, src, "source");
-    if (isFloat(dst.dtype) !== isFloat(src.dtype)) {
-      throw new DTypeError(
-        `assign: cannot copy ${src.dtype} ${fmt(src.shape)} into ${dst.dtype} ${fmt(dst.shape)}`,
-      );
-    }
-    return [];
-  },
-});
-
-function xentCheck(op: string, logits: Meta, targets: Meta): void {
-  if (!isFloat(logits.dtype))
-    throw new DTypeError(`${op}: logits must be float, got ${logits.dtype} ${fmt(logits.shape)}`);
-  if (targets.dtype !== "i32")
-    throw new DTypeError(`${op}: targets must be i32, got ${targets.dtype} ${fmt(targets.shape)}`);
-  if (logits.shape.length < 1 || logits.shape[logits.shape.length - 1] < 1)
-    throw new ShapeError(`${op}: logits ${fmt(logits.shape)} need a non-empty class axis`);
-  const lead = logits.shape.slice(0, -1);
-  if (!sameShape(lead, targets.shape)) {
-    throw new ShapeError(
-      `${op}: targets ${fmt(targets.shape)} must match logits ${fmt(logits.shape)} without its last axis`,
-    );
-  }
-}
-
-/**
- * Per-position cross-entropy −log softmax(logits)[target] over the last axis:
- * inputs [logits [..., V], targets i32 [...]], output [...]. A negative target marks a position
- * to ignore (loss 0, gradient 0).
- */
-export const softmaxXentOp = defineOp<Record<string, never>>({
-  name: "softmax_xent",
-  infer([logits, targets]) {
-    xentCheck("softmax_xent", logits, targets);
-    return [{ shape: targets.shape, dtype: logits.dtype }];
-  },
-  backward({ inputs: [logits, targets], grads: [g], needs }) {
-    if (!g || !needs[0]) return [undefined, undefined];
-    return [run1(softmaxXentBackwardOp, [logits, targets, g], {}), undefined];
-  },
-});
-
-/** d logits = (softmax(logits) − onehot(target)) · g: inputs [logits, targets, g]. */
-export const softmaxXentBackwardOp = defineOp<Record<string, never>>({
-  name: "softmax_xent_backward",
-  infer([logits, targets, g]) {
-    xentCheck("softmax_xent_backward", logits, targets);
-    if (g.dtype !== logits.dtype || !sameShape(g.shape, targets.shape)) {
-      throw new ShapeError(
-        `softmax_xent_backward: gradient ${g.dtype} ${fmt(g.shape)} must be ${logits.dtype} ${fmt(targets.shape)}`,
-      );
-    }
-    return [{ shape: logits.shape, dtype: logits.dtype }];
-  },
-});
-
 export const optimOps: readonly OpDef<never>[] = [
   adamwOp,
   stepCountOp,
@@ -320,9 +257,6 @@ export const optimOps: readonly OpDef<never>[] = [
   gradClipOp,
   lossScaleUpdateOp,
   emaUpdateOp,
-  assignOp,
-  softmaxXentOp,
-  softmaxXentBackwardOp,
 ] as OpDef<never>[];
 
 /** Written tensors may not share memory with a tensor the same kernel reads. */
@@ -399,15 +333,4 @@ export function lossScaleUpdate(
 export function emaUpdate(ema: Tensor, param: Tensor, decay: number): void {
   noAlias("ema_update", [ema], [param]);
   runOp(emaUpdateOp, [ema, param], { decay });
-}
-
-/** Copies `src` into `dst` in place (converting between float dtypes). */
-export function assign(dst: Tensor, src: Tensor): void {
-  if (dst.ref === src.ref) return;
-  runOp(assignOp, [dst, src], {});
-}
-
-/** Cross-entropy of each position's logits against its target (negative target: ignored, 0). */
-export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
-  return run1(softmaxXentOp, [logits, targets], {});
 }

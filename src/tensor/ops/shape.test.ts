@@ -1,10 +1,21 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { simplifyPermutation } from "../../gpu/kernels/shape.ts";
-import { checkOp, testDevices } from "../../testing/op-check.ts";
+import { allDevices, checkOp, testDevices } from "../../testing/op-check.ts";
 import type { DType } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
-import { concat, copy, pad, permute, slice, sliceAxis, split, stack, transpose } from "./shape.ts";
+import {
+  assign,
+  concat,
+  copy,
+  pad,
+  permute,
+  slice,
+  sliceAxis,
+  split,
+  stack,
+  transpose,
+} from "./shape.ts";
 
 const arange = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -225,5 +236,28 @@ describe("permutation simplification used by the WGSL permute", () => {
     });
     assert.deepEqual(simplifyPermutation([2, 3, 4], [0, 1, 2]), { shape: [24], perm: [0] });
     assert.deepEqual(simplifyPermutation([1, 1], [1, 0]), { shape: [], perm: [] });
+  });
+});
+
+describe("assign", () => {
+  it("assign copies (and converts) into an existing tensor", async () => {
+    for (const { name, device } of await allDevices()) {
+      const dst = device.zeros([2, 3]);
+      assign(dst, device.tensor([1, 2, 3, 4, 5, 6], [2, 3]));
+      assert.deepEqual([...(await dst.toArray())], [1, 2, 3, 4, 5, 6], name);
+      if (device.supportsF16) {
+        const half = device.zeros([3], "f16");
+        assign(half, device.tensor([0.1, 1, 65504], [3]));
+        const got = await half.toArray();
+        assert.ok(Math.abs(got[0] - 0.1) < 1e-4 && got[2] === 65504, `${name}: f32 → f16`);
+      }
+      const ints = device.zeros([2], "i32");
+      assign(ints, device.tensor([7, -3], [2], "i32"));
+      assert.deepEqual([...(await ints.toArray())], [7, -3], `${name}: i32`);
+      assert.throws(
+        () => assign(ints, device.zeros([2])),
+        /assign: cannot copy f32 \[2\] into i32/,
+      );
+    }
   });
 });

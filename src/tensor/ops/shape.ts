@@ -1,11 +1,13 @@
 /**
- * Shape ops that move data: permute, concat, slice and pad (each with a kernel), and the user
+ * Shape ops that move data: permute, concat, slice and pad (each with a kernel), `assign` (an
+ * in-place copy into an existing tensor, e.g. loading weights into parameters), and the user
  * functions built on them (transpose, sliceAxis, split, stack, copy). The gradient of slice is
  * pad and vice versa; the gradient of concat is slices; the gradient of permute is the inverse
  * permutation.
  */
 
-import { run1 } from "../engine.ts";
+import { isFloat } from "../dtype.ts";
+import { run1, runOp } from "../engine.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
 import { defineOp, type Meta, type OpDef } from "../op.ts";
 import { fmt, normAxis, type Shape, sameShape } from "../shape.ts";
@@ -173,7 +175,31 @@ export const padOp = defineOp<PadAttrs>({
   },
 });
 
-export const shapeOps: readonly OpDef<never>[] = [permuteOp, concatOp, sliceOp, padOp];
+/** dst = src (converted to dst's dtype), in place: inputs [dst, src] of the same shape. */
+export const assignOp = defineOp<Record<string, never>>({
+  name: "assign",
+  inplace: [0],
+  infer([dst, src]) {
+    if (!sameShape(dst.shape, src.shape))
+      throw new ShapeError(
+        `assign: source ${fmt(src.shape)} does not match destination ${fmt(dst.shape)}`,
+      );
+    if (isFloat(dst.dtype) !== isFloat(src.dtype)) {
+      throw new DTypeError(
+        `assign: cannot copy ${src.dtype} ${fmt(src.shape)} into ${dst.dtype} ${fmt(dst.shape)}`,
+      );
+    }
+    return [];
+  },
+});
+
+export const shapeOps: readonly OpDef<never>[] = [
+  permuteOp,
+  concatOp,
+  sliceOp,
+  padOp,
+  assignOp,
+] as OpDef<never>[];
 
 /** Reorders axes: output axis i is input axis perm[i] (negative entries count from the end). */
 export function permute(x: Tensor, perm: number[]): Tensor {
@@ -247,6 +273,12 @@ export function pad(x: Tensor, before: number[], after: number[], value = 0): Te
   checkRanges("pad", x, "before and after", [before, after]);
   if ([...before, ...after].every((p) => p === 0)) return x;
   return run1(padOp, [x], { before: [...before], after: [...after], value });
+}
+
+/** Copies `src` into `dst` in place (converting between float dtypes). */
+export function assign(dst: Tensor, src: Tensor): void {
+  if (dst.ref === src.ref) return;
+  runOp(assignOp, [dst, src], {});
 }
 
 /** A materialised copy in new memory (runs the slice kernel over the whole tensor). */
