@@ -16,7 +16,6 @@ import type { GraphBuilder } from "../builder.ts";
 import { affine, flag, reduceSum, reshape, scalarOf, select } from "./common.ts";
 import type { Lowering, LoweringTable } from "./lowering.ts";
 
-
 /**
  * The control tensor's skip flag (1 when this step must change nothing) as a float scalar. The
  * control tensor may have any shape with enough elements: its slots count in flat order.
