@@ -4,7 +4,7 @@
  * prompt type, how many untouched clips pass and how many corrupted ones are caught, and the
  * evaluator's median time per clip.
  *
- *   node --import tsx bench/world-adversarial.ts [clips=40] [evaluator module=src/world/eval/evaluate.ts]
+ *   node --import tsx bench/world-adversarial.ts [clips=40] [evaluator module=src/world/eval/evaluate.ts] [first seed=5000]
  *
  * A second evaluator module (e.g. the previous version's evaluate.ts, extracted with
  * `git archive <commit> src | tar -x -C /tmp/old`) is judged by the rule it came with when it
@@ -42,6 +42,7 @@ const PROMPTS: [string, string][] = [
 const SIZES: [number, number][] = [
   [64, 64],
   [96, 64],
+  [128, 128],
 ];
 const FPS = 24;
 const SECONDS = 3;
@@ -84,6 +85,8 @@ const count = Number(process.argv[2] ?? 40);
 if (!Number.isInteger(count) || count < 1) throw new Error(`clips must be a whole number ≥ 1`);
 const evaluator = process.argv[3] ?? "src/world/eval/evaluate.ts";
 const judge = await loadJudge(evaluator);
+const firstSeed = Number(process.argv[4] ?? 5000);
+if (!Number.isInteger(firstSeed)) throw new Error(`first seed must be a whole number`);
 
 interface Cell {
   ok: number;
@@ -98,6 +101,15 @@ const cell = (kind: string, type: string) => {
   if (!c) row.set(type, (c = { ok: 0, of: 0, same: 0 }));
   return c;
 };
+/** The same rates by frame size. */
+const bySize = new Map<string, Map<string, Cell>>();
+const sizeCell = (kind: string, size: string) => {
+  let row = bySize.get(kind);
+  if (!row) bySize.set(kind, (row = new Map()));
+  let c = row.get(size);
+  if (!c) row.set(size, (c = { ok: 0, of: 0, same: 0 }));
+  return c;
+};
 const times: number[] = [];
 const misses: string[] = [];
 
@@ -105,8 +117,8 @@ const dir = mkdtempSync(join(tmpdir(), "zoetrope-adversarial-"));
 try {
   for (let i = 0; i < count; i++) {
     const [type, prompt] = PROMPTS[i % PROMPTS.length];
-    const [width, height] = SIZES[Math.floor(i / PROMPTS.length) % SIZES.length];
-    const seed = 5000 + i;
+    const [width, height] = SIZES[(i + Math.floor(i / PROMPTS.length)) % SIZES.length];
+    const seed = firstSeed + i;
     const { scene } = expandPrompt(prompt, seed);
     const { video, truth } = simulate(scene, { width, height, fps: FPS, seconds: SECONDS });
     const file = join(dir, `clip-${i}.mp4`);
@@ -120,6 +132,9 @@ try {
       const c = cell(kind, type);
       c.of++;
       c.ok += +r.pass;
+      const z = sizeCell(kind, `${width}×${height}`);
+      z.of++;
+      z.ok += +r.pass;
       if (!r.pass) misses.push(`${kind}: ${tag} failed`);
     };
     untouched("untouched (raw)", video);
@@ -135,6 +150,9 @@ try {
       const r = judge(v, p);
       c.of++;
       c.ok += +!r.pass;
+      const z = sizeCell(kind, `${width}×${height}`);
+      z.of++;
+      z.ok += +!r.pass;
       if (r.pass) misses.push(`${kind}: ${tag} passed`);
     };
     for (const [kind, corrupt] of Object.entries(TIME_AND_COLOUR_CORRUPTIONS)) {
@@ -160,7 +178,7 @@ const types = [...new Set(PROMPTS.map(([t]) => t))];
 const cpu = execSync("lscpu | grep 'Model name' | head -1").toString().trim().replace(/\s+/g, " ");
 times.sort((a, b) => a - b);
 console.log(
-  `${count} clips (seeds 5000–${4999 + count}; ${SIZES.map(([w, h]) => `${w}×${h}`).join(", ")}; ${FPS} fps, ${SECONDS} s); evaluator ${evaluator}; ${cpu}`,
+  `${count} clips (seeds ${firstSeed}–${firstSeed + count - 1}; ${SIZES.map(([w, h]) => `${w}×${h}`).join(", ")}; ${FPS} fps, ${SECONDS} s); evaluator ${evaluator}; ${cpu}`,
 );
 console.log(
   `evaluator time per untouched clip: median ${times[times.length >> 1].toFixed(0)} ms (${times.length} evaluations)`,
@@ -180,5 +198,11 @@ for (const [kind, row] of table) {
   console.log(
     `| ${kind} | ${what} ${pct(all)} | ${types.map((t) => pct(row.get(t))).join(" | ")} | ${all.same} |`,
   );
+}
+const sizes = SIZES.map(([w, h]) => `${w}×${h}`);
+console.log(`\n| kind | ${sizes.join(" | ")} |`);
+console.log(`| --- | ${sizes.map(() => "---").join(" | ")} |`);
+for (const [kind, row] of bySize) {
+  console.log(`| ${kind} | ${sizes.map((z) => pct(row.get(z))).join(" | ")} |`);
 }
 if (process.env.SHOW_MISSES) for (const m of misses) console.log(m);

@@ -1,7 +1,8 @@
 /**
  * How well the evaluator reads the world's own clips, raw and after an ordinary H.264 encode
  * (writeMp4 → readVideo), side by side in one run, and how long an evaluation takes.
- * A clip "passes" when adherence to its prompt, physics and permanence all score ≥ 0.9.
+ * A clip "passes" when the evaluator's verdict says so (every measured score ≥ 0.9, and adherence,
+ * physics and permanence measured); each score column counts clips where it is measured and ≥ 0.9.
  *
  *   node --import tsx bench/world-eval.ts [clips=60]
  */
@@ -50,14 +51,15 @@ interface Tally {
 const empty = (): Tally => ({ adherence: 0, physics: 0, permanence: 0, all: 0, ms: 0 });
 
 function score(t: Tally, r: EvalReport, ms: number): void {
-  const ok = (v: number | null) => (v ?? 1) >= 0.9;
+  // A missing score is no pass (issue 11); "all" is the evaluator's own verdict.
+  const ok = (v: number | null) => v !== null && v >= 0.9;
   const a = ok(r.scores.adherence);
   const p = ok(r.scores.physics);
   const q = ok(r.scores.permanence);
   t.adherence += +a;
   t.physics += +p;
   t.permanence += +q;
-  t.all += +(a && p && q);
+  t.all += +r.verdict.pass;
   t.ms += ms;
 }
 
