@@ -4,7 +4,7 @@
  * (only the scene's geometry and colours), so comparing the two checks the fast renderer's
  * coverage-based anti-aliasing; the benchmark uses it as the baseline.
  */
-import { type CameraView, worldToPixel } from "./camera.ts";
+import { type CameraView, pixelToWorld, worldToPixel } from "./camera.ts";
 import {
   type RenderSetup,
   STRIPE_HALF_WIDTH,
@@ -16,7 +16,9 @@ import { occluderRect, type Pose, screenShape, shapeContains } from "./screen.ts
 import {
   ARENA_POST_COLOR,
   ARENA_POST_WIDTH,
+  GROUND_MARK_SHADE,
   OCCLUDER_COLORS,
+  onGroundMark,
   type Rgb,
   skyColorAt,
   THEME_BACKGROUNDS,
@@ -67,9 +69,10 @@ export function renderFrameReference(
             col[1] = sky[1];
             col[2] = sky[2];
           } else {
-            col[0] = theme.ground[0];
-            col[1] = theme.ground[1];
-            col[2] = theme.ground[2];
+            const shade = onGroundMark(pixelToWorld(cam, x, y)[0]) ? GROUND_MARK_SHADE : 1;
+            col[0] = theme.ground[0] * shade;
+            col[1] = theme.ground[1] * shade;
+            col[2] = theme.ground[2] * shade;
             for (const s of shadows) {
               const k = 1 - shadowAt(s, x, y);
               col[0] *= k;

@@ -7,7 +7,13 @@ import { OBJECT_COLORS, type SceneSpec, THEMES } from "./scene.ts";
 import { type Pose, screenShape, shapeBounds } from "./screen.ts";
 import { simulate } from "./simulate.ts";
 import { makeScene } from "./test-scenes.ts";
-import { ARENA_POST_COLOR, OCCLUDER_COLORS, skyColorAt, THEME_BACKGROUNDS } from "./themes.ts";
+import {
+  ARENA_POST_COLOR,
+  GROUND_MARK_SHADE,
+  OCCLUDER_COLORS,
+  skyColorAt,
+  THEME_BACKGROUNDS,
+} from "./themes.ts";
 
 const ASPECTS: [number, number][] = [
   [64, 64],
@@ -87,7 +93,19 @@ test("each theme paints its own sky gradient and ground", () => {
     const groundY = h * 0.8;
     assert.ok(dist(pixel(frame, w, 5, 0), skyColorAt(bg, 0.5 / groundY)) < 1.5, theme);
     assert.ok(dist(pixel(frame, w, 20, 30), skyColorAt(bg, 30.5 / groundY)) < 1.5, theme);
-    assert.ok(dist(pixel(frame, w, 9, h - 1), bg.ground) < 1e-9, theme);
+    // The floor: its own colour, or darker where a mark lies, and both along the bottom row.
+    const floor = Array.from({ length: w }, (_, x) => dist(pixel(frame, w, x, h - 1), bg.ground));
+    assert.ok(
+      floor.some((d) => d < 1e-9),
+      theme,
+    );
+    // At 4 px/m a mark covers under two pixels: at least one pixel shows half its darkening.
+    const darkest = Math.max(...floor);
+    const full = dist(
+      bg.ground.map((c) => c * GROUND_MARK_SHADE),
+      bg.ground,
+    );
+    assert.ok(darkest >= 0.5 * full && darkest <= full + 1, `${theme}: the floor shows its marks`);
     // Every theme is told apart from every other by its top row alone.
     for (const other of THEMES) {
       if (other === theme) continue;
@@ -209,4 +227,34 @@ test("a ball's pixel centroid matches its ground-truth centre at every size", ()
       );
     }
   }
+});
+
+test("the floor's marks are fixed in the world: a pan slides them across the frame", () => {
+  const scene = makeScene([{ x: 0, y: 1 }], { camera: "pan-left" });
+  const [w, h] = [96, 64];
+  const setup = prepareRender(scene, w, h);
+  const row = (t: number) => {
+    const cam = cameraAt(scene, t, w, h);
+    const f = renderFrame(setup, cam, [AWAY]);
+    return { cam, lum: Array.from({ length: w }, (_, x) => pixel(f, w, x, h - 1)[1]) };
+  };
+  const a = row(0);
+  const b = row(2);
+  // The view moved left by (cx0 - cx1) m, so the floor moved right by that many metres of pixels.
+  const shift = (a.cam.cx - b.cam.cx) * a.cam.pixelsPerMetre;
+  assert.ok(shift > 4, `the pan moves ${shift} px`);
+  let best = 0;
+  let bestErr = Number.POSITIVE_INFINITY;
+  for (let s = -20; s <= 20; s++) {
+    let e = 0;
+    for (let x = 20; x < w - 20; x++) e += Math.abs(b.lum[x + s] - a.lum[x]);
+    if (e < bestErr) {
+      bestErr = e;
+      best = s;
+    }
+  }
+  assert.ok(
+    Math.abs(best - shift) <= 1,
+    `marks moved ${best} px, the camera ${shift.toFixed(1)} px`,
+  );
 });

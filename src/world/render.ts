@@ -5,7 +5,7 @@
  * touches the pixels of its own bounding box, and edges are anti-aliased by coverage (see
  * screen.ts). The background (and, for a still camera, everything static) is drawn once per clip.
  */
-import { type CameraView, cameraAt, groundRow, worldToPixel } from "./camera.ts";
+import { type CameraView, cameraAt, groundRow, pixelToWorld, worldToPixel } from "./camera.ts";
 import { type ShapeGeometry, shapeGeometry, worldBounds } from "./geometry.ts";
 import { OBJECT_COLORS, type SceneSpec } from "./scene.ts";
 import {
@@ -20,6 +20,9 @@ import {
 import {
   ARENA_POST_COLOR,
   ARENA_POST_WIDTH,
+  GROUND_MARK_SHADE,
+  GROUND_MARK_SPACING,
+  groundMark,
   OCCLUDER_COLORS,
   type Rgb,
   skyColorAt,
@@ -72,7 +75,9 @@ export function prepareRender(scene: SceneSpec, width: number, height: number): 
   if (scene.camera === "still") {
     // A still camera's view does not depend on time.
     const layer = background.slice();
-    drawStatic(setup, cameraAt(scene, 0, width, height), layer);
+    const cam = cameraAt(scene, 0, width, height);
+    drawGroundMarks(setup, cam, layer);
+    drawStatic(setup, cam, layer);
     setup.stillLayer = layer;
   }
   return setup;
@@ -102,6 +107,36 @@ function drawBackground(
     }
   }
   return out;
+}
+
+/**
+ * The floor's marks (themes.ts): each darkens the floor part of the pixels it covers by its
+ * exact horizontal coverage, before shadows fall on it.
+ */
+function drawGroundMarks(setup: RenderSetup, cam: CameraView, out: Uint8Array): void {
+  const { scene, width, height, groundY } = setup;
+  const ground = THEME_BACKGROUNDS[scene.theme].ground;
+  const [left] = pixelToWorld(cam, 0, 0);
+  const [right] = pixelToWorld(cam, width, 0);
+  const k0 = Math.floor(left / GROUND_MARK_SPACING) - 1;
+  const k1 = Math.ceil(right / GROUND_MARK_SPACING);
+  const j0 = Math.max(0, Math.floor(groundY));
+  for (let k = k0; k <= k1; k++) {
+    const [wx0, wx1] = groundMark(k);
+    const x0 = worldToPixel(cam, wx0, 0)[0];
+    const x1 = worldToPixel(cam, wx1, 0)[0];
+    const i0 = Math.max(0, Math.floor(x0));
+    const i1 = Math.min(width - 1, Math.ceil(x1) - 1);
+    for (let i = i0; i <= i1; i++) {
+      const cx = Math.min(i + 1, x1) - Math.max(i, x0);
+      if (cx <= 0) continue;
+      for (let j = j0; j < height; j++) {
+        const a = cx * ramp(j + 1 - groundY) * (1 - GROUND_MARK_SHADE);
+        const o = (j * width + i) * 3;
+        for (let c = 0; c < 3; c++) out[o + c] = Math.max(0, out[o + c] - a * ground[c]) + 0.5;
+      }
+    }
+  }
 }
 
 /** Back occluders and the arena's side posts. */
@@ -141,7 +176,10 @@ export function renderFrame(
     throw new Error(`renderFrame: ${poses.length} poses for ${scene.objects.length} objects`);
   }
   if (setup.stillLayer !== null) frame.set(setup.stillLayer);
-  else frame.set(setup.background);
+  else {
+    frame.set(setup.background);
+    drawGroundMarks(setup, cam, frame);
+  }
   for (let i = 0; i < poses.length; i++) drawShadow(setup, cam, i, poses[i], frame);
   if (setup.stillLayer === null) drawStatic(setup, cam, frame);
   for (let i = 0; i < poses.length; i++) {

@@ -46,3 +46,37 @@ export function skyColorAt(theme: ThemeBackground, f: number): [number, number, 
     theme.skyTop[2] + (theme.skyBottom[2] - theme.skyTop[2]) * u,
   ];
 }
+
+/**
+ * Marks on the floor, fixed in the world: darker bands of irregular width and spacing (so no
+ * shift of the view matches another), which slide across the frame when the camera pans and
+ * spread when it zooms, so that camera motion can be measured on any theme. Each band k starts
+ * in [k·GROUND_MARK_SPACING, (k + 0.5)·GROUND_MARK_SPACING) and is 0.15–0.35 m wide (1–3 px at
+ * the smallest frames' 8 px/m).
+ */
+export const GROUND_MARK_SPACING = 0.8;
+/** A mark darkens the floor to this share of its colour. */
+export const GROUND_MARK_SHADE = 0.8;
+
+/** The world x range [x0, x1] (m) of floor mark k (any integer k). */
+export function groundMark(k: number): [number, number] {
+  const u = hash01(k);
+  const v = hash01(k + 7919);
+  const x0 = (k + 0.5 * u) * GROUND_MARK_SPACING;
+  return [x0, x0 + 0.15 + 0.2 * v];
+}
+
+/** Whether world x lies on a floor mark. */
+export function onGroundMark(x: number): boolean {
+  const k = Math.floor(x / GROUND_MARK_SPACING);
+  const [x0, x1] = groundMark(k);
+  return x >= x0 && x < x1;
+}
+
+/** A fixed pseudo-random number in [0, 1) for an integer (integer hash, no state). */
+function hash01(k: number): number {
+  let h = Math.imul(k | 0, 0x9e3779b1) ^ 0x5bd1e995;
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
+}
