@@ -308,3 +308,26 @@ test("bad input gets a clear error", () => {
     /colour of object 0/,
   );
 });
+
+test("the camera is measured from the floor, never taken from the prompt", () => {
+  for (const [prompt, camera] of [
+    ["a blue box sliding left while the camera pans right", "pan-right"],
+    ["a white ball rolling right while the camera pans left", "pan-left"],
+    ["a yellow box slides to the left at night", "still"],
+  ] as const) {
+    const { scene } = expandPrompt(prompt, 4);
+    const { video } = simulate(scene, { width: 96, height: 64, fps: 24, seconds: 3 });
+    const r = evaluateVideo(video, { prompt });
+    assert.equal(r.camera.source, "measured", formatSummary(r));
+    assert.equal(r.camera.motion, camera, formatSummary(r));
+    assert.ok(r.verdict.pass, formatSummary(r));
+  }
+  // A still clip judged against a prompt that asked for a pan fails on the camera.
+  const { scene } = expandPrompt("a yellow box slides to the left at night", 4);
+  const { video } = simulate(scene, { width: 96, height: 64, fps: 24, seconds: 3 });
+  const r = evaluateVideo(video, {
+    prompt: "a yellow box slides to the left at night, camera pans left",
+  });
+  assert.equal(r.adherence!.camera, 0, formatSummary(r));
+  assert.equal(r.verdict.pass, false);
+});

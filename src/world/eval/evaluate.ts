@@ -134,6 +134,7 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
     frames: frames.length,
     tracks,
     scenery,
+    pixels: frames,
     reference: reference?.scene,
   });
   const based = rebaseTracks(tracks, view);
@@ -171,6 +172,7 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
         themeDistance: theme.distance,
         frames: frames.length,
         permanence: permanence.events,
+        camera: view.source === "unmeasured" ? null : view.camera,
       })
     : null;
   const scores = {

@@ -61,6 +61,7 @@ export function formatSummary(report: EvalReport): string {
             ["dir", a.direction],
             ["bounce", a.bounce],
             ["in view", a.presence],
+            ["camera", a.camera],
           ])
         : "no prompt given",
     ),

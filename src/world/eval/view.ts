@@ -38,6 +38,8 @@ export interface ViewInput {
   tracks: Track[];
   /** Per-frame scenery masks from segmentation. */
   scenery: Uint8Array[];
+  /** The frames' pixels (packed RGB), for the floor's texture; without them only scenery. */
+  pixels?: Uint8Array[];
   reference?: SceneSpec;
 }
 
@@ -46,6 +48,11 @@ export function estimateView(input: ViewInput): ViewModel {
   if (reference) return sceneView(reference, width, height, fps, "reference");
   const ppm = basePixelsPerMetre(TYPICAL_ARENA_WIDTH, width, height);
   const zoom = measureZoom(input);
+  // Objects can seem to grow on their own (tumbling, half hidden); where the floor has a
+  // pattern, a zoom must also spread it.
+  if (zoom && input.pixels && !floorSpreads(input.pixels, width, height, zoom(input.frames - 1))) {
+    return still(ppm);
+  }
   if (zoom) {
     const g = groundRow(height);
     const scaleAt = (f: number) => Math.max(0.2, zoom(f));
@@ -60,13 +67,15 @@ export function estimateView(input: ViewInput): ViewModel {
       },
     };
   }
-  const pan = measurePan(input);
+  const floor = input.pixels ? measureFloorPan(input.pixels, width, height) : "featureless";
+  const pan = floor !== "featureless" ? floor : measurePan(input);
   if (pan === "featureless") {
     // Nothing fixed to the world is in view, so a pan cannot be told from the objects' own
     // motion: positions are judged as the screen shows them, and the verdict says so.
     return {
       source: "unmeasured",
-      reason: "no scenery in view to follow, so a pan cannot be measured (judged on screen)",
+      reason:
+        "no textured floor or scenery in view to follow, so a pan cannot be measured (judged on screen)",
       camera: "still",
       pixelsPerMetre: ppm,
       scaleAt: () => 1,
@@ -83,6 +92,10 @@ export function estimateView(input: ViewInput): ViewModel {
       toBase: (f, x, y) => [x + pan[Math.max(0, Math.min(pan.length - 1, f))], y],
     };
   }
+  return still(ppm);
+}
+
+function still(ppm: number): ViewModel {
   return {
     source: "measured",
     camera: "still",
@@ -90,6 +103,55 @@ export function estimateView(input: ViewInput): ViewModel {
     scaleAt: () => 1,
     toBase: (_f, x, y) => [x, y],
   };
+}
+
+/**
+ * Whether the floor's pattern in the last frame matches the first frame's magnified by `scale`
+ * about the frame's centre better than unmagnified. True when the floor has no pattern to tell.
+ */
+function floorSpreads(frames: Uint8Array[], width: number, height: number, scale: number): boolean {
+  const first = floorProfile(frames[0], width, height);
+  const last = floorProfile(frames[frames.length - 1], width, height);
+  if (!first || !last) return true;
+  const cost = (k: number) => {
+    let c = 0;
+    let n = 0;
+    for (let x = 0; x < width; x++) {
+      const xs = width / 2 + (x + 0.5 - width / 2) / k - 0.5;
+      const i = Math.floor(xs);
+      if (i < 0 || i + 1 >= width) continue;
+      const v = first[i] + (first[i + 1] - first[i]) * (xs - i);
+      c += Math.abs(last[x] - v);
+      n++;
+    }
+    return n > 0 ? c / n : Number.POSITIVE_INFINITY;
+  };
+  return cost(scale) < cost(1);
+}
+
+/** Mean brightness of each column over the floor's lower half. */
+function rawProfile(f: Uint8Array, width: number, height: number): Float64Array {
+  const g = groundRow(height);
+  const top = Math.min(height - 1, Math.ceil(g + 0.5 * (height - g)));
+  const p = new Float64Array(width);
+  for (let y = top; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 3;
+      p[x] += 0.299 * f[o] + 0.587 * f[o + 1] + 0.114 * f[o + 2];
+    }
+  }
+  for (let x = 0; x < width; x++) p[x] /= height - top;
+  return p;
+}
+
+/** rawProfile, or null when the floor shows no pattern (no column stands out). */
+function floorProfile(f: Uint8Array, width: number, height: number): Float64Array | null {
+  if (height - Math.ceil(groundRow(height)) < 2) return null;
+  const p = rawProfile(f, width, height);
+  const sorted = [...p].sort((a, b) => a - b);
+  const mid = sorted[sorted.length >> 1];
+  const marked = p.filter((v) => Math.abs(v - mid) > 4).length;
+  return marked < Math.max(3, 0.05 * width) ? null : p;
 }
 
 /** The exact camera of a scene, from the world's own camera model. */
@@ -215,6 +277,60 @@ function measurePan(input: ViewInput): number[] | null | "featureless" {
   if (drift < 1) return null;
   // Each frame's match is good to about a pixel; a camera moves smoothly, so a cubic in time
   // through zero at the first frame gives its sub-pixel course.
+  const t = offsets.map((_, f) => f / offsets.length);
+  const fit = cubicThroughZero(t, offsets);
+  return t.map((u) => fit[0] * u + fit[1] * u * u + fit[2] * u * u * u);
+}
+
+/**
+ * A pan slides the floor's texture (the world's floor marks, or any pattern on the floor)
+ * sideways. Compares each frame's brightness profile along the floor's lower half (below the
+ * objects' shadows) with the first frame's, as measurePan does with scenery; "featureless"
+ * when the floor has no pattern to follow.
+ */
+function measureFloorPan(
+  frames: Uint8Array[],
+  width: number,
+  height: number,
+): number[] | null | "featureless" {
+  if (frames.length < 2) return "featureless";
+  const ref = floorProfile(frames[0], width, height);
+  if (!ref) return "featureless";
+  const maxShift = Math.ceil(width / 3);
+  const offsets: number[] = [0];
+  let prev = 0;
+  for (let f = 1; f < frames.length; f++) {
+    const p = rawProfile(frames[f], width, height);
+    let best = prev;
+    let bestCost = Number.POSITIVE_INFINITY;
+    const costs = new Map<number, number>();
+    for (let s = Math.max(-maxShift, prev - 3); s <= Math.min(maxShift, prev + 3); s++) {
+      let c = 0;
+      let n = 0;
+      for (let x = 0; x < width; x++) {
+        const xs = x - s;
+        if (xs < 0 || xs >= width) continue;
+        c += Math.abs(p[xs] - ref[x]);
+        n++;
+      }
+      const cost = n > width / 2 ? c / n : Number.POSITIVE_INFINITY;
+      costs.set(s, cost);
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = s;
+      }
+    }
+    const cm = costs.get(best - 1);
+    const cp = costs.get(best + 1);
+    let sub = 0;
+    if (cm !== undefined && cp !== undefined && Number.isFinite(cm) && Number.isFinite(cp)) {
+      const den = cm - 2 * bestCost + cp;
+      if (den > 0) sub = Math.max(-0.5, Math.min(0.5, (0.5 * (cm - cp)) / den));
+    }
+    prev = best;
+    offsets.push(best + sub);
+  }
+  if (Math.abs(offsets[offsets.length - 1]) < 1) return null;
   const t = offsets.map((_, f) => f / offsets.length);
   const fit = cubicThroughZero(t, offsets);
   return t.map((u) => fit[0] * u + fit[1] * u * u + fit[2] * u * u * u);

@@ -8,7 +8,7 @@
  * share of named objects in view for most of the clip.
  */
 import type { ObjectConstraint, SceneConstraints } from "../../constraints.ts";
-import type { ThemeName } from "../../scene.ts";
+import type { CameraMotion, ThemeName } from "../../scene.ts";
 import { MIN_SHAPE_SIZE, type ObjectSummary } from "../objects.ts";
 import type { PermanenceEvent } from "./permanence.ts";
 
@@ -20,6 +20,8 @@ export interface AdherenceContext {
   frames: number;
   /** Permanence events: where an object's absence is explained (frame edge, occluder). */
   permanence: PermanenceEvent[];
+  /** The camera as measured from the clip, or null when it could not be measured. */
+  camera?: CameraMotion | null;
 }
 
 /** A background further than this (mean sRGB distance) from every theme shows none of them. */
@@ -48,6 +50,8 @@ export interface AdherenceScore {
   bounce: number | null;
   /** Named objects present for most of the clip. */
   presence: number | null;
+  /** The camera motion asked for, as measured (null when none was asked or it is unmeasured). */
+  camera: number | null;
   checks: AdherenceCheck[];
   /** For each object the prompt names, the track paired with it (null if none was left). */
   pairing: (number | null)[];
@@ -145,7 +149,18 @@ export function scoreAdherence(
       ok: themeScore === 1,
     });
   }
+  let cameraScore: number | null = null;
+  if (constraints.camera && ctx.camera !== undefined) {
+    const got = ctx.camera ?? "unmeasured";
+    if (ctx.camera === null) {
+      checks.push({ what: "camera", wanted: constraints.camera, got, ok: true, unjudged: true });
+    } else {
+      cameraScore = ctx.camera === constraints.camera ? 1 : 0;
+      checks.push({ what: "camera", wanted: constraints.camera, got, ok: cameraScore === 1 });
+    }
+  }
   const parts = {
+    camera: cameraScore,
     color: part("color"),
     shape: part("shape"),
     count,
