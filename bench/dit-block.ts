@@ -10,8 +10,7 @@ import { attention } from "../src/tensor/ops/attention.ts";
 import { silu } from "../src/tensor/ops/elementwise.ts";
 import { gatedResidual } from "../src/tensor/ops/fused.ts";
 import { layerNorm, modulate } from "../src/tensor/ops/norm.ts";
-import { reshape } from "../src/tensor/ops/reduce.ts";
-import { permute, split } from "../src/tensor/ops/shape.ts";
+import { permute, reshape, split } from "../src/tensor/ops/shape.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
 import type { Rng } from "../src/util/rng.ts";
 

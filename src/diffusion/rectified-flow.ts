@@ -13,7 +13,8 @@ import type { Device } from "../tensor/device.ts";
 import { div, sub } from "../tensor/ops/elementwise.ts";
 import { lerp } from "../tensor/ops/fused.ts";
 import { mseLoss } from "../tensor/ops/loss.ts";
-import { mean, reshape } from "../tensor/ops/reduce.ts";
+import { mean } from "../tensor/ops/reduce.ts";
+import { reshape } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { Rng } from "../util/rng.ts";
 

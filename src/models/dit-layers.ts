@@ -15,8 +15,7 @@ import { attention } from "../tensor/ops/attention.ts";
 import { add, cast, cos, mul, sin } from "../tensor/ops/elementwise.ts";
 import { gatedResidual } from "../tensor/ops/fused.ts";
 import { layerNorm, modulate } from "../tensor/ops/norm.ts";
-import { reshape } from "../tensor/ops/reduce.ts";
-import { concat, permute, split } from "../tensor/ops/shape.ts";
+import { concat, permute, reshape, split } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { Rng } from "../util/rng.ts";
 

@@ -3,8 +3,7 @@
 import type { Device } from "../tensor/device.ts";
 import { ShapeError } from "../tensor/errors.ts";
 import { attention, rope3d } from "../tensor/ops/attention.ts";
-import { reshape } from "../tensor/ops/reduce.ts";
-import { permute, split } from "../tensor/ops/shape.ts";
+import { permute, reshape, split } from "../tensor/ops/shape.ts";
 import { fmt } from "../tensor/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { Rng } from "../util/rng.ts";

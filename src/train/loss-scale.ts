@@ -17,7 +17,7 @@ import {
   type LossScaleAttrs,
   lossScaleUpdate,
 } from "../tensor/ops/optim.ts";
-import { reshape } from "../tensor/ops/reduce.ts";
+import { reshape } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { checkParams } from "./params.ts";
 

@@ -2,8 +2,14 @@
  * Lowerings of reductions (max with the reference's NaN rule) and of the ops that move data:
  * reshape, permute, concat, slice, pad.
  */
-import type { ReduceAttrs, ReshapeAttrs } from "../../tensor/ops/reduce.ts";
-import type { ConcatAttrs, PadAttrs, PermuteAttrs, SliceAttrs } from "../../tensor/ops/shape.ts";
+import type { ReduceAttrs } from "../../tensor/ops/reduce.ts";
+import type {
+  ConcatAttrs,
+  PadAttrs,
+  PermuteAttrs,
+  ReshapeAttrs,
+  SliceAttrs,
+} from "../../tensor/ops/shape.ts";
 import { ONNX_TYPE } from "../proto.ts";
 import { cast, reduceMean, reduceSum, reshape as reshapeNode } from "./common.ts";
 import type { Lowering, LoweringTable } from "./lowering.ts";

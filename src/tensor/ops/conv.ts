@@ -12,7 +12,8 @@ import { DTypeError, ShapeError } from "../errors.ts";
 import { defineOp, type Meta, type OpDef } from "../op.ts";
 import { fmt } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { reshape, sum } from "./reduce.ts";
+import { sum } from "./reduce.ts";
+import { reshape } from "./shape.ts";
 
 export type Triple = [number, number, number];
 export type Padding3 = [[number, number], [number, number], [number, number]];

@@ -2,7 +2,8 @@ import { describe, it } from "node:test";
 import { checkOp } from "../../testing/op-check.ts";
 import type { Rng } from "../../util/rng.ts";
 import { affine, BINARY_FNS, binary, cast, expand, UNARY_FNS, unary } from "./elementwise.ts";
-import { max, mean, reshape, sum } from "./reduce.ts";
+import { max, mean, sum } from "./reduce.ts";
+import { reshape } from "./shape.ts";
 
 // Inputs kept away from the singular and non-smooth points of each function.
 const DOMAIN: Partial<Record<string, (r: Rng) => number>> = {

@@ -9,7 +9,8 @@ import { DTypeError, ShapeError } from "../errors.ts";
 import { defineOp, type Meta } from "../op.ts";
 import { broadcastShapes, checkShape, fmt, type Shape, sameShape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { reshape, sum } from "./reduce.ts";
+import { sum } from "./reduce.ts";
+import { reshape } from "./shape.ts";
 
 export const UNARY_FNS = [
   "neg",

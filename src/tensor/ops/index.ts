@@ -13,7 +13,7 @@ import { lossOps } from "./loss.ts";
 import { matmulOps } from "./matmul.ts";
 import { normOps } from "./norm.ts";
 import { optimOps } from "./optim.ts";
-import { reduceOp, reshapeOp } from "./reduce.ts";
+import { reduceOp } from "./reduce.ts";
 import { shapeOps } from "./shape.ts";
 
 export * from "./attention.ts";
@@ -35,7 +35,6 @@ export const OP_TABLE: readonly OpDef<never>[] = [
   castOp,
   expandOp,
   reduceOp,
-  reshapeOp,
   ...shapeOps,
   ...embeddingOps,
   ...fusedOps,

@@ -13,7 +13,8 @@ import { defineOp, type Meta, type OpDef } from "../op.ts";
 import { fmt, numel } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { add, mul, sumTo, unary } from "./elementwise.ts";
-import { reshape, sum } from "./reduce.ts";
+import { sum } from "./reduce.ts";
+import { reshape } from "./shape.ts";
 
 export const ACTIVATIONS = ["none", "gelu", "silu"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];

@@ -1,12 +1,13 @@
-/** Reductions (sum, mean, max over any axes) and reshape, the free view. */
+/** Reductions: sum, mean and max over any axes. */
 
 import { isFloat } from "../dtype.ts";
 import { run1 } from "../engine.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
 import { defineOp } from "../op.ts";
-import { checkShape, fmt, normAxis, numel, type Shape } from "../shape.ts";
+import { fmt, normAxis, type Shape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { binary, div, expand, fill, mul } from "./elementwise.ts";
+import { reshape } from "./shape.ts";
 
 export interface ReduceAttrs {
   fn: "sum" | "mean" | "max";
@@ -76,40 +77,4 @@ export function mean(x: Tensor, axes?: number | number[], keepDims = false): Ten
 }
 export function max(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
   return run1(reduceOp, [x], { fn: "max", axes: normAxes("max", axes, x.rank), keepDims });
-}
-
-export interface ReshapeAttrs {
-  shape: Shape;
-}
-
-/** A view with another shape of the same size: no kernel, no copy. */
-export const reshapeOp = defineOp<ReshapeAttrs>({
-  name: "reshape",
-  view: true,
-  infer([x], a) {
-    checkShape("reshape", a.shape);
-    if (numel(a.shape) !== numel(x.shape)) {
-      throw new ShapeError(
-        `reshape: cannot view ${fmt(x.shape)} (${numel(x.shape)} elements) as ${fmt(a.shape)} (${numel(a.shape)} elements)`,
-      );
-    }
-    return [{ shape: a.shape, dtype: x.dtype }];
-  },
-  backward({ inputs: [x], grads: [g] }) {
-    return [g ? reshape(g, x.shape) : undefined];
-  },
-});
-
-/** Reshape; one dimension may be -1 and is inferred. */
-export function reshape(x: Tensor, shape: Shape): Tensor {
-  const free = shape.indexOf(-1);
-  let s = [...shape];
-  if (free >= 0) {
-    const known = shape.reduce((p, d, i) => (i === free ? p : p * d), 1);
-    if (known === 0 || x.size % known !== 0)
-      throw new ShapeError(`reshape: cannot infer -1 viewing ${fmt(x.shape)} as ${fmt(shape)}`);
-    s = shape.map((d, i) => (i === free ? x.size / known : d));
-  }
-  if (s.length === x.rank && s.every((d, i) => d === x.shape[i])) return x;
-  return run1(reshapeOp, [x], { shape: s });
 }

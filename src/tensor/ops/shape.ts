@@ -1,5 +1,6 @@
 /**
- * Shape ops that move data: permute, concat, slice and pad (each with a kernel), `assign` (an
+ * Shape ops: reshape, the free view (no kernel, no copy); the ops that move data — permute,
+ * concat, slice and pad (each with a kernel) — and `assign` (an
  * in-place copy into an existing tensor, e.g. loading weights into parameters), and the user
  * functions built on them (transpose, sliceAxis, split, stack, copy). The gradient of slice is
  * pad and vice versa; the gradient of concat is slices; the gradient of permute is the inverse
@@ -10,9 +11,8 @@ import { isFloat } from "../dtype.ts";
 import { run1, runOp } from "../engine.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
 import { defineOp, type Meta, type OpDef } from "../op.ts";
-import { fmt, normAxis, type Shape, sameShape } from "../shape.ts";
+import { checkShape, fmt, normAxis, numel, type Shape, sameShape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { reshape } from "./reduce.ts";
 
 export interface PermuteAttrs {
   /** Output axis i is input axis perm[i]. */
@@ -193,7 +193,44 @@ export const assignOp = defineOp<Record<string, never>>({
   },
 });
 
+export interface ReshapeAttrs {
+  shape: Shape;
+}
+
+/** A view with another shape of the same size: no kernel, no copy. */
+export const reshapeOp = defineOp<ReshapeAttrs>({
+  name: "reshape",
+  view: true,
+  infer([x], a) {
+    checkShape("reshape", a.shape);
+    if (numel(a.shape) !== numel(x.shape)) {
+      throw new ShapeError(
+        `reshape: cannot view ${fmt(x.shape)} (${numel(x.shape)} elements) as ${fmt(a.shape)} (${numel(a.shape)} elements)`,
+      );
+    }
+    return [{ shape: a.shape, dtype: x.dtype }];
+  },
+  backward({ inputs: [x], grads: [g] }) {
+    return [g ? reshape(g, x.shape) : undefined];
+  },
+});
+
+/** Reshape; one dimension may be -1 and is inferred. */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const free = shape.indexOf(-1);
+  let s = [...shape];
+  if (free >= 0) {
+    const known = shape.reduce((p, d, i) => (i === free ? p : p * d), 1);
+    if (known === 0 || x.size % known !== 0)
+      throw new ShapeError(`reshape: cannot infer -1 viewing ${fmt(x.shape)} as ${fmt(shape)}`);
+    s = shape.map((d, i) => (i === free ? x.size / known : d));
+  }
+  if (s.length === x.rank && s.every((d, i) => d === x.shape[i])) return x;
+  return run1(reshapeOp, [x], { shape: s });
+}
+
 export const shapeOps: readonly OpDef<never>[] = [
+  reshapeOp,
   permuteOp,
   concatOp,
   sliceOp,
