@@ -38,6 +38,9 @@ const PROMPTS: [string, string][] = [
   ["slide/roll", "a red box rolling left underwater"],
   ["two objects", "a blue ball bouncing and a yellow box sliding right"],
   ["two objects", "a green ball thrown left and a pink ball dropped at sunset"],
+  ["camera", "a white ball rolling right while the camera pans left"],
+  ["camera", "a red ball bouncing indoors while the camera zooms in"],
+  ["camera", "an orange box sliding left at night, camera pans right"],
 ];
 const SIZES: [number, number][] = [
   [64, 64],
@@ -167,7 +170,7 @@ try {
     );
     caught("object erased mid-clip", deleteObjectMidClip(video, scene.objects[0].color, from));
     // Another prompt type's prompt: its colours, shapes or motions differ from this clip's.
-    const other = PROMPTS[(i + 5) % PROMPTS.length][1];
+    const other = PROMPTS[(i + 7) % PROMPTS.length][1];
     caught("wrong prompt", video, other);
   }
 } finally {
