@@ -4,7 +4,13 @@
  * strangers) and names the file and the parameter when it is not.
  */
 import type { Module } from "../nn/module.ts";
-import { readWeights, type StoredDType, WeightFileError, writeWeights } from "./safetensors.ts";
+import {
+  type NamedArray,
+  readWeights,
+  type StoredDType,
+  WeightFileError,
+  writeWeights,
+} from "./safetensors.ts";
 
 export async function saveModule(
   module: Module,
@@ -20,29 +26,42 @@ export async function saveModule(
   return writeWeights(path, { tensors, metadata }, options);
 }
 
-/** Loads `path` into `module`'s parameters; returns the file's metadata. */
-export async function loadModule(module: Module, path: string): Promise<Record<string, string>> {
-  const file = await readWeights(path);
-  const named = module.namedParameters();
-  const known = new Set(named.map(([p]) => p));
-  for (const [p, t] of named) {
-    const stored = file.tensors[p];
-    if (!stored)
-      throw new WeightFileError(
-        `${path}: parameter "${p}" is missing (weights for another model?)`,
-      );
-    if (stored.shape.join(",") !== t.shape.join(","))
-      throw new WeightFileError(
-        `${path}: parameter "${p}" is [${stored.shape.join(", ")}] in the file but [${t.shape.join(", ")}] in the model`,
-      );
-  }
-  const extra = Object.keys(file.tensors).filter((k) => !known.has(k));
+/**
+ * Checks stored tensors against `module`'s parameters — no strangers, none missing, the same
+ * shapes, every value finite — and returns them as a state dict; `file` names the source in
+ * errors. Nothing is loaded, so a failed check leaves the module untouched.
+ */
+export function checkState(
+  module: Module,
+  tensors: Record<string, NamedArray>,
+  file: string,
+): Record<string, Float32Array> {
+  const params = module.namedParameters();
+  const known = new Set(params.map(([p]) => p));
+  const extra = Object.keys(tensors).filter((p) => !known.has(p));
   if (extra.length)
     throw new WeightFileError(
-      `${path}: ${extra.length} tensors the model does not have, e.g. "${extra[0]}"`,
+      `${file}: has parameters the model lacks: ${extra.slice(0, 5).join(", ")}`,
     );
-  module.loadStateDict(
-    Object.fromEntries(Object.entries(file.tensors).map(([k, t]) => [k, t.data])),
-  );
+  const state: Record<string, Float32Array> = {};
+  for (const [path, t] of params) {
+    const s = tensors[path];
+    if (!s) throw new WeightFileError(`${file}: is missing parameter "${path}"`);
+    if (s.shape.join() !== t.shape.join())
+      throw new WeightFileError(
+        `${file}: parameter "${path}" is [${s.shape}] in the file but [${t.shape}] in the model`,
+      );
+    const bad = s.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new WeightFileError(`${file}: parameter "${path}" holds a non-finite value at ${bad}`);
+    state[path] = s.data;
+  }
+  return state;
+}
+
+/** Loads `path` into `module`'s parameters (after every check); returns the file's metadata. */
+export async function loadModule(module: Module, path: string): Promise<Record<string, string>> {
+  const file = await readWeights(path);
+  module.loadStateDict(checkState(module, file.tensors, path));
   return file.metadata;
 }

@@ -137,7 +137,7 @@ describe("module weights", () => {
     const wider = new MLP(device, new Rng(3), 4, 8);
     await assert.rejects(
       loadModule(wider, p),
-      /mlp\.safetensors: parameter "fc1\.weight" is \[6, 4\] in the file but \[8, 4\] in the model/,
+      /mlp\.safetensors: parameter "fc1\.weight" is \[6,4\] in the file but \[8,4\] in the model/,
     );
   });
 });

@@ -94,6 +94,12 @@ function checkTensors(tensors: Record<string, NamedArray>): void {
   }
 }
 
+/** One safetensors file's bytes holding every tensor of `file` (no sharding). */
+export function encodeWeights(file: WeightFile, dtype: StoredDType = "F32"): Uint8Array {
+  checkTensors(file.tensors);
+  return encodeFile(Object.entries(file.tensors), dtype, file.metadata);
+}
+
 /**
  * Writes `tensors` to `path` (a .safetensors file), or to shards beside it with an index when
  * they exceed `shardBytes`; returns the files written. Nothing at the destination changes

@@ -7,15 +7,14 @@
  * and says what is wrong: a missing, truncated or corrupt file, another network, another
  * config, or a missing, extra or misshapen parameter.
  */
-import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
-import type { Module } from "../nn/module.ts";
+import { checkState, saveModule } from "../io/module-weights.ts";
 import {
-  decodeSafetensors,
-  encodeSafetensors,
   type NamedArray,
+  readWeights as readWeightFile,
+  type StoredDType,
   WeightFileError,
-} from "./safetensors.ts";
+} from "../io/safetensors.ts";
+import type { Module } from "../nn/module.ts";
 
 export const WEIGHTS_FORMAT = "zoetrope-weights-1";
 
@@ -29,60 +28,42 @@ export interface SavedWeights {
   metadata: Record<string, string>;
 }
 
-/** Writes `module`'s parameters with their config to `file`, atomically. */
+/**
+ * Writes `module`'s parameters with their config to `file`, atomically; f16 and shards under
+ * 16 MiB (with an index) on request, for weights committed to the repository.
+ */
 export async function saveWeights(
   file: string,
   module: Module,
   kind: NetworkKind,
   config: unknown,
   extra: Record<string, string> = {},
-): Promise<void> {
-  const tensors: Record<string, NamedArray> = {};
-  const state = await module.stateDict();
-  for (const [path, t] of module.namedParameters())
-    tensors[path] = { shape: [...t.shape], data: state[path] };
+  options: { dtype?: StoredDType; shardBytes?: number } = {},
+): Promise<string[]> {
   for (const key of ["format", "kind", "config"])
     if (key in extra) throw new Error(`saveWeights: metadata field "${key}" is reserved`);
   const metadata = { ...extra, format: WEIGHTS_FORMAT, kind, config: JSON.stringify(config) };
-  const bytes = encodeSafetensors({ metadata, tensors });
-  const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  return saveModule(module, file, metadata, options);
 }
 
 /** Reads and checks a weight file's container and metadata (not yet against a model). */
 export async function readWeights(
   file: string,
 ): Promise<SavedWeights & { tensors: Record<string, NamedArray> }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new WeightFileError(
-      file,
-      code === "ENOENT" ? "weight file does not exist" : `cannot read (${(err as Error).message})`,
-    );
-  }
-  const { metadata, tensors } = decodeSafetensors(bytes, file);
+  const { metadata, tensors } = await readWeightFile(file);
+  const fail = (problem: string) => new WeightFileError(`${file}: ${problem}`);
   if (metadata.format !== WEIGHTS_FORMAT)
-    throw new WeightFileError(
-      file,
+    throw fail(
       `not a Zoetrope weight file (format ${metadata.format ?? "missing"}, expected ${WEIGHTS_FORMAT})`,
     );
   const kind = metadata.kind;
   if (kind !== "autoencoder" && kind !== "text-to-video")
-    throw new WeightFileError(file, `unknown network kind "${kind}"`);
+    throw fail(`unknown network kind "${kind}"`);
   let config: unknown;
   try {
     config = JSON.parse(metadata.config ?? "");
   } catch {
-    throw new WeightFileError(file, "corrupt metadata: the config is not JSON");
+    throw fail("corrupt metadata: the config is not JSON");
   }
   return { kind, config, metadata, tensors };
 }
@@ -114,35 +95,12 @@ export async function loadWeights(
 ): Promise<SavedWeights> {
   const saved = await readWeights(file);
   if (saved.kind !== kind)
-    throw new WeightFileError(file, `holds ${saved.kind} weights, expected ${kind}`);
+    throw new WeightFileError(`${file}: holds ${saved.kind} weights, expected ${kind}`);
   const diff = jsonDiff(saved.config, config);
   if (diff.length)
     throw new WeightFileError(
-      file,
-      `was trained with another config: ${diff.slice(0, 5).join("; ")}`,
+      `${file}: was trained with another config: ${diff.slice(0, 5).join("; ")}`,
     );
-  const params = module.namedParameters();
-  const known = new Set(params.map(([p]) => p));
-  const extra = Object.keys(saved.tensors).filter((p) => !known.has(p));
-  if (extra.length)
-    throw new WeightFileError(
-      file,
-      `has parameters the model lacks: ${extra.slice(0, 5).join(", ")}`,
-    );
-  const state: Record<string, Float32Array> = {};
-  for (const [path, t] of params) {
-    const s = saved.tensors[path];
-    if (!s) throw new WeightFileError(file, `is missing parameter "${path}"`);
-    if (s.shape.join() !== t.shape.join())
-      throw new WeightFileError(
-        file,
-        `parameter "${path}" is [${s.shape}] in the file but [${t.shape}] in the model`,
-      );
-    for (let i = 0; i < s.data.length; i++)
-      if (!Number.isFinite(s.data[i]))
-        throw new WeightFileError(file, `parameter "${path}" holds a non-finite value at ${i}`);
-    state[path] = s.data;
-  }
-  module.loadStateDict(state);
+  module.loadStateDict(checkState(module, saved.tensors, file));
   return { kind: saved.kind, config: saved.config, metadata: saved.metadata };
 }
