@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createDevice } from "../tensor/device.ts";
 import { div, sub } from "../tensor/ops/elementwise.ts";
+import { copy } from "../tensor/ops/shape.ts";
 import { Rng } from "../util/rng.ts";
 import { drawFrameMasks, knownFrameTensors } from "./known-frames.ts";
 import {
@@ -58,11 +59,11 @@ describe("rectified flow", () => {
     const x = device.randn([1, 2, 1, 2, 2], rng);
     const v = device.randn([1, 2, 1, 2, 2], rng);
     const seen: number[] = [];
-    const out = sampleFlow(
+    const out = await sampleFlow(
       x,
       (_, t) => {
         seen.push(t);
-        return v;
+        return copy(v); // the sampler owns (and frees) each velocity
       },
       { steps: 1 },
     );
@@ -81,7 +82,7 @@ describe("rectified flow", () => {
       // On the straight path, v = noise − x0 = (x_t − x0) / t.
       const oracle = (x: typeof x0, t: number) => div(sub(x, x0), device.scalar(t));
       const steps: number[] = [];
-      const out = sampleFlow(noise, oracle, {
+      const out = await sampleFlow(noise, oracle, {
         steps: 7,
         shift: 2,
         method,
@@ -103,7 +104,7 @@ describe("rectified flow", () => {
       times.push(t);
       return div(sub(x, x0), device.scalar(t));
     };
-    const out = sampleFlow(noise, oracle, { steps: 4, init: { latent: x0, strength: 0.5 } });
+    const out = await sampleFlow(noise, oracle, { steps: 4, init: { latent: x0, strength: 0.5 } });
     assert.deepEqual(times, [0.5, 0.375, 0.25, 0.125]);
     assert.ok(maxDiff(await out.toArray(), await x0.toArray()) < 1e-5);
     assert.throws(() => timeGrid(0), /steps must be a positive integer/);

@@ -9,8 +9,11 @@ import { addScaled, lerp } from "../tensor/ops/fused.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { timeShift } from "./rectified-flow.ts";
 
-/** v(x, t): the velocity at time t (a host number, the same for the whole batch). */
-export type Velocity = (x: Tensor, t: number) => Tensor;
+/**
+ * v(x, t): the velocity at time t (a host number, the same for the whole batch), as a new tensor
+ * the sampler owns. It may be asynchronous: on the onnx device it is a compiled program.
+ */
+export type Velocity = (x: Tensor, t: number) => Tensor | Promise<Tensor>;
 
 export interface SampleOptions {
   steps: number;
@@ -36,25 +39,33 @@ export function timeGrid(steps: number, shift = 1, from = 1): number[] {
 }
 
 /** Integrates from `noise` (caller-owned, not freed) to t = 0; returns the sample. */
-export function sampleFlow(noise: Tensor, velocity: Velocity, opts: SampleOptions): Tensor {
+export async function sampleFlow(
+  noise: Tensor,
+  velocity: Velocity,
+  opts: SampleOptions,
+): Promise<Tensor> {
   const from = opts.init?.strength ?? 1;
   const ts = timeGrid(opts.steps, opts.shift ?? 1, from);
-  return noGrad(() => {
-    let x = opts.init ? tidy(() => lerp(opts.init!.latent, noise, from)) : noise;
-    for (let i = 0; i < opts.steps; i++) {
-      const [t, next] = [ts[i], ts[i + 1]];
-      const prev = x;
-      x = tidy(() => {
-        const v = velocity(prev, t);
-        const euler = addScaled(prev, v, next - t); // x + (t_next − t)·v
-        if (opts.method !== "heun" || next === 0) return euler;
-        // Heun: average the slope here and at the Euler point.
-        const v2 = velocity(euler, next);
-        return addScaled(addScaled(prev, v, (next - t) / 2), v2, (next - t) / 2);
-      });
-      if (prev !== noise) prev.dispose();
-      opts.onStep?.(i + 1, opts.steps, next);
+  const init = opts.init;
+  let x = init ? noGrad(() => tidy(() => lerp(init.latent, noise, from))) : noise;
+  for (let i = 0; i < opts.steps; i++) {
+    const [t, next] = [ts[i], ts[i + 1]];
+    const prev = x;
+    const v = await velocity(prev, t);
+    const euler = noGrad(() => tidy(() => addScaled(prev, v, next - t))); // x + (t_next − t)·v
+    if (opts.method !== "heun" || next === 0) x = euler;
+    else {
+      // Heun: average the slope here and at the Euler point.
+      const v2 = await velocity(euler, next);
+      x = noGrad(() =>
+        tidy(() => addScaled(addScaled(prev, v, (next - t) / 2), v2, (next - t) / 2)),
+      );
+      euler.dispose();
+      v2.dispose();
     }
-    return x;
-  });
+    v.dispose();
+    if (prev !== noise) prev.dispose();
+    opts.onStep?.(i + 1, opts.steps, next);
+  }
+  return x;
 }

@@ -151,7 +151,7 @@ describe("diffusion transformer", () => {
       Array.from({ length: 48 }, (_, i) => (i < 16 ? 1 : 0)),
       [1, 1, 3, 4, 4],
     );
-    const out = model.sampleLatents(["a ball"], [4, 3, 4, 4], {
+    const out = await model.sampleLatents(["a ball"], [4, 3, 4, 4], {
       seed: 1,
       steps: 3,
       guidance: 3,
@@ -161,12 +161,12 @@ describe("diffusion transformer", () => {
     for (let ch = 0; ch < 4; ch++)
       for (let i = 0; i < 16; i++) assert.equal(o[ch * 48 + i], c[ch * 48 + i]);
     assert.ok(Math.abs(o[20] - c[20]) > 1e-6, "unknown frames are generated");
-    assert.throws(
-      () => model.sampleLatents(["a ball"], [3, 3, 4, 4], { seed: 1, steps: 1 }),
+    await assert.rejects(
+      model.sampleLatents(["a ball"], [3, 3, 4, 4], { seed: 1, steps: 1 }),
       /makes 4-channel latents, asked for 3/,
     );
-    assert.throws(
-      () => model.sampleLatents(["a ball"], [4, 3, 5, 4], { seed: 1, steps: 1 }),
+    await assert.rejects(
+      model.sampleLatents(["a ball"], [4, 3, 5, 4], { seed: 1, steps: 1 }),
       /height 5 is not a multiple/,
     );
     model.dispose();

@@ -79,7 +79,7 @@ export async function generate(
 ): Promise<Generated> {
   const [t, h, w] = checkRequest(ae, t2v, o);
   const { caption, unknownWords } = expandPrompt(o.prompt, o.seed);
-  const latent = t2v.sampleLatents([caption], [ae.cfg.latentChannels, t, h, w], {
+  const latent = await t2v.sampleLatents([caption], [ae.cfg.latentChannels, t, h, w], {
     steps: o.steps,
     guidance: o.guidance,
     seed: o.seed,

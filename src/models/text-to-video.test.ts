@@ -37,7 +37,7 @@ it("overfits two captioned latent clips and generates each from its own caption"
   const b = device.randn([1, ...SHAPE], rng);
   const [av, bv] = [await a.toArray(), await b.toArray()];
   const sampleBoth = async (seed: number, guidance: number) => {
-    const gen = model.sampleLatents([CAP_A, CAP_B], SHAPE, { seed, steps: 10, guidance });
+    const gen = await model.sampleLatents([CAP_A, CAP_B], SHAPE, { seed, steps: 10, guidance });
     const v = await gen.toArray();
     gen.dispose();
     return [v.slice(0, av.length), v.slice(av.length)];

@@ -4,6 +4,8 @@
  * random known frames) and latent sampling with guidance. The autoencoder stays separate: it is
  * trained first and frozen, and the DiT works on its (scaled) latents.
  */
+
+import { compile } from "../compile/compile.ts";
 import {
   drawFrameMasks,
   type KnownFrameTensors,
@@ -31,6 +33,17 @@ import { Tokenizer } from "../text/tokenizer.ts";
 import { Rng } from "../util/rng.ts";
 import type { ModelConfig } from "./config.ts";
 import { DiffusionTransformer, type KnownFrames } from "./dit.ts";
+
+/** The tensors a velocity evaluation reads (see TextToVideo.velocity). */
+export interface VelocityArgs {
+  x: Tensor;
+  t: Tensor;
+  tokens: Tensor;
+  pooled: Tensor;
+  guidance?: Tensor;
+  mask?: Tensor;
+  clean?: Tensor;
+}
 
 /** Probability that a training caption is replaced by the empty caption. */
 export const CAPTION_DROPOUT = 0.1;
@@ -137,11 +150,28 @@ export class TextToVideo extends Module {
   }
 
   /**
+   * The velocity of a batch, from tensors only (so that the compiled sampler can trace it):
+   * x [B, C, T, H, W]; t [B] (or [2B] when guided); caption tokens and pooled vectors for B (or
+   * the B conditional then the B empty captions when guided); `guidance` [1] when guided:
+   * v = v_u + g·(v_c − v_u).
+   */
+  velocity(a: VelocityArgs): Tensor {
+    const cond = { tokens: a.tokens, pooled: a.pooled };
+    const known = a.mask && a.clean ? { mask: a.mask, clean: a.clean } : undefined;
+    if (!a.guidance) return this.dit.forward(a.x, a.t, cond, known); // [B, C, T, H, W]
+    const b = a.x.shape[0];
+    const v = this.dit.forward(concat([a.x, a.x], 0), a.t, cond, known); // [2B, C, T, H, W]
+    const [vc, vu] = split(v, [b, b], 0);
+    return lerp(vu, vc, a.guidance); // v_u + g·(v_c − v_u)
+  }
+
+  /**
    * Samples latents [B, C, T, H, W] for `captions` from seeded noise. `guidance` > 1 batches
    * each caption with the empty caption and moves the velocity away from the unconditional one:
-   * v = v_u + g·(v_c − v_u). `known` gives frames to keep (mask + clean latents).
+   * v = v_u + g·(v_c − v_u). `known` gives frames to keep (mask + clean latents). On the onnx
+   * device each velocity is one compiled ONNX Runtime program (compiled once per shape).
    */
-  sampleLatents(
+  async sampleLatents(
     captions: readonly string[],
     shape: [number, number, number, number],
     options: Omit<SampleOptions, "shift"> & {
@@ -149,53 +179,68 @@ export class TextToVideo extends Module {
       guidance?: number;
       known?: KnownFrames;
     },
-  ): Tensor {
+  ): Promise<Tensor> {
     const b = captions.length;
     const [c, t, h, w] = shape;
     if (c !== this.cfg.dit.latentChannels)
       throw new ShapeError(
         `sampleLatents: the model makes ${this.cfg.dit.latentChannels}-channel latents, asked for ${c}`,
       );
+    this.dit.grid(t, h, w);
     const g = options.guidance ?? 1;
     const guided = g !== 1;
+    const n = guided ? 2 * b : b;
     const shift = shiftForTokens(this.tokenCount(t, h, w), this.cfg.flow.baseTokens);
-    return noGrad(() => {
-      const rng = new Rng(options.seed);
-      const noise = keep(this.device.randn([b, c, t, h, w], rng));
-      const cond = tidy(() => {
+    const noise = keep(this.device.randn([b, c, t, h, w], new Rng(options.seed)));
+    const cond = noGrad(() =>
+      tidy(() => {
         const ids = this.tokenize(guided ? [...captions, ...captions.map(() => "")] : captions);
         return this.text.forward(ids);
-      });
-      const known = options.known;
-      const knownBoth: KnownFrames | undefined =
-        known && guided
-          ? {
+      }),
+    );
+    const known = options.known;
+    const knownBoth =
+      known && guided
+        ? noGrad(() =>
+            tidy(() => ({
               mask: concat([known.mask, known.mask], 0),
               clean: concat([known.clean, known.clean], 0),
-            }
-          : known;
-      const velocity = (x: Tensor, time: number): Tensor => {
-        if (!guided) return this.dit.forward(x, fill(x, time, [b]), cond, knownBoth);
-        const v = this.dit.forward(concat([x, x], 0), fill(x, time, [2 * b]), cond, knownBoth); // [2B, C, T, H, W]
-        const [vc, vu] = split(v, [b, b], 0);
-        return lerp(vu, vc, g); // v_u + g·(v_c − v_u)
-      };
-      let x = sampleFlow(noise, velocity, { ...options, shift });
-      if (known) {
-        const sampled = x;
-        x = tidy(() => lerp(sampled, known.clean, known.mask)); // known frames exactly as given
-        sampled.dispose();
-      }
-      for (const tensor of [
-        noise,
-        cond.tokens,
-        cond.pooled,
-        ...(knownBoth && knownBoth !== known ? [knownBoth.mask, knownBoth.clean] : []),
-      ])
-        tensor.dispose();
-      return x;
-    });
+            })),
+          )
+        : known;
+    const guidance = guided ? keep(this.device.tensor([g], [1])) : undefined;
+    const compiled = this.device.kind === "onnx";
+    const velocity = async (x: Tensor, time: number): Promise<Tensor> => {
+      const tt = this.device.tensor(new Float32Array(n).fill(time), [n]);
+      const args: VelocityArgs = { x, t: tt, tokens: cond.tokens, pooled: cond.pooled, guidance };
+      if (knownBoth) Object.assign(args, { mask: knownBoth.mask, clean: knownBoth.clean });
+      const v = compiled
+        ? await this.compiledVelocity(args as unknown as Record<string, Tensor>)
+        : noGrad(() => tidy(() => this.velocity(args)));
+      tt.dispose();
+      return v;
+    };
+    let x = await sampleFlow(noise, velocity, { ...options, shift });
+    if (known) {
+      const sampled = x;
+      x = noGrad(() => tidy(() => lerp(sampled, known.clean, known.mask))); // known frames exactly as given
+      sampled.dispose();
+    }
+    for (const tensor of [
+      noise,
+      cond.tokens,
+      cond.pooled,
+      ...(guidance ? [guidance] : []),
+      ...(knownBoth && knownBoth !== known ? [knownBoth.mask, knownBoth.clean] : []),
+    ])
+      tensor.dispose();
+    return x;
   }
+
+  /** `velocity` as one ONNX Runtime program per argument shape (made on first use). */
+  private readonly compiledVelocity = compile((a: Record<string, Tensor>) =>
+    noGrad(() => this.velocity(a as unknown as VelocityArgs)),
+  );
 }
 
 export type { TextFeatures };
