@@ -21,6 +21,7 @@
  * function of the clip. `latentScale` (measured on data after training) maps the latent to unit
  * variance for the diffusion model.
  */
+import { compile } from "../compile/compile.ts";
 import { Module } from "../nn/module.ts";
 import type { Device } from "../tensor/device.ts";
 import { noGrad, tidy } from "../tensor/engine.ts";
@@ -189,6 +190,24 @@ export class VideoAutoencoder extends Module {
   decode(latent: Tensor): Tensor {
     return this.decoder.forward(scale(latent, 1 / this.cfg.latentScale));
   }
+
+  /**
+   * `encode` for inference, as a new tensor: one compiled ONNX Runtime program per shape on the
+   * onnx device, eager elsewhere.
+   */
+  async encodeFrames(x: Tensor): Promise<Tensor> {
+    if (this.device.kind === "onnx") return this.compiledEncode({ x });
+    return noGrad(() => tidy(() => this.encode(x)));
+  }
+
+  /** `decode` for inference, compiled on the onnx device as `encodeFrames` is. */
+  async decodeLatent(latent: Tensor): Promise<Tensor> {
+    if (this.device.kind === "onnx") return this.compiledDecode({ z: latent });
+    return noGrad(() => tidy(() => this.decode(latent)));
+  }
+
+  private readonly compiledEncode = compile((a: { x: Tensor }) => noGrad(() => this.encode(a.x)));
+  private readonly compiledDecode = compile((a: { z: Tensor }) => noGrad(() => this.decode(a.z)));
 
   /**
    * Training loss on x [B, 3, T, H, W]: L1 + edgeWeight · L1 of the horizontal and vertical

@@ -135,3 +135,22 @@ it("sampling on the onnx device (one compiled program per velocity) matches the 
   });
   assert.ok(worst <= 1e-4 * (1 + scale), `compiled vs eager sample: max difference ${worst}`);
 });
+
+it("the autoencoder's inference encode and decode run compiled on the onnx device and match the CPU reference", async () => {
+  const run = async (device: Device) => {
+    const ae = new VideoAutoencoder(device, new Rng(7), cfg.ae);
+    const clip = device.rand([1, 3, 5, 16, 16], new Rng(8), -1, 1);
+    const z = await ae.encodeFrames(clip);
+    const pixels = await ae.decodeLatent(z);
+    return [Float32Array.from(await z.toArray()), Float32Array.from(await pixels.toArray())];
+  };
+  const [ze, pe] = await run(await createDevice({ kind: "cpu" }));
+  const [zc, pc] = await run(await createDevice({ kind: "onnx" }));
+  for (const [e, c, what] of [
+    [ze, zc, "latent"],
+    [pe, pc, "pixels"],
+  ] as const) {
+    const worst = e.reduce((m, v, i) => Math.max(m, Math.abs(v - c[i])), 0);
+    assert.ok(worst <= 1e-4, `${what}: compiled vs eager max difference ${worst}`);
+  }
+});

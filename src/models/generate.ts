@@ -86,7 +86,7 @@ export async function generate(
     method: o.method,
     onStep: o.onStep,
   });
-  const pixels = noGrad(() => tidy(() => ae.decode(latent))); // [1, 3, frames, H, W]
+  const pixels = await ae.decodeLatent(latent); // [1, 3, frames, H, W]
   latent.dispose();
   const values = await pixels.toArray();
   const [video] = arrayToVideos(values, pixels.shape, o.fps);
