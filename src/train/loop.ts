@@ -21,6 +21,14 @@ import { Trainer } from "./trainer.ts";
 
 export type Batch = Record<string, Tensor>;
 
+export interface NextBatch {
+  batch: Batch;
+  /** The data position after this batch (saved with checkpoints). */
+  position: unknown;
+  /** Samples in the batch (for samples/s). */
+  samples: number;
+}
+
 export interface TrainTask {
   model: Module;
   /** Weight-file metadata (the model's config as JSON strings). */
@@ -30,7 +38,7 @@ export interface TrainTask {
    * timesteps), uploaded as tensors. `position` is the task's data position, saved with
    * checkpoints; it returns the position after the batch.
    */
-  batch(rng: Rng, position: unknown): { batch: Batch; position: unknown; samples: number };
+  batch(rng: Rng, position: unknown): NextBatch | Promise<NextBatch>;
   /** The loss of one batch (a one-element tensor), computing in `dtype`. */
   loss(batch: Batch, dtype: ComputeDType): Tensor;
 }
@@ -127,7 +135,7 @@ export async function train(task: TrainTask, o: TrainOptions): Promise<TrainResu
         stopped = true;
         break;
       }
-      const { batch, position, samples: n } = task.batch(rng, state.data);
+      const { batch, position, samples: n } = await task.batch(rng, state.data);
       const lr = lrAt(schedule, state.step);
       let loss: Tensor;
       if (compiled) {

@@ -1,0 +1,110 @@
+/**
+ * What the training loop (src/train/loop.ts) trains, on the simulated world's clips: the
+ * autoencoder on pixels, and the text encoder + diffusion transformer on the latents of a
+ * trained, frozen autoencoder. Clips come from the world stream's batch plans (src/data), so the
+ * data position is just the next batch's index: a resumed run renders exactly the clips it
+ * would have seen, without replaying the ones before.
+ */
+import { type Bucket, bucketKey } from "../data/buckets.ts";
+import { makeWorldClip, planBatch, type WorldStreamOptions } from "../data/world-stream.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import type { NextBatch, TrainTask } from "../train/loop.ts";
+import type { Rng } from "../util/rng.ts";
+import type { VideoAutoencoder } from "./autoencoder.ts";
+import type { TextToVideo } from "./text-to-video.ts";
+import { videosToTensor } from "./video-tensor.ts";
+
+export interface WorldData {
+  /** Seed of the clip stream (independent of the training seed). */
+  seed: number;
+  buckets: readonly Bucket[];
+  fps: number;
+  batchSize: number;
+  /** Relative frequency of each bucket. */
+  weights?: readonly number[];
+}
+
+/** The clips and captions of batch `index` of the world stream. */
+function worldBatch(data: WorldData, index: number) {
+  const opts: WorldStreamOptions = { ...data };
+  const { bucket, seeds } = planBatch(opts, index);
+  const clips = seeds.map((seed) => makeWorldClip(seed, bucket, data.fps));
+  return { bucket, videos: clips.map((c) => c.video), captions: clips.map((c) => c.caption) };
+}
+
+function positionOf(p: unknown): number {
+  return typeof p === "number" && Number.isInteger(p) && p >= 0 ? p : 0;
+}
+
+/** The autoencoder on world clips: L1 + edge loss, with latent-noise augmentation drawn per batch. */
+export function autoencoderTask(
+  ae: VideoAutoencoder,
+  data: WorldData,
+  metadata: Record<string, string>,
+): TrainTask {
+  return {
+    model: ae,
+    metadata,
+    batch(rng: Rng, position: unknown): NextBatch {
+      const index = positionOf(position);
+      const { videos } = worldBatch(data, index);
+      const x = videosToTensor(ae.device, videos); // [B, 3, T, H, W] in [-1, 1]
+      const [b, , t, h, w] = x.shape;
+      const z = [b, ae.cfg.latentChannels, 1 + (t - 1) / ae.cfg.temporalDown, h / 8, w / 8];
+      const noise = ae.device.randn(z, rng);
+      return { batch: { x, noise }, position: index + 1, samples: b };
+    },
+    loss: (batch) => ae.loss(batch.x, batch.noise).loss,
+  };
+}
+
+/**
+ * The text encoder and DiT on the latents of a frozen autoencoder (encoded per batch, compiled
+ * on the onnx device): rectified flow with caption dropout and random known frames.
+ */
+export function textToVideoTask(
+  t2v: TextToVideo,
+  ae: VideoAutoencoder,
+  data: WorldData,
+  metadata: Record<string, string>,
+): TrainTask {
+  return {
+    model: t2v,
+    metadata,
+    async batch(rng: Rng, position: unknown): Promise<NextBatch> {
+      const index = positionOf(position);
+      const { videos, captions, bucket } = worldBatch(data, index);
+      const pixels = videosToTensor(ae.device, videos);
+      let x0: Tensor;
+      try {
+        x0 = await ae.encodeFrames(pixels); // [B, Cz, t, h, w], unit variance
+      } catch (err) {
+        throw new Error(
+          `training batch ${index} (${bucketKey(bucket)}): ${(err as Error).message}`,
+        );
+      } finally {
+        pixels.dispose();
+      }
+      const drawn = t2v.drawBatch(rng, x0, captions);
+      const known = drawn.known;
+      const batch: Record<string, Tensor> = {
+        x0,
+        ids: drawn.ids,
+        noise: drawn.draws.noise,
+        t: drawn.draws.t,
+        tGrid: drawn.draws.tGrid,
+      };
+      if (known)
+        Object.assign(batch, { mask: known.mask, clean: known.clean, weight: known.weight });
+      return { batch, position: index + 1, samples: captions.length };
+    },
+    loss(b, dtype) {
+      const known = b.mask ? { mask: b.mask, clean: b.clean, weight: b.weight } : null;
+      return t2v.loss(
+        b.x0,
+        { ids: b.ids, draws: { noise: b.noise, t: b.t, tGrid: b.tGrid }, known, dispose: () => {} },
+        dtype,
+      );
+    },
+  };
+}
