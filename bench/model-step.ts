@@ -5,9 +5,14 @@
  * size the model and its training (issue 10). Alternates contenders in rounds, medians after
  * warm-up; prints the CPU.
  *
- *   node --import tsx bench/model-step.ts [--config world-s] [--ae-batch 8] [--dit-batch 32] [--reps 3]
+ * Beside each step: the same networks in PyTorch (bench/model-step.py mirrors src/models layer
+ * for layer; it prints the same parameter counts), fp32 and bf16 autocast, on the same cores.
+ *
+ *   node --import tsx bench/model-step.ts [--config world-s] [--ae-batch 8] [--dit-batch 32] [--reps 3] [--no-torch]
  */
-import { execSync } from "node:child_process";
+import { execSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { compile } from "../src/compile/compile.ts";
 import { createDevice } from "../src/devices.ts";
 import { VideoAutoencoder } from "../src/models/autoencoder.ts";
@@ -124,7 +129,59 @@ const decode = compile((a: { z: Tensor }) => noGrad(() => ae.decode(a.z)));
 const decArgs = { z: device.randn([1, cz, lt, lh, lw], rng) };
 await decode(decArgs);
 
-const rows: [string, number, number, number][] = [];
+/** The PyTorch mirror in a child process, one JSON command per line. */
+function startTorch() {
+  const python =
+    process.env.ZOETROPE_PYTHON ??
+    (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+  try {
+    execSync(`${python} -c "import torch"`, { stdio: "ignore" });
+  } catch {
+    console.log(
+      "PyTorch not found: apt-get install -y python3-torch libopenblas0-openmp; timing zoetrope alone",
+    );
+    return null;
+  }
+  const proc = spawn(python, [new URL("./model-step.py", import.meta.url).pathname], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+  return {
+    async ask(cmd: object): Promise<Record<string, unknown>> {
+      proc.stdin.write(`${JSON.stringify(cmd)}\n`);
+      const next = await lines.next();
+      if (next.done) throw new Error("the PyTorch process ended");
+      return JSON.parse(next.value);
+    },
+    close: () => proc.stdin.end(),
+  };
+}
+const torch = argv.includes("--no-torch") ? null : startTorch();
+if (torch) {
+  const r = await torch.ask({
+    setup: {
+      config: cfg,
+      ae_batch: AE_BATCH,
+      dit_batch: DIT_BATCH,
+      frames: FRAMES,
+      height: HEIGHT,
+      width: WIDTH,
+    },
+  });
+  console.log(
+    `PyTorch ${r.torch}: autoencoder ${Number(r.ae_params).toLocaleString()} parameters, text + DiT ${Number(r.t2v_params).toLocaleString()}`,
+  );
+}
+const torchTimes: Record<string, number[]> = {};
+async function torchTime(kind: string, dtype: string): Promise<void> {
+  if (!torch) return;
+  await torch.ask({ time: kind, dtype, reps: 1 });
+  const r = await torch.ask({ time: kind, dtype, reps: REPS });
+  const key = `${kind}/${dtype}`;
+  torchTimes[key] = [...(torchTimes[key] ?? []), median(r.ms as number[])];
+}
+
+const rows: [string, number, number, number, string][] = [];
 const tokens = t2v.tokenCount(lt, lh, lw);
 const aeFlops = 3 * autoencoderForwardFlops(cfg.ae, FRAMES, HEIGHT, WIDTH) * AE_BATCH;
 const ditFlops =

@@ -1,0 +1,360 @@
+"""PyTorch side of bench/model-step.ts: the bundled config's networks mirrored layer for layer
+(src/models: the causal video autoencoder, the text encoder, the diffusion transformer), timed on
+request. Same shapes, same ops (rotary positions, adaLN-Zero, cross-attention without key/value
+bias, tanh GELU, plain softmax attention), AdamW + global-norm clipping as the Trainer does.
+
+Reads one JSON command per line on stdin, answers one JSON line on stdout:
+  {"setup": {"config": {...}, "ae_batch": n, "dit_batch": n, "frames": f, "height": h, "width": w}}
+  {"time": "ae"|"dit"|"velocity"|"decode", "dtype": "fp32"|"bf16", "reps": n} -> {"ms": [...]}
+  {"memory": true} -> {"max_rss_kb": n}
+"""
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(os.cpu_count() or 2)
+
+
+def rope_tables(grid, sections, theta, dh):
+    gt, gh, gw = grid
+    n = gt * gh * gw
+    cos = torch.zeros(n, dh)
+    sin = torch.zeros(n, dh)
+    for tok in range(n):
+        pos = [tok // (gh * gw), (tok // gw) % gh, tok % gw]
+        c = 0
+        for axis in range(3):
+            sec = sections[axis]
+            for i in range(sec // 2):
+                a = pos[axis] * theta ** (-2 * i / sec)
+                cos[tok, c] = cos[tok, c + 1] = math.cos(a)
+                sin[tok, c] = -math.sin(a)
+                sin[tok, c + 1] = math.sin(a)
+                c += 2
+    return cos, sin
+
+
+def default_sections(dh):
+    pairs = dh // 2
+    base = pairs // 3
+    rest = pairs - 3 * base
+    return [2 * base, 2 * (base + (1 if rest >= 1 else 0)), 2 * (base + (1 if rest >= 2 else 0))]
+
+
+def rope(x, tables):
+    cos, sin = tables
+    swapped = x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
+    return x * cos + swapped * sin
+
+
+def attention(q, k, v):
+    s = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5
+    return s.softmax(-1) @ v
+
+
+class SelfAttention(torch.nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.qkv = torch.nn.Linear(dim, 3 * dim)
+        self.proj = torch.nn.Linear(dim, dim)
+
+    def forward(self, x, tables):
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).reshape(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        o = attention(rope(q, tables), rope(k, tables), v)
+        return self.proj(o.permute(0, 2, 1, 3).reshape(b, t, d))
+
+
+class Mlp(torch.nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(dim, hidden)
+        self.fc2 = torch.nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
+
+
+class TextBlock(torch.nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.norm1 = torch.nn.LayerNorm(dim)
+        self.attn = SelfAttention(dim, heads)
+        self.norm2 = torch.nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, 4 * dim)
+
+    def forward(self, x, tables):
+        x = x + self.attn(self.norm1(x), tables)
+        return x + self.mlp(self.norm2(x))
+
+
+class TextEncoder(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.embed = torch.nn.Embedding(c["vocab"], c["dim"])
+        self.blocks = torch.nn.ModuleList(TextBlock(c["dim"], c["heads"]) for _ in range(c["layers"]))
+        self.norm = torch.nn.LayerNorm(c["dim"])
+        dh = c["dim"] // c["heads"]
+        self.tables = rope_tables([c["maxTokens"], 1, 1], [dh, 0, 0], 10000, dh)
+
+    def forward(self, ids):
+        x = self.embed(ids)
+        for blk in self.blocks:
+            x = blk(x, self.tables)
+        tokens = self.norm(x)
+        return tokens, tokens[:, 0]
+
+
+class CrossAttention(torch.nn.Module):
+    def __init__(self, dim, heads, text_dim):
+        super().__init__()
+        self.heads = heads
+        self.q = torch.nn.Linear(dim, dim)
+        self.kv = torch.nn.Linear(text_dim, 2 * dim, bias=False)
+        self.proj = torch.nn.Linear(dim, dim)
+
+    def forward(self, x, text):
+        b, n, d = x.shape
+        h = self.heads
+        q = self.q(x).reshape(b, n, h, d // h).permute(0, 2, 1, 3)
+        k, v = self.kv(text).reshape(b, text.shape[1], 2, h, d // h).permute(2, 0, 3, 1, 4)
+        return self.proj(attention(q, k, v).permute(0, 2, 1, 3).reshape(b, n, d))
+
+
+def modulate(x, shift, scale):
+    return F.layer_norm(x, x.shape[-1:], eps=1e-6) * (1 + scale[:, None]) + shift[:, None]
+
+
+class DitBlock(torch.nn.Module):
+    def __init__(self, dim, heads, text_dim, mlp_ratio):
+        super().__init__()
+        self.attn = SelfAttention(dim, heads)
+        self.cross_norm = torch.nn.LayerNorm(dim, eps=1e-6)
+        self.cross = CrossAttention(dim, heads, text_dim)
+        self.mlp = Mlp(dim, round(dim * mlp_ratio))
+        self.ada = torch.nn.Linear(dim, 6 * dim)
+
+    def forward(self, x, c, text, tables):
+        s1, sc1, g1, s2, sc2, g2 = self.ada(c).chunk(6, -1)
+        y = x + g1[:, None] * self.attn(modulate(x, s1, sc1), tables)
+        y = y + self.cross(self.cross_norm(y), text)
+        return y + g2[:, None] * self.mlp(modulate(y, s2, sc2))
+
+
+class Dit(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+        p = c["patch"][0] * c["patch"][1] * c["patch"][2]
+        d = c["dim"]
+        self.patch_embed = torch.nn.Linear((2 * c["latentChannels"] + 1) * p, d)
+        self.register_buffer("freqs", 1000 * torch.exp(-math.log(10000) * torch.arange(128) / 128)[None])
+        self.t1 = torch.nn.Linear(256, d)
+        self.t2 = torch.nn.Linear(d, d)
+        self.text_embed = torch.nn.Linear(c["textDim"], d)
+        self.blocks = torch.nn.ModuleList(
+            DitBlock(d, c["heads"], c["textDim"], c["mlpRatio"]) for _ in range(c["layers"])
+        )
+        self.final_ada = torch.nn.Linear(d, 2 * d)
+        self.out = torch.nn.Linear(d, p * c["latentChannels"])
+        self.tables = {}
+
+    def forward(self, x, t, tokens, pooled, mask, clean):
+        b, ch, T, H, W = x.shape
+        pt, ph, pw = self.c["patch"]
+        grid = (T // pt, H // ph, W // pw)
+        if grid not in self.tables:
+            dh = self.c["dim"] // self.c["heads"]
+            self.tables[grid] = rope_tables(grid, default_sections(dh), 10000, dh)
+        inp = torch.cat([x, clean, mask], 1)
+        gt, gh, gw = grid
+        tok = inp.reshape(b, -1, gt, pt, gh, ph, gw, pw).permute(0, 2, 4, 6, 1, 3, 5, 7).reshape(b, gt * gh * gw, -1)
+        h = self.patch_embed(tok)
+        args = t[:, None] * self.freqs
+        temb = self.t2(F.silu(self.t1(torch.cat([args.cos(), args.sin()], 1))))
+        c = F.silu(temb + self.text_embed(pooled))
+        for blk in self.blocks:
+            h = blk(h, c, tokens, self.tables[grid])
+        shift, scale = self.final_ada(c).chunk(2, -1)
+        out = self.out(modulate(h, shift, scale))
+        return out.reshape(b, gt, gh, gw, ch, pt, ph, pw).permute(0, 4, 1, 5, 2, 6, 3, 7).reshape(b, ch, T, H, W)
+
+
+class CausalConv(torch.nn.Conv3d):
+    def __init__(self, cin, cout, k=3):
+        super().__init__(cin, cout, k)
+
+    def forward(self, x):
+        k = self.kernel_size
+        p = (k[1] - 1) // 2
+        return F.conv3d(F.pad(x, (p, p, p, p, k[0] - 1, 0)), self.weight, self.bias)
+
+
+class ChannelRMS(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.gamma = torch.nn.Parameter(torch.ones(1, c, 1, 1, 1))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.square().mean(1, keepdim=True) + 1e-6) * self.gamma
+
+
+class ResBlock(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.n1, self.c1, self.n2, self.c2 = ChannelRMS(c), CausalConv(c, c), ChannelRMS(c), CausalConv(c, c)
+
+    def forward(self, x):
+        return x + self.c2(F.silu(self.n2(self.c1(F.silu(self.n1(x))))))
+
+
+def to_depth(x, f):
+    b, c, t, h, w = x.shape
+    ft, fh, fw = f
+    x = x.reshape(b * c, t // ft, ft, h // fh, fh, w // fw, fw).permute(0, 2, 4, 6, 1, 3, 5)
+    return x.reshape(b, c * ft * fh * fw, t // ft, h // fh, w // fw)
+
+
+def from_depth(x, f):
+    b, cf, t, h, w = x.shape
+    ft, fh, fw = f
+    c = cf // (ft * fh * fw)
+    x = x.reshape(b * c, ft, fh, fw, t, h, w).permute(0, 4, 1, 5, 2, 6, 3)
+    return x.reshape(b, c, t * ft, h * fh, w * fw)
+
+
+class Autoencoder(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        c0, c1, c2 = c["channels"]
+        r, nb, z = c["temporalDown"], c["blocks"], c["latentChannels"]
+        self.r = r
+        self.e_stem = CausalConv(12 * r, c0)
+        self.e_blocks = torch.nn.ModuleList(torch.nn.Sequential(*[ResBlock(ch) for _ in range(nb)]) for ch in (c0, c1, c2))
+        self.e_downs = torch.nn.ModuleList([CausalConv(4 * c0, c1, 1), CausalConv(4 * c1, c2, 1)])
+        self.e_norm, self.e_head = ChannelRMS(c2), CausalConv(c2, z)
+        self.d_stem = CausalConv(z, c2)
+        self.d_blocks = torch.nn.ModuleList(torch.nn.Sequential(*[ResBlock(ch) for _ in range(nb)]) for ch in (c2, c1, c0))
+        self.d_ups = torch.nn.ModuleList([CausalConv(c2, c1), CausalConv(c1, c0)])
+        self.d_norm, self.d_head = ChannelRMS(c0), CausalConv(c0, 12 * r)
+
+    def encode(self, x):
+        h = self.e_stem(to_depth(F.pad(x, (0, 0, 0, 0, self.r - 1, 0)), (self.r, 2, 2)))
+        for i in range(3):
+            h = self.e_blocks[i](h)
+            if i < 2:
+                h = self.e_downs[i](to_depth(h, (1, 2, 2)))
+        z = self.e_head(F.silu(self.e_norm(h)))
+        return z * torch.rsqrt(z.square().mean(1, keepdim=True) + 1e-6)
+
+    def decode(self, z):
+        h = self.d_stem(z)
+        for i in range(3):
+            h = self.d_blocks[i](h)
+            if i < 2:
+                h = self.d_ups[i](F.interpolate(h, scale_factor=(1, 2, 2), mode="nearest"))
+        out = from_depth(self.d_head(F.silu(self.d_norm(h))), (self.r, 2, 2))
+        return out[:, :, self.r - 1 :]
+
+    def loss(self, x, noise, aug, edge):
+        rec = self.decode(self.encode(x) + aug * noise)
+        l1 = (rec - x).abs().mean()
+        dx = lambda a, ax: a.narrow(ax, 1, a.shape[ax] - 1) - a.narrow(ax, 0, a.shape[ax] - 1)
+        e = (dx(rec, 3) - dx(x, 3)).abs().mean() + (dx(rec, 4) - dx(x, 4)).abs().mean()
+        return l1 + edge * e
+
+
+S = {}
+
+
+def ctx(dtype):
+    return torch.autocast("cpu", dtype=torch.bfloat16) if dtype == "bf16" else torch.autocast("cpu", enabled=False)
+
+
+def train_step(model, opt, loss_fn, dtype):
+    with ctx(dtype):
+        loss = loss_fn().float()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return loss.item()
+
+
+def run(kind, dtype):
+    if kind == "ae":
+        ae, c = S["ae"], S["cfg"]["ae"]
+        return train_step(ae, S["ae_opt"], lambda: ae.loss(S["clips"], S["ae_noise"], c["noiseAug"], c["edgeWeight"]), dtype)
+    if kind == "dit":
+        text, dit = S["text"], S["dit"]
+
+        def loss():
+            tokens, pooled = text(S["ids"])
+            x0, noise, tg = S["x0"], S["noise"], S["t"][:, None, None, None, None]
+            xt = x0 + tg * (noise - x0)
+            pred = dit(xt, S["t"], tokens, pooled, S["mask"], S["clean"]).float()
+            w = 1 - S["mask"]
+            return ((pred - (noise - x0)).square() * w).mean() / w.mean()
+
+        return train_step(S["t2v"], S["dit_opt"], loss, dtype)
+    with torch.no_grad(), ctx(dtype):
+        if kind == "velocity":
+            tokens, pooled = S["text"](S["ids2"])
+            return S["dit"](S["xs"], S["ts"], tokens, pooled, S["mask2"], S["clean2"]).float().mean().item()
+        return S["ae"].decode(S["z1"]).float().mean().item()
+
+
+for line in sys.stdin:
+    cmd = json.loads(line)
+    if "setup" in cmd:
+        s = cmd["setup"]
+        cfg = s["config"]
+        torch.manual_seed(0)
+        ae = Autoencoder(cfg["ae"])
+        text = TextEncoder(cfg["text"])
+        dit = Dit(cfg["dit"])
+        t2v = torch.nn.ModuleList([text, dit])
+        b, bd = s["ae_batch"], s["dit_batch"]
+        f, h, w = s["frames"], s["height"], s["width"]
+        lt = 1 + (f - 1) // cfg["ae"]["temporalDown"]
+        z = cfg["ae"]["latentChannels"]
+        L = cfg["text"]["maxTokens"]
+        S.update(
+            cfg=cfg, ae=ae, text=text, dit=dit, t2v=t2v,
+            ae_opt=torch.optim.AdamW(ae.parameters(), lr=1e-3, weight_decay=0.01),
+            dit_opt=torch.optim.AdamW(t2v.parameters(), lr=1e-3, weight_decay=0.01),
+            clips=torch.rand(b, 3, f, h, w) * 2 - 1,
+            ae_noise=torch.randn(b, z, lt, h // 8, w // 8),
+            x0=torch.randn(bd, z, lt, h // 8, w // 8), noise=torch.randn(bd, z, lt, h // 8, w // 8),
+            t=torch.rand(bd), ids=torch.randint(0, cfg["text"]["vocab"], (bd, L)),
+            mask=torch.zeros(bd, 1, lt, h // 8, w // 8), clean=torch.zeros(bd, z, lt, h // 8, w // 8),
+            xs=torch.randn(2, z, lt, h // 8, w // 8), ts=torch.full((2,), 0.5),
+            ids2=torch.randint(0, cfg["text"]["vocab"], (2, L)),
+            mask2=torch.zeros(2, 1, lt, h // 8, w // 8), clean2=torch.zeros(2, z, lt, h // 8, w // 8),
+            z1=torch.randn(1, z, lt, h // 8, w // 8),
+        )
+        S["mask"][:, :, 0] = 1
+        out = {
+            "ae_params": sum(p.numel() for p in ae.parameters()),
+            "t2v_params": sum(p.numel() for p in t2v.parameters()),
+            "torch": torch.__version__,
+        }
+    elif "time" in cmd:
+        ms = []
+        for _ in range(cmd["reps"]):
+            t0 = time.perf_counter()
+            run(cmd["time"], cmd["dtype"])
+            ms.append((time.perf_counter() - t0) * 1000)
+        out = {"ms": ms}
+    elif "memory" in cmd:
+        out = {"max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    else:
+        out = {"error": f"unknown command {cmd}"}
+    print(json.dumps(out), flush=True)
