@@ -56,7 +56,7 @@ export function skyColorAt(theme: ThemeBackground, f: number): [number, number, 
  */
 export const GROUND_MARK_SPACING = 0.8;
 /** A mark darkens the floor to this share of its colour. */
-export const GROUND_MARK_SHADE = 0.8;
+export const GROUND_MARK_SHADE = 0.88;
 
 /** The world x range [x0, x1] (m) of floor mark k (any integer k). */
 export function groundMark(k: number): [number, number] {

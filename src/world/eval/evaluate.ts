@@ -10,6 +10,7 @@ import type { SceneConstraints } from "../constraints.ts";
 import { parsePrompt } from "../prompt.ts";
 import { GRAVITY, validateConstraints } from "../sample.ts";
 import type { SceneSpec, ThemeName } from "../scene.ts";
+import { GROUND_MARK_SHADE } from "../themes.ts";
 import { validateScene } from "../validate.ts";
 import { analyseMotion } from "./motion.ts";
 import { type ObjectSummary, summariseObjects } from "./objects.ts";
@@ -110,6 +111,8 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
     sceneryColors: sceneryColors(),
     sceneryEdgeColors: sceneryEdgeColors(),
     shadowFromRow: Math.max(0, Math.floor(groundRow(height)) - 1),
+    // A shadow may fall on one of the floor's darker marks (themes.ts).
+    shadowDarkest: 0.3 * GROUND_MARK_SHADE,
   };
   const segs = frames.map((f) => segmentFrame(f, width, height, segOpts));
   const scenery = segs.map((s) => s.scenery);

@@ -47,12 +47,18 @@ export function estimateView(input: ViewInput): ViewModel {
   const { width, height, fps, reference } = input;
   if (reference) return sceneView(reference, width, height, fps, "reference");
   const ppm = basePixelsPerMetre(TYPICAL_ARENA_WIDTH, width, height);
-  const zoom = measureZoom(input);
-  // Objects can seem to grow on their own (tumbling, half hidden); where the floor has a
-  // pattern, a zoom must also spread it.
-  if (zoom && input.pixels && !floorSpreads(input.pixels, width, height, zoom(input.frames - 1))) {
-    return still(ppm);
-  }
+  // The floor's texture first: it slides under a pan and spreads under a zoom. Objects only
+  // where the floor shows no pattern (objects can seem to grow on their own, tumbling or half
+  // hidden).
+  const floorMove = input.pixels ? floorMotion(input.pixels, width, height) : "featureless";
+  if (floorMove === "still") return still(ppm);
+  const floor = floorMove === "pan" ? measureFloorPan(input.pixels!, width, height) : "featureless";
+  const zoom =
+    floorMove === "zoom"
+      ? floorZoom(input.pixels!, width, height, input.fps)
+      : floorMove === "featureless"
+        ? measureZoom(input)
+        : null;
   if (zoom) {
     const g = groundRow(height);
     const scaleAt = (f: number) => Math.max(0.2, zoom(f));
@@ -67,7 +73,6 @@ export function estimateView(input: ViewInput): ViewModel {
       },
     };
   }
-  const floor = input.pixels ? measureFloorPan(input.pixels, width, height) : "featureless";
   const pan = floor !== "featureless" ? floor : measurePan(input);
   if (pan === "featureless") {
     // Nothing fixed to the world is in view, so a pan cannot be told from the objects' own
@@ -106,27 +111,99 @@ function still(ppm: number): ViewModel {
 }
 
 /**
- * Whether the floor's pattern in the last frame matches the first frame's magnified by `scale`
- * about the frame's centre better than unmagnified. True when the floor has no pattern to tell.
+ * Mean difference between a frame's floor profile and the first frame's, shifted by s px and
+ * magnified by k about the frame's centre.
  */
-function floorSpreads(frames: Uint8Array[], width: number, height: number, scale: number): boolean {
-  const first = floorProfile(frames[0], width, height);
-  const last = floorProfile(frames[frames.length - 1], width, height);
-  if (!first || !last) return true;
-  const cost = (k: number) => {
-    let c = 0;
-    let n = 0;
-    for (let x = 0; x < width; x++) {
-      const xs = width / 2 + (x + 0.5 - width / 2) / k - 0.5;
-      const i = Math.floor(xs);
-      if (i < 0 || i + 1 >= width) continue;
-      const v = first[i] + (first[i + 1] - first[i]) * (xs - i);
-      c += Math.abs(last[x] - v);
-      n++;
+function floorCost(ref: Float64Array, p: Float64Array, k: number, shift: number): number {
+  const width = ref.length;
+  let c = 0;
+  let n = 0;
+  for (let x = 0; x < width; x++) {
+    const xs = width / 2 + (x + 0.5 - width / 2) / k - 0.5 - shift;
+    const i = Math.floor(xs);
+    if (i < 0 || i + 1 >= width) continue;
+    c += Math.abs(p[x] - (ref[i] + (ref[i + 1] - ref[i]) * (xs - i)));
+    n++;
+  }
+  return n > width / 3 ? c / n : Number.POSITIVE_INFINITY;
+}
+
+/** The magnification (1 to 1.8) that best matches a frame's floor to the first frame's. */
+function bestScale(ref: Float64Array, p: Float64Array): { k: number; cost: number } {
+  let best = { k: 1, cost: floorCost(ref, p, 1, 0) };
+  for (let k = 1.01; k <= 1.8; k += 0.01) {
+    const cost = floorCost(ref, p, k, 0);
+    if (cost < best.cost) best = { k, cost };
+  }
+  return best;
+}
+
+/**
+ * What the floor does between the first and last frames: stays, slides (a pan) or spreads (a
+ * zoom), whichever matches best; "featureless" when it has no pattern.
+ */
+function floorMotion(
+  frames: Uint8Array[],
+  width: number,
+  height: number,
+): "featureless" | "still" | "pan" | "zoom" {
+  const ref = floorProfile(frames[0], width, height);
+  if (!ref || frames.length < 2) return "featureless";
+  const last = rawProfile(frames[frames.length - 1], width, height);
+  const stay = floorCost(ref, last, 1, 0);
+  let slide = Number.POSITIVE_INFINITY;
+  let shift = 0;
+  for (let s = -Math.ceil(width / 3); s <= Math.ceil(width / 3); s++) {
+    const c = floorCost(ref, last, 1, s);
+    if (c < slide) {
+      slide = c;
+      shift = s;
     }
-    return n > 0 ? c / n : Number.POSITIVE_INFINITY;
-  };
-  return cost(scale) < cost(1);
+  }
+  const spread = bestScale(ref, last);
+  // A pattern that stays put fits best unmoved (within noise); otherwise the better model.
+  if (stay <= Math.min(slide, spread.cost) * 1.1 + 0.3) return "still";
+  if (spread.cost < slide && spread.k >= 1.04) return "zoom";
+  return Math.abs(shift) >= 1 ? "pan" : "still";
+}
+
+/** A zoom's magnification per frame from the floor: a quadratic in time through 1 at frame 0. */
+function floorZoom(
+  frames: Uint8Array[],
+  width: number,
+  height: number,
+  fps: number,
+): ((frame: number) => number) | null {
+  const ref = floorProfile(frames[0], width, height);
+  if (!ref) return null;
+  const t: number[] = [];
+  const y: number[] = [];
+  frames.forEach((f, i) => {
+    if (i === 0) return;
+    t.push(i / fps);
+    y.push(bestScale(ref, rawProfile(f, width, height)).k - 1);
+  });
+  const [a, b] = quadraticThroughZero(t, y);
+  return (frame: number) => 1 + a * (frame / fps) + b * (frame / fps) ** 2;
+}
+
+/** Least squares y ≈ a·t + b·t² (no constant term), returning [a, b]. */
+function quadraticThroughZero(t: number[], y: number[]): [number, number] {
+  let s2 = 0;
+  let s3 = 0;
+  let s4 = 0;
+  let y1 = 0;
+  let y2 = 0;
+  t.forEach((u, i) => {
+    s2 += u * u;
+    s3 += u * u * u;
+    s4 += u * u * u * u;
+    y1 += u * y[i];
+    y2 += u * u * y[i];
+  });
+  const det = s2 * s4 - s3 * s3;
+  if (Math.abs(det) < 1e-12) return [0, 0];
+  return [(y1 * s4 - y2 * s3) / det, (s2 * y2 - s3 * y1) / det];
 }
 
 /** Mean brightness of each column over the floor's lower half. */
