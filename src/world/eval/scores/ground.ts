@@ -42,8 +42,11 @@ const GAIN_FREE = 0.25;
  * (a torque arm of 0.03 r) slows a disc by about 0.2 m/s²; twice that, for noise.
  */
 const MAX_ROLL_DECEL = 0.45;
-/** Least deceleration (m/s²) of a slide: the smoothest material's friction (0.3 g), less a third. */
-const MIN_SLIDE_DECEL = 0.7 * 0.3 * 9.81;
+/**
+ * Least deceleration (m/s²) taken for a slide: the smoothest material's friction gives 2.9, but
+ * thirds that take in the stop (or a pan taken out a little off) read as low as 1.8.
+ */
+const MIN_SLIDE_DECEL = 1.3;
 
 export function scoreGround(
   tracks: Track[],
