@@ -54,8 +54,10 @@ def rope(x, tables):
 
 
 def attention(q, k, v):
+    # Under bf16 autocast the three may arrive in different dtypes (matmuls do not cast here).
+    k, v = k.to(q.dtype), v.to(q.dtype)
     s = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5
-    return s.softmax(-1) @ v
+    return s.softmax(-1).to(v.dtype) @ v
 
 
 class SelfAttention(torch.nn.Module):
@@ -91,8 +93,8 @@ class TextBlock(torch.nn.Module):
         self.mlp = Mlp(dim, 4 * dim)
 
     def forward(self, x, tables):
-        x = x + self.attn(self.norm1(x), tables)
-        return x + self.mlp(self.norm2(x))
+        x = x + self.attn(self.norm1(x.float()), tables)
+        return x + self.mlp(self.norm2(x.float()))
 
 
 class TextEncoder(torch.nn.Module):
@@ -108,7 +110,7 @@ class TextEncoder(torch.nn.Module):
         x = self.embed(ids)
         for blk in self.blocks:
             x = blk(x, self.tables)
-        tokens = self.norm(x)
+        tokens = self.norm(x.float())
         return tokens, tokens[:, 0]
 
 
@@ -144,7 +146,7 @@ class DitBlock(torch.nn.Module):
     def forward(self, x, c, text, tables):
         s1, sc1, g1, s2, sc2, g2 = self.ada(c).chunk(6, -1)
         y = x + g1[:, None] * self.attn(modulate(x, s1, sc1), tables)
-        y = y + self.cross(self.cross_norm(y), text)
+        y = y + self.cross(self.cross_norm(y.float()), text)  # LayerNorm with weights wants f32 under 1.13's CPU autocast
         return y + g2[:, None] * self.mlp(modulate(y, s2, sc2))
 
 

@@ -194,28 +194,62 @@ const decFlops = autoencoderForwardFlops(cfg.ae, FRAMES, HEIGHT, WIDTH) / 2;
 const times = { ae: [] as number[], dit: [] as number[], vel: [] as number[], dec: [] as number[] };
 for (let round = 0; round < 2; round++) {
   times.ae.push(await time(() => aeStep(aeArgs).then((r) => r.loss.dispose())));
+  for (const d of ["fp32", "bf16"]) await torchTime("ae", d);
   times.dit.push(await time(() => ditStep(ditArgs).then((r) => r.loss.dispose())));
+  for (const d of ["fp32", "bf16"]) await torchTime("dit", d);
   times.vel.push(await time(() => velocity(velArgs).then((r) => r.dispose())));
+  for (const d of ["fp32", "bf16"]) await torchTime("velocity", d);
   times.dec.push(await time(() => decode(decArgs).then((r) => r.dispose())));
+  for (const d of ["fp32", "bf16"]) await torchTime("decode", d);
 }
-rows.push([`autoencoder training step, batch ${AE_BATCH}`, median(times.ae), aeFlops, AE_BATCH]);
+rows.push([
+  `autoencoder training step, batch ${AE_BATCH}`,
+  median(times.ae),
+  aeFlops,
+  AE_BATCH,
+  "ae",
+]);
 rows.push([
   `text + DiT training step, batch ${DIT_BATCH} (${tokens} tokens)`,
   median(times.dit),
   ditFlops,
   DIT_BATCH,
+  "dit",
 ]);
-rows.push(["one sampling step, guidance batched (2 × 1 clip)", median(times.vel), velFlops, 1]);
-rows.push(["decode one clip (≈ half the AE forward FLOPs)", median(times.dec), decFlops, 1]);
+rows.push([
+  "one sampling step, guidance batched (2 × 1 clip)",
+  median(times.vel),
+  velFlops,
+  1,
+  "velocity",
+]);
+rows.push([
+  "decode one clip (≈ half the AE forward FLOPs)",
+  median(times.dec),
+  decFlops,
+  1,
+  "decode",
+]);
+const torchMemory = torch ? ((await torch.ask({ memory: true })).max_rss_kb as number) : null;
+torch?.close();
 console.log(
   `\nparameters: autoencoder ${ae.parameterCount().toLocaleString()}, text + DiT ${t2v.parameterCount().toLocaleString()}`,
 );
-console.log("\n| step | ms | GFLOP | GFLOP/s | samples/s |");
-console.log("| --- | --- | --- | --- | --- |");
-for (const [name, ms, flops, n] of rows)
+console.log(
+  "\n| step | zoetrope ms | GFLOP | GFLOP/s | samples/s | torch fp32 ms | ratio | torch bf16 ms | ratio |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+for (const [name, ms, flops, n, kind] of rows) {
+  const cell = (t?: number[]) =>
+    t ? `${median(t).toFixed(0)} | ${(median(t) / ms).toFixed(2)}×` : "— | —";
   console.log(
-    `| ${name} | ${ms.toFixed(0)} | ${(flops / 1e9).toFixed(1)} | ${(flops / 1e9 / (ms / 1000)).toFixed(0)} | ${((n * 1000) / ms).toFixed(1)} |`,
+    `| ${name} | ${ms.toFixed(0)} | ${(flops / 1e9).toFixed(1)} | ${(flops / 1e9 / (ms / 1000)).toFixed(0)} | ${((n * 1000) / ms).toFixed(1)} | ${cell(torchTimes[`${kind}/fp32`])} | ${cell(torchTimes[`${kind}/bf16`])} |`,
   );
+}
+console.log("ratio = PyTorch ms / zoetrope ms (above 1: zoetrope is faster)");
+console.log(
+  `peak RSS: zoetrope process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB${torchMemory ? `, PyTorch process ${(torchMemory / 1024).toFixed(0)} MiB` : ""}`,
+);
 const sampling25 = 25 * median(times.vel) + median(times.dec);
 console.log(`\n25 guided steps + decode ≈ ${(sampling25 / 1000).toFixed(2)} s per clip`);
 console.log(
