@@ -185,7 +185,18 @@ test("adherence leaves out what the clip cannot show and scores missing objects 
   assert.ok(r.checks.some((c) => c.unjudged && c.what === "object 1 shape"));
   assert.equal(r.presence, 0.5, "the missing red object is not in view");
   const none = { themeDistance: 5, frames: 72, permanence: [] };
-  assert.equal(scoreAdherence({ occluders: [], objects: [] }, [tiny], "day", 1, none).score, null);
+  // A prompt that names nothing still asks for one of the world's backgrounds.
+  const nothing = scoreAdherence({ occluders: [], objects: [] }, [tiny], "day", 1, none);
+  assert.equal(nothing.score, 1);
+  assert.deepEqual(
+    nothing.checks.map((c) => c.what),
+    ["theme"],
+  );
+  const off = scoreAdherence({ occluders: [], objects: [] }, [tiny], "day", 1, {
+    ...none,
+    themeDistance: 90,
+  });
+  assert.equal(off.score, 0);
 });
 
 test("adherence: an object seen half the clip is not there, and a black clip is no night", () => {

@@ -4,8 +4,8 @@
  * with the tracked object that satisfies most of what was said of it (no object serves two
  * names), then colours, shapes, motion kinds, directions and bounces are each scored as the share
  * of demands met; the object count and the background theme are scored on their own. The score
- * is the mean of the parts the prompt pins down (null when it pins down nothing), times the
- * share of named objects in view for most of the clip.
+ * is the mean of the parts the prompt pins down, times the share of named objects in view for
+ * most of the clip. A prompt that names no theme still asks for one of the world's backgrounds.
  */
 import type { ObjectConstraint, SceneConstraints } from "../../constraints.ts";
 import type { CameraMotion, ThemeName } from "../../scene.ts";
@@ -137,7 +137,18 @@ export function scoreAdherence(
     });
   }
   let themeScore: number | null = null;
-  if (constraints.theme) {
+  if (!constraints.theme) {
+    // No theme named, but the clip must still show one of the world's backgrounds (colours
+    // turned round, say, show none).
+    const recognised = ctx.themeDistance <= THEME_MAX_DISTANCE;
+    themeScore = recognised ? 1 : 0;
+    checks.push({
+      what: "theme",
+      wanted: "any of the world's",
+      got: recognised ? theme : `none (nearest ${theme}, ${ctx.themeDistance.toFixed(0)} away)`,
+      ok: recognised,
+    });
+  } else {
     // The nearest theme is not enough: the background must look like it (a black clip is
     // nearest to night, but is no night scene).
     const recognised = ctx.themeDistance <= THEME_MAX_DISTANCE;
