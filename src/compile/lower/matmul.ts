@@ -41,7 +41,50 @@ function convAttrs(g: { stride: number[]; padding: [number, number][] }) {
   };
 }
 
-const conv3d: Lowering<Conv3dAttrs> = ({ b, x, attrs }) => [b.op("Conv", x, convAttrs(attrs))];
+/** Which lowering stride-1 3-D convolutions use (measured with bench/conv3d-lowering.ts). */
+const CONV_PLAN = process.env.ZOETROPE_CONV ?? "conv3d";
+
+/**
+ * A stride-1 convolution of x [N, C, T, H, W] with w [O, C, kT, kH, kW] and pads [t0, h0, w0,
+ * t1, h1, w1] (+ bias), as one 3-D Conv, or ("taps") as one 2-D Conv over [N·T, kT·C, H, W]
+ * whose channels stack the kT time-shifted frames, which ONNX Runtime runs with its blocked
+ * (NCHWc) 2-D kernels.
+ */
+function stride1Conv(
+  b: GraphBuilder,
+  x: string,
+  w: string,
+  bias: string | undefined,
+  mx: readonly number[],
+  mw: readonly number[],
+  pads: number[],
+): string {
+  const ins = bias ? [x, w, bias] : [x, w];
+  if (CONV_PLAN !== "taps" || mw[2] === 1) return b.op("Conv", ins, { strides: [1, 1, 1], pads });
+  const [N, C, T, H, W] = mx;
+  const [O, , kT, kH, kW] = mw;
+  const To = T + pads[0] + pads[3] - kT + 1;
+  const xp = b.op("Pad", [x, b.ints([0, 0, pads[0], 0, 0, 0, 0, pads[3], 0, 0])]); // [N, C, T', H, W]
+  const xt = b.op("Transpose", [xp], { perm: [0, 2, 1, 3, 4] }); // [N, T', C, H, W]
+  const taps = Array.from({ length: kT }, (_, dt) =>
+    b.op("Slice", [xt, b.ints([dt]), b.ints([dt + To]), b.ints([1])]),
+  ); // kT × [N, To, C, H, W]
+  const stacked = reshape(b, b.op("Concat", taps, { axis: 2 }), [N * To, kT * C, H, W]);
+  const w2 = reshape(b, b.op("Transpose", [w], { perm: [0, 2, 1, 3, 4] }), [O, kT * C, kH, kW]);
+  const y = b.op("Conv", bias ? [stacked, w2, bias] : [stacked, w2], {
+    pads: [pads[1], pads[2], pads[4], pads[5]],
+  }); // [N·To, O, Ho, Wo]
+  const Ho = H + pads[1] + pads[4] - kH + 1;
+  const Wo = W + pads[2] + pads[5] - kW + 1;
+  return b.op("Transpose", [reshape(b, y, [N, To, O, Ho, Wo])], { perm: [0, 2, 1, 3, 4] });
+}
+
+const conv3d: Lowering<Conv3dAttrs> = ({ b, x, in: [mx, mw], attrs }) => {
+  const { strides, pads } = convAttrs(attrs);
+  if (strides.every((s) => s === 1))
+    return [stride1Conv(b, x[0], x[1], x[2], mx.shape, mw.shape, pads)];
+  return [b.op("Conv", x, { strides, pads })];
+};
 
 /**
  * dL/dx of a convolution. With stride 1 it is the convolution of the gradient with the kernel
@@ -75,7 +118,8 @@ const conv3dBackwardInput: Lowering<ConvBackwardInputAttrs> = ({
           { axis },
         );
     }
-    return [b.op("Conv", [g, wf], { strides: [1, 1, 1], pads: flipPads })];
+    const wfShape = [mw.shape[1], mw.shape[0], ...k];
+    return [stride1Conv(b, g, wf, undefined, mg.shape, wfShape, flipPads)];
   }
   // ConvTranspose makes s·(o−1) + k − p0 − p1 positions; the forward's floor dropped the last
   // (size + p0 + p1 − k) mod s inputs, which output_padding restores as zeros.
@@ -97,6 +141,8 @@ const conv3dBackwardWeight: Lowering<ConvBackwardWeightAttrs> = ({
   in: [mx, mg],
   attrs: a,
 }) => {
+  if (process.env.ZOETROPE_WGRAD !== "conv" && a.stride.every((s) => s === 1))
+    return [weightByTaps(b, x, g, mx.shape, mg.shape, a)];
   const xt = b.op("Transpose", [x], { perm: [1, 0, 2, 3, 4] }); // [Cin, N, T, H, W]
   const gt = b.op("Transpose", [g], { perm: [1, 0, 2, 3, 4] }); // [Cout, N, To, Ho, Wo]
   const full = b.op("Conv", [xt, gt], {
@@ -113,6 +159,57 @@ const conv3dBackwardWeight: Lowering<ConvBackwardWeightAttrs> = ({
     : full;
   return [b.op("Transpose", [cut], { perm: [1, 0, 2, 3, 4] })];
 };
+
+/**
+ * dW of a stride-1 convolution, one GEMM per kernel tap: dW[:, :, kt, kh, kw] =
+ * Σ_n g[n] [O, T·H·W] · xpad[n] shifted by the tap [C, T·H·W]ᵀ, summed over the batch. The same
+ * FLOPs as the convolution, as plain matmuls (ONNX Runtime's batch-swapped, dilated Conv for
+ * this is up to 100× slower on the autoencoder's shapes: bench/conv3d-lowering.ts).
+ */
+function weightByTaps(
+  b: GraphBuilder,
+  x: string,
+  g: string,
+  mx: readonly number[],
+  mg: readonly number[],
+  a: ConvBackwardWeightAttrs,
+): string {
+  const [N, C] = mx;
+  const [, O, To, Ho, Wo] = mg;
+  const [kT, kH, kW] = a.kernel;
+  const p = a.padding;
+  const padded = p.some(([lo, hi]) => lo > 0 || hi > 0);
+  const xp = padded
+    ? b.op("Pad", [x, b.ints([0, 0, p[0][0], p[1][0], p[2][0], 0, 0, p[0][1], p[1][1], p[2][1]])])
+    : x;
+  const g3 = reshape(b, g, [N, O, To * Ho * Wo]);
+  const taps: string[] = [];
+  for (let dt = 0; dt < kT; dt++)
+    for (let dh = 0; dh < kH; dh++)
+      for (let dw = 0; dw < kW; dw++) {
+        const shifted = b.op("Slice", [
+          xp,
+          b.ints([dt, dh, dw]),
+          b.ints([dt + To, dh + Ho, dw + Wo]),
+          b.ints([2, 3, 4]),
+        ]); // [N, C, To, Ho, Wo]
+        const xs = b.op("Transpose", [reshape(b, shifted, [N, C, To * Ho * Wo])], {
+          perm: [0, 2, 1],
+        });
+        const per = b.op("MatMul", [g3, xs]); // [N, O, C]
+        taps.push(b.op("ReduceSum", [per, b.ints([0])], { keepdims: 0 })); // [O, C]
+      }
+  const k = kT * kH * kW;
+  const stacked =
+    k === 1
+      ? taps[0]
+      : b.op(
+          "Concat",
+          taps.map((t) => b.op("Unsqueeze", [t, b.ints([2])])),
+          { axis: 2 },
+        ); // [O, C, k]
+  return reshape(b, stacked, [O, C, kT, kH, kW]);
+}
 
 const upsampleNearest: Lowering<UpsampleAttrs> = ({ b, x: [x], in: [m], attrs }) => {
   const [N, C, T, H, W] = m.shape;
