@@ -1,0 +1,86 @@
+/**
+ * `zoetrope serve` (the HTTP API with a worker, over the job queue in a data directory) and
+ * `zoetrope worker` (more workers on the same data directory, without HTTP). Stopping either
+ * (Ctrl-C, SIGTERM, even kill -9) loses no job: a job it was running is taken up again by the
+ * next worker or restart.
+ */
+import { isIP } from "node:net";
+import { type Command, InvalidArgumentError } from "commander";
+
+function intIn(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const v = Number(text.trim());
+    if (text.trim() === "" || !Number.isInteger(v) || v < min || v > max) {
+      throw new InvalidArgumentError(`Expected a whole number from ${min} to ${max}.`);
+    }
+    return v;
+  };
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+export interface ServeCommandOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  concurrency: number;
+  maxUploadMib: number;
+  allowRemote: boolean;
+}
+
+export function addServeCommands(program: Command): void {
+  program
+    .command("serve")
+    .description(
+      "serve the HTTP API (jobs, uploads, live progress, outputs; /openapi.json describes it) and run jobs",
+    )
+    .option("--port <n>", "TCP port, 0 for any free one", intIn(0, 65535), 8420)
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .option("--data-dir <dir>", "where the job queue, uploads and outputs live", "zoetrope-data")
+    .option("--concurrency <n>", "jobs this process runs at once (0: API only)", intIn(0, 64), 1)
+    .option("--max-upload-mib <n>", "largest upload accepted, in MiB", intIn(1, 4096), 64)
+    .option(
+      "--allow-remote",
+      "listen on a non-loopback address (the API has no authentication yet: anyone who can reach it can use it)",
+      false,
+    )
+    .action(async (opts: ServeCommandOptions) => {
+      const host = opts.host.trim();
+      if (!LOOPBACK.has(host) && !opts.allowRemote) {
+        throw new Error(
+          `--host ${host} is not a loopback address and the API has no authentication yet; add --allow-remote to serve it anyway`,
+        );
+      }
+      if (host !== "localhost" && isIP(host) === 0) {
+        throw new Error(`--host ${JSON.stringify(host)} is not an IP address`);
+      }
+      const { startServer } = await import("../server/server.ts");
+      const server = await startServer({
+        port: opts.port,
+        host,
+        dataDir: opts.dataDir,
+        concurrency: opts.concurrency,
+        maxUploadBytes: opts.maxUploadMib * 2 ** 20,
+        version: program.version() ?? "0",
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(`listening on ${server.url} (data in ${opts.dataDir})\n`);
+    });
+
+  program
+    .command("worker")
+    .description("run jobs from the queue in a data directory that a `zoetrope serve` also uses")
+    .option("--data-dir <dir>", "the data directory of the server", "zoetrope-data")
+    .option("--concurrency <n>", "jobs run at once", intIn(1, 64), 1)
+    .action(async (opts: { dataDir: string; concurrency: number }) => {
+      const { openDataDir, startWorker } = await import("../server/server.ts");
+      const { defaultKinds } = await import("../server/default-kinds.ts");
+      const { ProgressBus } = await import("../server/progress-bus.ts");
+      const d = await openDataDir(opts.dataDir);
+      startWorker(d, defaultKinds(), new ProgressBus(), {
+        concurrency: opts.concurrency,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(`worker running jobs from ${opts.dataDir}\n`);
+    });
+}

@@ -1,0 +1,123 @@
+/**
+ * `world-render`: a clip of the simulated world from a prompt, as MP4 — what `zoetrope world
+ * render` does, through the same library calls (prompt check, expansion, simulation, the MP4
+ * writer's stage-then-commit), with progress per frame encoded and a thumbnail preview.
+ */
+import { z } from "zod";
+import { checkPrompt } from "../../cli/prompt-check.ts";
+import { stageMp4, storedPixelFormat } from "../../media/write-mp4.ts";
+import { expandPrompt } from "../../world/expand.ts";
+import { simulate } from "../../world/simulate.ts";
+import { MAX_FPS, MAX_SECONDS, validateOptions } from "../../world/validate.ts";
+import type { JobKind, ProgressReport } from "../kinds.ts";
+import { thumbnailPng } from "../png.ts";
+
+/**
+ * A server job holds all its frames in memory while it encodes: 256 MiB of raw RGB at most
+ * (the CLI allows 1 GiB, but a server runs jobs for others, possibly several at once).
+ */
+export const MAX_JOB_FRAME_BYTES = 256 * 2 ** 20;
+const MAX_SIDE = 1024;
+/** About this many previews per job, whatever its length. */
+const PREVIEWS_PER_JOB = 8;
+
+const settings = z
+  .object({
+    prompt: z
+      .string()
+      .trim()
+      .min(1, "the prompt is empty")
+      .max(1000, "the prompt is longer than 1000 characters"),
+    seed: z.int().min(0).max(4294967295).default(0),
+    width: z.int().min(8).max(MAX_SIDE).default(128),
+    height: z.int().min(8).max(MAX_SIDE).default(128),
+    fps: z.number().min(1).max(MAX_FPS).default(24),
+    seconds: z.number().gt(0).max(MAX_SECONDS).default(3),
+    lossless: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    try {
+      checkPrompt(s.prompt);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", path: ["prompt"], message: (err as Error).message });
+    }
+    const frames = Math.max(1, Math.round(s.seconds * s.fps));
+    const bytes = s.width * s.height * 3 * frames;
+    if (bytes > MAX_JOB_FRAME_BYTES) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["seconds"],
+        message: `${s.width}×${s.height} for ${frames} frames is ${(bytes / 2 ** 20).toFixed(0)} MiB of raw frames; a server job may hold at most ${MAX_JOB_FRAME_BYTES / 2 ** 20} MiB (shorten, shrink or lower fps)`,
+      });
+    }
+  });
+
+export type WorldRenderSettings = z.infer<typeof settings>;
+
+/**
+ * The frames as ffmpeg's stdin feeder will pull them (it iterates and respects back-pressure, so
+ * a frame is taken when the encoder is ready for it): reports each one, and ends the stream early
+ * once `signal` is aborted so that the encoder stops at once.
+ */
+function reportingFrames(
+  frames: Uint8Array[],
+  onFrame: (index: number, frame: Uint8Array) => void,
+  signal: AbortSignal,
+): Uint8Array[] {
+  const copy = [...frames];
+  Object.defineProperty(copy, Symbol.iterator, {
+    value: function* () {
+      for (let i = 0; i < frames.length; i++) {
+        if (signal.aborted) return;
+        onFrame(i, frames[i]);
+        yield frames[i];
+      }
+    },
+  });
+  return copy;
+}
+
+export const worldRender: JobKind<WorldRenderSettings> = {
+  name: "world-render",
+  description:
+    "A clip of the simulated physics world from a short prompt (what `zoetrope world render` makes), as H.264 MP4.",
+  settings,
+  output: { extension: "mp4", contentType: "video/mp4" },
+  async run({ settings: s, outputPath, progress, signal }) {
+    const unknownWords = checkPrompt(s.prompt);
+    const shape = { width: s.width, height: s.height, fps: s.fps, seconds: s.seconds };
+    validateOptions(shape);
+    const expanded = expandPrompt(s.prompt, s.seed);
+    const clip = simulate(expanded.scene, shape);
+    const { width, height, fps } = clip.video;
+    const total = clip.video.frames.length;
+    const every = Math.max(1, Math.floor(total / PREVIEWS_PER_JOB));
+    const frames = reportingFrames(
+      clip.video.frames,
+      (i, frame) => {
+        const report: ProgressReport = { step: i + 1, total };
+        if (i % every === 0 || i + 1 === total) report.preview = thumbnailPng(frame, width, height);
+        progress(report);
+      },
+      signal,
+    );
+    const staged = await stageMp4({ ...clip.video, frames }, outputPath, { lossless: s.lossless });
+    if (signal.aborted) {
+      await staged.discard();
+      throw signal.reason ?? new Error("aborted");
+    }
+    await staged.commit();
+    return {
+      caption: expanded.caption,
+      prompt: s.prompt,
+      seed: s.seed,
+      width,
+      height,
+      fps,
+      frames: total,
+      pixelFormat: storedPixelFormat(width, height, s.lossless),
+      unknownWords,
+    };
+  },
+};

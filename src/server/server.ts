@@ -1,0 +1,107 @@
+/**
+ * One `zoetrope serve` process: the HTTP API and a worker over the embedded SQLite queue in the
+ * data directory (queue.sqlite, outputs/, uploads/). Any number of `zoetrope worker` processes
+ * may share the same data directory to run more jobs at once.
+ */
+import { mkdir } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { serve } from "@hono/node-server";
+import { newOwnerId, SqliteQueue } from "../queue/sqlite-queue.ts";
+import { createApp } from "./app.ts";
+import { defaultKinds } from "./default-kinds.ts";
+import type { KindRegistry } from "./kinds.ts";
+import { ProgressBus } from "./progress-bus.ts";
+import { DEFAULT_MAX_UPLOAD_BYTES } from "./schemas.ts";
+import { Uploads } from "./uploads.ts";
+import { Worker } from "./worker.ts";
+
+export interface ServeOptions {
+  dataDir: string;
+  port: number;
+  host: string;
+  /** Jobs this process runs at once; 0 runs none (an API in front of separate workers). */
+  concurrency?: number;
+  leaseMs?: number;
+  maxUploadBytes?: number;
+  kinds?: KindRegistry;
+  version?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The queue, folders and worker of a data directory (shared by `serve` and `worker`). */
+export async function openDataDir(dataDir: string) {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const queue = new SqliteQueue(join(dataDir, "queue.sqlite"));
+  return {
+    queue,
+    outputDir: join(dataDir, "outputs"),
+    uploads: new Uploads(join(dataDir, "uploads")),
+  };
+}
+
+export function startWorker(
+  d: Awaited<ReturnType<typeof openDataDir>>,
+  kinds: KindRegistry,
+  bus: ProgressBus,
+  opts: { concurrency: number; leaseMs?: number; log?: (line: string) => void },
+): Worker {
+  // Jobs left running by a process of this machine that died are taken up now, not after
+  // their leases run out; checked before each claim, so a worker that dies beside us is too.
+  const worker = new Worker({
+    queue: d.queue,
+    kinds,
+    bus,
+    uploads: d.uploads,
+    outputDir: d.outputDir,
+    owner: newOwnerId(),
+    concurrency: opts.concurrency,
+    leaseMs: opts.leaseMs,
+    beforeClaim: () => d.queue.releaseDeadOwners(),
+    log: opts.log,
+  });
+  worker.start();
+  return worker;
+}
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const kinds = opts.kinds ?? defaultKinds();
+  const d = await openDataDir(opts.dataDir);
+  const bus = new ProgressBus();
+  const concurrency = opts.concurrency ?? 1;
+  const worker = concurrency > 0 ? startWorker(d, kinds, bus, { ...opts, concurrency }) : null;
+  const app = createApp({
+    queue: d.queue,
+    kinds,
+    bus,
+    uploads: d.uploads,
+    outputDir: d.outputDir,
+    maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+    version: opts.version ?? "0",
+    onSubmit: () => worker?.poke(),
+    onCancel: (id) => worker?.cancelLocal(id),
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => resolve(s));
+    s.once("error", reject);
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${host}:${addr.port}`,
+    close: async () => {
+      await worker?.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Open event streams would otherwise hold the server open.
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      d.queue.close();
+    },
+  };
+}
