@@ -230,7 +230,10 @@ export class SqliteQueue implements JobQueue {
           this.log(r.id, "failed", r.owner, r.attempts);
           continue;
         }
-        if (r.status === "running") this.log(r.id, "lease-expired", r.owner, r.attempts);
+        // (A lease of 0 was released by releaseDeadOwners, which logged why.)
+        if (r.status === "running" && r.lease_until > 0) {
+          this.log(r.id, "lease-expired", r.owner, r.attempts);
+        }
         this.db
           .prepare(
             "UPDATE jobs SET status = 'running', owner = ?, lease_until = ?, attempts = attempts + 1, started_at = ?, progress = NULL WHERE id = ?",

@@ -4,7 +4,7 @@
  * and attempt, so an attempt that lost its lease (and whose job someone else redoes) can never
  * overwrite or be mistaken for the output that was recorded.
  */
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Claim, JobQueue } from "../queue/types.ts";
 import type { KindRegistry } from "./kinds.ts";
@@ -30,6 +30,19 @@ export interface WorkerOptions {
 }
 
 class LeaseLost extends Error {}
+
+/**
+ * Deletes what earlier attempts of a job left in the outputs folder (a temporary file of a worker
+ * killed mid-write). Taking the job proves those attempts' leases are gone, so their files are
+ * never the recorded output.
+ */
+async function removeEarlierAttempts(dir: string, id: string, attempt: number): Promise<void> {
+  const mine = new RegExp(`^\\.?${id}\\.(\\d+)\\.`);
+  for (const name of await readdir(dir)) {
+    const m = mine.exec(name);
+    if (m && Number(m[1]) < attempt) await rm(join(dir, name), { force: true });
+  }
+}
 class Canceled extends Error {}
 
 /** How often running jobs' progress is written to the queue (events go out on every step). */
@@ -128,6 +141,7 @@ export class Worker {
     let lastPersist = 0;
     try {
       await mkdir(this.opts.outputDir, { recursive: true });
+      await removeEarlierAttempts(this.opts.outputDir, job.id, job.attempts);
       const metadata = await kind.run({
         settings: parsed.data,
         outputPath,

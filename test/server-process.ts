@@ -1,0 +1,49 @@
+/** Test support: a `zoetrope serve` child process, its address, and stopping it. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const ENTRY = fileURLToPath(new URL("./server-serve-entry.ts", import.meta.url));
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+  exited: Promise<NodeJS.Signals | number | null>;
+}
+
+/** Starts `serve` with `args` and resolves once it prints the address it listens on. */
+export function spawnServer(args: string[]): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", ENTRY, "serve", "--port", "0", ...args],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let err = "";
+  child.stderr!.on("data", (b: Buffer) => {
+    err += b.toString();
+  });
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.once("exit", (code, signal) => resolve(signal ?? code)),
+  );
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the server did not start in 30 s: ${err}`));
+    }, 30_000);
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1], stderr: () => err, exited });
+      }
+    });
+    child.once("exit", () => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited before listening: ${err}`));
+    });
+  });
+}
