@@ -1,4 +1,4 @@
-/** Test support: a `zoetrope serve` child process, its address, and stopping it. */
+/** Test support: `zoetrope serve` and `zoetrope worker` child processes. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -13,13 +13,19 @@ export interface ServerProcess {
 
 /** Starts `serve` with `args` and resolves once it prints the address it listens on. */
 export function spawnServer(args: string[]): Promise<ServerProcess> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", ENTRY, "serve", "--port", "0", ...args],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  return spawnCommand(["serve", "--port", "0", ...args], /listening on (http:\/\/\S+)/);
+}
+
+/** Starts `worker` with `args` and resolves once it says it is running. */
+export function spawnWorker(args: string[]): Promise<ServerProcess> {
+  return spawnCommand(["worker", ...args], /worker (running) jobs/);
+}
+
+/** Starts a command and resolves once its stdout matches `ready` (group 1 becomes `url`). */
+function spawnCommand(args: string[], ready: RegExp): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", ENTRY, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   child.stderr!.on("data", (b: Buffer) => {
     err += b.toString();
@@ -31,11 +37,11 @@ export function spawnServer(args: string[]): Promise<ServerProcess> {
     let out = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`the server did not start in 30 s: ${err}`));
+      reject(new Error(`it did not start in 30 s: ${err}`));
     }, 30_000);
     child.stdout!.on("data", (b: Buffer) => {
       out += b.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
+      const m = ready.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve({ child, url: m[1], stderr: () => err, exited });
@@ -43,7 +49,7 @@ export function spawnServer(args: string[]): Promise<ServerProcess> {
     });
     child.once("exit", () => {
       clearTimeout(timer);
-      reject(new Error(`the server exited before listening: ${err}`));
+      reject(new Error(`it exited before it was ready: ${err}`));
     });
   });
 }
