@@ -12,6 +12,7 @@ import Database from "better-sqlite3";
 import { checkMp4 } from "../src/media/mp4-boxes.ts";
 import type { JobRecord } from "../src/queue/types.ts";
 import { type ServerProcess, spawnServer, spawnWorker } from "./server-process.ts";
+import { readEvents } from "./server-sse.ts";
 
 let dir = "";
 const children: ServerProcess[] = [];
@@ -45,6 +46,8 @@ it("two workers share the queue; one killed mid-job, its job is retried by the o
 
   const ids: string[] = [];
   for (let seed = 0; seed < 8; seed++) {
+    // The last job is larger (384×384, ~1 s here), so that its event stream sees it running.
+    const side = seed === 7 ? 384 : 256;
     const res = await fetch(`${api.url}/jobs`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -53,8 +56,8 @@ it("two workers share the queue; one killed mid-job, its job is retried by the o
         settings: {
           prompt: "a yellow box sliding",
           seed,
-          width: 256,
-          height: 256,
+          width: side,
+          height: side,
           seconds: 20,
           lossless: true,
         },
@@ -64,6 +67,8 @@ it("two workers share the queue; one killed mid-job, its job is retried by the o
     ids.push(((await res.json()) as JobRecord).id);
   }
 
+  // The API's event stream for a job a worker process runs: progress from the queue, then the end.
+  const streamed = readEvents(`${api.url}/jobs/${ids[7]}/events`);
   const db = new Database(join(data, "queue.sqlite"));
   const log = () =>
     db.prepare<LogRow>("SELECT job_id, event, owner FROM job_log ORDER BY seq").all();
@@ -110,6 +115,17 @@ it("two workers share the queue; one killed mid-job, its job is retried by the o
   }
   const events = log();
   db.close();
+  const sse = await streamed;
+  const steps = sse
+    .filter((e) => e.event === "progress")
+    .map((e) => (e.data as { step: number }).step);
+  assert.ok(steps.length >= 1, "progress arrived through the queue");
+  assert.deepEqual(
+    steps,
+    [...steps].sort((a, b) => a - b),
+  );
+  assert.equal(sse.at(-1)?.event, "end");
+  assert.equal((sse.at(-1)!.data as { status: string }).status, "succeeded");
 
   assert.deepEqual(
     done.map((j) => j.status),

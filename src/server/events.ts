@@ -3,15 +3,15 @@
  * stream opens), `progress` (step, total, ETA in seconds, and a preview PNG as a data: URL on
  * the steps that have one) and a final `end` with the job and its output's address.
  * Progress without a preview is coalesced (a slow client gets the latest, not a backlog);
- * previews are never dropped. The queue itself is checked every half second too, so a job run by
+ * previews are never dropped. The queue itself is checked every quarter second too, so a job run by
  * another process on the same queue still ends its stream.
  */
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { type JobQueue, type JobRecord, TERMINAL } from "../queue/types.ts";
-import type { JobEvent, ProgressBus, ProgressEvent } from "./progress-bus.ts";
+import { eta, type JobEvent, type ProgressBus, type ProgressEvent } from "./progress-bus.ts";
 
-const CHECK_MS = 500;
+const CHECK_MS = 250;
 
 export function outputUrl(job: JobRecord): string | null {
   return job.status === "succeeded" && job.output ? `/jobs/${job.id}/output` : null;
@@ -37,8 +37,10 @@ export function jobEvents(c: Context, job: JobRecord, queue: JobQueue, bus: Prog
       closed = true;
       notify?.();
     });
-    const progress = (ev: ProgressEvent) =>
-      stream.writeSSE({
+    let last = { attempt: 0, step: 0 };
+    const progress = (ev: ProgressEvent) => {
+      last = { attempt: ev.attempt, step: ev.step };
+      return stream.writeSSE({
         event: "progress",
         data: JSON.stringify({
           step: ev.step,
@@ -48,10 +50,11 @@ export function jobEvents(c: Context, job: JobRecord, queue: JobQueue, bus: Prog
           ...(ev.preview ? { preview: ev.preview } : {}),
         }),
       });
+    };
     try {
       await stream.writeSSE({ event: "status", data: JSON.stringify(job) });
-      const last = bus.last(job.id);
-      if (last) await progress(last);
+      const latest = bus.last(job.id);
+      if (latest) await progress(latest);
       let current = job;
       while (!closed && !TERMINAL.has(current.status)) {
         while (pending.length > 0 && !closed) {
@@ -71,7 +74,26 @@ export function jobEvents(c: Context, job: JobRecord, queue: JobQueue, bus: Prog
           };
         });
         notify = null;
-        if (pending.length === 0) current = queue.get(job.id) ?? current;
+        if (pending.length > 0) continue;
+        current = queue.get(job.id) ?? current;
+        // A job run by a worker in another process: its progress is known from the queue only
+        // (no previews), every few hundred milliseconds.
+        const p = current.progress;
+        const newer =
+          p &&
+          (current.attempts > last.attempt ||
+            (current.attempts === last.attempt && p.step > last.step));
+        if (current.status === "running" && p && newer && current.startedAt) {
+          const started = Date.parse(current.startedAt);
+          await progress({
+            type: "progress",
+            jobId: job.id,
+            attempt: current.attempts,
+            step: p.step,
+            total: p.total,
+            etaSeconds: eta(started, Date.now(), p.step, p.total),
+          });
+        }
       }
       if (!closed) await stream.writeSSE({ event: "end", data: endPayload(current) });
     } finally {
