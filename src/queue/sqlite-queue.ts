@@ -126,7 +126,7 @@ export class SqliteQueue implements JobQueue {
     return this.db.prepare<Row>("SELECT * FROM jobs WHERE id = ?").get(id);
   }
 
-  submit(kind: string, settings: Record<string, unknown>): JobRecord {
+  async submit(kind: string, settings: Record<string, unknown>): Promise<JobRecord> {
     const id = randomUUID();
     this.db
       .prepare(
@@ -136,12 +136,12 @@ export class SqliteQueue implements JobQueue {
     return toRecord(this.row(id)!);
   }
 
-  get(id: string): JobRecord | null {
+  async get(id: string): Promise<JobRecord | null> {
     const r = this.row(id);
     return r ? toRecord(r) : null;
   }
 
-  list(opts: ListOptions): JobRecord[] {
+  async list(opts: ListOptions): Promise<JobRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (opts.status) {
@@ -159,7 +159,7 @@ export class SqliteQueue implements JobQueue {
       .map(toRecord);
   }
 
-  cancel(id: string): JobRecord | null {
+  async cancel(id: string): Promise<JobRecord | null> {
     const now = this.now();
     this.db.transaction(() => {
       const done = this.db
@@ -174,7 +174,8 @@ export class SqliteQueue implements JobQueue {
           .run(id);
       }
     })();
-    return this.get(id);
+    const r = this.row(id);
+    return r ? toRecord(r) : null;
   }
 
   /**
@@ -206,7 +207,7 @@ export class SqliteQueue implements JobQueue {
     return released;
   }
 
-  claim(owner: string, leaseMs: number): Claim | null {
+  async claim(owner: string, leaseMs: number): Promise<Claim | null> {
     return this.db.transaction((): Claim | null => {
       const now = Date.now();
       for (;;) {
@@ -245,7 +246,7 @@ export class SqliteQueue implements JobQueue {
     })();
   }
 
-  renew(claim: Claim, leaseMs: number): LeaseState {
+  async renew(claim: Claim, leaseMs: number): Promise<LeaseState> {
     const res = this.db
       .prepare(
         "UPDATE jobs SET lease_until = ? WHERE id = ? AND owner = ? AND status = 'running' AND lease_until >= ?",
@@ -255,7 +256,7 @@ export class SqliteQueue implements JobQueue {
     return { held: res.changes === 1, cancelRequested: r?.cancel_requested === 1 };
   }
 
-  progress(claim: Claim, progress: JobProgress): void {
+  async progress(claim: Claim, progress: JobProgress): Promise<void> {
     this.db
       .prepare("UPDATE jobs SET progress = ? WHERE id = ? AND owner = ? AND status = 'running'")
       .run(JSON.stringify(progress), claim.job.id, claim.owner);
@@ -284,15 +285,15 @@ export class SqliteQueue implements JobQueue {
     })();
   }
 
-  complete(claim: Claim, output: JobOutput): boolean {
+  async complete(claim: Claim, output: JobOutput): Promise<boolean> {
     return this.finish(claim, "succeeded", { output });
   }
 
-  fail(claim: Claim, error: string): boolean {
+  async fail(claim: Claim, error: string): Promise<boolean> {
     return this.finish(claim, "failed", { error });
   }
 
-  finishCanceled(claim: Claim): boolean {
+  async finishCanceled(claim: Claim): Promise<boolean> {
     return this.finish(claim, "canceled", {});
   }
 
@@ -305,7 +306,7 @@ export class SqliteQueue implements JobQueue {
       .all(id);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

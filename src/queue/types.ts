@@ -3,7 +3,9 @@
  * taken with a lease: the worker holding it renews the lease while it runs, and only the holder
  * of a live lease can finish it. A worker that dies simply stops renewing; the job is then taken
  * up again by another worker (or the same server after a restart) — never lost, and never
- * finished twice, because finishing checks the lease.
+ * finished twice, because finishing checks the lease. Every call is asynchronous so that a
+ * networked store (Redis through BullMQ, whose manual job API has the same take / extend lock /
+ * move to completed shape) can stand behind the same interface.
  */
 
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "canceled";
@@ -60,18 +62,18 @@ export interface ListOptions {
 }
 
 export interface JobQueue {
-  submit(kind: string, settings: Record<string, unknown>): JobRecord;
-  get(id: string): JobRecord | null;
-  list(opts: ListOptions): JobRecord[];
+  submit(kind: string, settings: Record<string, unknown>): Promise<JobRecord>;
+  get(id: string): Promise<JobRecord | null>;
+  list(opts: ListOptions): Promise<JobRecord[]>;
   /** Queued jobs are canceled at once; running ones are asked to stop (see LeaseState). */
-  cancel(id: string): JobRecord | null;
+  cancel(id: string): Promise<JobRecord | null>;
   /** Takes the oldest job that is queued or whose lease has run out, or returns null. */
-  claim(owner: string, leaseMs: number): Claim | null;
-  renew(claim: Claim, leaseMs: number): LeaseState;
-  progress(claim: Claim, progress: JobProgress): void;
+  claim(owner: string, leaseMs: number): Promise<Claim | null>;
+  renew(claim: Claim, leaseMs: number): Promise<LeaseState>;
+  progress(claim: Claim, progress: JobProgress): Promise<void>;
   /** True when this claim finished the job; false when the lease was lost (drop the output). */
-  complete(claim: Claim, output: JobOutput): boolean;
-  fail(claim: Claim, error: string): boolean;
-  finishCanceled(claim: Claim): boolean;
-  close(): void;
+  complete(claim: Claim, output: JobOutput): Promise<boolean>;
+  fail(claim: Claim, error: string): Promise<boolean>;
+  finishCanceled(claim: Claim): Promise<boolean>;
+  close(): Promise<void>;
 }

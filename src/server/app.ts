@@ -85,46 +85,46 @@ export function createApp(deps: AppDeps): Hono {
       }
       const settings = kind.settings.safeParse(parsed.data.settings);
       if (!settings.success) return validationError(c, fieldIssues(settings.error, "settings"));
-      const job = queue.submit(kind.name, settings.data as Record<string, unknown>);
+      const job = await queue.submit(kind.name, settings.data as Record<string, unknown>);
       deps.onSubmit?.();
       c.header("Location", `/jobs/${job.id}`);
       return c.json(job, 201);
     },
   );
 
-  app.get("/jobs", (c) => {
+  app.get("/jobs", async (c) => {
     const q = listQuery.safeParse(c.req.query());
     if (!q.success) return validationError(c, fieldIssues(q.error));
-    return c.json({ jobs: queue.list(q.data) });
+    return c.json({ jobs: await queue.list(q.data) });
   });
 
-  const findJob = (id: string) => (jobId.safeParse(id).success ? queue.get(id) : null);
+  const findJob = async (id: string) => (jobId.safeParse(id).success ? queue.get(id) : null);
   const noJob = (c: Parameters<typeof errorResponse>[0], id: string) =>
     errorResponse(c, 404, `no job ${JSON.stringify(id)}`, { field: "id" });
 
-  app.get("/jobs/:id", (c) => {
-    const job = findJob(c.req.param("id"));
+  app.get("/jobs/:id", async (c) => {
+    const job = await findJob(c.req.param("id"));
     return job ? c.json(job) : noJob(c, c.req.param("id"));
   });
 
-  app.post("/jobs/:id/cancel", (c) => {
-    const job = findJob(c.req.param("id"));
+  app.post("/jobs/:id/cancel", async (c) => {
+    const job = await findJob(c.req.param("id"));
     if (!job) return noJob(c, c.req.param("id"));
     if (TERMINAL.has(job.status)) {
       return errorResponse(c, 409, `job ${job.id} has already ${job.status}`);
     }
-    const after = queue.cancel(job.id);
+    const after = await queue.cancel(job.id);
     if (after?.status === "running") deps.onCancel?.(job.id);
     return c.json(after);
   });
 
-  app.get("/jobs/:id/events", (c) => {
-    const job = findJob(c.req.param("id"));
+  app.get("/jobs/:id/events", async (c) => {
+    const job = await findJob(c.req.param("id"));
     return job ? jobEvents(c, job, queue, bus) : noJob(c, c.req.param("id"));
   });
 
   app.get("/jobs/:id/output", async (c) => {
-    const job = findJob(c.req.param("id"));
+    const job = await findJob(c.req.param("id"));
     if (!job) return noJob(c, c.req.param("id"));
     if (job.status !== "succeeded" || !job.output) {
       return errorResponse(c, 409, `job ${job.id} has no output (it is ${job.status})`);

@@ -75,7 +75,7 @@ export function jobEvents(c: Context, job: JobRecord, queue: JobQueue, bus: Prog
         });
         notify = null;
         if (pending.length > 0) continue;
-        current = queue.get(job.id) ?? current;
+        current = (await queue.get(job.id)) ?? current;
         // A job run by a worker in another process: its progress is known from the queue only
         // (no previews), every few hundred milliseconds.
         const p = current.progress;

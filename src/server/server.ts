@@ -101,7 +101,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         // Open event streams would otherwise hold the server open.
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
-      d.queue.close();
+      await d.queue.close();
     },
   };
 }

@@ -25,7 +25,7 @@ export interface WorkerOptions {
   /** How often to look for work when idle. */
   pollMs?: number;
   /** Called before each look for work (e.g. to release jobs of dead processes). */
-  beforeClaim?: () => void;
+  beforeClaim?: () => unknown;
   log?: (line: string) => void;
 }
 
@@ -80,17 +80,21 @@ export class Worker {
       if (this.running.size < this.opts.concurrency) {
         let claim: Claim | null = null;
         try {
-          this.opts.beforeClaim?.();
-          claim = this.opts.queue.claim(this.opts.owner, this.opts.leaseMs);
+          await this.opts.beforeClaim?.();
+          claim = await this.opts.queue.claim(this.opts.owner, this.opts.leaseMs);
         } catch (err) {
           // A busy or briefly unreadable queue file: try again at the next poll.
           this.opts.log?.(`cannot take a job from the queue: ${(err as Error).message}`);
         }
         if (claim) {
-          const p: Promise<void> = this.execute(claim).finally(() => {
-            this.running.delete(p);
-            this.poke();
-          });
+          const p: Promise<void> = this.execute(claim)
+            // The queue refused a write (e.g. unreachable): the lease runs out and the job is
+            // taken up again; this worker carries on.
+            .catch((err) => this.opts.log?.(`job ${claim?.job.id}: ${(err as Error).message}`))
+            .finally(() => {
+              this.running.delete(p);
+              this.poke();
+            });
           this.running.add(p);
           continue;
         }
@@ -110,26 +114,38 @@ export class Worker {
     const { queue, kinds, bus, leaseMs } = this.opts;
     const job = claim.job;
     const kind = kinds.get(job.kind);
-    const end = () => {
-      const rec = queue.get(job.id);
+    const end = async () => {
+      const rec = await queue.get(job.id);
       if (rec) bus.publish({ type: "end", job: rec });
     };
     if (!kind) {
-      queue.fail(claim, `no job kind ${JSON.stringify(job.kind)} on this worker`);
-      return end();
+      await queue.fail(claim, `no job kind ${JSON.stringify(job.kind)} on this worker`);
+      return await end();
     }
     const parsed = kind.settings.safeParse(job.settings);
     if (!parsed.success) {
-      queue.fail(claim, `settings no longer valid: ${parsed.error.issues[0]?.message}`);
-      return end();
+      await queue.fail(claim, `settings no longer valid: ${parsed.error.issues[0]?.message}`);
+      return await end();
     }
     const controller = new AbortController();
     this.controllers.set(job.id, controller);
+    let renewing = false;
     const renew = setInterval(
       () => {
-        const state = queue.renew(claim, leaseMs);
-        if (!state.held) controller.abort(new LeaseLost("the job's lease was lost"));
-        else if (state.cancelRequested) controller.abort(new Canceled("canceled"));
+        if (renewing) return;
+        renewing = true;
+        queue
+          .renew(claim, leaseMs)
+          .then((state) => {
+            if (!state.held) controller.abort(new LeaseLost("the job's lease was lost"));
+            else if (state.cancelRequested) controller.abort(new Canceled("canceled"));
+          })
+          // The store may be briefly unreachable; the next renewal tries again, and if the lease
+          // runs out meanwhile, finishing is refused and the job is redone elsewhere.
+          .catch((err) => this.opts.log?.(`job ${job.id}: cannot renew its lease: ${err.message}`))
+          .finally(() => {
+            renewing = false;
+          });
       },
       Math.max(50, Math.floor(leaseMs / 3)),
     );
@@ -162,14 +178,16 @@ export class Worker {
           });
           if (now - lastPersist >= PERSIST_PROGRESS_MS || step === total) {
             lastPersist = now;
-            queue.progress(claim, { step, total });
+            queue
+              .progress(claim, { step, total })
+              .catch((err) => this.opts.log?.(`job ${job.id}: progress not saved: ${err.message}`));
           }
         },
       });
       if (controller.signal.aborted) throw controller.signal.reason;
       const info = await stat(outputPath).catch(() => null);
       if (!info?.isFile()) throw new Error(`the ${kind.name} runner finished without an output`);
-      const done = queue.complete(claim, {
+      const done = await queue.complete(claim, {
         file: `${job.id}.${job.attempts}.${kind.output.extension}`,
         contentType: kind.output.contentType,
         bytes: info.size,
@@ -182,18 +200,18 @@ export class Worker {
     } catch (err) {
       await rm(outputPath, { force: true });
       const reason = controller.signal.aborted ? controller.signal.reason : err;
-      if (reason instanceof Canceled) queue.finishCanceled(claim);
+      if (reason instanceof Canceled) await queue.finishCanceled(claim);
       else if (reason instanceof LeaseLost) {
         this.opts.log?.(`job ${job.id}: lease lost mid-run; left to whoever holds it now`);
       } else if (this.stopped && controller.signal.aborted) {
         // Shutting down: the job stays 'running' under our lease, which runs out, and it is
         // taken up again by the next worker or restart.
-      } else queue.fail(claim, (err as Error)?.message ?? String(err));
+      } else await queue.fail(claim, (err as Error)?.message ?? String(err));
     } finally {
       clearInterval(renew);
       this.controllers.delete(job.id);
     }
-    end();
+    await end();
   }
 
   /**
