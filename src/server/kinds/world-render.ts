@@ -1,11 +1,12 @@
 /**
  * `world-render`: a clip of the simulated world from a prompt, as MP4 — what `zoetrope world
- * render` does, through the same library calls (prompt check, expansion, simulation, the MP4
- * writer's stage-then-commit), with progress per frame encoded and a thumbnail preview.
+ * render` does, through the same library calls (prompt check, expansion, simulation, the
+ * atomic MP4 writer), with progress per frame encoded and a thumbnail preview.
  */
+import { rm } from "node:fs/promises";
 import { z } from "zod";
 import { checkPrompt } from "../../cli/prompt-check.ts";
-import { stageMp4, storedPixelFormat } from "../../media/write-mp4.ts";
+import { storedPixelFormat, writeMp4 } from "../../media/write-mp4.ts";
 import { expandPrompt } from "../../world/expand.ts";
 import { simulate } from "../../world/simulate.ts";
 import { MAX_FPS, MAX_SECONDS, validateOptions } from "../../world/validate.ts";
@@ -102,12 +103,14 @@ export const worldRender: JobKind<WorldRenderSettings> = {
       },
       signal,
     );
-    const staged = await stageMp4({ ...clip.video, frames }, outputPath, { lossless: s.lossless });
+    // writeMp4 puts the file in place only once complete. The path is this attempt's own and is
+    // served only after the queue records the job as done, so a clip cut short by an abort is
+    // simply removed again.
+    await writeMp4({ ...clip.video, frames }, outputPath, { lossless: s.lossless });
     if (signal.aborted) {
-      await staged.discard();
+      await rm(outputPath, { force: true });
       throw signal.reason ?? new Error("aborted");
     }
-    await staged.commit();
     return {
       caption: expanded.caption,
       prompt: s.prompt,
