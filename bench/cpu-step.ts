@@ -215,7 +215,7 @@ async function benchShape(s: Shape, torch: Torch | null): Promise<Row[]> {
     gflop: (task === "train" ? 3 : 1) * fwd * 1e-9,
     spread: Object.fromEntries(
       Object.entries(times)
-        .filter(([k]) => k.startsWith(task))
+        .filter(([k]) => k.startsWith(`${task}/`))
         .map(([k, v]) => [k.split("/")[1], spread(v)]),
     ),
   }));

@@ -85,7 +85,9 @@ export function sessionOptions(): ort.InferenceSession.SessionOptions {
     executionMode: "sequential",
     graphOptimizationLevel: "all",
     enableCpuMemArena: true,
-    enableMemPattern: true,
+    // Off: the static memory plan held ~450 MB more at peak on a DiT block's training step, for
+    // no measured speed (bench/cpu-step.ts, AMD EPYC, 2026-12-05).
+    enableMemPattern: false,
   };
 }
 
