@@ -6,6 +6,7 @@
 import { createRequire } from "node:module";
 import { Command } from "commander";
 import { addEvalCommand } from "./eval-command.ts";
+import { addModelCommands } from "./model-commands.ts";
 import { addWorldCommands } from "./world-commands.ts";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -23,5 +24,6 @@ export function buildProgram(): Command {
     .allowExcessArguments(false);
   addWorldCommands(program);
   addEvalCommand(program);
+  addModelCommands(program);
   return program;
 }

@@ -1,0 +1,125 @@
+/**
+ * What `zoetrope export --onnx <dir>` does: writes the model's sampling graphs as standard ONNX
+ * (weights as external data) at one clip size, plus manifest.json naming every graph's inputs
+ * and outputs with their shapes and the config, so that any ONNX runtime can sample without
+ * Zoetrope: text encoder (ids → tokens, pooled), the DiT velocity (unguided, and guided with the
+ * empty caption batched second), the autoencoder's encoder and decoder.
+ */
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { exportOnnx } from "../compile/export.ts";
+import { createDevice } from "../devices.ts";
+import { writeFileSafely } from "../media/safe-output.ts";
+import { checkRequest } from "../models/generate.ts";
+import { noGrad } from "../tensor/engine.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { loadModel } from "./model-files.ts";
+import { say } from "./report.ts";
+
+export interface ExportCliOptions {
+  onnx: string;
+  model: string;
+  width: number;
+  height: number;
+  frames?: number;
+}
+
+export interface ManifestGraph {
+  file: string;
+  inputs: { name: string; shape: number[]; dtype: string }[];
+  outputs: { name: string; shape: number[] }[];
+}
+
+async function assertEmptyOrMissing(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return [];
+    if (err.code === "ENOTDIR") throw new Error(`--onnx ${dir}: is a file, not a folder`);
+    throw err;
+  });
+  if (entries.length > 0)
+    throw new Error(`--onnx ${dir}: the folder is not empty; give a new or empty folder`);
+}
+
+export async function exportAction(opts: ExportCliOptions): Promise<void> {
+  await assertEmptyOrMissing(opts.onnx);
+  const device = await createDevice({ kind: "onnx" });
+  const { ae, t2v, name, hash } = await loadModel(device, opts.model);
+  // The default clip: 1 + 4·r frames (64×64×17 for world-s).
+  const frames = opts.frames ?? 1 + 4 * ae.cfg.temporalDown;
+  const [t, h, w] = checkRequest(ae, t2v, {
+    prompt: "",
+    width: opts.width,
+    height: opts.height,
+    frames,
+    fps: 1,
+    steps: 1,
+    guidance: 1,
+    seed: 0,
+  });
+  const c = ae.cfg.latentChannels;
+  const { maxTokens, dim } = t2v.cfg.text;
+  const graphs: Record<string, ManifestGraph> = {};
+  const shapes = (args: Record<string, Tensor>) =>
+    Object.entries(args).map(([k, v]) => ({ name: k, shape: [...v.shape], dtype: v.dtype }));
+
+  const put = async (
+    graph: string,
+    fn: (a: Record<string, Tensor>) => Record<string, Tensor>,
+    args: Record<string, Tensor>,
+  ) => {
+    // The engine's own outputs give the manifest its output shapes.
+    const expected = noGrad(() => fn(args));
+    const out = await exportOnnx((a) => noGrad(() => fn(a)), args, opts.onnx, graph, device);
+    graphs[graph] = {
+      file: `${graph}.onnx`,
+      inputs: shapes(args),
+      outputs: out.outputs.map((o) => ({ name: o, shape: [...expected[o].shape] })),
+    };
+    for (const v of Object.values(expected)) v.dispose();
+  };
+
+  const ids = t2v.tokenize([""]);
+  await put("text-encoder", (a) => ({ ...t2v.text.forward(a.ids) }), { ids });
+  const ids2 = t2v.tokenize(["", ""]);
+  await put("text-encoder-pair", (a) => ({ ...t2v.text.forward(a.ids) }), { ids: ids2 });
+  const x = device.zeros([1, c, t, h, w]);
+  const tokens = device.zeros([1, maxTokens, dim]);
+  const pooled = device.zeros([1, dim]);
+  await put(
+    "velocity",
+    (a) => ({ v: t2v.velocity({ x: a.x, t: a.t, tokens: a.tokens, pooled: a.pooled }) }),
+    { x, t: device.zeros([1]), tokens, pooled },
+  );
+  await put(
+    "velocity-guided",
+    (a) => ({
+      v: t2v.velocity({ x: a.x, t: a.t, tokens: a.tokens, pooled: a.pooled, guidance: a.guidance }),
+    }),
+    {
+      x,
+      t: device.zeros([2]),
+      tokens: device.zeros([2, maxTokens, dim]),
+      pooled: device.zeros([2, dim]),
+      guidance: device.tensor([1], [1]),
+    },
+  );
+  await put("encoder", (a) => ({ z: ae.encode(a.x) }), {
+    x: device.zeros([1, 3, frames, opts.height, opts.width]),
+  });
+  await put("decoder", (a) => ({ x: ae.decode(a.z) }), { z: x });
+  const manifest = {
+    format: "zoetrope-onnx-1",
+    model: name,
+    weightsSha256: hash,
+    clip: { width: opts.width, height: opts.height, frames },
+    latent: [c, t, h, w],
+    notes:
+      "velocity-guided: rows 0..B-1 of tokens/pooled are the captions, rows B..2B-1 the empty caption; v = v_u + guidance·(v_c − v_u). Text ids come from the world tokenizer (vocabHash in config).",
+    graphs,
+    config: { autoencoder: ae.cfg, textToVideo: t2v.cfg },
+  };
+  await writeFileSafely(join(opts.onnx, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
+  say(
+    `wrote ${Object.keys(graphs).length} ONNX graphs (${Object.keys(graphs).join(", ")}) and manifest.json to ${opts.onnx} for ${opts.width}×${opts.height}×${frames} clips`,
+  );
+}

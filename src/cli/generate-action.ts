@@ -1,0 +1,102 @@
+/** What `zoetrope generate` and `zoetrope image` do once their options parse. */
+import { createDevice } from "../devices.ts";
+import { abandonOutput, prepareOutput, stageFileSafely } from "../media/safe-output.ts";
+import { stageMp4 } from "../media/write-mp4.ts";
+import { generate } from "../models/generate.ts";
+import { encodePng } from "../server/png.ts";
+import { loadModel } from "./model-files.ts";
+import { checkPrompt } from "./prompt-check.ts";
+import { noteOutputPath, say, warn } from "./report.ts";
+
+export interface GenerateCliOptions {
+  output: string;
+  seconds: number;
+  fps: number;
+  width: number;
+  height: number;
+  steps: number;
+  guidance: number;
+  seed: number;
+  model: string;
+  method: "euler" | "heun";
+}
+
+/** A progress bar on stderr over the denoising steps (one line, redrawn on a terminal). */
+function stepBar(label: string): (step: number, steps: number) => void {
+  const tty = process.stderr.isTTY === true;
+  return (step, steps) => {
+    const width = 20;
+    const filled = Math.round((step / steps) * width);
+    const line = `${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${step}/${steps}`;
+    if (tty) process.stderr.write(`\r${line}${step === steps ? "\n" : ""}`);
+    else if (step === steps || step === 1) process.stderr.write(`${line}\n`);
+  };
+}
+
+/** Frames for `seconds` at `fps`, rounded to the nearest count of the form 1 + r·k. */
+function frameCount(seconds: number, fps: number, temporalDown: number): number {
+  const wanted = Math.max(1, Math.round(seconds * fps));
+  return 1 + Math.max(0, Math.round((wanted - 1) / temporalDown)) * temporalDown;
+}
+
+async function run(prompt: string, opts: GenerateCliOptions, image: boolean): Promise<void> {
+  const unknown = checkPrompt(prompt);
+  // The output is checked (and its folder made) before the model loads and samples.
+  const target = await prepareOutput(opts.output);
+  noteOutputPath(opts.output);
+  try {
+    await produce(prompt, opts, image, unknown, target);
+  } catch (err) {
+    // Nothing half-made is left, and a file already there is untouched.
+    await abandonOutput(target);
+    throw err;
+  }
+}
+
+async function produce(
+  prompt: string,
+  opts: GenerateCliOptions,
+  image: boolean,
+  unknown: string[],
+  target: Awaited<ReturnType<typeof prepareOutput>>,
+): Promise<void> {
+  const device = await createDevice({ kind: "onnx" });
+  const model = await loadModel(device, opts.model);
+  if (unknown.length > 0)
+    warn(`the world does not know these words and ignored them: ${unknown.join(", ")}`);
+  const frames = image ? 1 : frameCount(opts.seconds, opts.fps, model.ae.cfg.temporalDown);
+  const settings = {
+    width: opts.width,
+    height: opts.height,
+    frames,
+    fps: opts.fps,
+    steps: opts.steps,
+    guidance: opts.guidance,
+    seed: opts.seed,
+    method: opts.method,
+  };
+  const out = await generate(model.ae, model.t2v, {
+    prompt,
+    ...settings,
+    onStep: stepBar("denoising"),
+  });
+  say(out.caption);
+  const { video } = out;
+  const staged = image
+    ? await stageFileSafely(target, encodePng(video.frames[0], video.width, video.height))
+    : await stageMp4(video, target);
+  await staged.commit();
+  say(
+    `wrote ${opts.output}: ${video.width}×${video.height}` +
+      (image ? "" : `, ${video.frames.length} frames at ${video.fps} fps`) +
+      ` (model ${model.name}, weights sha256 ${model.hash.slice(0, 16)}, seed ${opts.seed})`,
+  );
+}
+
+export function generateAction(prompt: string, opts: GenerateCliOptions): Promise<void> {
+  return run(prompt, opts, false);
+}
+
+export function imageAction(prompt: string, opts: GenerateCliOptions): Promise<void> {
+  return run(prompt, opts, true);
+}

@@ -1,0 +1,102 @@
+/**
+ * The model commands: `zoetrope generate` and `zoetrope image` (prompt → video or picture with a
+ * trained model), `zoetrope train ae|dit` and `zoetrope export --onnx`.
+ */
+import { type Command, InvalidArgumentError } from "commander";
+import type { ExportCliOptions } from "./export-action.ts";
+import type { GenerateCliOptions } from "./generate-action.ts";
+import { DEFAULT_MODEL_DIR } from "./model-files.ts";
+import { intIn, LIMITS, numberIn } from "./parse-args.ts";
+
+function method(text: string): "euler" | "heun" {
+  if (text !== "euler" && text !== "heun") throw new InvalidArgumentError('Use "euler" or "heun".');
+  return text;
+}
+
+/** Options generate and image share; `video` adds the duration and frame rate. */
+function addSamplingOptions(cmd: Command, video: boolean): Command {
+  const [sLo, sHi] = LIMITS.size;
+  cmd
+    .requiredOption(
+      "-o, --output <file>",
+      `(required) where to write the ${video ? "MP4" : "PNG"}; an existing file is replaced only once the new one is complete`,
+    )
+    .option("--width <px>", `frame width in pixels, ${sLo} to ${sHi}`, intIn(sLo, sHi), 64)
+    .option("--height <px>", `frame height in pixels, ${sLo} to ${sHi}`, intIn(sLo, sHi), 64)
+    .option("--steps <n>", "denoising steps, 1 to 1000", intIn(1, 1000), 30)
+    .option("--guidance <g>", "classifier-free guidance scale, 0 to 30", numberIn(0, 30, false), 4)
+    .option(
+      "--seed <n>",
+      `random seed, ${LIMITS.seed[0]} to ${LIMITS.seed[1]}: same seed and settings, same output`,
+      intIn(...LIMITS.seed),
+      0,
+    )
+    .option("--method <name>", "sampler: euler or heun", method, "euler")
+    .option(
+      "--model <dir>",
+      "model folder holding autoencoder.safetensors and text-to-video.safetensors",
+      DEFAULT_MODEL_DIR,
+    );
+  if (video) {
+    const [fLo, fHi] = LIMITS.fps;
+    cmd
+      .option("--fps <n>", `frames per second, ${fLo} to ${fHi}`, numberIn(fLo, fHi, false), 8)
+      .option(
+        "--seconds <s>",
+        `clip length in seconds, up to ${LIMITS.seconds[1]} (rounded to a frame count the model can make)`,
+        numberIn(...LIMITS.seconds),
+        2,
+      );
+  }
+  return cmd;
+}
+
+export function addModelCommands(program: Command): void {
+  addSamplingOptions(
+    program
+      .command("generate")
+      .description("make a video from a prompt with a trained model and write it as MP4")
+      .argument("<prompt>", 'what to show, e.g. "a red ball bounces on the grass at sunset"'),
+    true,
+  ).action(async (prompt: string, opts: GenerateCliOptions) => {
+    // Loaded on use, so that --help and usage errors do not wait for the model code.
+    await (await import("./generate-action.ts")).generateAction(prompt, opts);
+  });
+
+  addSamplingOptions(
+    program
+      .command("image")
+      .description("make a picture (a one-frame video) from a prompt and write it as PNG")
+      .argument("<prompt>", 'what to show, e.g. "a blue box on sand"'),
+    false,
+  ).action(async (prompt: string, opts: GenerateCliOptions) => {
+    await (await import("./generate-action.ts")).imageAction(prompt, {
+      ...opts,
+      fps: 1,
+      seconds: 0,
+    });
+  });
+
+  const [sLo, sHi] = LIMITS.size;
+  program
+    .command("export")
+    .description(
+      "write the model's sampling graphs (text encoder, DiT velocity, autoencoder encoder and decoder) as standard ONNX with a manifest",
+    )
+    .requiredOption("--onnx <dir>", "(required) folder to write: must be new or empty")
+    .option(
+      "--model <dir>",
+      "model folder holding autoencoder.safetensors and text-to-video.safetensors",
+      DEFAULT_MODEL_DIR,
+    )
+    .option("--width <px>", `clip width the graphs take, ${sLo} to ${sHi}`, intIn(sLo, sHi), 64)
+    .option("--height <px>", `clip height the graphs take, ${sLo} to ${sHi}`, intIn(sLo, sHi), 64)
+    .option(
+      "--frames <n>",
+      "clip frames the graphs take (default 1 + 4 × the autoencoder's time reduction)",
+      intIn(1, 10000),
+    )
+    .action(async (opts: ExportCliOptions) => {
+      await (await import("./export-action.ts")).exportAction(opts);
+    });
+}

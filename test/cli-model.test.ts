@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type CliResult, runCli } from "../src/cli/run-cli.ts";
+import { createDevice } from "../src/devices.ts";
+import { readVideo } from "../src/media/read-video.ts";
+import { VideoAutoencoder } from "../src/models/autoencoder.ts";
+import { getConfig } from "../src/models/registry.ts";
+import { TextToVideo } from "../src/models/text-to-video.ts";
+import { saveWeights } from "../src/models/weights.ts";
+import { Rng } from "../src/util/rng.ts";
+
+let dir = "";
+let model = "";
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "zoetrope-cli-model-"));
+  model = join(dir, "tiny-model");
+  await mkdir(model);
+  // A randomly initialised tiny model: the plumbing, not the quality.
+  const device = await createDevice({ kind: "cpu" });
+  const cfg = getConfig("tiny");
+  await saveWeights(
+    join(model, "autoencoder.safetensors"),
+    new VideoAutoencoder(device, new Rng(1), cfg.ae),
+    "autoencoder",
+    cfg.ae,
+  );
+  await saveWeights(
+    join(model, "text-to-video.safetensors"),
+    new TextToVideo(device, new Rng(2), cfg),
+    "text-to-video",
+    cfg,
+  );
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function assertUserError(r: CliResult, message: RegExp): void {
+  assert.notEqual(r.code, 0, `expected failure, got success: ${r.stdout}`);
+  assert.match(r.stderr, message);
+  assert.match(r.stderr, /^error: /m);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+}
+
+const small = ["--width", "32", "--height", "16", "--steps", "2", "--fps", "8", "--seconds", "0.5"];
+
+describe("zoetrope generate / image", () => {
+  it("writes a video from a prompt, prints the caption, and is deterministic by seed", async () => {
+    const a = join(dir, "a.mp4");
+    const b = join(dir, "b.mp4");
+    const prompt = "a red ball bounces at sunset";
+    const args = [...small, "--seed", "3", "--model", model];
+    const r1 = await runCli(["generate", prompt, "-o", a, ...args]);
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.match(r1.stdout, /red|scarlet|crimson/i, "the expanded caption is printed");
+    assert.match(r1.stdout, /wrote .*a\.mp4: 32×16, 5 frames at 8 fps \(model tiny/);
+    assert.match(r1.stderr, /denoising .* 2\/2/);
+    const r2 = await runCli(["generate", prompt, "-o", b, ...args]);
+    assert.equal(r2.code, 0, r2.stderr);
+    const va = await readVideo(a);
+    const vb = await readVideo(b);
+    assert.deepEqual([va.width, va.height, va.frames.length, va.fps], [32, 16, 5, 8]);
+    assert.deepEqual(va.frames, vb.frames, "same seed and settings, same video");
+  });
+
+  it("writes a one-frame picture as PNG", async () => {
+    const out = join(dir, "pic.png");
+    const r = await runCli([
+      ...["image", "a blue box on sand", "-o", out, "--width", "16", "--height", "32"],
+      ...["--steps", "1", "--model", model],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const png = await readFile(out);
+    assert.deepEqual([...png.subarray(1, 4)], [...Buffer.from("PNG")]);
+    assert.equal(png.readUInt32BE(16), 16);
+    assert.equal(png.readUInt32BE(20), 32);
+  });
+
+  it("says what sizes the model makes, and leaves an existing file untouched", async () => {
+    const out = join(dir, "keep.mp4");
+    await writeFile(out, "precious");
+    const r = await runCli(["generate", "a ball", "-o", out, "--width", "24", "--model", model]);
+    assertUserError(r, /cannot make width 24; it makes widths that are multiples of 16/);
+    assert.equal(await readFile(out, "utf8"), "precious");
+  });
+
+  it("explains a missing bundled model, a missing folder and a corrupt weight file", async () => {
+    const out = join(dir, "none.mp4");
+    const missing = await runCli(["generate", "a ball", "-o", out, "--model", join(dir, "nope")]);
+    assertUserError(missing, /--model .*nope: no such folder/);
+    const bundled = await runCli(["generate", "a ball", "-o", out]);
+    // The bundled model is issue 10's; until it is trained the command says so.
+    if (bundled.code !== 0) assertUserError(bundled, /bundled model .* is not trained yet/);
+    const broken = join(dir, "broken");
+    await mkdir(broken);
+    await writeFile(join(broken, "autoencoder.safetensors"), "garbage");
+    await writeFile(
+      join(broken, "text-to-video.safetensors"),
+      await readFile(join(model, "text-to-video.safetensors")),
+    );
+    const corrupt = await runCli(["generate", "a ball", "-o", out, "--model", broken]);
+    assertUserError(corrupt, /autoencoder\.safetensors/);
+    await assert.rejects(stat(out), "no output is left behind");
+  });
+
+  it("rejects an unknown sampler", async () => {
+    const r = await runCli(["generate", "a ball", "-o", join(dir, "x.mp4"), "--method", "rk4"]);
+    assertUserError(r, /euler.*heun/);
+  });
+});
+
+void spawnSync;
