@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import * as ort from "onnxruntime-node";
 import { type CliResult, runCli } from "../src/cli/run-cli.ts";
 import { createDevice } from "../src/devices.ts";
 import { readVideo } from "../src/media/read-video.ts";
@@ -11,6 +11,8 @@ import { VideoAutoencoder } from "../src/models/autoencoder.ts";
 import { getConfig } from "../src/models/registry.ts";
 import { TextToVideo } from "../src/models/text-to-video.ts";
 import { saveWeights } from "../src/models/weights.ts";
+import { noGrad } from "../src/tensor/engine.ts";
+import { scaledError } from "../src/testing/op-check.ts";
 import { Rng } from "../src/util/rng.ts";
 
 let dir = "";
@@ -113,4 +115,54 @@ describe("zoetrope generate / image", () => {
   });
 });
 
-void spawnSync;
+describe("zoetrope export --onnx", () => {
+  it("writes graphs that a plain ONNX Runtime session runs to the engine's outputs", async () => {
+    const out = join(dir, "onnx");
+    const r = await runCli([
+      ...["export", "--onnx", out, "--model", model, "--width", "32", "--height", "16"],
+      ...["--frames", "5"],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8"));
+    assert.equal(manifest.model, "tiny");
+    assert.deepEqual(manifest.latent, [4, 3, 2, 4]);
+    const vel = manifest.graphs.velocity;
+    assert.deepEqual(
+      vel.inputs.map((i: { name: string }) => i.name),
+      ["x", "t", "tokens", "pooled"],
+    );
+    assert.deepEqual(vel.outputs, [{ name: "v", shape: [1, 4, 3, 2, 4] }]);
+    for (const g of ["text-encoder", "velocity", "velocity-guided", "encoder", "decoder"])
+      assert.ok((await readdir(out)).includes(`${g}.onnx`), g);
+
+    // The same random inputs through the exported velocity graph and the engine's own.
+    const device = await createDevice({ kind: "cpu" });
+    const cfg = getConfig("tiny");
+    const t2v = new TextToVideo(device, new Rng(2), cfg);
+    const rng = new Rng(9);
+    const x = device.randn([1, 4, 3, 2, 4], rng);
+    const tokens = device.randn([1, cfg.text.maxTokens, cfg.text.dim], rng);
+    const pooled = device.randn([1, cfg.text.dim], rng);
+    const t = device.tensor([0.3], [1]);
+    const expected = await noGrad(() => t2v.velocity({ x, t, tokens, pooled })).toArray();
+    const session = await ort.InferenceSession.create(join(out, "velocity.onnx"));
+    const feed = async (v: typeof x) => new ort.Tensor("float32", await v.toArray(), [...v.shape]);
+    const res = await session.run({
+      x: await feed(x),
+      t: await feed(t),
+      tokens: await feed(tokens),
+      pooled: await feed(pooled),
+    });
+    const err = scaledError(res.v.data as Float32Array, expected);
+    assert.ok(err <= 1e-4, `exported velocity vs engine: scaled error ${err}`);
+  });
+
+  it("refuses a folder that is not empty", async () => {
+    const out = join(dir, "full");
+    await mkdir(out);
+    await writeFile(join(out, "keep.txt"), "mine");
+    const r = await runCli(["export", "--onnx", out, "--model", model]);
+    assertUserError(r, /not empty/);
+    assert.deepEqual(await readdir(out), ["keep.txt"]);
+  });
+});
