@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as ort from "onnxruntime-node";
-import { type CliResult, runCli } from "../src/cli/run-cli.ts";
+import { type CliResult, runCli, runCliUntil } from "../src/cli/run-cli.ts";
 import { createDevice } from "../src/devices.ts";
 import { readVideo } from "../src/media/read-video.ts";
 import { VideoAutoencoder } from "../src/models/autoencoder.ts";
 import { getConfig } from "../src/models/registry.ts";
 import { TextToVideo } from "../src/models/text-to-video.ts";
-import { saveWeights } from "../src/models/weights.ts";
+import { readWeights, saveWeights } from "../src/models/weights.ts";
 import { noGrad } from "../src/tensor/engine.ts";
 import { scaledError } from "../src/testing/op-check.ts";
 import { Rng } from "../src/util/rng.ts";
@@ -164,5 +164,90 @@ describe("zoetrope export --onnx", () => {
     const r = await runCli(["export", "--onnx", out, "--model", model]);
     assertUserError(r, /not empty/);
     assert.deepEqual(await readdir(out), ["keep.txt"]);
+  });
+});
+
+describe("zoetrope train", () => {
+  const stream = ["--batch", "2", "--buckets", "32x32x5,32x32x1", "--warmup", "1"];
+
+  it("trains ae then dit into run folders whose model generates, with exact-resume refusals", async () => {
+    const aeRun = join(dir, "run-ae");
+    const r = await runCli([
+      "train",
+      "ae",
+      "--out",
+      aeRun,
+      "--steps",
+      "3",
+      "--every",
+      "2",
+      ...stream,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /step 3\/3 loss \d+\.\d+ .* samples\/s ETA/);
+    assert.equal((await readFile(join(aeRun, "latest"), "utf8")).trim(), "step-000003");
+    const log = (await readFile(join(aeRun, "log.csv"), "utf8")).trim().split("\n");
+    assert.equal(log.length, 4, "a header and one row per step");
+    const aeFile = join(aeRun, "model", "autoencoder.safetensors");
+    const saved = await readWeights(aeFile);
+    const scale = (saved.config as { latentScale: number }).latentScale;
+    assert.ok(scale > 0 && scale !== 1, `measured latent scale stored, got ${scale}`);
+
+    const again = await runCli(["train", "ae", "--out", aeRun, "--steps", "4", ...stream]);
+    assertUserError(again, /already holds a training run; add --resume/);
+    const resumed = await runCli([
+      "train",
+      "ae",
+      "--out",
+      aeRun,
+      "--steps",
+      "4",
+      "--resume",
+      ...stream,
+    ]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((await readFile(join(aeRun, "latest"), "utf8")).trim(), "step-000004");
+
+    const ditRun = join(dir, "run-dit");
+    const noAe = await runCli(["train", "dit", "--out", ditRun, "--steps", "2", ...stream]);
+    assertUserError(noAe, /--ae/);
+    const d = await runCli([
+      "train",
+      "dit",
+      "--out",
+      ditRun,
+      "--steps",
+      "2",
+      "--ae",
+      aeFile,
+      ...stream,
+    ]);
+    assert.equal(d.code, 0, d.stderr);
+    const g = await runCli([
+      ...[
+        "generate",
+        "a red ball",
+        "-o",
+        join(dir, "trained.mp4"),
+        "--model",
+        join(ditRun, "model"),
+      ],
+      ...["--width", "32", "--height", "32", "--steps", "2"],
+    ]);
+    assert.equal(g.code, 0, g.stderr);
+  });
+
+  it("stops on Ctrl-C with a checkpoint and a model file", async () => {
+    const run = join(dir, "run-stop");
+    const r = await runCliUntil(
+      ["train", "ae", "--out", run, "--steps", "100000", "--every", "100000", ...stream],
+      (err) => /step 2\//.test(err),
+      "SIGINT",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /stopped at step \d+\/100000/);
+    const latest = (await readFile(join(run, "latest"), "utf8")).trim();
+    assert.match(latest, /^step-\d+$/);
+    await stat(join(run, "model", "autoencoder.safetensors"));
   });
 });

@@ -1,7 +1,7 @@
 /** What `zoetrope generate` and `zoetrope image` do once their options parse. */
 import { createDevice } from "../devices.ts";
-import { abandonOutput, prepareOutput, stageFileSafely } from "../media/safe-output.ts";
-import { stageMp4 } from "../media/write-mp4.ts";
+import { abandonOutput, prepareOutput, writeFileSafely } from "../media/safe-output.ts";
+import { writeMp4 } from "../media/write-mp4.ts";
 import { generate } from "../models/generate.ts";
 import { encodePng } from "../server/png.ts";
 import { loadModel } from "./model-files.ts";
@@ -82,10 +82,8 @@ async function produce(
   });
   say(out.caption);
   const { video } = out;
-  const staged = image
-    ? await stageFileSafely(target, encodePng(video.frames[0], video.width, video.height))
-    : await stageMp4(video, target);
-  await staged.commit();
+  if (image) await writeFileSafely(target, encodePng(video.frames[0], video.width, video.height));
+  else await writeMp4(video, target);
   say(
     `wrote ${opts.output}: ${video.width}×${video.height}` +
       (image ? "" : `, ${video.frames.length} frames at ${video.fps} fps`) +

@@ -3,10 +3,12 @@
  * trained model), `zoetrope train ae|dit` and `zoetrope export --onnx`.
  */
 import { type Command, InvalidArgumentError } from "commander";
+import { configNames } from "../models/registry.ts";
 import type { ExportCliOptions } from "./export-action.ts";
 import type { GenerateCliOptions } from "./generate-action.ts";
 import { DEFAULT_MODEL_DIR } from "./model-files.ts";
-import { intIn, LIMITS, numberIn } from "./parse-args.ts";
+import { intIn, LIMITS, numberIn, parseBuckets } from "./parse-args.ts";
+import type { TrainCliOptions } from "./train-action.ts";
 
 function method(text: string): "euler" | "heun" {
   if (text !== "euler" && text !== "heun") throw new InvalidArgumentError('Use "euler" or "heun".');
@@ -98,5 +100,55 @@ export function addModelCommands(program: Command): void {
     )
     .action(async (opts: ExportCliOptions) => {
       await (await import("./export-action.ts")).exportAction(opts);
+    });
+
+  const [fLo, fHi] = LIMITS.fps;
+  program
+    .command("train")
+    .description(
+      "train the autoencoder (ae) or the text-to-video model (dit) on the world's live clip stream",
+    )
+    .argument("<what>", '"ae" (the autoencoder) or "dit" (text encoder + diffusion transformer)')
+    .requiredOption(
+      "--out <run-dir>",
+      "(required) run folder: checkpoints, latest, log.csv, and the trained model in model/",
+    )
+    .option("--config <name>", `model size: ${configNames().join(", ")}`, "tiny")
+    .option(
+      "--steps <n>",
+      "training steps in all (across resumes), 1 to 10000000",
+      intIn(1, 1e7),
+      1000,
+    )
+    .option("--batch <n>", "clips per batch, 1 to 4096", intIn(1, 4096), 8)
+    .option("--lr <x>", "peak learning rate, above 0 up to 1", numberIn(0, 1), 3e-4)
+    .option("--warmup <n>", "linear warm-up steps", intIn(0, 1e7), 100)
+    .option("--resume", "continue the run in --out from its newest checkpoint", false)
+    .option(
+      "--seed <n>",
+      `random seed, ${LIMITS.seed[0]} to ${LIMITS.seed[1]}`,
+      intIn(...LIMITS.seed),
+      0,
+    )
+    .option(
+      "--every <n>",
+      "checkpoint every this many steps (and at the end and on Ctrl-C)",
+      intIn(1, 1e7),
+      500,
+    )
+    .option(
+      "--fps <n>",
+      `frame rate of the training clips, ${fLo} to ${fHi}`,
+      numberIn(fLo, fHi, false),
+      12,
+    )
+    .option(
+      "--buckets <list>",
+      "clip shapes as WIDTHxHEIGHTxFRAMES,... (default: one clip size plus 1-frame images)",
+      parseBuckets,
+    )
+    .option("--ae <file>", "(train dit) the trained autoencoder.safetensors to train on")
+    .action(async (what: string, opts: TrainCliOptions) => {
+      await (await import("./train-action.ts")).trainAction(what, opts);
     });
 }

@@ -1,0 +1,182 @@
+/**
+ * What `zoetrope train ae|dit` does: trains on the world's live clip stream with the project's
+ * training loop (compiled on the onnx device), checkpointing into the run folder, and writes the
+ * EMA weights as a model file into `<run>/model/` at the end or when stopped with Ctrl-C. After
+ * the autoencoder, its latent scale is measured on a few clips and stored in the saved config.
+ * A `dit` run's model folder also gets a copy of the autoencoder it trained on, so that
+ * `zoetrope generate --model <run>/model` works as it is.
+ */
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Bucket } from "../data/buckets.ts";
+import { makeWorldClip } from "../data/world-stream.ts";
+import { createDevice } from "../devices.ts";
+import { readWeights as readWeightFile } from "../io/safetensors.ts";
+import { measureLatentScale, VideoAutoencoder } from "../models/autoencoder.ts";
+import type { AutoencoderConfig, ModelConfig } from "../models/config.ts";
+import { getConfig } from "../models/registry.ts";
+import { autoencoderTask, textToVideoTask, type WorldData } from "../models/tasks.ts";
+import { TextToVideo } from "../models/text-to-video.ts";
+import { videosToTensor } from "../models/video-tensor.ts";
+import { loadWeights, readWeights, saveWeights } from "../models/weights.ts";
+import type { Module } from "../nn/module.ts";
+import { type StepInfo, train } from "../train/loop.ts";
+import { Rng } from "../util/rng.ts";
+import { AE_FILE, T2V_FILE } from "./model-files.ts";
+import { say } from "./report.ts";
+
+export interface TrainCliOptions {
+  out: string;
+  config: string;
+  steps: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  resume: boolean;
+  seed: number;
+  every: number;
+  fps: number;
+  buckets?: Bucket[];
+  ae?: string;
+}
+
+/** The default stream: clips of 1 + 4·r frames plus 1-frame images, 32 px for tiny, 64 else. */
+function defaultBuckets(cfg: ModelConfig): Bucket[] {
+  const side = cfg.name === "tiny" ? 32 : 64;
+  return [
+    { width: side, height: side, frames: 1 + 4 * cfg.ae.temporalDown },
+    { width: side, height: side, frames: 1 },
+  ];
+}
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`;
+}
+
+function progress(info: StepInfo): void {
+  const line =
+    `step ${info.step}/${info.steps} loss ${info.loss.toFixed(4)} lr ${info.lr.toExponential(2)} ` +
+    `${info.samplesPerSecond.toFixed(1)} samples/s ETA ${formatSeconds(info.etaSeconds)}`;
+  if (process.stderr.isTTY)
+    process.stderr.write(`\r${line}  ${info.step === info.steps ? "\n" : ""}`);
+  else process.stderr.write(`${line}\n`);
+}
+
+/** Loads the newest checkpoint's EMA weights (the ones to ship) into `model`, if it has them. */
+async function loadEma(runDir: string, model: Module): Promise<boolean> {
+  const latest = (await readFile(join(runDir, "latest"), "utf8").catch(() => "")).trim();
+  if (!latest) return false;
+  const path = join(runDir, latest, "ema.safetensors");
+  if (!(await stat(path).catch(() => null))) return false;
+  const { tensors } = await readWeightFile(path);
+  model.loadStateDict(Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, v.data])));
+  return true;
+}
+
+export async function trainAction(what: string, opts: TrainCliOptions): Promise<void> {
+  if (what !== "ae" && what !== "dit")
+    throw new Error(
+      `train: say what to train, "ae" (the autoencoder) or "dit" (the text-to-video model), not "${what}"`,
+    );
+  const cfg = getConfig(opts.config);
+  const hasRun = await stat(join(opts.out, "latest")).catch(() => null);
+  if (hasRun && !opts.resume)
+    throw new Error(
+      `--out ${opts.out} already holds a training run; add --resume to continue it, or give a new folder`,
+    );
+  if (!hasRun && opts.resume)
+    throw new Error(`--out ${opts.out}: no checkpoint to resume (no ${join(opts.out, "latest")})`);
+  if (what === "dit" && !opts.ae)
+    throw new Error("train dit: give the trained autoencoder with --ae <autoencoder.safetensors>");
+  if (what === "ae" && opts.ae) throw new Error("train ae: --ae is only for train dit");
+
+  const device = await createDevice({ kind: "onnx" });
+  const buckets = opts.buckets ?? defaultBuckets(cfg);
+  const data: WorldData = { seed: opts.seed, buckets, fps: opts.fps, batchSize: opts.batch };
+  const rng = new Rng(opts.seed);
+  let ae: VideoAutoencoder;
+  let t2v: TextToVideo | null = null;
+  if (opts.ae) {
+    const saved = await readWeights(opts.ae);
+    if (saved.kind !== "autoencoder")
+      throw new Error(`--ae ${opts.ae}: holds ${saved.kind} weights, not an autoencoder's`);
+    cfg.ae = saved.config as AutoencoderConfig;
+    ae = new VideoAutoencoder(device, rng, cfg.ae);
+    await loadWeights(opts.ae, ae, "autoencoder", cfg.ae);
+    if (cfg.ae.latentChannels !== cfg.dit.latentChannels)
+      throw new Error(
+        `--ae ${opts.ae}: makes ${cfg.ae.latentChannels}-channel latents, config ${cfg.name}'s DiT takes ${cfg.dit.latentChannels}`,
+      );
+    t2v = new TextToVideo(device, rng, cfg);
+  } else {
+    ae = new VideoAutoencoder(device, rng, cfg.ae);
+  }
+  const task = t2v
+    ? textToVideoTask(t2v, ae, data, { config: JSON.stringify(cfg) })
+    : autoencoderTask(ae, data, { config: JSON.stringify(cfg.ae) });
+
+  // Ctrl-C stops the loop, which checkpoints and returns. The CLI's own SIGINT handler (clean
+  // up and exit) is set aside while training and runs on a second Ctrl-C; restored afterwards.
+  const stop = new AbortController();
+  const others = process.listeners("SIGINT");
+  process.removeAllListeners("SIGINT");
+  const onSigint = () => {
+    if (stop.signal.aborted) {
+      for (const l of others) l("SIGINT");
+      process.exit(130);
+    }
+    process.stderr.write("\nstopping: saving a checkpoint (Ctrl-C again to quit at once)\n");
+    stop.abort();
+  };
+  process.on("SIGINT", onSigint);
+  let result: Awaited<ReturnType<typeof train>>;
+  try {
+    result = await train(task, {
+      steps: opts.steps,
+      schedule: { lr: opts.lr, warmup: opts.warmup, decay: "cosine" },
+      emaDecay: 0.999,
+      clipNorm: 1,
+      seed: opts.seed,
+      runDir: opts.out,
+      checkpointEvery: opts.every,
+      resume: opts.resume,
+      signal: stop.signal,
+      onStep: progress,
+    });
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    for (const l of others) process.on("SIGINT", l as NodeJS.SignalsListener);
+  }
+
+  // The EMA of the weights is what ships.
+  const modelDir = join(opts.out, "model");
+  await mkdir(modelDir, { recursive: true });
+  const extra = { step: String(result.step), seed: String(opts.seed) };
+  if (t2v) {
+    await loadEma(opts.out, t2v);
+    await saveWeights(join(modelDir, T2V_FILE), t2v, "text-to-video", cfg, extra);
+    await saveWeights(join(modelDir, AE_FILE), ae, "autoencoder", cfg.ae, extra);
+  } else {
+    await loadEma(opts.out, ae);
+    // Unit-variance latents over a few clips of the stream (one of each bucket).
+    const scales: number[] = [];
+    for (const [i, b] of buckets.entries()) {
+      const clips = [0, 1].map((k) => makeWorldClip(opts.seed + 7919 * (i + 1) + k, b, opts.fps));
+      const x = videosToTensor(
+        device,
+        clips.map((c) => c.video),
+      );
+      scales.push(await measureLatentScale(ae, x));
+      x.dispose();
+    }
+    const sorted = scales.sort((a, b) => a - b);
+    const latentScale = sorted[Math.floor(sorted.length / 2)];
+    const saved = { ...cfg.ae, latentScale };
+    await saveWeights(join(modelDir, AE_FILE), ae, "autoencoder", saved, extra);
+  }
+  say(
+    `${result.stopped ? "stopped" : "finished"} at step ${result.step}/${opts.steps}; checkpoint in ${opts.out}, log in ${join(opts.out, "log.csv")}, model in ${modelDir}`,
+  );
+}
