@@ -67,6 +67,20 @@ describe("zoetrope generate / image", () => {
     const vb = await readVideo(b);
     assert.deepEqual([va.width, va.height, va.frames.length, va.fps], [32, 16, 5, 8]);
     assert.deepEqual(va.frames, vb.frames, "same seed and settings, same video");
+    const c = join(dir, "c.mp4");
+    const r3 = await runCli([
+      "generate",
+      prompt,
+      "-o",
+      c,
+      ...small,
+      "--seed",
+      "4",
+      "--model",
+      model,
+    ]);
+    assert.equal(r3.code, 0, r3.stderr);
+    assert.notDeepEqual((await readVideo(c)).frames, va.frames, "another seed, another video");
   });
 
   it("writes a one-frame picture as PNG", async () => {
@@ -106,6 +120,10 @@ describe("zoetrope generate / image", () => {
     );
     const corrupt = await runCli(["generate", "a ball", "-o", out, "--model", broken]);
     assertUserError(corrupt, /autoencoder\.safetensors/);
+    const whole = await readFile(join(model, "autoencoder.safetensors"));
+    await writeFile(join(broken, "autoencoder.safetensors"), whole.subarray(0, whole.length >> 1));
+    const truncated = await runCli(["generate", "a ball", "-o", out, "--model", broken]);
+    assertUserError(truncated, /broken\/autoencoder\.safetensors/);
     await assert.rejects(stat(out), "no output is left behind");
   });
 
