@@ -2,9 +2,9 @@
 import { type Bucket, bucketKey } from "../data/buckets.ts";
 import { readDatasetIndex } from "../data/dataset-index.ts";
 import { exportDataset } from "../data/export-dataset.ts";
-import { writeState } from "../data/state-file.ts";
-import { abandonOutput, assertSeparate, prepareOutput } from "../media/safe-output.ts";
-import { storedPixelFormat, writeMp4 } from "../media/write-mp4.ts";
+import { stageState } from "../data/state-file.ts";
+import { abandonOutput, assertSeparate, commitAll, prepareOutput } from "../media/safe-output.ts";
+import { stageMp4, storedPixelFormat } from "../media/write-mp4.ts";
 import { expandPrompt } from "../world/expand.ts";
 import { simulate } from "../world/simulate.ts";
 import { validateOptions } from "../world/validate.ts";
@@ -55,17 +55,22 @@ export async function renderAction(opts: RenderOptions): Promise<void> {
   }
   const expanded = expandPrompt(opts.prompt, opts.seed);
   const clip = simulate(expanded.scene, shape);
-  try {
-    await writeMp4(clip.video, video, { lossless: opts.lossless });
-  } catch (err) {
-    if (truthOut) await abandonOutput(truthOut);
-    throw err;
-  }
+  // Both files are made and checked before either is put in place: all or nothing.
+  const staged = [
+    await stageMp4(clip.video, video, { lossless: opts.lossless }).catch(async (err) => {
+      if (truthOut) await abandonOutput(truthOut);
+      throw err;
+    }),
+  ];
   if (truthOut) {
-    await writeState(truthOut, opts.seed, clip.truth).catch((err: Error) => {
-      throw new Error(`${err.message} (the video ${opts.output} was written)`);
-    });
+    staged.push(
+      await stageState(truthOut, opts.seed, clip.truth).catch(async (err) => {
+        await staged[0].discard();
+        throw err;
+      }),
+    );
   }
+  await commitAll(staged);
   const { width, height, frames, fps } = clip.video;
   say(expanded.caption);
   const format = storedPixelFormat(width, height, opts.lossless);

@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { plainReason } from "../media/fs-errors.ts";
-import { type OutputTarget, writeFileSafely } from "../media/safe-output.ts";
+import { type OutputTarget, type StagedOutput, stageFileSafely } from "../media/safe-output.ts";
 import type { ClipTruth } from "../world/scene.ts";
 import { truthToJSON } from "../world/simulate.ts";
 import { validateScene } from "../world/validate.ts";
@@ -26,9 +26,18 @@ export async function writeState(
   seed: number,
   truth: ClipTruth,
 ): Promise<void> {
+  await (await stageState(path, seed, truth)).commit();
+}
+
+/** The state file, written and checked but not yet in place (see safe-output's stageOutput). */
+export function stageState(
+  path: string | OutputTarget,
+  seed: number,
+  truth: ClipTruth,
+): Promise<StagedOutput> {
   const state: StateFile = { format: STATE_FORMAT, seed, ...truth };
   // Rounded to 6 decimals: far below a pixel or a millimetre, and a third of the size.
-  await writeFileSafely(path, `${truthToJSON(state)}\n`);
+  return stageFileSafely(path, `${truthToJSON(state)}\n`);
 }
 
 /** Reads a state.json (or a bare ClipTruth JSON); throws naming the file when it is not one. */

@@ -185,18 +185,43 @@ export interface WriteOutputOptions {
   verify?: (tmp: string) => Promise<void>;
 }
 
+/** A finished, checked output waiting under its temporary name to be put in place. */
+export interface StagedOutput {
+  target: OutputTarget;
+  /** Renames it over the target (or copies it into a device or pipe). */
+  commit(): Promise<void>;
+  /** Throws it away, with any folders made for it. */
+  discard(): Promise<void>;
+}
+
 /**
- * Produces an output through `produce(tmp)` and puts it in place (see the module comment).
- * `target` is a path or the result of prepareOutput.
+ * Produces an output through `produce(tmp)` and checks it, without putting it in place yet: a
+ * command with several outputs stages them all, then commits them together (commitAll), so a
+ * failure in any leaves none. `target` is a path or the result of prepareOutput.
  */
-export async function writeOutput(
+export async function stageOutput(
   target: OutputTarget | string,
   produce: (tmp: string) => Promise<void>,
   opts: WriteOutputOptions = {},
-): Promise<void> {
+): Promise<StagedOutput> {
   const t = typeof target === "string" ? await prepareOutput(target) : target;
   let tmp = "";
   let tmpDir = "";
+  const cleanup = async () => {
+    if (tmp) {
+      await rm(tmp, { force: true }).catch(() => {});
+      untrackTemp(tmp);
+    }
+    if (tmpDir) {
+      await rm(tmpDir, { recursive: true, force: true }).catch(() => {});
+      untrackTemp(tmpDir);
+    }
+  };
+  const fail = async (err: unknown): Promise<never> => {
+    await cleanup();
+    if (t.kind === "file") await abandonOutput(t);
+    throw outputError(t.path, tmp, err);
+  };
   try {
     if (t.kind === "file") {
       tmp = tempPathFor(t.real);
@@ -210,30 +235,72 @@ export async function writeOutput(
     const made = await stat(tmp).catch(() => null);
     if (!made?.isFile()) throw new Error("nothing was written");
     await opts.verify?.(tmp);
-    if (t.kind === "file") {
-      await flushToDisk(tmp);
-      const now = await lstat(t.real).catch(() => null);
-      if (now && !now.isFile() && !now.isSymbolicLink()) {
-        throw new Error(`something that is not a regular file appeared at ${t.path}`);
-      }
-      await rename(tmp, t.real);
-      untrackTemp(tmp);
-      t.created.forEach(untrackCreatedFolder);
-      t.created = [];
-    } else {
-      await copyInto(tmp, t);
-    }
+    if (t.kind === "file") await flushToDisk(tmp);
   } catch (err) {
-    if (tmp) await rm(tmp, { force: true }).catch(() => {});
-    if (t.kind === "file") await abandonOutput(t);
-    throw outputError(t.path, tmp, err);
-  } finally {
-    if (tmp) untrackTemp(tmp);
-    if (tmpDir) {
-      await rm(tmpDir, { recursive: true, force: true }).catch(() => {});
-      untrackTemp(tmpDir);
+    return fail(err);
+  }
+  return {
+    target: t,
+    discard: async () => {
+      await cleanup();
+      if (t.kind === "file") await abandonOutput(t);
+    },
+    commit: async () => {
+      try {
+        if (t.kind === "file") {
+          const now = await lstat(t.real).catch(() => null);
+          if (now && !now.isFile() && !now.isSymbolicLink()) {
+            throw new Error(`something that is not a regular file appeared at ${t.path}`);
+          }
+          await rename(tmp, t.real);
+          untrackTemp(tmp);
+          tmp = "";
+          t.created.forEach(untrackCreatedFolder);
+          t.created = [];
+        } else {
+          await copyInto(tmp, t);
+        }
+      } catch (err) {
+        return fail(err);
+      }
+      await cleanup();
+    },
+  };
+}
+
+/**
+ * Commits staged outputs together: devices and pipes first (copying into one can fail, e.g.
+ * /dev/full), then the renames; whatever is not committed when one fails is discarded.
+ */
+export async function commitAll(staged: StagedOutput[]): Promise<void> {
+  const order = [...staged].sort(
+    (a, b) => Number(a.target.kind === "file") - Number(b.target.kind === "file"),
+  );
+  for (let i = 0; i < order.length; i++) {
+    try {
+      await order[i].commit();
+    } catch (err) {
+      for (const rest of order.slice(i + 1)) await rest.discard();
+      throw err;
     }
   }
+}
+
+/** Produces an output and puts it in place at once (see stageOutput). */
+export async function writeOutput(
+  target: OutputTarget | string,
+  produce: (tmp: string) => Promise<void>,
+  opts: WriteOutputOptions = {},
+): Promise<void> {
+  await (await stageOutput(target, produce, opts)).commit();
+}
+
+/** Stages text or bytes for `target` (see stageOutput). */
+export function stageFileSafely(
+  target: OutputTarget | string,
+  data: string | Uint8Array,
+): Promise<StagedOutput> {
+  return stageOutput(target, (tmp) => writeFile(tmp, data, { flag: "wx" }));
 }
 
 /** Writes text or bytes to `target` (see writeOutput). */

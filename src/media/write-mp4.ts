@@ -21,7 +21,7 @@
 import { resolve } from "node:path";
 import { ffmpegReason, runFfmpeg } from "./ffmpeg.ts";
 import { checkMp4 } from "./mp4-boxes.ts";
-import { type OutputTarget, writeOutput } from "./safe-output.ts";
+import { type OutputTarget, type StagedOutput, stageOutput } from "./safe-output.ts";
 import { assertVideo, type Video } from "./video.ts";
 
 /** Metadata key with which earlier versions recorded the true size of a padded (odd-sized) video. */
@@ -58,6 +58,15 @@ export async function writeMp4(
   path: string | OutputTarget,
   opts: WriteMp4Options = {},
 ): Promise<void> {
+  await (await stageMp4(video, path, opts)).commit();
+}
+
+/** Encodes and checks the MP4 without putting it in place yet (see safe-output's stageOutput). */
+export async function stageMp4(
+  video: Video,
+  path: string | OutputTarget,
+  opts: WriteMp4Options = {},
+): Promise<StagedOutput> {
   const name = typeof path === "string" ? path : path.path;
   assertVideo(video, `writeMp4(${name})`);
   const crf = opts.crf ?? 12;
@@ -85,7 +94,7 @@ export async function writeMp4(
     "-an",
     ...["-f", "mp4"],
   ];
-  await writeOutput(
+  return stageOutput(
     path,
     async (tmp) => {
       // Absolute, so that a name starting with "-" is never read as an option.
