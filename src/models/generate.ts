@@ -5,7 +5,6 @@
  * `zoetrope generate` and the library's `generate` sit on this.
  */
 import type { Video } from "../media/video.ts";
-import { noGrad, tidy } from "../tensor/engine.ts";
 import { expandPrompt } from "../world/expand.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
 import type { TextToVideo } from "./text-to-video.ts";

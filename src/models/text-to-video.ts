@@ -24,7 +24,7 @@ import type { Device } from "../tensor/device.ts";
 import type { DType } from "../tensor/dtype.ts";
 import { keep, noGrad, tidy } from "../tensor/engine.ts";
 import { ShapeError } from "../tensor/errors.ts";
-import { cast, fill } from "../tensor/ops/elementwise.ts";
+import { cast } from "../tensor/ops/elementwise.ts";
 import { lerp } from "../tensor/ops/fused.ts";
 import { concat, split } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
