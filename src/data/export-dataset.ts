@@ -214,8 +214,11 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
     const { bucket, seeds } = planBatch(streamOpts, i);
     const clip = makeWorldClip(seeds[0], bucket, opts.fps);
     // Encode in the background while the next clip is simulated, at most `concurrency` at once.
+    // A clip renamed into place stays tracked (removed if the process is stopped) until the index
+    // lists it, so that an interrupted run never leaves a clip the index does not name.
     const job = writeClip(opts.dir, i, clip, opts.mp4)
       .then((entry) => index.add(i, entry))
+      .finally(() => untrackTemp(join(opts.dir, clipName(i))))
       .then(
         (entry) => opts.onClip?.(publicEntry(entry), index.size),
         (err) => {
@@ -270,6 +273,8 @@ async function writeClip(
     await rename(staging, join(dir, name)).catch((err) => {
       throw fsFailure("write", join(dir, name), err);
     });
+    // Synchronously after the rename, before any signal can be handled; untracked by the caller.
+    trackTemp(join(dir, name));
     return {
       name,
       seed: clip.seed,
