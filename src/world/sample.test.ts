@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SceneConstraints } from "./constraints.ts";
 import {
+  ARENA_WIDTHS,
   boundingRadius,
   constraintViolations,
   GRAVITY,
@@ -24,7 +25,10 @@ const EPS = 1e-6;
 /** Every physical promise the sampler makes about a scene, as assertion failures. */
 function checkScene(scene: SceneSpec): void {
   const half = scene.arenaWidth / 2;
-  assert.ok(scene.arenaWidth >= 7.5 && scene.arenaWidth <= 8.5, `arena ${scene.arenaWidth}`);
+  assert.ok(
+    scene.arenaWidth >= ARENA_WIDTHS[0] && scene.arenaWidth <= ARENA_WIDTHS[1],
+    `arena ${scene.arenaWidth}`,
+  );
   assert.equal(scene.gravity, GRAVITY);
   assert.ok(scene.objects.length >= 1 && scene.objects.length <= 4);
   scene.objects.forEach((o, i) => {

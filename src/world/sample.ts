@@ -30,6 +30,13 @@ import {
 
 export const GRAVITY = 9.81;
 export const MAX_SAMPLED_OBJECTS = 4;
+/**
+ * Arena widths (m) the sampler draws from. With the object sizes in scene.ts this keeps objects
+ * 5–10 px across at 64×64 (a medium one ~7 px), big enough for a small model to learn their
+ * colour and shape (issue 10 found 2–4 px objects learned as noise), while four of the largest
+ * still fit side by side.
+ */
+export const ARENA_WIDTHS: readonly [number, number] = [6.5, 7.5];
 /** Occluders a prompt may ask for; the seed alone draws 0 to 2. */
 export const MAX_SAMPLED_OCCLUDERS = 3;
 
@@ -65,7 +72,7 @@ export function sampleScene(seed: number, constraints?: SceneConstraints): Scene
   const placeRng = rng.fork();
   const occluderRng = rng.fork();
 
-  const arenaWidth = Math.round(sceneRng.uniform(7.5, 8.5) * 100) / 100;
+  const arenaWidth = Math.round(sceneRng.uniform(ARENA_WIDTHS[0], ARENA_WIDTHS[1]) * 100) / 100;
   const theme = c.theme ?? sceneRng.pick(THEMES);
   const camera = c.camera ?? sceneRng.pick(CAMERAS);
   const n =
@@ -220,7 +227,7 @@ function startState(
 
 /**
  * How far (m) a rolled or slid object travels at the least, and at the most: a quarter of the
- * usual view (8 m across) and then some, so the motion the prompt named is plain to see.
+ * usual view (7 m across) and then some, so the motion the prompt named is plain to see.
  */
 export const MIN_SLIDE = 2.6;
 const MAX_SLIDE = 3.4;

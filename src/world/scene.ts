@@ -24,7 +24,7 @@ export const SHAPES = ["ball", "box", "triangle"] as const;
 export type ShapeKind = (typeof SHAPES)[number];
 
 /** Sizes as the diameter (ball) or side (box, triangle) in metres. */
-export const SIZES = { small: 0.3, medium: 0.5, large: 0.8 } as const;
+export const SIZES = { small: 0.5, medium: 0.75, large: 1.0 } as const;
 export type SizeName = keyof typeof SIZES;
 export const SIZE_NAMES = Object.keys(SIZES) as SizeName[];
 

@@ -38,7 +38,7 @@ test("the same scene gives identical frames and truth; physics does not depend o
     [
       { x: -1, y: 2 },
       { shape: "triangle", color: "green", motion: "thrown", x: 1, y: 1, vx: -2, vy: 3 },
-      { shape: "box", color: "blue", motion: "rolled", x: -3, y: 0.25, vx: 3 },
+      { shape: "box", color: "blue", motion: "rolled", x: -3, y: SIZES.medium / 2, vx: 3 },
     ],
     { camera: "pan-left" },
   );

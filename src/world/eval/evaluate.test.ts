@@ -7,7 +7,7 @@ import { test } from "node:test";
 import type { Video } from "../../media/video.ts";
 import type { SceneConstraints } from "../constraints.ts";
 import { expandPrompt } from "../expand.ts";
-import { sampleScene } from "../sample.ts";
+import { restingHeight, sampleScene } from "../sample.ts";
 import type { SceneSpec } from "../scene.ts";
 import { simulate } from "../simulate.ts";
 import {
@@ -102,7 +102,7 @@ const STAGE: SceneSpec = {
       material: "light",
       motion: "rolled",
       x: 3,
-      y: 0.4,
+      y: restingHeight("box", "large"),
       vx: -2.5,
       vy: 0,
     },
@@ -114,7 +114,7 @@ const STAGE: SceneSpec = {
       material: "light",
       motion: "resting",
       x: -0.5,
-      y: 0.2309,
+      y: restingHeight("triangle", "large"),
       vx: 0,
       vy: 0,
     },

@@ -31,9 +31,9 @@ export interface ObjectSummary {
 /** Most observations fitted per track: enough for a clear vote, bounded cost. */
 const MAX_SHAPE_FITS = 16;
 /**
- * Below this usual size (px, square root of the area) balls, boxes and triangles look alike. The
- * world's smallest objects measure about 2.1 (ball), 2.4 (box) and 1.6 (triangle) at 8 px/m, and
- * 3.2, 3.6 and 2.4 at 12 px/m. Fitted on rendered frames (issue 11, seeds 300–311), balls of
+ * Below this usual size (px, square root of the area) balls, boxes and triangles look alike.
+ * Objects of 0.3 m (the world's smallest before issue 10 enlarged them to 0.5 m) measured about
+ * 2.1 (ball), 2.4 (box) and 1.6 (triangle) at 8 px/m, and 3.2, 3.6 and 2.4 at 12 px/m. Fitted on rendered frames (issue 11, seeds 300–311), balls of
  * 2.29–2.32 were taken for boxes while everything from 3 px up was right: 2.6 names no shape
  * it cannot tell (the smallest at 64×64 are reported as too small instead).
  */

@@ -1,10 +1,11 @@
 /**
  * The scores on clips painted by hand, so that each rule is checked on motion whose truth is
  * known exactly and independently of the world's simulator. At 64×64 the evaluator takes the
- * world's usual scale: 8 px per metre, the floor at row 51.2.
+ * world's usual scale (64 px across the typical arena, ~9.1 px per metre), the floor at row 51.2.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { basePixelsPerMetre } from "../camera.ts";
 import { OBJECT_COLORS } from "../scene.ts";
 import { OCCLUDER_COLORS, THEME_BACKGROUNDS } from "../themes.ts";
 import type { Rgb } from "./colour.ts";
@@ -12,8 +13,9 @@ import { evaluateVideo } from "./evaluate.ts";
 import type { ObjectSummary } from "./objects.ts";
 import { scoreAdherence } from "./scores/adherence.ts";
 import { type Canvas, paintVideo } from "./synthetic.ts";
+import { TYPICAL_ARENA_WIDTH } from "./view.ts";
 
-const PPM = 8;
+const PPM = basePixelsPerMetre(TYPICAL_ARENA_WIDTH, 64, 64);
 const FLOOR = 51.2;
 const SKY = THEME_BACKGROUNDS.day.skyBottom;
 const GROUND = THEME_BACKGROUNDS.day.ground;

@@ -10,12 +10,13 @@
  * be measured; the view is then the screen's, and reported as unmeasured.
  */
 import { basePixelsPerMetre, cameraAt, groundRow, pixelToWorld, worldToPixel } from "../camera.ts";
+import { ARENA_WIDTHS } from "../sample.ts";
 import type { CameraMotion, SceneSpec } from "../scene.ts";
 import { polyFit } from "./fit.ts";
 import type { Track } from "./track.ts";
 
 /** Arena width (m) the scene sampler centres its draws on; the view of a still camera fits it. */
-export const TYPICAL_ARENA_WIDTH = 8;
+export const TYPICAL_ARENA_WIDTH = (ARENA_WIDTHS[0] + ARENA_WIDTHS[1]) / 2;
 
 export interface ViewModel {
   source: "reference" | "measured" | "unmeasured";
