@@ -6,36 +6,22 @@ import { after, before, describe, it } from "node:test";
 import * as ort from "onnxruntime-node";
 import { type CliResult, runCli, runCliUntil } from "../src/cli/run-cli.ts";
 import { createDevice } from "../src/devices.ts";
+import { readMp4Metadata } from "../src/media/mp4-metadata.ts";
 import { readVideo } from "../src/media/read-video.ts";
-import { VideoAutoencoder } from "../src/models/autoencoder.ts";
 import { getConfig } from "../src/models/registry.ts";
 import { TextToVideo } from "../src/models/text-to-video.ts";
-import { readWeights, saveWeights } from "../src/models/weights.ts";
+import { readWeights } from "../src/models/weights.ts";
 import { noGrad } from "../src/tensor/engine.ts";
 import { scaledError } from "../src/testing/op-check.ts";
+import { writeTinyModel } from "../src/testing/tiny-model.ts";
 import { Rng } from "../src/util/rng.ts";
 
 let dir = "";
 let model = "";
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "zoetrope-cli-model-"));
-  model = join(dir, "tiny-model");
-  await mkdir(model);
   // A randomly initialised tiny model: the plumbing, not the quality.
-  const device = await createDevice({ kind: "cpu" });
-  const cfg = getConfig("tiny");
-  await saveWeights(
-    join(model, "autoencoder.safetensors"),
-    new VideoAutoencoder(device, new Rng(1), cfg.ae),
-    "autoencoder",
-    cfg.ae,
-  );
-  await saveWeights(
-    join(model, "text-to-video.safetensors"),
-    new TextToVideo(device, new Rng(2), cfg),
-    "text-to-video",
-    cfg,
-  );
+  model = await writeTinyModel(join(dir, "tiny-model"));
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -67,6 +53,19 @@ describe("zoetrope generate / image", () => {
     const vb = await readVideo(b);
     assert.deepEqual([va.width, va.height, va.frames.length, va.fps], [32, 16, 5, 8]);
     assert.deepEqual(va.frames, vb.frames, "same seed and settings, same video");
+    // The file says what made it: prompt, the caption the model saw, seed, settings, model.
+    const tags = await readMp4Metadata(a);
+    assert.equal(tags.prompt, prompt);
+    assert.ok(r1.stdout.includes(tags.caption), `caption tag ${tags.caption}`);
+    assert.equal(tags.seed, "3");
+    assert.equal(tags.model, "tiny");
+    assert.match(tags.model_sha256, /^[0-9a-f]{64}$/);
+    assert.match(r1.stdout, new RegExp(`weights sha256 ${tags.model_sha256.slice(0, 16)}`));
+    const settings = JSON.parse(tags.settings);
+    assert.deepEqual(
+      [settings.width, settings.height, settings.frames, settings.fps, settings.steps],
+      [32, 16, 5, 8, 2],
+    );
     const c = join(dir, "c.mp4");
     const r3 = await runCli([
       "generate",

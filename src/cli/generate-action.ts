@@ -2,7 +2,7 @@
 import { createDevice } from "../devices.ts";
 import { abandonOutput, prepareOutput, writeFileSafely } from "../media/safe-output.ts";
 import { writeMp4 } from "../media/write-mp4.ts";
-import { generate } from "../models/generate.ts";
+import { frameCount, generate } from "../models/generate.ts";
 import { encodePng } from "../server/png.ts";
 import { loadModel } from "./model-files.ts";
 import { checkPrompt } from "./prompt-check.ts";
@@ -31,12 +31,6 @@ function stepBar(label: string): (step: number, steps: number) => void {
     if (tty) process.stderr.write(`\r${line}${step === steps ? "\n" : ""}`);
     else if (step === steps || step === 1) process.stderr.write(`${line}\n`);
   };
-}
-
-/** Frames for `seconds` at `fps`, rounded to the nearest count of the form 1 + r·k. */
-function frameCount(seconds: number, fps: number, temporalDown: number): number {
-  const wanted = Math.max(1, Math.round(seconds * fps));
-  return 1 + Math.max(0, Math.round((wanted - 1) / temporalDown)) * temporalDown;
 }
 
 async function run(prompt: string, opts: GenerateCliOptions, image: boolean): Promise<void> {
@@ -83,7 +77,19 @@ async function produce(
   say(out.caption);
   const { video } = out;
   if (image) await writeFileSafely(target, encodePng(video.frames[0], video.width, video.height));
-  else await writeMp4(video, target);
+  else
+    await writeMp4(video, target, {
+      // What made the clip, so that it can be made again: read back with readMp4Metadata.
+      metadata: {
+        prompt,
+        caption: out.caption,
+        seed: String(opts.seed),
+        settings: JSON.stringify(settings),
+        model: model.name,
+        model_sha256: model.hash,
+        encoder: "zoetrope",
+      },
+    });
   say(
     `wrote ${opts.output}: ${video.width}×${video.height}` +
       (image ? "" : `, ${video.frames.length} frames at ${video.fps} fps`) +

@@ -37,6 +37,29 @@ export interface WriteMp4Options {
   lossless?: boolean;
   /** x264 speed/size trade-off; default "medium". */
   preset?: "ultrafast" | "superfast" | "veryfast" | "faster" | "fast" | "medium" | "slow";
+  /**
+   * Text tags stored in the file (e.g. prompt, caption, seed): keys of letters, digits and "_",
+   * values any text. Kept as MP4 user-data tags that ffprobe lists under format.tags.
+   */
+  metadata?: Record<string, string>;
+}
+
+/** ffmpeg arguments that store `metadata` (validated: a bad key would be silently dropped). */
+function metadataArgs(metadata: Record<string, string> | undefined): string[] {
+  if (!metadata) return [];
+  const args: string[] = [];
+  for (const [key, value] of Object.entries(metadata)) {
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(key)) {
+      throw new Error(
+        `writeMp4: metadata key ${JSON.stringify(key)} must be a letter then letters, digits or "_" (at most 64)`,
+      );
+    }
+    if (typeof value !== "string") {
+      throw new Error(`writeMp4: metadata ${key} must be text, got ${typeof value}`);
+    }
+    args.push("-metadata", `${key}=${value}`);
+  }
+  return args;
 }
 
 /** The pixel format an encode uses: what the file will hold. */
@@ -90,7 +113,9 @@ export async function stageMp4(
     ...["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${width}x${height}`],
     ...["-framerate", String(fps), "-i", "pipe:0"],
     ...codec,
-    ...["-movflags", "+faststart"],
+    ...metadataArgs(opts.metadata),
+    // use_metadata_tags: keys beyond the few standard ones are kept (as mdta tags), not dropped.
+    ...["-movflags", opts.metadata ? "+faststart+use_metadata_tags" : "+faststart"],
     "-an",
     ...["-f", "mp4"],
   ];

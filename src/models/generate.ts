@@ -70,6 +70,12 @@ export function checkRequest(
   return [t, o.height / SPATIAL_DOWN, o.width / SPATIAL_DOWN];
 }
 
+/** Frames for `seconds` at `fps`, rounded to the nearest count of the form 1 + r·k. */
+export function frameCount(seconds: number, fps: number, temporalDown: number): number {
+  const wanted = Math.max(1, Math.round(seconds * fps));
+  return 1 + Math.max(0, Math.round((wanted - 1) / temporalDown)) * temporalDown;
+}
+
 /** Generates one clip (deterministic in the seed and settings). */
 export async function generate(
   ae: VideoAutoencoder,

@@ -1,0 +1,25 @@
+/**
+ * A model folder for tests of the model commands and the library: the `tiny` config with random
+ * (seeded) weights. It exercises the plumbing, not the quality.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { AE_FILE, T2V_FILE } from "../cli/model-files.ts";
+import { createDevice } from "../devices.ts";
+import { VideoAutoencoder } from "../models/autoencoder.ts";
+import { getConfig } from "../models/registry.ts";
+import { TextToVideo } from "../models/text-to-video.ts";
+import { saveWeights } from "../models/weights.ts";
+import { Rng } from "../util/rng.ts";
+
+/** Writes a tiny model into `dir` (created) and returns `dir`. */
+export async function writeTinyModel(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const device = await createDevice({ kind: "cpu" });
+  const cfg = getConfig("tiny");
+  const ae = new VideoAutoencoder(device, new Rng(1), cfg.ae);
+  await saveWeights(join(dir, AE_FILE), ae, "autoencoder", cfg.ae);
+  const t2v = new TextToVideo(device, new Rng(2), cfg);
+  await saveWeights(join(dir, T2V_FILE), t2v, "text-to-video", cfg);
+  return dir;
+}
