@@ -98,6 +98,9 @@ for (const kind of ["onnx", "cpu"] as const) {
     assert.deepEqual(emaB, emaA);
     const log = (await readFile(join(dir, `${kind}-b`, "log.csv"), "utf8")).trim().split("\n");
     assert.equal(log.length, 9, "a header and one row per step");
+    const svg = await readFile(join(dir, `${kind}-b`, "loss.svg"), "utf8");
+    assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svg, /loss to step 8</, "redrawn at the last checkpoint");
     assert.ok(a.losses[a.losses.length - 1] < a.losses[0], "the loss falls");
   });
 }

@@ -8,12 +8,13 @@
  * checkpoint, so N steps in one run and N/2 + N/2 across a restart end at the same weights.
  */
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { compile } from "../compile/compile.ts";
 import type { Module } from "../nn/module.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
 import { loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.ts";
+import { writeLossPlot } from "./loss-plot.ts";
 import type { ComputeDType } from "./mixed-precision.ts";
 import { choosePrecision } from "./mixed-precision.ts";
 import { checkSchedule, type LrSchedule, lrAt } from "./schedule.ts";
@@ -117,14 +118,16 @@ export async function train(task: TrainTask, o: TrainOptions): Promise<TrainResu
       dynamic: ["lr", "ema_decay"],
     },
   );
-  const checkpoint = () =>
-    saveCheckpoint(
+  const checkpoint = async () => {
+    await saveCheckpoint(
       o.runDir,
       task.model,
       trainer,
       { step: state.step, rng: rng.getState(), data: state.data },
       task.metadata,
     );
+    await writeLossPlot(o.runDir, `${basename(resolve(o.runDir))}: loss to step ${state.step}`);
+  };
   const losses: number[] = [];
   const t0 = performance.now();
   let samples = 0;
