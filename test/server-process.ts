@@ -1,8 +1,8 @@
-/** Test support: `zoetrope serve` and `zoetrope worker` child processes. */
+/** Test support: `zoetrope serve` and `zoetrope worker` child processes, run by the real CLI. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const ENTRY = fileURLToPath(new URL("./server-serve-entry.ts", import.meta.url));
+const ENTRY = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 
 export interface ServerProcess {
   child: ChildProcess;

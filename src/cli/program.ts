@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { Command } from "commander";
 import { addEvalCommand } from "./eval-command.ts";
 import { addModelCommands } from "./model-commands.ts";
+import { addServeCommands } from "./serve.ts";
 import { addWorldCommands } from "./world-commands.ts";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .allowExcessArguments(false);
   addWorldCommands(program);
   addEvalCommand(program);
+  addServeCommands(program);
   addModelCommands(program);
   return program;
 }

@@ -5,17 +5,8 @@
  * next worker or restart.
  */
 import { isIP } from "node:net";
-import { type Command, InvalidArgumentError } from "commander";
-
-function intIn(min: number, max: number): (text: string) => number {
-  return (text) => {
-    const v = Number(text.trim());
-    if (text.trim() === "" || !Number.isInteger(v) || v < min || v > max) {
-      throw new InvalidArgumentError(`Expected a whole number from ${min} to ${max}.`);
-    }
-    return v;
-  };
-}
+import type { Command } from "commander";
+import { intIn } from "./parse-args.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
