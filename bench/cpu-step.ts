@@ -25,6 +25,7 @@ import type { Tensor } from "../src/tensor/tensor.ts";
 import { choosePrecision } from "../src/train/mixed-precision.ts";
 import { Trainer } from "../src/train/trainer.ts";
 import { Rng } from "../src/util/rng.ts";
+import { cpuModel } from "./cpu-info.ts";
 import { DitBlock, ditBlockFlops } from "./dit-block.ts";
 
 interface Shape {
@@ -52,16 +53,6 @@ const ROUNDS = option("--rounds", 3);
 const EAGER = !flag("--no-eager");
 const ONLY_SMALL = argv.includes("small");
 const log = (s: string) => (JSON_OUT ? process.stderr : process.stdout).write(`${s}\n`);
-
-function cpuModel(): { model: string; flags: string } {
-  const info = execSync("lscpu", { encoding: "utf8" });
-  const field = (k: string) => info.match(new RegExp(`^${k}:\\s*(.*)$`, "m"))?.[1]?.trim() ?? "?";
-  const flags = field("Flags").split(" ");
-  const simd = ["avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"].filter((f) =>
-    flags.includes(f),
-  );
-  return { model: `${field("Model name")} (${field("CPU\\(s\\)")} cores)`, flags: simd.join(" ") };
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -17,7 +17,14 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     cleanupNow();
     // Commander has already printed its own usage errors; only the exit code is left to set.
-    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CommanderError) {
+      // A command group given no command (`zoetrope`, `zoetrope world`) gets its help on stderr
+      // and exit 1; say why, as every other failure does.
+      if (err.code === "commander.help" && err.exitCode !== 0) {
+        process.stderr.write("error: no command given; choose one of the commands listed above\n");
+      }
+      return err.exitCode;
+    }
     printError(err);
     return 1;
   }

@@ -6,6 +6,7 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ffmpegReason, runFfmpeg } from "./ffmpeg.ts";
+import { plainReason } from "./fs-errors.ts";
 import { parseInputInfo, type StreamInfo } from "./stream-info.ts";
 import { SIZE_TAG } from "./write-mp4.ts";
 
@@ -28,8 +29,10 @@ export interface VideoInfo {
 
 /** Throws a clear error unless `path` is an existing regular file. */
 export async function assertFile(path: string, what: string): Promise<void> {
-  const info = await stat(path).catch(() => null);
-  if (!info) throw new Error(`${what}: file not found: ${path}`);
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") throw new Error(`${what}: file not found: ${path}`);
+    throw new Error(`${what}: cannot read ${path}: ${plainReason(err)}`);
+  });
   if (!info.isFile()) throw new Error(`${what}: ${path} is not a file`);
   if (info.size === 0) throw new Error(`${what}: ${path} is empty (0 bytes), not a video`);
 }

@@ -1,0 +1,12 @@
+/** The processor a benchmark ran on, for printing beside its figures (from lscpu). */
+import { execSync } from "node:child_process";
+
+export function cpuModel(): { model: string; flags: string } {
+  const info = execSync("lscpu", { encoding: "utf8" });
+  const field = (k: string) => info.match(new RegExp(`^${k}:\\s*(.*)$`, "m"))?.[1]?.trim() ?? "?";
+  const flags = field("Flags").split(" ");
+  const simd = ["avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"].filter((f) =>
+    flags.includes(f),
+  );
+  return { model: `${field("Model name")} (${field("CPU\\(s\\)")} cores)`, flags: simd.join(" ") };
+}
