@@ -1,0 +1,77 @@
+/**
+ * The autoencoder's reconstruction quality on held-out world clips (issue 10's model card: PSNR
+ * ≥ 30 dB at 64×64). Held-out clips are made from seeds 1,000,000,000 + i with makeWorldClip;
+ * the training stream derives its clip seeds by hashing (seed, batch, slot), so it meets one of
+ * these with probability ~ clips seen / 2³².
+ *
+ *   npx tsx bench/ae-psnr.ts <autoencoder.safetensors | run-dir> [--clips 64] [--fps 8]
+ *
+ * A run folder means its newest checkpoint's EMA weights. Prints PSNR per clip kind (17-frame
+ * clips and 1-frame images), mean and median, the worst clips, and the CPU.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { makeWorldClip } from "../src/data/world-stream.ts";
+import { createDevice } from "../src/devices.ts";
+import { readWeights as readWeightFile } from "../src/io/safetensors.ts";
+import { VideoAutoencoder } from "../src/models/autoencoder.ts";
+import type { AutoencoderConfig } from "../src/models/config.ts";
+import { arrayToVideos, psnr, videosToTensor } from "../src/models/video-tensor.ts";
+import { Rng } from "../src/util/rng.ts";
+import { cpuModel } from "./cpu-info.ts";
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i < 0 ? fallback : Number(args[i + 1]);
+};
+const source = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
+if (!source) throw new Error("usage: bench/ae-psnr.ts <autoencoder.safetensors | run-dir>");
+const CLIPS = opt("--clips", 64);
+const FPS = opt("--fps", 8);
+const FIRST_SEED = 1_000_000_000;
+
+let file = source;
+if (!source.endsWith(".safetensors")) {
+  const latest = (await readFile(join(source, "latest"), "utf8")).trim();
+  file = join(source, latest, "ema.safetensors");
+}
+const { metadata, tensors } = await readWeightFile(file);
+const cfg = JSON.parse(metadata.config ?? "") as AutoencoderConfig;
+const device = await createDevice({ kind: "onnx" });
+const ae = new VideoAutoencoder(device, new Rng(0), cfg);
+ae.loadStateDict(Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, v.data])));
+
+const frames = 1 + 4 * cfg.temporalDown;
+console.log(`CPU: ${cpuModel().model}; weights ${file} (step ${metadata.step ?? "?"})`);
+const results: { kind: string; seed: number; db: number }[] = [];
+for (const [kind, n] of [
+  ["clip", frames],
+  ["image", 1],
+] as const) {
+  for (let i = 0; i < CLIPS; i++) {
+    const seed = FIRST_SEED + i;
+    const clip = makeWorldClip(seed, { width: 64, height: 64, frames: n }, FPS);
+    const x = videosToTensor(device, [clip.video]);
+    const z = await ae.encodeFrames(x);
+    const rec = await ae.decodeLatent(z);
+    const [video] = arrayToVideos(await rec.toArray(), rec.shape, FPS);
+    results.push({ kind, seed, db: psnr(video, clip.video) });
+    for (const t of [x, z, rec]) t.dispose();
+  }
+}
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  return `mean ${mean.toFixed(2)} dB, median ${s[Math.floor(s.length / 2)].toFixed(2)}, min ${s[0].toFixed(2)}`;
+};
+for (const kind of ["clip", "image"]) {
+  const r = results.filter((x) => x.kind === kind);
+  console.log(
+    `${kind}s (64×64×${kind === "clip" ? frames : 1}, ${r.length}): ${stats(r.map((x) => x.db))}`,
+  );
+}
+const worst = [...results].sort((a, b) => a.db - b.db).slice(0, 5);
+console.log(
+  `worst: ${worst.map((w) => `${w.kind} seed ${w.seed} ${w.db.toFixed(1)} dB`).join("; ")}`,
+);
