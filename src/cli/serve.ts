@@ -6,6 +6,7 @@
  */
 import { isIP } from "node:net";
 import type { Command } from "commander";
+import { DEFAULT_MODEL_DIR } from "./model-files.ts";
 import { intIn } from "./parse-args.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -17,7 +18,15 @@ export interface ServeCommandOptions {
   concurrency: number;
   maxUploadMib: number;
   allowRemote: boolean;
+  model: string;
 }
+
+/**
+ * --model of serve and worker. The folder is read by the first generate or image job, so a
+ * missing model fails those jobs with the reason and leaves world-render served.
+ */
+const MODEL_HELP =
+  "model folder for generate and image jobs (autoencoder.safetensors and text-to-video.safetensors)";
 
 export function addServeCommands(program: Command): void {
   program
@@ -35,6 +44,7 @@ export function addServeCommands(program: Command): void {
       "listen on a non-loopback address (the API has no authentication yet: anyone who can reach it can use it)",
       false,
     )
+    .option("--model <dir>", MODEL_HELP, DEFAULT_MODEL_DIR)
     .action(async (opts: ServeCommandOptions) => {
       const host = opts.host.trim();
       if (!LOOPBACK.has(host) && !opts.allowRemote) {
@@ -52,6 +62,7 @@ export function addServeCommands(program: Command): void {
         dataDir: opts.dataDir,
         concurrency: opts.concurrency,
         maxUploadBytes: opts.maxUploadMib * 2 ** 20,
+        model: opts.model,
         version: program.version() ?? "0",
         log: (line) => process.stderr.write(`${line}\n`),
       });
@@ -63,12 +74,13 @@ export function addServeCommands(program: Command): void {
     .description("run jobs from the queue in a data directory that a `zoetrope serve` also uses")
     .option("--data-dir <dir>", "the data directory of the server", "zoetrope-data")
     .option("--concurrency <n>", "jobs run at once", intIn(1, 64), 1)
-    .action(async (opts: { dataDir: string; concurrency: number }) => {
+    .option("--model <dir>", MODEL_HELP, DEFAULT_MODEL_DIR)
+    .action(async (opts: { dataDir: string; concurrency: number; model: string }) => {
       const { openDataDir, startWorker } = await import("../server/server.ts");
       const { defaultKinds } = await import("../server/default-kinds.ts");
       const { ProgressBus } = await import("../server/progress-bus.ts");
       const d = await openDataDir(opts.dataDir);
-      startWorker(d, defaultKinds(), new ProgressBus(), {
+      startWorker(d, defaultKinds({ model: opts.model }), new ProgressBus(), {
         concurrency: opts.concurrency,
         log: (line) => process.stderr.write(`${line}\n`),
       });

@@ -1,8 +1,21 @@
 /** The job kinds Zoetrope serves today; each new mode of the model is registered here. */
 
+import { generateKind, imageKind } from "./kinds/generate.ts";
 import { worldRender } from "./kinds/world-render.ts";
 import { KindRegistry } from "./kinds.ts";
 
-export function defaultKinds(): KindRegistry {
-  return new KindRegistry().register(worldRender);
+export interface DefaultKindsOptions {
+  /**
+   * The model folder `generate` and `image` run (the bundled model when absent). It is loaded by
+   * the first such job, not here: a missing model fails those jobs with the reason and leaves
+   * world-render served.
+   */
+  model?: string;
+}
+
+export function defaultKinds(options: DefaultKindsOptions = {}): KindRegistry {
+  return new KindRegistry()
+    .register(worldRender)
+    .register(generateKind(options))
+    .register(imageKind(options));
 }

@@ -24,6 +24,9 @@ export interface ServeOptions {
   concurrency?: number;
   leaseMs?: number;
   maxUploadBytes?: number;
+  /** The model folder of the generate and image kinds (the bundled model by default). */
+  model?: string;
+  /** The job kinds served; defaultKinds({ model }) when absent. */
   kinds?: KindRegistry;
   version?: string;
   log?: (line: string) => void;
@@ -70,7 +73,7 @@ export function startWorker(
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  const kinds = opts.kinds ?? defaultKinds();
+  const kinds = opts.kinds ?? defaultKinds({ model: opts.model });
   const d = await openDataDir(opts.dataDir);
   const bus = new ProgressBus();
   const concurrency = opts.concurrency ?? 1;

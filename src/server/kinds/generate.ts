@@ -1,0 +1,218 @@
+/**
+ * `generate` and `image`: the trained text-to-video model, as `zoetrope generate` (prompt → MP4)
+ * and `zoetrope image` (prompt → PNG) run it, through the library (src/index.ts), which loads
+ * each model folder once per process. Progress is one report per denoising step; the last one
+ * comes with a thumbnail of the result once it is written.
+ *
+ * What sizes a model can make (multiples of 16 per side and 1 + 4·k frames for world-s) is a
+ * property of the model, known only once it is loaded: the schema holds the cheap limits, and a
+ * size the model cannot make fails the job with the model's own message (checkRequest).
+ */
+import { rm } from "node:fs/promises";
+import { z } from "zod";
+import { checkPrompt } from "../../cli/prompt-check.ts";
+import { writeFileSafely } from "../../media/safe-output.ts";
+import type { Video } from "../../media/video.ts";
+import { writeMp4 } from "../../media/write-mp4.ts";
+import type { JobKind, RunContext } from "../kinds.ts";
+import { encodePng, thumbnailPng } from "../png.ts";
+import { MAX_JOB_FRAME_BYTES } from "./world-render.ts";
+
+const MIN_SIDE = 16;
+const MAX_SIDE = 512;
+const MAX_SECONDS = 16;
+const MAX_FPS = 60;
+const MAX_STEPS = 200;
+
+/** Settings both kinds share, with the CLI's defaults. */
+const common = {
+  prompt: z
+    .string()
+    .trim()
+    .min(1, "the prompt is empty")
+    .max(1000, "the prompt is longer than 1000 characters"),
+  seed: z.int().min(0).max(4294967295).default(0),
+  width: z.int().min(MIN_SIDE).max(MAX_SIDE).default(64),
+  height: z.int().min(MIN_SIDE).max(MAX_SIDE).default(64),
+  steps: z.int().min(1).max(MAX_STEPS).default(30),
+  guidance: z.number().min(0).max(30).default(4),
+  method: z.enum(["euler", "heun"]).default("euler"),
+};
+
+function promptIssue(prompt: string, ctx: z.RefinementCtx): void {
+  try {
+    checkPrompt(prompt);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", path: ["prompt"], message: (err as Error).message });
+  }
+}
+
+const videoSettings = z
+  .object({
+    ...common,
+    fps: z.number().min(1).max(MAX_FPS).default(8),
+    seconds: z.number().gt(0).max(MAX_SECONDS).default(2),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    promptIssue(s.prompt, ctx);
+    // The model rounds the frame count to one it makes (1 + 4·k for world-s): at most a few
+    // frames more than this estimate, which the limit does not need to be exact about.
+    const frames = Math.max(1, Math.round(s.seconds * s.fps));
+    const bytes = s.width * s.height * 3 * frames;
+    if (bytes > MAX_JOB_FRAME_BYTES) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["seconds"],
+        message: `${s.width}×${s.height} for ${frames} frames is ${(bytes / 2 ** 20).toFixed(0)} MiB of raw frames; a server job may hold at most ${MAX_JOB_FRAME_BYTES / 2 ** 20} MiB (shorten, shrink or lower fps)`,
+      });
+    }
+  });
+
+const imageSettings = z
+  .object(common)
+  .strict()
+  .superRefine((s, ctx) => promptIssue(s.prompt, ctx));
+
+export type GenerateSettings = z.infer<typeof videoSettings>;
+export type ImageSettings = z.infer<typeof imageSettings>;
+
+export interface ModelKindOptions {
+  /** The model folder; the bundled model (DEFAULT_MODEL_DIR) when absent. */
+  model?: string;
+}
+
+/** Throws the abort's reason (the worker tells a cancel from a lost lease by it). */
+function stopIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason ?? new Error("aborted");
+}
+
+/**
+ * Loads the model (cached per folder; a missing folder throws checkModelDir's message), samples
+ * with a progress report per denoising step (the last held back for `finish`), and throws at the
+ * next step once `signal` is aborted.
+ */
+async function sample(
+  ctx: RunContext<ImageSettings>,
+  modelDir: string | undefined,
+  timing: { frames: (temporalDown: number) => number; fps: number },
+) {
+  const { settings: s, signal, progress } = ctx;
+  // Loaded on use, so that starting a server does not wait for the model code.
+  const lib = await import("../../index.ts");
+  stopIfAborted(signal);
+  const model = await lib.loadModel(modelDir);
+  stopIfAborted(signal);
+  const frames = timing.frames(model.ae.cfg.temporalDown);
+  // Key order as generate-action.ts writes it, so that the tags read the same from either.
+  const settings = {
+    width: s.width,
+    height: s.height,
+    frames,
+    fps: timing.fps,
+    steps: s.steps,
+    guidance: s.guidance,
+    seed: s.seed,
+    method: s.method,
+  };
+  const out = await lib.generate(s.prompt, {
+    model,
+    ...settings,
+    onStep: (step, steps) => {
+      // Throwing here is what stops the sampler between two steps.
+      stopIfAborted(signal);
+      if (step < steps) progress({ step, total: steps });
+    },
+  });
+  stopIfAborted(signal);
+  return { model, settings, out };
+}
+
+/** The last step's report, with a thumbnail of the first frame of the result. */
+function finish(ctx: RunContext<unknown>, steps: number, video: Video): void {
+  const preview = thumbnailPng(video.frames[0], video.width, video.height);
+  ctx.progress({ step: steps, total: steps, preview });
+}
+
+/** Removes an output written while the job was being aborted, then throws the abort. */
+async function dropIfAborted(ctx: RunContext<unknown>): Promise<void> {
+  if (!ctx.signal.aborted) return;
+  await rm(ctx.outputPath, { force: true });
+  stopIfAborted(ctx.signal);
+}
+
+export function generateKind(options: ModelKindOptions = {}): JobKind<GenerateSettings> {
+  return {
+    name: "generate",
+    description:
+      "A video from a prompt with the trained text-to-video model (what `zoetrope generate` makes), as H.264 MP4 tagged with the prompt, caption, seed, settings and model.",
+    settings: videoSettings,
+    output: { extension: "mp4", contentType: "video/mp4" },
+    async run(ctx) {
+      const s = ctx.settings;
+      const { frameCount } = await import("../../models/generate.ts");
+      const { model, settings, out } = await sample(ctx, options.model, {
+        frames: (temporalDown) => frameCount(s.seconds, s.fps, temporalDown),
+        fps: s.fps,
+      });
+      const { video } = out;
+      // writeMp4 puts the file in place only once complete.
+      await writeMp4(video, ctx.outputPath, {
+        // What made the clip, so that it can be made again: read back with readMp4Metadata.
+        metadata: {
+          prompt: s.prompt,
+          caption: out.caption,
+          seed: String(s.seed),
+          settings: JSON.stringify(settings),
+          model: model.name,
+          model_sha256: model.hash,
+          encoder: "zoetrope",
+        },
+      });
+      await dropIfAborted(ctx);
+      finish(ctx, s.steps, video);
+      return {
+        prompt: s.prompt,
+        caption: out.caption,
+        ...settings,
+        model: model.name,
+        modelSha256: model.hash,
+        unknownWords: out.unknownWords,
+      };
+    },
+  };
+}
+
+export function imageKind(options: ModelKindOptions = {}): JobKind<ImageSettings> {
+  return {
+    name: "image",
+    description:
+      "A picture (a one-frame video) from a prompt with the trained text-to-video model (what `zoetrope image` makes), as PNG.",
+    settings: imageSettings,
+    output: { extension: "png", contentType: "image/png" },
+    async run(ctx) {
+      const s = ctx.settings;
+      const { model, settings, out } = await sample(ctx, options.model, {
+        frames: () => 1,
+        fps: 1,
+      });
+      const { video } = out;
+      await writeFileSafely(ctx.outputPath, encodePng(video.frames[0], video.width, video.height));
+      await dropIfAborted(ctx);
+      finish(ctx, s.steps, video);
+      return {
+        prompt: s.prompt,
+        caption: out.caption,
+        width: video.width,
+        height: video.height,
+        steps: settings.steps,
+        guidance: settings.guidance,
+        seed: settings.seed,
+        method: settings.method,
+        model: model.name,
+        modelSha256: model.hash,
+        unknownWords: out.unknownWords,
+      };
+    },
+  };
+}
