@@ -58,6 +58,7 @@ describe("zoetrope generate / image", () => {
     assert.equal(tags.prompt, prompt);
     assert.ok(r1.stdout.includes(tags.caption), `caption tag ${tags.caption}`);
     assert.equal(tags.seed, "3");
+    assert.match(tags.zoetrope_version, /^\d+\.\d+\.\d+/);
     assert.equal(tags.model, "tiny");
     assert.match(tags.model_sha256, /^[0-9a-f]{64}$/);
     assert.match(r1.stdout, new RegExp(`weights sha256 ${tags.model_sha256.slice(0, 16)}`));

@@ -79,7 +79,7 @@ describe("server API", () => {
     const kinds = (await (await fetch(`${server.url}/kinds`)).json()) as Json;
     assert.deepEqual(
       kinds.kinds.map((k: { name: string }) => k.name),
-      ["world-render"],
+      ["world-render", "generate", "image"],
     );
   });
 

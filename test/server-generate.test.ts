@@ -143,8 +143,7 @@ describe("generate and image jobs", () => {
     assert.equal(meta.seed, "7");
     assert.equal(meta.model, "tiny");
     assert.match(meta.model_sha256, /^[0-9a-f]{64}$/);
-    // (The `encoder` tag is written too, but ffmpeg's muxer replaces it with its own, as for
-    // `zoetrope generate`.)
+    assert.match(meta.zoetrope_version, /^\d+\.\d+\.\d+/);
     assert.match(meta.caption, /red|scarlet|crimson/i);
     assert.deepEqual(JSON.parse(meta.settings), {
       width: 32,

@@ -2,7 +2,7 @@
 import { createDevice } from "../devices.ts";
 import { abandonOutput, prepareOutput, writeFileSafely } from "../media/safe-output.ts";
 import { writeMp4 } from "../media/write-mp4.ts";
-import { frameCount, generate } from "../models/generate.ts";
+import { frameCount, generate, generationMetadata } from "../models/generate.ts";
 import { encodePng } from "../server/png.ts";
 import { loadModel } from "./model-files.ts";
 import { checkPrompt } from "./prompt-check.ts";
@@ -80,15 +80,13 @@ async function produce(
   else
     await writeMp4(video, target, {
       // What made the clip, so that it can be made again: read back with readMp4Metadata.
-      metadata: {
+      metadata: generationMetadata({
         prompt,
         caption: out.caption,
-        seed: String(opts.seed),
-        settings: JSON.stringify(settings),
-        model: model.name,
-        model_sha256: model.hash,
-        encoder: "zoetrope",
-      },
+        seed: opts.seed,
+        settings,
+        model,
+      }),
     });
   say(
     `wrote ${opts.output}: ${video.width}×${video.height}` +

@@ -4,6 +4,7 @@
  * is sampled for the requested size and duration and decoded to 8-bit frames. The CLI's
  * `zoetrope generate` and the library's `generate` sit on this.
  */
+import { createRequire } from "node:module";
 import type { Video } from "../media/video.ts";
 import { expandPrompt } from "../world/expand.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
@@ -68,6 +69,32 @@ export function checkRequest(
       `generate: the autoencoder has ${ae.cfg.latentChannels} latent channels but the diffusion model ${t2v.cfg.dit.latentChannels}`,
     );
   return [t, o.height / SPATIAL_DOWN, o.width / SPATIAL_DOWN];
+}
+
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
+/**
+ * The MP4 tags that say what made a generated clip, so that it can be made again (read back with
+ * readMp4Metadata). ffmpeg writes its own "encoder" tag, so ours is zoetrope_version.
+ */
+export function generationMetadata(o: {
+  prompt: string;
+  caption: string;
+  seed: number;
+  settings: Record<string, unknown>;
+  model: { name: string; hash: string };
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  return {
+    prompt: o.prompt,
+    caption: o.caption,
+    seed: String(o.seed),
+    settings: JSON.stringify(o.settings),
+    model: o.model.name,
+    model_sha256: o.model.hash,
+    zoetrope_version: version,
+    ...o.extra,
+  };
 }
 
 /** Frames for `seconds` at `fps`, rounded to the nearest count of the form 1 + r·k. */

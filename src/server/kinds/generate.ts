@@ -150,7 +150,7 @@ export function generateKind(options: ModelKindOptions = {}): JobKind<GenerateSe
     output: { extension: "mp4", contentType: "video/mp4" },
     async run(ctx) {
       const s = ctx.settings;
-      const { frameCount } = await import("../../models/generate.ts");
+      const { frameCount, generationMetadata } = await import("../../models/generate.ts");
       const { model, settings, out } = await sample(ctx, options.model, {
         frames: (temporalDown) => frameCount(s.seconds, s.fps, temporalDown),
         fps: s.fps,
@@ -159,15 +159,13 @@ export function generateKind(options: ModelKindOptions = {}): JobKind<GenerateSe
       // writeMp4 puts the file in place only once complete.
       await writeMp4(video, ctx.outputPath, {
         // What made the clip, so that it can be made again: read back with readMp4Metadata.
-        metadata: {
+        metadata: generationMetadata({
           prompt: s.prompt,
           caption: out.caption,
-          seed: String(s.seed),
-          settings: JSON.stringify(settings),
-          model: model.name,
-          model_sha256: model.hash,
-          encoder: "zoetrope",
-        },
+          seed: s.seed,
+          settings,
+          model,
+        }),
       });
       await dropIfAborted(ctx);
       finish(ctx, s.steps, video);
