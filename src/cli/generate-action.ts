@@ -2,7 +2,8 @@
 import { createDevice } from "../devices.ts";
 import { abandonOutput, prepareOutput, writeFileSafely } from "../media/safe-output.ts";
 import { writeMp4 } from "../media/write-mp4.ts";
-import { frameCount, generate, generationMetadata } from "../models/generate.ts";
+import { frameCount, generationMetadata } from "../models/generate.ts";
+import { generateLong } from "../models/modes.ts";
 import { encodePng } from "../server/png.ts";
 import { loadModel } from "./model-files.ts";
 import { checkPrompt } from "./prompt-check.ts";
@@ -30,6 +31,20 @@ function stepBar(label: string): (step: number, steps: number) => void {
     const line = `${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${step}/${steps}`;
     if (tty) process.stderr.write(`\r${line}${step === steps ? "\n" : ""}`);
     else if (step === steps || step === 1) process.stderr.write(`${line}\n`);
+  };
+}
+
+/** Step bars labelled by window ("window 2/8 denoising") once there is more than one window. */
+export function windowBars(): {
+  onWindow: (window: number, windows: number) => void;
+  onStep: (step: number, steps: number) => void;
+} {
+  let bar = stepBar("denoising");
+  return {
+    onWindow: (window, windows) => {
+      if (windows > 1) bar = stepBar(`window ${window}/${windows} denoising`);
+    },
+    onStep: (step, steps) => bar(step, steps),
   };
 }
 
@@ -69,11 +84,8 @@ async function produce(
     seed: opts.seed,
     method: opts.method,
   };
-  const out = await generate(model.ae, model.t2v, {
-    prompt,
-    ...settings,
-    onStep: stepBar("denoising"),
-  });
+  // Past one training window, sliding windows each conditioned on the frames before.
+  const out = await generateLong(model.ae, model.t2v, { prompt, ...settings, ...windowBars() });
   say(out.caption);
   const { video } = out;
   if (image) await writeFileSafely(target, encodePng(video.frames[0], video.width, video.height));

@@ -6,6 +6,7 @@
 import { createRequire } from "node:module";
 import { Command } from "commander";
 import { addEvalCommand } from "./eval-command.ts";
+import { addModeCommands } from "./mode-commands.ts";
 import { addModelCommands } from "./model-commands.ts";
 import { addServeCommands } from "./serve.ts";
 import { addWorldCommands } from "./world-commands.ts";
@@ -27,5 +28,6 @@ export function buildProgram(): Command {
   addEvalCommand(program);
   addServeCommands(program);
   addModelCommands(program);
+  addModeCommands(program);
   return program;
 }
