@@ -160,10 +160,13 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
     await saveWeights(join(modelDir, AE_FILE), ae, "autoencoder", cfg.ae, extra);
   } else {
     await loadEma(opts.out, ae);
-    // Unit-variance latents over a few clips of the stream (one of each bucket).
+    // Unit-variance latents, measured on 8 clips of each bucket (the scale is a property of the
+    // data as much as of the network: a few clips of one kind can be off by tens of percent).
     const scales: number[] = [];
     for (const [i, b] of buckets.entries()) {
-      const clips = [0, 1].map((k) => makeWorldClip(opts.seed + 7919 * (i + 1) + k, b, opts.fps));
+      const clips = Array.from({ length: 8 }, (_, k) =>
+        makeWorldClip(opts.seed + 7919 * (i + 1) + k, b, opts.fps),
+      );
       const x = videosToTensor(
         device,
         clips.map((c) => c.video),

@@ -235,9 +235,12 @@ function diff(x: Tensor, axis: number): Tensor {
  * training; it is measured, not learned, so it reads the latents back to the host.
  */
 export async function measureLatentScale(ae: VideoAutoencoder, clips: Tensor): Promise<number> {
-  const z = noGrad(() => tidy(() => ae.encoder.forward(clips)));
+  // Compiled on the onnx device. encodeFrames applies the current scale (baked into a compiled
+  // program when it was first traced: change latentScale only on a fresh model), divided out here.
+  const z = await ae.encodeFrames(clips);
   const v = await z.toArray();
   z.dispose();
+  const current = ae.cfg.latentScale;
   let sum = 0;
   let sq = 0;
   for (let i = 0; i < v.length; i++) {
@@ -248,5 +251,5 @@ export async function measureLatentScale(ae: VideoAutoencoder, clips: Tensor): P
   const std = Math.sqrt(Math.max(sq / v.length - mean * mean, 0));
   if (!(std > 1e-8))
     throw new Error(`measureLatentScale: the latents have no variance (std ${std})`);
-  return 1 / std;
+  return current / std;
 }
