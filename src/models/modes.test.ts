@@ -107,6 +107,23 @@ describe("sampling modes (untrained tiny model: plumbing and invariants)", () =>
       seconds: 1.5,
     });
     assert.notDeepEqual(other.video.frames.slice(5), out.video.frames.slice(5), "another seed");
+    // The new frames are conditioned on the source's last 1 + 2r frames and nothing before.
+    const longer = clip(7);
+    const o = { ...base, direction: "forward" as const, seconds: 0.5 };
+    const plain = await extend(ae, t2v, longer, o);
+    const early = { ...longer, frames: [clip(1, 32, 16, 50).frames[0], ...longer.frames.slice(1)] };
+    const late = {
+      ...longer,
+      frames: [...longer.frames.slice(0, 6), clip(1, 32, 16, 50).frames[0]],
+    };
+    assert.deepEqual(
+      (await extend(ae, t2v, early, o)).video.frames.slice(7),
+      plain.video.frames.slice(7),
+    );
+    assert.notDeepEqual(
+      (await extend(ae, t2v, late, o)).video.frames.slice(7),
+      plain.video.frames.slice(7),
+    );
     // Without a prompt the model runs unconditionally (the empty caption).
     const bare = await extend(ae, t2v, source, { ...base, direction: "forward", seconds: 0.25 });
     assert.equal(bare.caption, "");
@@ -132,6 +149,16 @@ describe("sampling modes (untrained tiny model: plumbing and invariants)", () =>
       seconds: 1,
     });
     assert.deepEqual(again.video.frames, out.video.frames);
+    // Other seeds, other beginnings, all leading into the same ending.
+    const other = await extend(ae, t2v, source, {
+      ...base,
+      seed: 9,
+      prompt: "a blue box",
+      direction: "backward",
+      seconds: 1,
+    });
+    assert.notDeepEqual(other.video.frames.slice(0, 8), out.video.frames.slice(0, 8));
+    assert.deepEqual(other.video.frames.slice(8), source.frames);
   });
 
   it("connect starts with a and ends with b; loop starts with the clip and returns to it", async () => {
