@@ -226,7 +226,7 @@ function forwardPlan(r: number, frames: number, latents: number): [number, numbe
   return plan;
 }
 
-/** Appends `latents` new latent frames (r each) to `video`, window by window. */
+/** Appends r·u new frames to `video` for each window [context m, new u] of `plan`. */
 async function forward(run: Windows, video: Video, plan: [number, number][]): Promise<Video> {
   const r = run.m.ae.cfg.temporalDown;
   let frames = video.frames;
