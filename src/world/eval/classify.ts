@@ -22,6 +22,8 @@ export const SCENERY = -3;
 export const FAINT = -4;
 /** Farthest (metric distance) a pixel may lie from a colour's blend to count as that colour. */
 export const BLEND_RESIDUAL = 40;
+/** Farthest (metric distance) a pixel may lie from its row's background darkened, as a shadow. */
+export const SHADOW_RESIDUAL = 20;
 /** How much worse (metric distance) a scenery explanation of a pixel may be and still win. */
 const SCENERY_TIE = 2;
 /**
@@ -264,7 +266,7 @@ export function classifyPixels(
         if (
           fit.a > 0 &&
           1 - fit.a >= darkest &&
-          fit.res2 < 400 &&
+          fit.res2 < SHADOW_RESIDUAL * SHADOW_RESIDUAL &&
           (best < 0 || fit.res2 < bestRes2)
         ) {
           cls[p] = SHADOW;

@@ -11,12 +11,17 @@ import { after, before, test } from "node:test";
 import { readVideo } from "../../media/read-video.ts";
 import type { Video } from "../../media/video.ts";
 import { writeMp4 } from "../../media/write-mp4.ts";
+import { groundRow } from "../camera.ts";
 import { expandPrompt } from "../expand.ts";
+import { stripeColor } from "../render.ts";
+import { OBJECT_COLORS } from "../scene.ts";
 import { simulate } from "../simulate.ts";
+import { GROUND_MARK_SHADE, OCCLUDER_COLORS, THEME_BACKGROUNDS } from "../themes.ts";
 import { deleteObjectMidClip, recolorObject, teleportObject } from "./corrupt.ts";
 import { type EvalReport, evaluateVideo } from "./evaluate.ts";
 import { measureChromaSmear } from "./smear.ts";
 import { formatSummary } from "./summary.ts";
+import { paintVideo } from "./synthetic.ts";
 
 let dir = "";
 before(async () => {
@@ -101,6 +106,81 @@ test("encoded clips score like the rendered frames they came from", async () => 
     );
   }
   assert.deepEqual([...themes].sort(), ["day", "night", "underwater"]);
+});
+
+test("a large ball's dark shadow on a floor row a wall shares is not an object after encoding", async () => {
+  // Night: a marked floor, a wall over a quarter of the frame reaching down onto the floor's
+  // first row, and a large striped white ball rolling on the floor over its own dark shadow.
+  // After encoding, that floor row's pixels scatter over several colour bins while the wall's
+  // stay together; were the wall taken for the row's background, the shadow under the ball
+  // would be too dark for a shadow of it and read as a black object riding along.
+  const width = 64;
+  const height = 96;
+  const night = THEME_BACKGROUNDS.night;
+  const floorY = Math.ceil(groundRow(height));
+  const mark = night.ground.map((v) => v * GROUND_MARK_SHADE) as [number, number, number];
+  const white = OBJECT_COLORS.white;
+  const stripe = stripeColor(white);
+  const r = 7.5;
+  const video = paintVideo(width, height, 24, 36, (c, i) => {
+    c.fillScene(night.skyBottom, night.ground, floorY);
+    for (let x = 20; x < width; x += 12) c.rect(x, floorY, x + 3, height, mark);
+    c.rect(0, 20, 17, floorY + 1, OCCLUDER_COLORS.wall);
+    const cx = 26 + 0.8 * i;
+    const cy = floorY - r;
+    c.shadow(cx, floorY + 0.5, 0.8 * r, 1.5, 0.6);
+    c.disc(cx, cy, r, white);
+    // The stripe turns with the ball; it is the ball's own darker shade.
+    const a = 0.3 * i;
+    const [ux, uy] = [Math.cos(a), Math.sin(a)];
+    c.paint(
+      (x, y) =>
+        (x - cx) ** 2 + (y - cy) ** 2 <= r * r &&
+        Math.abs((x - cx) * ux + (y - cy) * uy) <= 0.2 * r,
+      [cx - r - 1, cy - r - 1, cx + r + 1, cy + r + 1],
+      stripe,
+    );
+  });
+  const prompt = "a white ball rolling right at night";
+  const raw = evaluateVideo(video, { prompt });
+  assert.deepEqual(
+    raw.objects.map((o) => o.color),
+    ["white"],
+    `precondition: the painted frames hold one white object\n${describe(raw)}`,
+  );
+  const mp4 = evaluateVideo(await throughMp4(video), { prompt });
+  assert.ok(mp4.video.chromaSmear > 0.8, "yuv420p smears colour");
+  assert.deepEqual(
+    mp4.objects.map((o) => o.color),
+    ["white"],
+    describe(mp4),
+  );
+});
+
+test("a box's shadow, tinted by the box after encoding, is neither an object nor a brief blob", async () => {
+  // The floor's first row shares its chroma with the box's lowest: the dark shadow under a red
+  // box comes back red-brown, a blend of brown over the sand. It must stay the box's shadow, or
+  // the blob beside the box breaks the run in which its slide along the floor is judged.
+  const prompt = "a red box rolling left underwater";
+  const { scene } = expandPrompt(prompt, 5039);
+  const { video } = simulate(scene, { width: 128, height: 128, fps: 24, seconds: 3 });
+  const raw = evaluateVideo(video, { prompt });
+  assert.equal(
+    raw.ignoredBlobs,
+    0,
+    `precondition: no stray blobs in the rendered frames\n${describe(raw)}`,
+  );
+  const mp4 = evaluateVideo(await throughMp4(video), { prompt });
+  assert.deepEqual(
+    mp4.objects.map((o) => o.color),
+    ["red"],
+    describe(mp4),
+  );
+  assert.equal(mp4.ignoredBlobs, 0, describe(mp4));
+  assert.ok(
+    mp4.physics.ground.some((e) => e.kind === "slides" && e.ok),
+    `the slide is judged\n${describe(mp4)}`,
+  );
 });
 
 test("corruptions are still caught after encoding", async () => {

@@ -17,6 +17,7 @@ import {
   SCENERY,
   SHADES,
   SHADOW,
+  SHADOW_RESIDUAL,
 } from "./classify.ts";
 import { dist2, type Rgb } from "./colour.ts";
 import { metricFrame, toMetric } from "./metric.ts";
@@ -27,6 +28,8 @@ import { SmearModel } from "./smear-fit.ts";
 
 /** Scratch for neighbours(): filled and read before the next call. */
 const NB = new Int32Array(9);
+/** A shadow is its floor blended toward black. */
+const BLACK: Rgb = [0, 0, 0];
 
 export interface SegmentOptions {
   /** Colours of the scenery (sky, ground, occluders) that must never count as an object. */
@@ -188,6 +191,11 @@ export function segmentFrame(
       ? absorbFringes(metric, rows, classes, width, height, blobs, labels, opts.chromaSmear)
       : blobs.map(() => false);
 
+  // With exact colours a shadow is classified as one pixel by pixel (classify.ts).
+  if (opts.chromaSmear >= 0.5) {
+    absorbShadows(metric, rows, classes, width, blobs, labels, absorbed, opts);
+  }
+
   const detections: Detection[] = [];
   blobs.forEach((blob, id) => {
     if (absorbed[id]) return;
@@ -278,6 +286,79 @@ function absorbFringes(
     }
   }
   return absorbed;
+}
+
+/**
+ * A small blob on the floor, under a bigger object of another colour that rises above it, every
+ * pixel of which is also the floor darkened as a shadow is, is that object's shadow. With exact
+ * colours a shadow is the floor times k and fits better than any object colour. After encoding,
+ * the floor's first rows share their colour (chroma) with the object's lowest pixels, so the
+ * dark shadow right under it takes on some of the object's colour: under a white ball a dark
+ * grey (black's fill as much as a shadow), under a red box a dark red-brown (brown's blend).
+ * So a pixel counts as shadow when its brightness is the floor's darkened, and its colour lies
+ * between the darkened floor's and the object's. Its pixels become shadow.
+ */
+function absorbShadows(
+  frame: Float32Array,
+  rows: readonly Rgb[],
+  classes: PixelClasses,
+  width: number,
+  blobs: { ci: number; xs: number[]; ys: number[] }[],
+  labels: Int32Array,
+  absorbed: boolean[],
+  opts: ResolvedSegmentOptions,
+): void {
+  const { cls } = classes;
+  const fit = new SmearModel(opts.chromaSmear);
+  const height = labels.length / width;
+  const bound2 = SHADOW_RESIDUAL * SHADOW_RESIDUAL;
+  blobs.forEach((blob, id) => {
+    const top = topRow(blob.ys);
+    if (absorbed[id] || top < opts.shadowFromRow) return;
+    // The object: within two pixels (its own anti-aliased rim may lie between).
+    let host = -1;
+    for (let i = 0; i < blob.xs.length && host < 0; i++) {
+      for (let dy = -2; dy <= 2 && host < 0; dy++) {
+        for (let dx = -2; dx <= 2 && host < 0; dx++) {
+          const x = blob.xs[i] + dx;
+          const y = blob.ys[i] + dy;
+          if (x < 0 || y < 0 || x >= width || y >= height) continue;
+          const other = labels[y * width + x];
+          if (other < 0 || other === id || absorbed[other]) continue;
+          const b = blobs[other];
+          if (b.ci !== blob.ci && b.xs.length > blob.xs.length && topRow(b.ys) < top) host = other;
+        }
+      }
+    }
+    if (host < 0) return;
+    const hc = blobs[host].ci;
+    for (let i = 0; i < blob.xs.length; i++) {
+      const o = (blob.ys[i] * width + blob.xs[i]) * 3;
+      const bg = rows[blob.ys[i]];
+      // The floor darkened to the pixel's brightness.
+      const k = bg[0] > 0 ? frame[o] / bg[0] : 1;
+      if (k < opts.shadowDarkest || k >= 1) return;
+      const shade: Rgb = [k * bg[0], k * bg[1], k * bg[2]];
+      let res2 = fit.fit(frame[o], frame[o + 1], frame[o + 2], bg, BLACK).res2;
+      for (const c of [FILLS[hc], SHADES[hc]]) {
+        res2 = Math.min(res2, fit.distance2(frame[o], frame[o + 1], frame[o + 2], shade, c));
+      }
+      if (res2 >= bound2) return;
+    }
+    absorbed[id] = true;
+    blob.xs.forEach((x, i) => {
+      const p = blob.ys[i] * width + x;
+      labels[p] = -1;
+      cls[p] = SHADOW;
+    });
+  });
+}
+
+/** The topmost of a blob's pixel rows. */
+function topRow(ys: number[]): number {
+  let top = Number.POSITIVE_INFINITY;
+  for (const y of ys) if (y < top) top = y;
+  return top;
 }
 
 /** Coverage-weighted area and centroid of one blob, its anti-aliased rim included. */
