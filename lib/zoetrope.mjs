@@ -6,7 +6,12 @@ register();
 const lib = await import(new URL("../src/index.ts", import.meta.url).href);
 
 export const {
+  animate,
+  connect,
   DEFAULT_MODEL_DIR,
+  edit,
+  extend,
+  loop,
   evaluateVideo,
   expandPrompt,
   generate,

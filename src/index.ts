@@ -15,7 +15,9 @@ import {
 } from "./cli/model-files.ts";
 import { LIMITS } from "./cli/parse-args.ts";
 import { createDevice, type Device } from "./devices.ts";
-import { frameCount, type Generated, generate as generateWith } from "./models/generate.ts";
+import type { Video } from "./media/video.ts";
+import { frameCount, type Generated } from "./models/generate.ts";
+import * as modes from "./models/modes.ts";
 
 export type { LoadedModel } from "./cli/model-files.ts";
 export { readMp4Metadata } from "./media/mp4-metadata.ts";
@@ -23,6 +25,7 @@ export { readVideo } from "./media/read-video.ts";
 export type { Video } from "./media/video.ts";
 export { writeMp4 } from "./media/write-mp4.ts";
 export type { Generated } from "./models/generate.ts";
+export type { ModeResult } from "./models/modes.ts";
 export { evaluateVideo } from "./world/eval/evaluate.ts";
 export { expandPrompt } from "./world/expand.ts";
 export { sampleScene } from "./world/sample.ts";
@@ -72,6 +75,37 @@ export function loadModel(dir: string = DEFAULT_MODEL_DIR): Promise<LoadedModel>
   return model;
 }
 
+/** Throws naming the option when a number is out of its range (what the CLI's options allow). */
+function checkOptions(
+  fn: string,
+  o: {
+    seed?: number;
+    steps?: number;
+    frames?: number;
+    fps?: number;
+    seconds?: number;
+    guidance?: number;
+  },
+): void {
+  const fail = (what: string, value: unknown, range: string): never => {
+    throw new Error(`${fn}: ${what} must be ${range}, got ${String(value)}`);
+  };
+  const intIn = (what: string, v: number | undefined, lo: number, hi: number) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= lo && v <= hi))
+      fail(what, v, `an integer from ${lo} to ${hi}`);
+  };
+  intIn("seed", o.seed, LIMITS.seed[0], LIMITS.seed[1]);
+  intIn("steps", o.steps, 1, 1000);
+  intIn("frames", o.frames, 1, LIMITS.seconds[1] * LIMITS.fps[1]);
+  const { fps, seconds, guidance } = o;
+  if (fps !== undefined && !(fps >= LIMITS.fps[0] && fps <= LIMITS.fps[1]))
+    fail("fps", fps, `a number from ${LIMITS.fps[0]} to ${LIMITS.fps[1]}`);
+  if (seconds !== undefined && !(seconds > 0 && seconds <= LIMITS.seconds[1]))
+    fail("seconds", seconds, `above 0 and at most ${LIMITS.seconds[1]}`);
+  if (guidance !== undefined && !(guidance >= 0 && guidance <= 30))
+    fail("guidance", guidance, "a number from 0 to 30");
+}
+
 /** Makes a video (frames, size, fps) and the caption the model saw, from a prompt. */
 export async function generate(
   prompt: string,
@@ -80,27 +114,13 @@ export async function generate(
   if (typeof prompt !== "string" || prompt.trim() === "") {
     throw new Error("generate: the prompt must be non-empty text");
   }
-  const fail = (what: string, value: unknown, range: string): never => {
-    throw new Error(`generate: ${what} must be ${range}, got ${String(value)}`);
-  };
-  const intIn = (what: string, v: number | undefined, lo: number, hi: number) => {
-    if (v !== undefined && !(Number.isInteger(v) && v >= lo && v <= hi))
-      fail(what, v, `an integer from ${lo} to ${hi}`);
-  };
-  intIn("seed", options.seed, LIMITS.seed[0], LIMITS.seed[1]);
-  intIn("steps", options.steps, 1, 1000);
-  intIn("frames", options.frames, 1, LIMITS.seconds[1] * LIMITS.fps[1]);
+  checkOptions("generate", options);
   const { fps, seconds, guidance } = options;
-  if (fps !== undefined && !(fps >= LIMITS.fps[0] && fps <= LIMITS.fps[1]))
-    fail("fps", fps, `a number from ${LIMITS.fps[0]} to ${LIMITS.fps[1]}`);
-  if (seconds !== undefined && !(seconds > 0 && seconds <= LIMITS.seconds[1]))
-    fail("seconds", seconds, `above 0 and at most ${LIMITS.seconds[1]}`);
-  if (guidance !== undefined && !(guidance >= 0 && guidance <= 30))
-    fail("guidance", guidance, "a number from 0 to 30");
   const model = typeof options.model === "object" ? options.model : await loadModel(options.model);
   const fpsOr = fps ?? 8;
   const frames = options.frames ?? frameCount(seconds ?? 2, fpsOr, model.ae.cfg.temporalDown);
-  return generateWith(model.ae, model.t2v, {
+  // Past one training window, sliding windows each conditioned on the frames before.
+  return modes.generateLong(model.ae, model.t2v, {
     prompt,
     width: options.width ?? 64,
     height: options.height ?? 64,
@@ -112,4 +132,84 @@ export async function generate(
     method: options.method,
     onStep: options.onStep,
   });
+}
+
+/** Options every mode shares: the model and the sampler's settings (defaults as generate's). */
+export interface LibraryModeOptions {
+  model?: string | LoadedModel;
+  steps?: number;
+  guidance?: number;
+  seed?: number;
+  method?: "euler" | "heun";
+  onStep?: (step: number, steps: number) => void;
+  onWindow?: (window: number, windows: number) => void;
+}
+
+async function modeSetup(mode: string, o: LibraryModeOptions & { seconds?: number; fps?: number }) {
+  checkOptions(mode, o);
+  const model = typeof o.model === "object" ? o.model : await loadModel(o.model);
+  const sampler = {
+    steps: o.steps ?? 30,
+    guidance: o.guidance ?? 4,
+    seed: o.seed ?? 0,
+    method: o.method,
+    onStep: o.onStep,
+    onWindow: o.onWindow,
+  };
+  return { ae: model.ae, t2v: model.t2v, sampler };
+}
+
+/** Image → video: `image` (a one-frame Video) is the first frame; 2 s at 8 fps by default. */
+export async function animate(
+  image: Video,
+  prompt: string,
+  o: LibraryModeOptions & { seconds?: number; fps?: number } = {},
+): Promise<modes.ModeResult> {
+  const { ae, t2v, sampler } = await modeSetup("animate", o);
+  const fps = o.fps ?? image.fps ?? 8;
+  const frames = frameCount(o.seconds ?? 2, fps, ae.cfg.temporalDown);
+  return modes.animate(ae, t2v, image, { ...sampler, prompt, frames, fps });
+}
+
+/** Continues `video` for `seconds` after its end ("forward", the default) or before its start. */
+export async function extend(
+  video: Video,
+  o: LibraryModeOptions & { prompt?: string; seconds: number; direction?: "forward" | "backward" },
+): Promise<modes.ModeResult> {
+  const { ae, t2v, sampler } = await modeSetup("extend", o);
+  return modes.extend(ae, t2v, video, {
+    ...sampler,
+    prompt: o.prompt,
+    seconds: o.seconds,
+    direction: o.direction ?? "forward",
+  });
+}
+
+/** A seamless loop of `video`: its end flows back into its start. */
+export async function loop(
+  video: Video,
+  o: LibraryModeOptions & { prompt?: string; seconds?: number } = {},
+): Promise<modes.ModeResult> {
+  const { ae, t2v, sampler } = await modeSetup("loop", o);
+  return modes.loop(ae, t2v, video, { ...sampler, prompt: o.prompt, seconds: o.seconds });
+}
+
+/** `video` re-made under `prompt`, keeping its motion; `strength` 0 (unchanged) to 1 (new). */
+export async function edit(
+  video: Video,
+  prompt: string,
+  o: LibraryModeOptions & { strength?: number } = {},
+): Promise<modes.ModeResult> {
+  const { ae, t2v, sampler } = await modeSetup("edit", o);
+  return modes.edit(ae, t2v, video, { ...sampler, prompt, strength: o.strength ?? 0.6 });
+}
+
+/** `a`, a transition of `seconds`, then `b`. */
+export async function connect(
+  a: Video,
+  b: Video,
+  o: LibraryModeOptions & { prompt?: string; seconds: number },
+): Promise<modes.ModeResult> {
+  const { ae, t2v, sampler } = await modeSetup("connect", o);
+  return modes.connect(ae, t2v, a, b, { ...sampler, prompt: o.prompt, seconds: o.seconds });
 }

@@ -63,6 +63,22 @@ describe('import { generate } from "zoetrope"', () => {
     assert.equal(result.tag, "a red ball bounces at sunset");
   });
 
+  it("extends a video forward from the library, keeping the source frames exactly", async () => {
+    const result = (await node(`
+      import { extend, generate } from "zoetrope";
+      const model = ${JSON.stringify(model)};
+      const base = { model, width: 32, height: 16, fps: 8, steps: 2 };
+      const src = await generate("a blue box slides left", { ...base, frames: 9, seed: 1 });
+      const out = await extend(src.video, { model, steps: 2, seconds: 0.5, seed: 2, prompt: "a blue box slides left" });
+      const kept = src.video.frames.every((f, i) => Buffer.from(f).equals(Buffer.from(out.video.frames[i])));
+      const bad = await extend(src.video, { model, seconds: 1, seed: 1.5 }).then(() => "no error", (e) => e.message);
+      console.log(JSON.stringify({ frames: out.video.frames.length, kept, bad }));
+    `)) as { frames: number; kept: boolean; bad: string };
+    assert.equal(result.frames, 9 + 4, "0.5 s at 8 fps more");
+    assert.equal(result.kept, true);
+    assert.match(result.bad, /^extend: seed must be an integer/);
+  });
+
   it("names the problem with bad options and a missing model folder", async () => {
     const result = (await node(`
       import { generate } from "zoetrope";
