@@ -54,7 +54,9 @@ export async function checkModelDir(dir: string): Promise<void> {
     const p = join(dir, file);
     if (!(await exists(p)) && !(await exists(`${p}.index.json`)))
       throw new Error(
-        `--model ${dir}: missing ${file} (nor a shard index ${file}.index.json); a model folder holds ${AE_FILE} and ${T2V_FILE}`,
+        isDefault
+          ? `the bundled model (${dir}) is not complete yet: ${file} is still being trained; train your own with \`zoetrope train ae\` and \`zoetrope train dit\` and point --model at its folder, or use \`zoetrope world render\` meanwhile`
+          : `--model ${dir}: missing ${file} (nor a shard index ${file}.index.json); a model folder holds ${AE_FILE} and ${T2V_FILE}`,
       );
   }
 }
