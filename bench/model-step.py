@@ -3,9 +3,19 @@
 request. Same shapes, same ops (rotary positions, adaLN-Zero, cross-attention without key/value
 bias, tanh GELU, plain softmax attention), AdamW + global-norm clipping as the Trainer does.
 
+Module paths are our TS models' parameter names (text.block0.attn.qkv.weight,
+encoder.block1_0.conv2.bias ...), so a model folder's safetensors load straight into the mirror
+(bench/denoise-step.ts compares the two on the same weights); only torch's own LayerNorm and
+Embedding keep their parameters as weight/bias where ours say gamma/beta and table (our_names).
+
 Reads one JSON command per line on stdin, answers one JSON line on stdout:
   {"setup": {"config": {...}, "ae_batch": n, "dit_batch": n, "frames": f, "height": h, "width": w}}
-  {"time": "ae"|"dit"|"velocity"|"decode", "dtype": "fp32"|"bf16", "reps": n} -> {"ms": [...]}
+  {"load": {"dir": "<model folder>"}} -> parameter counts (networks built from the files' configs)
+  {"velocity_check": {"x": A, "t": [..2B], "ids": A, "guidance": g}} -> A, the guided velocity
+      (A = {"shape": [...], "data": [flat]}; ids are the caption then the empty caption, as
+      TextToVideo.sampleLatents batches them); keeps x and the caption features for "step"
+  {"decode_check": {"z": A}} -> A, the decoded frames; keeps z for "decode"
+  {"time": "ae"|"dit"|"velocity"|"step"|"decode", "dtype": "fp32"|"bf16", "reps": n} -> {"ms": [...]}
   {"memory": true} -> {"max_rss_kb": n}
 """
 import json
@@ -15,6 +25,7 @@ import resource
 import sys
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -51,6 +62,15 @@ def rope(x, tables):
     cos, sin = tables
     swapped = x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
     return x * cos + swapped * sin
+
+
+def named_list(parent, name, modules):
+    """Registers `modules` under parent as name.format(i) (block0, block1 ... as our models name
+    them, where a ModuleList would say blocks.0) and returns them as a list."""
+    modules = list(modules)
+    for i, m in enumerate(modules):
+        parent.add_module(name.format(i), m)
+    return modules
 
 
 def attention(q, k, v):
@@ -101,7 +121,7 @@ class TextEncoder(torch.nn.Module):
     def __init__(self, c):
         super().__init__()
         self.embed = torch.nn.Embedding(c["vocab"], c["dim"])
-        self.blocks = torch.nn.ModuleList(TextBlock(c["dim"], c["heads"]) for _ in range(c["layers"]))
+        self.blocks = named_list(self, "block{}", (TextBlock(c["dim"], c["heads"]) for _ in range(c["layers"])))
         self.norm = torch.nn.LayerNorm(c["dim"])
         dh = c["dim"] // c["heads"]
         self.tables = rope_tables([c["maxTokens"], 1, 1], [dh, 0, 0], 10000, dh)
@@ -150,6 +170,29 @@ class DitBlock(torch.nn.Module):
         return y + g2[:, None] * self.mlp(modulate(y, s2, sc2))
 
 
+class TimestepEmbedder(torch.nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.register_buffer("freqs", 1000 * torch.exp(-math.log(10000) * torch.arange(128) / 128)[None], persistent=False)
+        self.fc1 = torch.nn.Linear(256, d)
+        self.fc2 = torch.nn.Linear(d, d)
+
+    def forward(self, t):
+        args = t[:, None] * self.freqs
+        return self.fc2(F.silu(self.fc1(torch.cat([args.cos(), args.sin()], 1))))
+
+
+class FinalLayer(torch.nn.Module):
+    def __init__(self, d, out):
+        super().__init__()
+        self.ada = torch.nn.Linear(d, 2 * d)
+        self.out = torch.nn.Linear(d, out)
+
+    def forward(self, h, c):
+        shift, scale = self.ada(c).chunk(2, -1)
+        return self.out(modulate(h, shift, scale))
+
+
 class Dit(torch.nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -157,15 +200,12 @@ class Dit(torch.nn.Module):
         p = c["patch"][0] * c["patch"][1] * c["patch"][2]
         d = c["dim"]
         self.patch_embed = torch.nn.Linear((2 * c["latentChannels"] + 1) * p, d)
-        self.register_buffer("freqs", 1000 * torch.exp(-math.log(10000) * torch.arange(128) / 128)[None])
-        self.t1 = torch.nn.Linear(256, d)
-        self.t2 = torch.nn.Linear(d, d)
+        self.time_embed = TimestepEmbedder(d)
         self.text_embed = torch.nn.Linear(c["textDim"], d)
-        self.blocks = torch.nn.ModuleList(
-            DitBlock(d, c["heads"], c["textDim"], c["mlpRatio"]) for _ in range(c["layers"])
+        self.blocks = named_list(
+            self, "block{}", (DitBlock(d, c["heads"], c["textDim"], c["mlpRatio"]) for _ in range(c["layers"]))
         )
-        self.final_ada = torch.nn.Linear(d, 2 * d)
-        self.out = torch.nn.Linear(d, p * c["latentChannels"])
+        self.final = FinalLayer(d, p * c["latentChannels"])
         self.tables = {}
 
     def forward(self, x, t, tokens, pooled, mask, clean):
@@ -179,13 +219,10 @@ class Dit(torch.nn.Module):
         gt, gh, gw = grid
         tok = inp.reshape(b, -1, gt, pt, gh, ph, gw, pw).permute(0, 2, 4, 6, 1, 3, 5, 7).reshape(b, gt * gh * gw, -1)
         h = self.patch_embed(tok)
-        args = t[:, None] * self.freqs
-        temb = self.t2(F.silu(self.t1(torch.cat([args.cos(), args.sin()], 1))))
-        c = F.silu(temb + self.text_embed(pooled))
+        c = F.silu(self.time_embed(t) + self.text_embed(pooled))
         for blk in self.blocks:
             h = blk(h, c, tokens, self.tables[grid])
-        shift, scale = self.final_ada(c).chunk(2, -1)
-        out = self.out(modulate(h, shift, scale))
+        out = self.final(h, c)
         return out.reshape(b, gt, gh, gw, ch, pt, ph, pw).permute(0, 4, 1, 5, 2, 6, 3, 7).reshape(b, ch, T, H, W)
 
 
@@ -211,10 +248,10 @@ class ChannelRMS(torch.nn.Module):
 class ResBlock(torch.nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.n1, self.c1, self.n2, self.c2 = ChannelRMS(c), CausalConv(c, c), ChannelRMS(c), CausalConv(c, c)
+        self.norm1, self.conv1, self.norm2, self.conv2 = ChannelRMS(c), CausalConv(c, c), ChannelRMS(c), CausalConv(c, c)
 
     def forward(self, x):
-        return x + self.c2(F.silu(self.n2(self.c1(F.silu(self.n1(x))))))
+        return x + self.conv2(F.silu(self.norm2(self.conv1(F.silu(self.norm1(x))))))
 
 
 def to_depth(x, f):
@@ -232,45 +269,193 @@ def from_depth(x, f):
     return x.reshape(b, c, t * ft, h * fh, w * fw)
 
 
-class Autoencoder(torch.nn.Module):
+class Encoder(torch.nn.Module):
     def __init__(self, c):
         super().__init__()
         c0, c1, c2 = c["channels"]
-        r, nb, z = c["temporalDown"], c["blocks"], c["latentChannels"]
+        r, nb = c["temporalDown"], c["blocks"]
         self.r = r
-        self.e_stem = CausalConv(12 * r, c0)
-        self.e_blocks = torch.nn.ModuleList(torch.nn.Sequential(*[ResBlock(ch) for _ in range(nb)]) for ch in (c0, c1, c2))
-        self.e_downs = torch.nn.ModuleList([CausalConv(4 * c0, c1, 1), CausalConv(4 * c1, c2, 1)])
-        self.e_norm, self.e_head = ChannelRMS(c2), CausalConv(c2, z)
-        self.d_stem = CausalConv(z, c2)
-        self.d_blocks = torch.nn.ModuleList(torch.nn.Sequential(*[ResBlock(ch) for _ in range(nb)]) for ch in (c2, c1, c0))
-        self.d_ups = torch.nn.ModuleList([CausalConv(c2, c1), CausalConv(c1, c0)])
-        self.d_norm, self.d_head = ChannelRMS(c0), CausalConv(c0, 12 * r)
+        self.stem = CausalConv(12 * r, c0)
+        self.levels = [named_list(self, f"block{i}_{{}}", (ResBlock(ch) for _ in range(nb))) for i, ch in enumerate((c0, c1, c2))]
+        self.down0, self.down1 = CausalConv(4 * c0, c1, 1), CausalConv(4 * c1, c2, 1)
+        self.norm_out, self.head = ChannelRMS(c2), CausalConv(c2, c["latentChannels"])
 
-    def encode(self, x):
-        h = self.e_stem(to_depth(F.pad(x, (0, 0, 0, 0, self.r - 1, 0)), (self.r, 2, 2)))
-        for i in range(3):
-            h = self.e_blocks[i](h)
+    def forward(self, x):
+        h = self.stem(to_depth(F.pad(x, (0, 0, 0, 0, self.r - 1, 0)), (self.r, 2, 2)))
+        for i, blocks in enumerate(self.levels):
+            for blk in blocks:
+                h = blk(h)
             if i < 2:
-                h = self.e_downs[i](to_depth(h, (1, 2, 2)))
-        z = self.e_head(F.silu(self.e_norm(h)))
+                h = (self.down0, self.down1)[i](to_depth(h, (1, 2, 2)))
+        z = self.head(F.silu(self.norm_out(h)))
         return z * torch.rsqrt(z.square().mean(1, keepdim=True) + 1e-6)
 
-    def decode(self, z):
-        h = self.d_stem(z)
-        for i in range(3):
-            h = self.d_blocks[i](h)
+
+class Decoder(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        c0, c1, c2 = c["channels"]
+        r, nb = c["temporalDown"], c["blocks"]
+        self.r = r
+        self.stem = CausalConv(c["latentChannels"], c2)
+        self.levels = [named_list(self, f"block{i}_{{}}", (ResBlock(ch) for _ in range(nb))) for i, ch in enumerate((c2, c1, c0))]
+        self.up0, self.up1 = CausalConv(c2, c1), CausalConv(c1, c0)
+        self.norm_out, self.head = ChannelRMS(c0), CausalConv(c0, 12 * r)
+
+    def forward(self, z):
+        h = self.stem(z)
+        for i, blocks in enumerate(self.levels):
+            for blk in blocks:
+                h = blk(h)
             if i < 2:
-                h = self.d_ups[i](F.interpolate(h, scale_factor=(1, 2, 2), mode="nearest"))
-        out = from_depth(self.d_head(F.silu(self.d_norm(h))), (self.r, 2, 2))
+                h = (self.up0, self.up1)[i](F.interpolate(h, scale_factor=(1, 2, 2), mode="nearest"))
+        out = from_depth(self.head(F.silu(self.norm_out(h))), (self.r, 2, 2))
         return out[:, :, self.r - 1 :]
 
+
+class Autoencoder(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.encoder, self.decoder = Encoder(c), Decoder(c)
+        self.latent_scale = c["latentScale"]
+
+    def encode(self, x):
+        """Pixels → the diffusion latent (scaled), as VideoAutoencoder.encode."""
+        return self.encoder(x) * self.latent_scale
+
+    def decode(self, latent):
+        """The diffusion latent → pixels, as VideoAutoencoder.decode."""
+        return self.decoder(latent / self.latent_scale)
+
     def loss(self, x, noise, aug, edge):
-        rec = self.decode(self.encode(x) + aug * noise)
+        rec = self.decoder(self.encoder(x) + aug * noise)
         l1 = (rec - x).abs().mean()
         dx = lambda a, ax: a.narrow(ax, 1, a.shape[ax] - 1) - a.narrow(ax, 0, a.shape[ax] - 1)
         e = (dx(rec, 3) - dx(x, 3)).abs().mean() + (dx(rec, 4) - dx(x, 4)).abs().mean()
         return l1 + edge * e
+
+
+class TextToVideo(torch.nn.Module):
+    """The text encoder and the DiT under our TextToVideo's names (text.*, dit.*)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.text, self.dit = TextEncoder(cfg["text"]), Dit(cfg["dit"])
+
+
+# Weight files (src/models/weights.ts, src/io/safetensors.ts), read without the `safetensors`
+# package, which Debian does not ship: an 8-byte little-endian header length, a JSON header
+# (dtype, shape, data_offsets per tensor; the config in __metadata__), then the raw bytes; or,
+# for sharded weights, `<file>.index.json` whose weight_map names each tensor's shard.
+WEIGHTS_FORMAT = "zoetrope-weights-1"
+DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2")}
+
+
+def read_safetensors_file(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    if len(raw) < 8 or 8 + n > len(raw):
+        raise ValueError(f"{path}: truncated or not safetensors")
+    header = json.loads(raw[8 : 8 + n])
+    metadata = header.pop("__metadata__", {})
+    body = memoryview(raw)[8 + n :]
+    tensors = {}
+    for name, e in header.items():
+        if e["dtype"] not in DTYPES:
+            raise ValueError(f"{path}: tensor {name} has dtype {e['dtype']} (F32 and F16 are read)")
+        a, b = e["data_offsets"]
+        values = np.frombuffer(body[a:b], dtype=DTYPES[e["dtype"]])
+        if values.size != math.prod(e["shape"]):
+            raise ValueError(f"{path}: tensor {name} has {values.size} values for shape {e['shape']}")
+        tensors[name] = torch.from_numpy(values.astype(np.float32)).reshape(e["shape"])
+    return metadata, tensors
+
+
+def read_weights(path):
+    """(metadata, config, {name: f32 tensor}) of a weight file or of the shards its index lists."""
+    if os.path.exists(path):
+        metadata, tensors = read_safetensors_file(path)
+    else:
+        with open(path + ".index.json") as f:
+            weight_map = json.load(f)["weight_map"]
+        metadata, tensors = None, {}
+        for shard in dict.fromkeys(weight_map.values()):
+            meta, part = read_safetensors_file(os.path.join(os.path.dirname(path), shard))
+            if metadata is not None and meta != metadata:
+                raise ValueError(f"{shard}: metadata differs from the other shards'")
+            metadata = meta
+            tensors.update(part)
+        missing = set(weight_map) - set(tensors)
+        if missing:
+            raise ValueError(f"{path}: tensors listed in the index are missing: {sorted(missing)[:5]}")
+    if metadata.get("format") != WEIGHTS_FORMAT:
+        raise ValueError(f"{path}: not a Zoetrope weight file (format {metadata.get('format')})")
+    return metadata, json.loads(metadata["config"]), tensors
+
+
+def our_names(module):
+    """Each PyTorch parameter of `module` under the name our TS model stores it under: the same
+    module paths, except that torch's LayerNorm holds our gamma/beta as weight/bias and its
+    Embedding our table as weight."""
+    out = {}
+    for path, m in module.named_modules():
+        if isinstance(m, torch.nn.LayerNorm):
+            rename = {"weight": "gamma", "bias": "beta"}
+        elif isinstance(m, torch.nn.Embedding):
+            rename = {"weight": "table"}
+        else:
+            rename = {}
+        for leaf, p in m.named_parameters(recurse=False):
+            out[f"{path}.{rename.get(leaf, leaf)}" if path else rename.get(leaf, leaf)] = p
+    return out
+
+
+def load_state(module, tensors, path):
+    """Copies every stored tensor into its parameter; none may be missing, extra or misshapen."""
+    params = our_names(module)
+    extra = sorted(set(tensors) - set(params))
+    missing = sorted(set(params) - set(tensors))
+    if extra or missing:
+        raise ValueError(f"{path}: names do not map onto the mirror: extra {extra[:5]}, missing {missing[:5]}")
+    with torch.no_grad():
+        for name, p in params.items():
+            if tuple(tensors[name].shape) != tuple(p.shape):
+                raise ValueError(f"{path}: {name} is {list(tensors[name].shape)} in the file, {list(p.shape)} here")
+            p.copy_(tensors[name])
+
+
+def load_model(folder):
+    """Both networks of a model folder (as src/cli/model-files.ts loadModel), built from the
+    configs stored in their files."""
+    nets = {}
+    for kind, file, build in (
+        ("autoencoder", "autoencoder.safetensors", Autoencoder),
+        ("text-to-video", "text-to-video.safetensors", TextToVideo),
+    ):
+        path = os.path.join(folder, file)
+        metadata, config, tensors = read_weights(path)
+        if metadata.get("kind") != kind:
+            raise ValueError(f"{path}: holds {metadata.get('kind')} weights, expected {kind}")
+        net = build(config).eval()
+        load_state(net, tensors, path)
+        nets[kind] = (net, config)
+    return nets
+
+
+def from_json(a, dtype=torch.float32):
+    return torch.tensor(a["data"], dtype=dtype).reshape(a["shape"])
+
+
+def to_json(t):
+    return {"shape": list(t.shape), "data": t.float().flatten().tolist()}
+
+
+def guided_velocity(dit, a):
+    """TextToVideo.velocity with guidance: both halves in one batch, v = v_u + g·(v_c − v_u)."""
+    b = a["x"].shape[0]
+    v = dit(torch.cat([a["x"], a["x"]], 0), a["t"], a["tokens"], a["pooled"], a["mask"], a["clean"])
+    return torch.lerp(v[b:], v[:b], a["guidance"])
 
 
 S = {}
@@ -307,22 +492,22 @@ def run(kind, dtype):
 
         return train_step(S["t2v"], S["dit_opt"], loss, dtype)
     with torch.no_grad(), ctx(dtype):
+        if kind == "step":
+            return guided_velocity(S["dit"], S["step"]).float().mean().item()
         if kind == "velocity":
             tokens, pooled = S["text"](S["ids2"])
             return S["dit"](S["xs"], S["ts"], tokens, pooled, S["mask2"], S["clean2"]).float().mean().item()
         return S["ae"].decode(S["z1"]).float().mean().item()
 
 
-for line in sys.stdin:
-    cmd = json.loads(line)
+def handle(cmd):
     if "setup" in cmd:
         s = cmd["setup"]
         cfg = s["config"]
         torch.manual_seed(0)
         ae = Autoencoder(cfg["ae"])
-        text = TextEncoder(cfg["text"])
-        dit = Dit(cfg["dit"])
-        t2v = torch.nn.ModuleList([text, dit])
+        t2v = TextToVideo(cfg)
+        text, dit = t2v.text, t2v.dit
         b, bd = s["ae_batch"], s["dit_batch"]
         f, h, w = s["frames"], s["height"], s["width"]
         lt = 1 + (f - 1) // cfg["ae"]["temporalDown"]
@@ -348,6 +533,38 @@ for line in sys.stdin:
             "t2v_params": sum(p.numel() for p in t2v.parameters()),
             "torch": torch.__version__,
         }
+    elif "load" in cmd:
+        nets = load_model(cmd["load"]["dir"])
+        ae, ae_cfg = nets["autoencoder"]
+        t2v, cfg = nets["text-to-video"]
+        S.update(cfg={**cfg, "ae": ae_cfg}, ae=ae, text=t2v.text, dit=t2v.dit, t2v=t2v)
+        out = {
+            "ae_params": sum(p.numel() for p in ae.parameters()),
+            "t2v_params": sum(p.numel() for p in t2v.parameters()),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        }
+    elif "velocity_check" in cmd:
+        a = cmd["velocity_check"]
+        x = from_json(a["x"])
+        b, ch, T, H, W = x.shape
+        with torch.no_grad():
+            tokens, pooled = S["text"](from_json(a["ids"], torch.long))
+        S["step"] = {
+            "x": x,
+            "t": torch.tensor(a["t"], dtype=torch.float32),
+            "tokens": tokens,
+            "pooled": pooled,
+            "guidance": float(a["guidance"]),
+            "mask": from_json(a["mask"]) if "mask" in a else torch.zeros(2 * b, 1, T, H, W),
+            "clean": from_json(a["clean"]) if "clean" in a else torch.zeros(2 * b, ch, T, H, W),
+        }
+        with torch.no_grad():
+            out = to_json(guided_velocity(S["dit"], S["step"]))
+    elif "decode_check" in cmd:
+        S["z1"] = from_json(cmd["decode_check"]["z"])
+        with torch.no_grad():
+            out = to_json(S["ae"].decode(S["z1"]))
     elif "time" in cmd:
         ms = []
         for _ in range(cmd["reps"]):
@@ -358,5 +575,13 @@ for line in sys.stdin:
     elif "memory" in cmd:
         out = {"max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
     else:
-        out = {"error": f"unknown command {cmd}"}
+        raise ValueError(f"unknown command {cmd}")
+    return out
+
+
+for line in sys.stdin:
+    try:
+        out = handle(json.loads(line))
+    except Exception as err:  # the TS side prints it and stops
+        out = {"error": f"{type(err).__name__}: {err}"}
     print(json.dumps(out), flush=True)
