@@ -28,7 +28,7 @@ import { noGrad, tidy } from "../tensor/engine.ts";
 import { ShapeError } from "../tensor/errors.ts";
 import { upsampleNearest } from "../tensor/ops/conv.ts";
 import { add, scale, silu, sub } from "../tensor/ops/elementwise.ts";
-import { l1Loss } from "../tensor/ops/loss.ts";
+import { l1Loss, mseLoss } from "../tensor/ops/loss.ts";
 import { pad, sliceAxis } from "../tensor/ops/shape.ts";
 import { fmt } from "../tensor/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -210,18 +210,60 @@ export class VideoAutoencoder extends Module {
   private readonly compiledDecode = compile((a: { z: Tensor }) => noGrad(() => this.decode(a.z)));
 
   /**
-   * Training loss on x [B, 3, T, H, W]: L1 + edgeWeight · L1 of the horizontal and vertical
-   * image gradients (sharp edges are what an L1/L2-only autoencoder blurs first). `noise` is
-   * N(0, 1) shaped like the latent, drawn on the host; it is scaled by `noiseAug` here.
+   * Training loss on x [B, 3, T, H, W]: L1 + mseWeight · squared error (both weighted per pixel
+   * by `weight` [B, 1, T, H, W] when given, e.g. heavier on objects; see objectWeights) +
+   * edgeWeight · L1 of the horizontal and vertical image gradients (sharp edges are what an
+   * L1/L2-only autoencoder blurs first). `noise` is N(0, 1) shaped like the latent, drawn on the
+   * host; it is scaled by `noiseAug` here.
    */
-  loss(x: Tensor, noise?: Tensor): AutoencoderLoss {
+  loss(x: Tensor, noise?: Tensor, weight?: Tensor): AutoencoderLoss {
     const z = this.encoder.forward(x); // [B, Cz, t, h, w]
     const zn = noise && this.cfg.noiseAug > 0 ? add(z, scale(noise, this.cfg.noiseAug)) : z;
     const recon = this.decoder.forward(zn); // [B, 3, T, H, W]
-    const rec = l1Loss(recon, x);
+    let rec = l1Loss(recon, x, weight);
+    const mse = this.cfg.mseWeight ?? 0;
+    if (mse > 0) rec = add(rec, scale(mseLoss(recon, x, weight), mse));
     const edges = add(l1Loss(diff(recon, 3), diff(x, 3)), l1Loss(diff(recon, 4), diff(x, 4)));
     return { loss: add(rec, scale(edges, this.cfg.edgeWeight)), recon };
   }
+}
+
+/**
+ * Per-pixel loss weights [B·T·H·W] for clips whose objects' boxes are known: 1 + `extra` inside
+ * any object's bounding box (grown by one pixel, so edges and anti-aliased rims count), 1
+ * elsewhere, then divided by their mean so that the loss keeps its scale whatever the objects'
+ * share of the frame. `boxes[b][f]` lists frame f's boxes [x0, y0, x1, y1] in pixels.
+ */
+export function objectWeights(
+  boxes: readonly (readonly (readonly number[])[])[][],
+  frames: number,
+  height: number,
+  width: number,
+  extra: number,
+): Float32Array {
+  const out = new Float32Array(boxes.length * frames * height * width).fill(1);
+  boxes.forEach((clip, b) => {
+    if (clip.length !== frames)
+      throw new ShapeError(
+        `objectWeights: clip ${b} has boxes for ${clip.length} frames, not ${frames}`,
+      );
+    clip.forEach((frameBoxes, f) => {
+      const base = (b * frames + f) * height * width;
+      for (const [x0, y0, x1, y1] of frameBoxes) {
+        const i0 = Math.max(0, Math.floor(y0) - 1);
+        const i1 = Math.min(height, Math.ceil(y1) + 1);
+        const j0 = Math.max(0, Math.floor(x0) - 1);
+        const j1 = Math.min(width, Math.ceil(x1) + 1);
+        for (let i = i0; i < i1; i++)
+          out.fill(1 + extra, base + i * width + j0, base + i * width + Math.max(j0, j1));
+      }
+    });
+  });
+  let sum = 0;
+  for (let i = 0; i < out.length; i++) sum += out[i];
+  const mean = sum / out.length;
+  for (let i = 0; i < out.length; i++) out[i] /= mean;
+  return out;
 }
 
 /** Forward difference along `axis`: x[i+1] − x[i]. */

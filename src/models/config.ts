@@ -18,6 +18,18 @@ export interface AutoencoderConfig {
   latentScale: number;
   /** Weight of the edge (image-gradient) term beside the L1 term. */
   edgeWeight: number;
+  /**
+   * Weight of a squared-error term beside the L1 term (0 or absent: none). L1 alone is content
+   * to paint a small object as the background around it (the median); the squared error makes a
+   * missing object cost what its contrast says.
+   */
+  mseWeight?: number;
+  /**
+   * Extra weight of pixels on objects, where the data says where they are (the world's ground
+   * truth): the loss weight there is 1 + objectWeight (0 or absent: uniform). Objects cover a few
+   * percent of a frame, so an unweighted loss learns the background first and the objects late.
+   */
+  objectWeight?: number;
 }
 
 export interface DitConfig {

@@ -47,6 +47,9 @@ const REGISTRY: Record<string, ModelConfig> = {
       noiseAug: 0.05,
       latentScale: 1,
       edgeWeight: 0.5,
+      // Without these the first 3,000 steps learned the backgrounds and no object at all.
+      mseWeight: 2,
+      objectWeight: 8,
     },
     // Captions of the world's grammar run 40–105 tokens (300 sampled: median 62, max 103).
     text: { vocab: tokenizer.vocabSize, maxTokens: 128, dim: 128, heads: 4, layers: 2 },

@@ -10,7 +10,7 @@ import { makeWorldClip, planBatch, type WorldStreamOptions } from "../data/world
 import type { Tensor } from "../tensor/tensor.ts";
 import type { NextBatch, TrainTask } from "../train/loop.ts";
 import type { Rng } from "../util/rng.ts";
-import type { VideoAutoencoder } from "./autoencoder.ts";
+import { objectWeights, type VideoAutoencoder } from "./autoencoder.ts";
 import type { TextToVideo } from "./text-to-video.ts";
 import { videosToTensor } from "./video-tensor.ts";
 
@@ -29,14 +29,25 @@ function worldBatch(data: WorldData, index: number) {
   const opts: WorldStreamOptions = { ...data };
   const { bucket, seeds } = planBatch(opts, index);
   const clips = seeds.map((seed) => makeWorldClip(seed, bucket, data.fps));
-  return { bucket, videos: clips.map((c) => c.video), captions: clips.map((c) => c.caption) };
+  return {
+    bucket,
+    videos: clips.map((c) => c.video),
+    captions: clips.map((c) => c.caption),
+    // Per clip, per frame: the boxes of the objects in view.
+    boxes: clips.map((c) =>
+      c.truth.frames.map((f) => f.objects.filter((o) => o.visible > 0).map((o) => o.bbox)),
+    ),
+  };
 }
 
 function positionOf(p: unknown): number {
   return typeof p === "number" && Number.isInteger(p) && p >= 0 ? p : 0;
 }
 
-/** The autoencoder on world clips: L1 + edge loss, with latent-noise augmentation drawn per batch. */
+/**
+ * The autoencoder on world clips: its loss (L1, squared error, edges), weighted toward the objects
+ * by their ground-truth boxes when the config asks, with latent-noise augmentation per batch.
+ */
 export function autoencoderTask(
   ae: VideoAutoencoder,
   data: WorldData,
@@ -47,14 +58,18 @@ export function autoencoderTask(
     metadata,
     batch(rng: Rng, position: unknown): NextBatch {
       const index = positionOf(position);
-      const { videos } = worldBatch(data, index);
+      const { videos, boxes } = worldBatch(data, index);
       const x = videosToTensor(ae.device, videos); // [B, 3, T, H, W] in [-1, 1]
       const [b, , t, h, w] = x.shape;
       const z = [b, ae.cfg.latentChannels, 1 + (t - 1) / ae.cfg.temporalDown, h / 8, w / 8];
       const noise = ae.device.randn(z, rng);
-      return { batch: { x, noise }, position: index + 1, samples: b };
+      const extra = ae.cfg.objectWeight ?? 0;
+      const batch: Record<string, Tensor> = { x, noise };
+      if (extra > 0)
+        batch.weight = ae.device.tensor(objectWeights(boxes, t, h, w, extra), [b, 1, t, h, w]);
+      return { batch, position: index + 1, samples: b };
     },
-    loss: (batch) => ae.loss(batch.x, batch.noise).loss,
+    loss: (batch) => ae.loss(batch.x, batch.noise, batch.weight).loss,
   };
 }
 
