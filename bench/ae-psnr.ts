@@ -5,10 +5,13 @@
  * these with probability ~ clips seen / 2³².
  *
  *   npx tsx bench/ae-psnr.ts <autoencoder.safetensors | run-dir> [--clips 64] [--fps 8]
+ *     [--sheet recon.png]
  *
  * A run folder means its newest checkpoint's EMA weights. Prints PSNR per clip kind (17-frame
- * clips and 1-frame images), mean and median, the worst clips, and the CPU.
+ * clips and 1-frame images), mean and median, the worst clips, and the CPU. --sheet writes a
+ * picture of the first 3 clips: frames 0, 4, 8, 12, 16, each clip's row above its reconstruction.
  */
+import { writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeWorldClip } from "../src/data/world-stream.ts";
@@ -17,6 +20,7 @@ import { readWeights as readWeightFile } from "../src/io/safetensors.ts";
 import { VideoAutoencoder } from "../src/models/autoencoder.ts";
 import type { AutoencoderConfig } from "../src/models/config.ts";
 import { arrayToVideos, psnr, videosToTensor } from "../src/models/video-tensor.ts";
+import { encodePng } from "../src/server/png.ts";
 import { Rng } from "../src/util/rng.ts";
 import { cpuModel } from "./cpu-info.ts";
 
@@ -26,6 +30,8 @@ const opt = (name: string, fallback: number) => {
   return i < 0 ? fallback : Number(args[i + 1]);
 };
 const source = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
+const sheetIndex = args.indexOf("--sheet");
+const SHEET = sheetIndex < 0 ? null : args[sheetIndex + 1];
 if (!source) throw new Error("usage: bench/ae-psnr.ts <autoencoder.safetensors | run-dir>");
 const CLIPS = opt("--clips", 64);
 const FPS = opt("--fps", 8);
@@ -45,6 +51,8 @@ ae.loadStateDict(Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, 
 const frames = 1 + 4 * cfg.temporalDown;
 console.log(`CPU: ${cpuModel().model}; weights ${file} (step ${metadata.step ?? "?"})`);
 const results: { kind: string; seed: number; db: number }[] = [];
+const SHEET_FRAMES = [0, 4, 8, 12, 16].filter((f) => f < frames);
+const sheetRows: Uint8Array[][] = [];
 for (const [kind, n] of [
   ["clip", frames],
   ["image", 1],
@@ -57,6 +65,10 @@ for (const [kind, n] of [
     const rec = await ae.decodeLatent(z);
     const [video] = arrayToVideos(await rec.toArray(), rec.shape, FPS);
     results.push({ kind, seed, db: psnr(video, clip.video) });
+    if (kind === "clip" && i < 3) {
+      sheetRows.push(SHEET_FRAMES.map((f) => clip.video.frames[f]));
+      sheetRows.push(SHEET_FRAMES.map((f) => video.frames[f]));
+    }
     for (const t of [x, z, rec]) t.dispose();
   }
 }
@@ -75,3 +87,23 @@ const worst = [...results].sort((a, b) => a.db - b.db).slice(0, 5);
 console.log(
   `worst: ${worst.map((w) => `${w.kind} seed ${w.seed} ${w.db.toFixed(1)} dB`).join("; ")}`,
 );
+
+if (SHEET) {
+  // 3× nearest-neighbour, frames side by side, originals above reconstructions.
+  const k = 3;
+  const side = 64 * k;
+  const [w, h] = [side * SHEET_FRAMES.length, side * sheetRows.length];
+  const rgb = new Uint8Array(w * h * 3);
+  sheetRows.forEach((row, r) =>
+    row.forEach((frame, c) => {
+      for (let y = 0; y < side; y++)
+        for (let x = 0; x < side; x++) {
+          const src = (Math.floor(y / k) * 64 + Math.floor(x / k)) * 3;
+          const dst = ((r * side + y) * w + c * side + x) * 3;
+          rgb.set(frame.subarray(src, src + 3), dst);
+        }
+    }),
+  );
+  writeFileSync(SHEET, encodePng(rgb, w, h));
+  console.log(`wrote ${SHEET}`);
+}
