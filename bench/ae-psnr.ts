@@ -94,7 +94,7 @@ if (SHEET) {
   const side = 64 * k;
   const [w, h] = [side * SHEET_FRAMES.length, side * sheetRows.length];
   const rgb = new Uint8Array(w * h * 3);
-  sheetRows.forEach((row, r) =>
+  sheetRows.forEach((row, r) => {
     row.forEach((frame, c) => {
       for (let y = 0; y < side; y++)
         for (let x = 0; x < side; x++) {
@@ -102,8 +102,8 @@ if (SHEET) {
           const dst = ((r * side + y) * w + c * side + x) * 3;
           rgb.set(frame.subarray(src, src + 3), dst);
         }
-    }),
-  );
+    });
+  });
   writeFileSync(SHEET, encodePng(rgb, w, h));
   console.log(`wrote ${SHEET}`);
 }
