@@ -253,6 +253,85 @@ test("an object deleted mid-clip in the open: permanence drops and the verdict f
   // (Physics may fall too: the erased ball's faint rim can be left hanging where it was.)
 });
 
+/**
+ * Two blue boxes slide left; the rear one runs into the front one, which has stopped, and both
+ * come to rest against each other, showing as one blob for most of the clip.
+ */
+function touchingBoxes() {
+  const box = (
+    id: number,
+    size: "medium" | "large",
+    material: "heavy" | "light",
+    x: number,
+    vx: number,
+  ) => ({
+    id,
+    shape: "box" as const,
+    color: "blue" as const,
+    size,
+    material,
+    motion: "rolled" as const,
+    x,
+    y: restingHeight("box", size),
+    vx,
+    vy: 0,
+  });
+  const scene: SceneSpec = {
+    seed: 3,
+    theme: "sunset",
+    camera: "still",
+    arenaWidth: 7,
+    gravity: 9.81,
+    occluders: [],
+    objects: [box(0, "medium", "heavy", -0.5, -3), box(1, "large", "light", 2.4, -5.2)],
+  };
+  // A stand-in for the floor behind them: the same stage with one small box far to the right.
+  const bare = simulate({ ...scene, objects: [box(0, "medium", "heavy", 3, 0)] }, SIZE).video;
+  return { scene, ...simulate(scene, SIZE), bare };
+}
+const TOUCHING = touchingBoxes();
+const TWO_BLUE = "two blue boxes sliding left at sunset";
+
+test("two boxes of one colour resting against each other are both in view throughout", () => {
+  const { truth, video } = TOUCHING;
+  // Precondition: from frame 20 on they touch (less than a pixel between them).
+  for (const f of truth.frames.slice(20)) {
+    const [a, b] = f.objects;
+    assert.ok(b.bbox[0] - a.bbox[2] < 1, `frame ${f.frame}: ${a.bbox} ${b.bbox}`);
+  }
+  const r = evaluateVideo(video, { prompt: TWO_BLUE });
+  assertPasses(r, TWO_BLUE, ["adherence", "physics", "permanence"]);
+  assert.equal(r.objects.length, 2, formatSummary(r));
+  for (const o of r.objects) assert.deepEqual([o.firstFrame, o.lastFrame, o.seen], [0, 71, 72]);
+  assert.equal(r.adherence!.count, 1);
+  assert.equal(r.adherence!.presence, 1);
+  assert.deepEqual(r.permanence.events, []);
+});
+
+test("one of two touching boxes of one colour erased: still caught", () => {
+  const { truth, video, bare } = TOUCHING;
+  // From frame 36 the front box (and its shadow) is painted over with the bare floor, up to the
+  // rear box's own columns.
+  const frames = video.frames.map((frame, i) => {
+    if (i < 36) return frame;
+    const out = frame.slice();
+    const [a, b] = truth.frames[i].objects;
+    for (let y = Math.floor(a.bbox[1]) - 2; y < video.height; y++) {
+      for (let x = Math.floor(a.bbox[0]) - 2; x < Math.floor(b.bbox[0]); x++) {
+        const o = (y * video.width + x) * 3;
+        out.set(bare.frames[i].subarray(o, o + 3), o);
+      }
+    }
+    return out;
+  });
+  const r = evaluateVideo({ ...video, frames }, { prompt: TWO_BLUE });
+  assert.equal(r.verdict.pass, false, formatSummary(r));
+  const gone = r.permanence.events.find((e) => e.kind === "vanish" && !e.ok);
+  assert.ok(gone, JSON.stringify(r.permanence.events));
+  assert.equal(gone.frame, 36);
+  assert.ok(r.scores.permanence! < 0.9, formatSummary(r));
+});
+
 test("the summary fits on a screen and names the scores and the problems", () => {
   const text = formatSummary(judge(teleportObject(stage.video, "red", 30, -20)));
   const lines = text.split("\n");

@@ -108,6 +108,19 @@ test("encoded clips score like the rendered frames they came from", async () => 
   assert.deepEqual([...themes].sort(), ["day", "night", "underwater"]);
 });
 
+test("the README's two blue boxes, at rest against each other, are both in view after encoding", async () => {
+  // They slide left and stop touching, one blob from frame 29 on: both objects must stay seen.
+  const prompt = "two blue boxes sliding left on a sunny day";
+  const { scene } = expandPrompt(prompt, 7);
+  const { video } = simulate(scene, { width: 96, height: 64, fps: 24, seconds: 4 });
+  const r = evaluateVideo(await throughMp4(video), { prompt: "two blue boxes sliding left" });
+  assert.ok(r.verdict.pass, describe(r));
+  assert.equal(r.objects.length, 2, describe(r));
+  for (const o of r.objects) assert.equal(o.seen, 96, describe(r));
+  assert.equal(r.adherence!.presence, 1);
+  assert.equal(r.permanence.violations, 0);
+});
+
 test("a large ball's dark shadow on a floor row a wall shares is not an object after encoding", async () => {
   // Night: a marked floor, a wall over a quarter of the frame reaching down onto the floor's
   // first row, and a large striped white ball rolling on the floor over its own dark shadow.

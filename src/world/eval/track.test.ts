@@ -141,3 +141,73 @@ test("a slow object alone that jumps further than a kick from nothing allows is 
   }, 30).tracks.find((t) => t.color === "red")!;
   assert.equal(kicked.links.filter((l) => l.jump).length, 0, JSON.stringify(kicked.links));
 });
+
+/**
+ * Two blue boxes slide left on the floor; the front one (7 px) stops at x = `stop` by frame 16
+ * and the rear one (9 px, starting 20 px behind) runs into it at about frame 17 and stays
+ * against it: from then on the two show as one blob. `gone` is the frame from which the front
+ * one is no longer drawn.
+ */
+function touchingBoxes(stop = 16, gone = Number.POSITIVE_INFINITY) {
+  const front = (i: number) => stop + 14 * Math.max(0, 1 - i / 16) ** 2;
+  const rear = (i: number) => Math.max(front(i) + 8, stop + 34 - 1.5 * i);
+  const { tracks } = tracksOf((c, i) => {
+    if (i < gone) c.square(front(i), GROUND_Y - 3.5, 7, 0, OBJECT_COLORS.blue);
+    c.square(rear(i), GROUND_Y - 4.5, 9, 0, OBJECT_COLORS.blue);
+  });
+  const first = (x: number) => tracks.find((t) => Math.abs(t.obs[0].cx - x) < 1);
+  const what = tracks.map((t) => `${t.id}: frames ${t.obs[0].frame}–${t.obs.at(-1)!.frame}`);
+  return { tracks, front, rear, frontTrack: first(front(0)), rearTrack: first(rear(0)), what };
+}
+
+test("two boxes of one colour that come to touch keep both tracks, each with its share", () => {
+  const { tracks, front, rear, frontTrack, rearTrack, what } = touchingBoxes();
+  assert.equal(tracks.length, 2, what.join(", "));
+  assert.ok(frontTrack && rearTrack, what.join(", "));
+  for (const [t, x, side] of [
+    [frontTrack, front, 7],
+    [rearTrack, rear, 9],
+  ] as const) {
+    // Seen in every frame, without a gap or a jump.
+    assert.equal(t.obs.length, 48, what.join(", "));
+    assert.deepEqual(t.links, []);
+    for (const o of t.obs) {
+      if (o.frame < 20) continue;
+      assert.ok(o.merged && o.partial, `frame ${o.frame}: merged ${o.merged}`);
+      assert.ok(Math.abs(o.cx - x(o.frame)) < 0.5, `frame ${o.frame}: x ${o.cx} for ${x(o.frame)}`);
+      assert.ok(Math.abs(o.area / (side * side) - 1) < 0.15, `frame ${o.frame}: area ${o.area}`);
+    }
+  }
+  assert.ok(frontTrack.obs.slice(0, 14).every((o) => !o.merged));
+});
+
+test("two touching boxes of one colour cut by the frame edge are split by their box", () => {
+  // The front one stops at x = 2, its left 1.5 px out of the frame: the blob has no coverage
+  // patch, and is split as if it filled its box.
+  const { tracks, rear, frontTrack, rearTrack, what } = touchingBoxes(2);
+  assert.equal(tracks.length, 2, what.join(", "));
+  assert.ok(frontTrack && rearTrack, what.join(", "));
+  assert.equal(frontTrack.obs.length, 48, what.join(", "));
+  assert.equal(rearTrack.obs.length, 48, what.join(", "));
+  for (const o of rearTrack.obs.filter((o) => o.frame >= 20)) {
+    assert.ok(o.merged && !o.touchesEdge, `frame ${o.frame}`);
+    assert.ok(Math.abs(o.cx - rear(o.frame)) < 0.5, `frame ${o.frame}: x ${o.cx}`);
+  }
+  for (const o of frontTrack.obs.filter((o) => o.frame >= 20)) {
+    // What shows of it: 5.5 of its 7 px, centred at 2.75.
+    assert.ok(o.merged && o.touchesEdge && o.edgeSides === 1, `frame ${o.frame}`);
+    assert.ok(Math.abs(o.cx - 2.75) < 0.5, `frame ${o.frame}: x ${o.cx}`);
+  }
+});
+
+test("a box that vanishes beside another of its colour is not kept alive by the other's blob", () => {
+  const { tracks, frontTrack, rearTrack } = touchingBoxes(16, 30);
+  assert.equal(tracks.length, 2);
+  assert.ok(frontTrack && rearTrack);
+  assert.equal(frontTrack.obs.at(-1)!.frame, 29);
+  assert.equal(rearTrack.obs.length, 48);
+  // From then on the blob is the rear box alone, whole again.
+  for (const o of rearTrack.obs.filter((o) => o.frame >= 30)) {
+    assert.ok(!o.merged && Math.abs(o.area / 81 - 1) < 0.15, `frame ${o.frame}: ${o.area}`);
+  }
+});
