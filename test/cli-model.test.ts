@@ -110,7 +110,8 @@ describe("zoetrope generate / image", () => {
     assertUserError(missing, /--model .*nope: no such folder/);
     const bundled = await runCli(["generate", "a ball", "-o", out]);
     // The bundled model is issue 10's; until it is trained the command says so.
-    if (bundled.code !== 0) assertUserError(bundled, /bundled model .* is not (trained|complete) yet/);
+    if (bundled.code !== 0)
+      assertUserError(bundled, /bundled model .* is not (trained|complete) yet/);
     const broken = join(dir, "broken");
     await mkdir(broken);
     await writeFile(join(broken, "autoencoder.safetensors"), "garbage");
