@@ -29,6 +29,8 @@ before(async () => {
     port: 0,
     host: "127.0.0.1",
     maxUploadBytes: 4096,
+    // The tests poll every 10 ms; server-auth.test.ts checks the limits themselves.
+    rateLimit: { perSecond: 100_000, burst: 100_000 },
   });
 });
 after(async () => {
@@ -36,8 +38,14 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A request to the server with its token. */
+function api(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = { authorization: `Bearer ${server.auth!.token}`, ...init.headers };
+  return fetch(server.url + path, { ...init, headers });
+}
+
 async function post(path: string, body: unknown, type = "application/json") {
-  const res = await fetch(server.url + path, {
+  const res = await api(path, {
     method: "POST",
     headers: { "content-type": type },
     body:
@@ -58,7 +66,7 @@ async function submit(settings: Record<string, unknown>): Promise<JobRecord> {
 
 async function waitFor(id: string, done: (j: JobRecord) => boolean): Promise<JobRecord> {
   for (let i = 0; i < 400; i++) {
-    const j = (await (await fetch(`${server.url}/jobs/${id}`)).json()) as JobRecord;
+    const j = (await (await api(`/jobs/${id}`)).json()) as JobRecord;
     if (done(j)) return j;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -68,7 +76,7 @@ async function waitFor(id: string, done: (j: JobRecord) => boolean): Promise<Job
 describe("server API", () => {
   it("listens on loopback and describes itself at /openapi.json", async () => {
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as Json;
+    const doc = (await (await api(`/openapi.json`)).json()) as Json;
     assert.equal(doc.openapi, "3.1.0");
     for (const p of ["/jobs", "/jobs/{id}", "/jobs/{id}/events", "/jobs/{id}/output", "/uploads"]) {
       assert.ok(doc.paths[p], `missing ${p}`);
@@ -76,7 +84,7 @@ describe("server API", () => {
     const settings = doc.components.schemas["Settings.world-render"];
     assert.equal(settings.properties.width.maximum, 1024);
     assert.deepEqual(settings.required, ["prompt"]);
-    const kinds = (await (await fetch(`${server.url}/kinds`)).json()) as Json;
+    const kinds = (await (await api(`/kinds`)).json()) as Json;
     assert.deepEqual(
       kinds.kinds.map((k: { name: string }) => k.name),
       ["world-render", "generate", "image"],
@@ -139,13 +147,13 @@ describe("server API", () => {
       settings: { prompt: "x".repeat(70_000) },
     });
     assert.equal(huge.status, 413);
-    const missing = await fetch(`${server.url}/jobs/not-a-uuid`);
+    const missing = await api(`/jobs/not-a-uuid`);
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as Json).error.field, "id");
-    const route = await fetch(`${server.url}/nowhere`);
+    const route = await api(`/nowhere`);
     assert.equal(route.status, 404);
     assert.match(((await route.json()) as Json).error.message, /no route GET \/nowhere/);
-    const badList = await fetch(`${server.url}/jobs?status=done`);
+    const badList = await api(`/jobs?status=done`);
     assert.equal(badList.status, 400);
     assert.equal(((await badList.json()) as Json).error.field, "status");
   });
@@ -153,7 +161,9 @@ describe("server API", () => {
   it("runs a world-render job with live progress, previews and a downloadable MP4", async () => {
     const job = await submit({ prompt: "a red ball bouncing at night", seed: 3, ...tiny });
     assert.equal(job.settings.lossless, false, "defaults are filled in");
-    const events = await readEvents(`${server.url}/jobs/${job.id}/events`);
+    const events = await readEvents(`${server.url}/jobs/${job.id}/events`, undefined, {
+      authorization: `Bearer ${server.auth!.token}`,
+    });
     assert.equal(events[0].event, "status");
     const progress = events.filter((e) => e.event === "progress").map((e) => e.data as Json);
     assert.ok(progress.length >= 2, `progress events: ${progress.length}`);
@@ -181,10 +191,14 @@ describe("server API", () => {
     assert.match(endData.job.output.metadata.caption, /red/);
     assert.equal(endData.job.output.metadata.frames, 8);
 
-    const res = await fetch(server.url + endData.output);
+    const res = await api(endData.output);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("content-type"), "video/mp4");
-    assert.match(res.headers.get("content-disposition") ?? "", /world-render-.*\.mp4/);
+    assert.match(
+      res.headers.get("content-disposition") ?? "",
+      /^attachment; filename="world-render-[0-9a-f-]{36}\.mp4"$/,
+    );
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
     const file = join(dir, "download.mp4");
     await writeFile(file, Buffer.from(await res.arrayBuffer()));
     assert.equal((await checkMp4(file)).complete, true);
@@ -192,7 +206,7 @@ describe("server API", () => {
     assert.equal(video.frames.length, 8);
     assert.equal(video.width, 32);
 
-    const list = (await (await fetch(`${server.url}/jobs?status=succeeded`)).json()) as Json;
+    const list = (await (await api(`/jobs?status=succeeded`)).json()) as Json;
     assert.ok(list.jobs.some((j: JobRecord) => j.id === job.id));
     assert.ok(list.jobs.every((j: JobRecord) => j.status === "succeeded"));
   });
@@ -218,7 +232,7 @@ describe("server API", () => {
     assert.ok(done.progress!.step < done.progress!.total, "it stopped before the end");
     const again = await post(`/jobs/${long.id}/cancel`, {});
     assert.equal(again.status, 409);
-    const out = await fetch(`${server.url}/jobs/${long.id}/output`);
+    const out = await api(`/jobs/${long.id}/output`);
     assert.equal(out.status, 409);
     const files = await readdir(join(dir, "data", "outputs"));
     assert.ok(!files.some((f) => f.startsWith(long.id)), `left behind: ${files.join(", ")}`);
@@ -230,7 +244,7 @@ describe("server API", () => {
     assert.equal(ok.status, 201);
     assert.equal(ok.json.contentType, "image/png");
     assert.equal(ok.json.bytes, png.length);
-    const info = (await (await fetch(`${server.url}/uploads/${ok.json.id}`)).json()) as Json;
+    const info = (await (await api(`/uploads/${ok.json.id}`)).json()) as Json;
     assert.equal(info.bytes, png.length);
     const files = await readdir(join(dir, "data", "uploads"));
     assert.deepEqual(files, [`${ok.json.id}.png`]);
@@ -243,7 +257,7 @@ describe("server API", () => {
     const big = await post("/uploads", new Uint8Array(5000), "image/png");
     assert.equal(big.status, 413);
     for (const id of ["..%2F..%2Fqueue.sqlite", "../x", "00000000-0000-0000-0000-000000000000"]) {
-      const r = await fetch(`${server.url}/uploads/${id}`);
+      const r = await api(`/uploads/${id}`);
       assert.equal(r.status, 404, id);
     }
   });

@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import { checkMp4 } from "../src/media/mp4-boxes.ts";
 import { readVideo } from "../src/media/read-video.ts";
 import type { JobRecord } from "../src/queue/types.ts";
-import { type ServerProcess, spawnServer } from "./server-process.ts";
+import { bearer, type ServerProcess, spawnServer } from "./server-process.ts";
 
 let dir = "";
 const running: ServerProcess[] = [];
@@ -25,8 +25,10 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function getJob(url: string, id: string): Promise<JobRecord> {
-  return (await (await fetch(`${url}/jobs/${id}`)).json()) as JobRecord;
+async function getJob(s: ServerProcess, id: string): Promise<JobRecord> {
+  return (await (
+    await fetch(`${s.url}/jobs/${id}`, { headers: bearer(s.token) })
+  ).json()) as JobRecord;
 }
 
 it("a job running when the server is killed with SIGKILL is finished once after a restart", async () => {
@@ -37,7 +39,7 @@ it("a job running when the server is killed with SIGKILL is finished once after 
   for (const seed of [1, 2, 3]) {
     const res = await fetch(`${first.url}/jobs`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...bearer(first.token) },
       // 480 lossless 256×256 frames: long enough (~0.5 s) to be killed in the middle.
       body: JSON.stringify({
         kind: "world-render",
@@ -57,7 +59,7 @@ it("a job running when the server is killed with SIGKILL is finished once after 
   // Kill it while the second job is part-way through (the first has finished by then).
   let killedMidJob: JobRecord | null = null;
   for (let i = 0; i < 3000 && !killedMidJob; i++) {
-    const j = await getJob(first.url, ids[1]);
+    const j = await getJob(first, ids[1]);
     const step = j.progress?.step ?? 0;
     if (j.status === "running" && step > 0 && step < (j.progress?.total ?? 0) / 2) {
       first.child.kill("SIGKILL");
@@ -70,10 +72,12 @@ it("a job running when the server is killed with SIGKILL is finished once after 
 
   const second = await spawnServer(["--data-dir", data]);
   running.push(second);
+  assert.ok(first.token, "the first start printed the token");
+  assert.equal(second.token, first.token, "the restart kept the token");
   const done: JobRecord[] = [];
   for (const id of ids) {
     for (let i = 0; i < 3000; i++) {
-      const j = await getJob(second.url, id);
+      const j = await getJob(second, id);
       if (j.status !== "queued" && j.status !== "running") {
         done.push(j);
         break;

@@ -30,15 +30,28 @@ const prompt = "a red ball bounces on the grass";
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "zoetrope-server-generate-"));
   model = await writeTinyModel(join(dir, "tiny"));
-  server = await startServer({ dataDir: join(dir, "data"), port: 0, host: "127.0.0.1", model });
+  server = await startServer({
+    dataDir: join(dir, "data"),
+    port: 0,
+    host: "127.0.0.1",
+    model,
+    // The tests poll every 20 ms; server-auth.test.ts checks the limits themselves.
+    rateLimit: { perSecond: 100_000, burst: 100_000 },
+  });
 });
 after(async () => {
   await server?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-async function submit(url: string, kind: string, settings: object): Promise<JobRecord> {
-  const res = await fetch(`${url}/jobs`, {
+/** A request to `s` with its token. */
+function api(s: RunningServer, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = { authorization: `Bearer ${s.auth!.token}`, ...init.headers };
+  return fetch(s.url + path, { ...init, headers });
+}
+
+async function submit(s: RunningServer, kind: string, settings: object): Promise<JobRecord> {
+  const res = await api(s, "/jobs", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ kind, settings }),
@@ -49,12 +62,12 @@ async function submit(url: string, kind: string, settings: object): Promise<JobR
 }
 
 async function waitFor(
-  url: string,
+  s: RunningServer,
   id: string,
   done: (j: JobRecord) => boolean,
 ): Promise<JobRecord> {
   for (let i = 0; i < 6000; i++) {
-    const j = (await (await fetch(`${url}/jobs/${id}`)).json()) as JobRecord;
+    const j = (await (await api(s, `/jobs/${id}`)).json()) as JobRecord;
     if (done(j)) return j;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -65,9 +78,9 @@ const finished = (j: JobRecord) => j.status !== "queued" && j.status !== "runnin
 
 /** Waits for the job to succeed and saves its output under `name`. */
 async function download(id: string, name: string) {
-  const job = await waitFor(server.url, id, finished);
+  const job = await waitFor(server, id, finished);
   assert.equal(job.status, "succeeded", job.error ?? "");
-  const res = await fetch(`${server.url}/jobs/${id}/output`);
+  const res = await api(server, `/jobs/${id}/output`);
   assert.equal(res.status, 200);
   const file = join(dir, name);
   await writeFile(file, Buffer.from(await res.arrayBuffer()));
@@ -81,10 +94,10 @@ function pngSize(png: Buffer): [number, number] {
 
 describe("generate and image jobs", () => {
   it("are listed with their settings' limits", async () => {
-    const kinds = (await (await fetch(`${server.url}/kinds`)).json()) as Json;
+    const kinds = (await (await api(server, `/kinds`)).json()) as Json;
     const names = kinds.kinds.map((k: { name: string }) => k.name);
     assert.ok(names.includes("generate") && names.includes("image"), names.join(", "));
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as Json;
+    const doc = (await (await api(server, `/openapi.json`)).json()) as Json;
     const settings = doc.components.schemas["Settings.generate"];
     assert.equal(settings.properties.width.minimum, 16);
     assert.equal(settings.properties.width.maximum, 512);
@@ -102,7 +115,7 @@ describe("generate and image jobs", () => {
       [{ prompt, method: "ddim" }, "settings.method"],
       [{ prompt: "  " }, "settings.prompt"],
     ] as const) {
-      const res = await fetch(`${server.url}/jobs`, {
+      const res = await api(server, `/jobs`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ kind: "generate", settings }),
@@ -113,11 +126,13 @@ describe("generate and image jobs", () => {
   });
 
   it("makes a tagged MP4 of the asked size, with progress per step and a final preview", async () => {
-    const job = await submit(server.url, "generate", { prompt, seed: 7, ...small });
+    const job = await submit(server, "generate", { prompt, seed: 7, ...small });
     assert.equal(job.settings.guidance, 4, "defaults are filled in");
     assert.equal(job.settings.method, "euler");
     // The first job loads the model first, so the stream opens before any step.
-    const events = await readEvents(`${server.url}/jobs/${job.id}/events`);
+    const events = await readEvents(`${server.url}/jobs/${job.id}/events`, undefined, {
+      authorization: `Bearer ${server.auth!.token}`,
+    });
     const progress = events.filter((e) => e.event === "progress").map((e) => e.data as Json);
     assert.ok(progress.length >= 1);
     for (const p of progress) assert.equal(p.total, 2);
@@ -161,8 +176,8 @@ describe("generate and image jobs", () => {
     assert.equal(stored.frames, 5);
 
     // The same settings make the same frames; another seed does not.
-    const again = await submit(server.url, "generate", { prompt, seed: 7, ...small });
-    const other = await submit(server.url, "generate", { prompt, seed: 8, ...small });
+    const again = await submit(server, "generate", { prompt, seed: 7, ...small });
+    const other = await submit(server, "generate", { prompt, seed: 8, ...small });
     const b = await readVideo((await download(again.id, "b.mp4")).file);
     const c = await readVideo((await download(other.id, "c.mp4")).file);
     const same = (x: typeof video, y: typeof video) =>
@@ -196,7 +211,7 @@ describe("generate and image jobs", () => {
   });
 
   it("makes a PNG image of the asked size", async () => {
-    const job = await submit(server.url, "image", { prompt, width: 48, height: 32, steps: 2 });
+    const job = await submit(server, "image", { prompt, width: 48, height: 32, steps: 2 });
     const { file, job: done, contentType } = await download(job.id, "image.png");
     assert.equal(contentType, "image/png");
     assert.deepEqual(pngSize(await readFile(file)), [48, 32]);
@@ -204,33 +219,33 @@ describe("generate and image jobs", () => {
   });
 
   it("fails a size the model cannot make, saying what it can make", async () => {
-    const job = await submit(server.url, "generate", { prompt, ...small, width: 30 });
-    const done = await waitFor(server.url, job.id, finished);
+    const job = await submit(server, "generate", { prompt, ...small, width: 30 });
+    const done = await waitFor(server, job.id, finished);
     assert.equal(done.status, "failed");
     assert.match(done.error ?? "", /cannot make width 30/);
     assert.match(done.error ?? "", /multiples of 16/);
     assert.match(done.error ?? "", /1 \+ \d·k frames/);
-    const res = await fetch(`${server.url}/jobs/${job.id}/output`);
+    const res = await api(server, `/jobs/${job.id}/output`);
     assert.equal(res.status, 409);
   });
 
   it("cancels a running job at the next step, leaving no output", async () => {
     // Large enough (tenths of a second a step here, most of a minute in all) that it cannot
     // finish before the cancel arrives.
-    const job = await submit(server.url, "generate", {
+    const job = await submit(server, "generate", {
       prompt,
       width: 256,
       height: 256,
       seconds: 2,
       steps: 200,
     });
-    await waitFor(server.url, job.id, (j) => (j.progress?.step ?? 0) >= 1 || finished(j));
-    const res = await fetch(`${server.url}/jobs/${job.id}/cancel`, { method: "POST" });
+    await waitFor(server, job.id, (j) => (j.progress?.step ?? 0) >= 1 || finished(j));
+    const res = await api(server, `/jobs/${job.id}/cancel`, { method: "POST" });
     assert.equal(res.status, 200);
-    const done = await waitFor(server.url, job.id, finished);
+    const done = await waitFor(server, job.id, finished);
     assert.equal(done.status, "canceled");
     assert.ok((done.progress?.step ?? 0) < 200, "it stopped before the end");
-    const out = await fetch(`${server.url}/jobs/${job.id}/output`);
+    const out = await api(server, `/jobs/${job.id}/output`);
     assert.equal(out.status, 409);
     const files = await readdir(join(dir, "data", "outputs"));
     assert.ok(!files.some((f) => f.includes(job.id)), `left behind: ${files.join(", ")}`);
@@ -245,11 +260,12 @@ describe("a server whose model folder is missing", () => {
       port: 0,
       host: "127.0.0.1",
       model: missing,
+      rateLimit: { perSecond: 100_000, burst: 100_000 },
     });
     try {
-      const gen = await submit(other.url, "generate", { prompt, ...small });
-      const img = await submit(other.url, "image", { prompt, steps: 2 });
-      const world = await submit(other.url, "world-render", {
+      const gen = await submit(other, "generate", { prompt, ...small });
+      const img = await submit(other, "image", { prompt, steps: 2 });
+      const world = await submit(other, "world-render", {
         prompt,
         width: 32,
         height: 32,
@@ -257,12 +273,12 @@ describe("a server whose model folder is missing", () => {
         fps: 8,
       });
       for (const job of [gen, img]) {
-        const done = await waitFor(other.url, job.id, finished);
+        const done = await waitFor(other, job.id, finished);
         assert.equal(done.status, "failed");
         assert.match(done.error ?? "", /no such folder/);
         assert.ok(done.error?.includes(missing), done.error ?? "");
       }
-      const w = await waitFor(other.url, world.id, finished);
+      const w = await waitFor(other, world.id, finished);
       assert.equal(w.status, "succeeded", w.error ?? "");
     } finally {
       await other.close();

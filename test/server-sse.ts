@@ -5,12 +5,16 @@ export interface SseEvent {
   data: unknown;
 }
 
-/** Reads `url` as an event stream until an `end` event (or the stream closes). */
+/**
+ * Reads `url` as an event stream until an `end` event (or the stream closes), sending `headers`
+ * (the API token).
+ */
 export async function readEvents(
   url: string,
   onEvent?: (e: SseEvent) => void,
+  headers: Record<string, string> = {},
 ): Promise<SseEvent[]> {
-  const res = await fetch(url);
+  const res = await fetch(url, { headers });
   if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   const events: SseEvent[] = [];

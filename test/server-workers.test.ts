@@ -11,7 +11,7 @@ import { after, before, it } from "node:test";
 import Database from "better-sqlite3";
 import { checkMp4 } from "../src/media/mp4-boxes.ts";
 import type { JobRecord } from "../src/queue/types.ts";
-import { type ServerProcess, spawnServer, spawnWorker } from "./server-process.ts";
+import { bearer, type ServerProcess, spawnServer, spawnWorker } from "./server-process.ts";
 import { readEvents } from "./server-sse.ts";
 
 let dir = "";
@@ -50,7 +50,7 @@ it("two workers share the queue; one killed mid-job, its job is retried by the o
     const side = seed === 7 ? 384 : 256;
     const res = await fetch(`${api.url}/jobs`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...bearer(api.token) },
       body: JSON.stringify({
         kind: "world-render",
         settings: {
@@ -68,7 +68,7 @@ it("two workers share the queue; one killed mid-job, its job is retried by the o
   }
 
   // The API's event stream for a job a worker process runs: progress from the queue, then the end.
-  const streamed = readEvents(`${api.url}/jobs/${ids[7]}/events`);
+  const streamed = readEvents(`${api.url}/jobs/${ids[7]}/events`, undefined, bearer(api.token));
   const db = new Database(join(data, "queue.sqlite"));
   const log = () =>
     db.prepare<LogRow>("SELECT job_id, event, owner FROM job_log ORDER BY seq").all();
@@ -105,7 +105,9 @@ it("two workers share the queue; one killed mid-job, its job is retried by the o
   const done: JobRecord[] = [];
   for (const id of ids) {
     for (let i = 0; i < 3000; i++) {
-      const j = (await (await fetch(`${api.url}/jobs/${id}`)).json()) as JobRecord;
+      const j = (await (
+        await fetch(`${api.url}/jobs/${id}`, { headers: bearer(api.token) })
+      ).json()) as JobRecord;
       if (j.status !== "queued" && j.status !== "running") {
         done.push(j);
         break;

@@ -6,10 +6,9 @@
  */
 import { isIP } from "node:net";
 import type { Command } from "commander";
+import { checkNoAuthHost, DEFAULT_RATE_LIMIT } from "../server/auth.ts";
 import { DEFAULT_MODEL_DIR } from "./model-files.ts";
 import { intIn } from "./parse-args.ts";
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 export interface ServeCommandOptions {
   port: number;
@@ -17,7 +16,10 @@ export interface ServeCommandOptions {
   dataDir: string;
   concurrency: number;
   maxUploadMib: number;
-  allowRemote: boolean;
+  /** Commander's name for --no-auth: false when it is given. */
+  auth: boolean;
+  rate: number;
+  burst?: number;
   model: string;
 }
 
@@ -40,21 +42,27 @@ export function addServeCommands(program: Command): void {
     .option("--concurrency <n>", "jobs this process runs at once (0: API only)", intIn(0, 64), 1)
     .option("--max-upload-mib <n>", "largest upload accepted, in MiB", intIn(1, 4096), 64)
     .option(
-      "--allow-remote",
-      "listen on a non-loopback address (the API has no authentication yet: anyone who can reach it can use it)",
-      false,
+      "--no-auth",
+      "serve without the API token (only on a loopback address: any local user can then use it)",
+    )
+    .option(
+      "--rate <n>",
+      "requests per second allowed per token (per client address with --no-auth); 0: no limit",
+      intIn(0, 1_000_000),
+      DEFAULT_RATE_LIMIT.perSecond,
+    )
+    .option(
+      "--burst <n>",
+      "requests allowed at once above --rate (default: twice --rate)",
+      intIn(1, 10_000_000),
     )
     .option("--model <dir>", MODEL_HELP, DEFAULT_MODEL_DIR)
     .action(async (opts: ServeCommandOptions) => {
       const host = opts.host.trim();
-      if (!LOOPBACK.has(host) && !opts.allowRemote) {
-        throw new Error(
-          `--host ${host} is not a loopback address and the API has no authentication yet; add --allow-remote to serve it anyway`,
-        );
-      }
       if (host !== "localhost" && isIP(host) === 0) {
         throw new Error(`--host ${JSON.stringify(host)} is not an IP address`);
       }
+      if (!opts.auth) checkNoAuthHost(host);
       const { startServer } = await import("../server/server.ts");
       const server = await startServer({
         port: opts.port,
@@ -65,7 +73,21 @@ export function addServeCommands(program: Command): void {
         model: opts.model,
         version: program.version() ?? "0",
         log: (line) => process.stderr.write(`${line}\n`),
+        noAuth: !opts.auth,
+        rateLimit: { perSecond: opts.rate, burst: opts.burst ?? Math.max(1, 2 * opts.rate) },
       });
+      // Printed before "listening on", so whoever waits for that line has the token already.
+      if (server.auth?.created) {
+        process.stdout.write(
+          `API token (shown once, stored in ${server.auth.path}): ${server.auth.token}\n`,
+        );
+      } else if (server.auth) {
+        process.stdout.write(
+          `API token in ${server.auth.path} (send Authorization: Bearer <token>)\n`,
+        );
+      } else {
+        process.stdout.write("no API token (--no-auth): anyone on this machine can use the API\n");
+      }
       process.stdout.write(`listening on ${server.url} (data in ${opts.dataDir})\n`);
     });
 

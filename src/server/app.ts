@@ -1,6 +1,7 @@
 /**
  * The HTTP API (hono): JSON in, JSON out, every request checked against a zod schema, body and
- * upload sizes capped. Routes are listed in openapi.ts, which is served at /openapi.json.
+ * upload sizes capped. Routes are listed in openapi.ts, which is served at /openapi.json. Every
+ * route but /health needs the bearer token (auth.ts) and is rate limited.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -10,6 +11,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { JobQueue } from "../queue/types.ts";
 import { TERMINAL } from "../queue/types.ts";
+import { authAndLimits, type RateLimit, RateLimiter } from "./auth.ts";
 import { errorResponse, fieldIssues, validationError } from "./errors.ts";
 import { jobEvents } from "./events.ts";
 import type { KindRegistry } from "./kinds.ts";
@@ -26,11 +28,23 @@ export interface AppDeps {
   outputDir: string;
   maxUploadBytes: number;
   version: string;
+  /** The bearer token every request but /health must send; null serves without one. */
+  token: string | null;
+  rateLimit: RateLimit;
   /** Called after a job is queued (wakes the local worker). */
   onSubmit?: () => void;
   /** Called after a running job was asked to stop (stops it at once if it runs here). */
   onCancel?: (id: string) => void;
 }
+
+/** Output files as the worker names them: `<job id>.<attempt>.<extension>`. */
+const OUTPUT_NAME = /^[0-9a-f-]{36}\.\d+\.[a-z0-9]+$/;
+const OUTPUT_TYPES: Record<string, string> = {
+  mp4: "video/mp4",
+  webm: "video/webm",
+  png: "image/png",
+  jpg: "image/jpeg",
+};
 
 export function createApp(deps: AppDeps): Hono {
   const { queue, kinds, bus, uploads } = deps;
@@ -44,6 +58,12 @@ export function createApp(deps: AppDeps): Hono {
     return errorResponse(c, 500, "internal error");
   });
   app.notFound((c) => errorResponse(c, 404, `no route ${c.req.method} ${c.req.path}`));
+  app.use(async (c, next) => {
+    await next();
+    // Browsers must take every response as the type it declares (JSON, MP4, PNG), never sniff it.
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
+  });
+  app.use(authAndLimits(deps.token, new RateLimiter(deps.rateLimit)));
 
   app.get("/health", (c) => c.json({ ok: true }));
   app.get("/openapi.json", (c) => c.json(openApi(kinds, deps.version)));
@@ -129,16 +149,24 @@ export function createApp(deps: AppDeps): Hono {
     if (job.status !== "succeeded" || !job.output) {
       return errorResponse(c, 409, `job ${job.id} has no output (it is ${job.status})`);
     }
-    // The name was made by the worker (id.attempt.ext), never by a client.
-    const path = join(deps.outputDir, job.output.file);
+    // The name was made by the worker (id.attempt.ext), never by a client; checked all the same,
+    // since a queue shared with other machines (Redis) is only as safe as they are.
+    const file = job.output.file;
+    if (!OUTPUT_NAME.test(file) || !file.startsWith(`${job.id}.`)) {
+      return errorResponse(c, 500, `the output of job ${job.id} has a malformed file name`);
+    }
+    const path = join(deps.outputDir, file);
     const info = await stat(path).catch(() => null);
-    if (!info) return errorResponse(c, 404, `the output of job ${job.id} is missing on disk`);
+    if (!info?.isFile()) {
+      return errorResponse(c, 404, `the output of job ${job.id} is missing on disk`);
+    }
     const body = Readable.toWeb(createReadStream(path)) as ReadableStream;
-    const ext = job.output.file.slice(job.output.file.lastIndexOf("."));
+    const ext = file.slice(file.lastIndexOf(".") + 1);
     return c.body(body, 200, {
-      "Content-Type": job.output.contentType,
+      // From the file's extension, not from the record: only types a browser will not run.
+      "Content-Type": OUTPUT_TYPES[ext] ?? "application/octet-stream",
       "Content-Length": String(info.size),
-      "Content-Disposition": `attachment; filename="${job.kind}-${job.id}${ext}"`,
+      "Content-Disposition": `attachment; filename="${job.kind.replace(/[^\w-]/g, "_")}-${job.id}.${ext}"`,
       "X-Content-Type-Options": "nosniff",
     });
   });

@@ -9,6 +9,13 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { newOwnerId, SqliteQueue } from "../queue/sqlite-queue.ts";
 import { createApp } from "./app.ts";
+import {
+  type ApiToken,
+  checkNoAuthHost,
+  DEFAULT_RATE_LIMIT,
+  loadOrCreateToken,
+  type RateLimit,
+} from "./auth.ts";
 import { defaultKinds } from "./default-kinds.ts";
 import type { KindRegistry } from "./kinds.ts";
 import { ProgressBus } from "./progress-bus.ts";
@@ -30,10 +37,16 @@ export interface ServeOptions {
   kinds?: KindRegistry;
   version?: string;
   log?: (line: string) => void;
+  /** Serve without a token (refused unless `host` is a loopback address). */
+  noAuth?: boolean;
+  /** Requests per token (per address without auth); DEFAULT_RATE_LIMIT when absent. */
+  rateLimit?: RateLimit;
 }
 
 export interface RunningServer {
   url: string;
+  /** The token requests must send (read from or made in the data directory); null with noAuth. */
+  auth: ApiToken | null;
   close(): Promise<void>;
 }
 
@@ -74,6 +87,9 @@ export function startWorker(
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const kinds = opts.kinds ?? defaultKinds({ model: opts.model });
+  if (opts.noAuth) checkNoAuthHost(opts.host);
+  // Before the queue is opened, so that an unsafe token file stops the start with nothing open.
+  const auth = opts.noAuth ? null : await loadOrCreateToken(opts.dataDir);
   const d = await openDataDir(opts.dataDir);
   const bus = new ProgressBus();
   const concurrency = opts.concurrency ?? 1;
@@ -86,6 +102,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     outputDir: d.outputDir,
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     version: opts.version ?? "0",
+    token: auth?.token ?? null,
+    rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT,
     onSubmit: () => worker?.poke(),
     onCancel: (id) => worker?.cancelLocal(id),
   });
@@ -97,6 +115,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${host}:${addr.port}`,
+    auth,
     close: async () => {
       await worker?.stop();
       await new Promise<void>((resolve) => {
