@@ -21,6 +21,7 @@ export interface ServeCommandOptions {
   rate: number;
   burst?: number;
   model: string;
+  redis?: string;
 }
 
 /**
@@ -29,6 +30,10 @@ export interface ServeCommandOptions {
  */
 const MODEL_HELP =
   "model folder for generate and image jobs (autoencoder.safetensors and text-to-video.safetensors)";
+
+/** --redis of serve and worker: one queue for workers on many machines (sharing --data-dir). */
+const REDIS_HELP =
+  "keep the job queue in Redis at this URL (redis://[:password@]host:port[/db]) instead of the data directory, for workers on several machines; uploads and outputs stay in --data-dir, which they must all share";
 
 export function addServeCommands(program: Command): void {
   program
@@ -57,6 +62,7 @@ export function addServeCommands(program: Command): void {
       intIn(1, 10_000_000),
     )
     .option("--model <dir>", MODEL_HELP, DEFAULT_MODEL_DIR)
+    .option("--redis <url>", REDIS_HELP)
     .action(async (opts: ServeCommandOptions) => {
       const host = opts.host.trim();
       if (host !== "localhost" && isIP(host) === 0) {
@@ -71,6 +77,7 @@ export function addServeCommands(program: Command): void {
         concurrency: opts.concurrency,
         maxUploadBytes: opts.maxUploadMib * 2 ** 20,
         model: opts.model,
+        redis: opts.redis,
         version: program.version() ?? "0",
         log: (line) => process.stderr.write(`${line}\n`),
         noAuth: !opts.auth,
@@ -97,15 +104,18 @@ export function addServeCommands(program: Command): void {
     .option("--data-dir <dir>", "the data directory of the server", "zoetrope-data")
     .option("--concurrency <n>", "jobs run at once", intIn(1, 64), 1)
     .option("--model <dir>", MODEL_HELP, DEFAULT_MODEL_DIR)
-    .action(async (opts: { dataDir: string; concurrency: number; model: string }) => {
-      const { openDataDir, startWorker } = await import("../server/server.ts");
-      const { defaultKinds } = await import("../server/default-kinds.ts");
-      const { ProgressBus } = await import("../server/progress-bus.ts");
-      const d = await openDataDir(opts.dataDir);
-      startWorker(d, defaultKinds({ model: opts.model }), new ProgressBus(), {
-        concurrency: opts.concurrency,
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
-      process.stdout.write(`worker running jobs from ${opts.dataDir}\n`);
-    });
+    .option("--redis <url>", REDIS_HELP)
+    .action(
+      async (opts: { dataDir: string; concurrency: number; model: string; redis?: string }) => {
+        const { openDataDir, startWorker } = await import("../server/server.ts");
+        const { defaultKinds } = await import("../server/default-kinds.ts");
+        const { ProgressBus } = await import("../server/progress-bus.ts");
+        const d = await openDataDir(opts.dataDir, opts.redis);
+        startWorker(d, defaultKinds({ model: opts.model }), new ProgressBus(), {
+          concurrency: opts.concurrency,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+        process.stdout.write(`worker running jobs from ${opts.dataDir}\n`);
+      },
+    );
 }

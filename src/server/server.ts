@@ -1,12 +1,14 @@
 /**
  * One `zoetrope serve` process: the HTTP API and a worker over the embedded SQLite queue in the
  * data directory (queue.sqlite, outputs/, uploads/). Any number of `zoetrope worker` processes
- * may share the same data directory to run more jobs at once.
+ * may share the same data directory to run more jobs at once. With a Redis URL the queue is in
+ * Redis instead (BullMQ), and workers on other machines that mount the same data directory join.
  */
 import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
+import { RedisQueue } from "../queue/redis-queue.ts";
 import { newOwnerId, SqliteQueue } from "../queue/sqlite-queue.ts";
 import { createApp } from "./app.ts";
 import {
@@ -37,6 +39,8 @@ export interface ServeOptions {
   kinds?: KindRegistry;
   version?: string;
   log?: (line: string) => void;
+  /** Keep the queue in Redis at this URL (BullMQ) instead of SQLite in the data directory. */
+  redis?: string;
   /** Serve without a token (refused unless `host` is a loopback address). */
   noAuth?: boolean;
   /** Requests per token (per address without auth); DEFAULT_RATE_LIMIT when absent. */
@@ -51,9 +55,11 @@ export interface RunningServer {
 }
 
 /** The queue, folders and worker of a data directory (shared by `serve` and `worker`). */
-export async function openDataDir(dataDir: string) {
+export async function openDataDir(dataDir: string, redis?: string) {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const queue = new SqliteQueue(join(dataDir, "queue.sqlite"));
+  const queue = redis
+    ? await RedisQueue.open(redis)
+    : new SqliteQueue(join(dataDir, "queue.sqlite"));
   return {
     queue,
     outputDir: join(dataDir, "outputs"),
@@ -90,7 +96,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.noAuth) checkNoAuthHost(opts.host);
   // Before the queue is opened, so that an unsafe token file stops the start with nothing open.
   const auth = opts.noAuth ? null : await loadOrCreateToken(opts.dataDir);
-  const d = await openDataDir(opts.dataDir);
+  const d = await openDataDir(opts.dataDir, opts.redis);
   const bus = new ProgressBus();
   const concurrency = opts.concurrency ?? 1;
   const worker = concurrency > 0 ? startWorker(d, kinds, bus, { ...opts, concurrency }) : null;
