@@ -27,6 +27,14 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+/** The bearer token of the server under test (auth stays on, as users run it). */
+let token = "";
+/** fetch with the token. */
+function api(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` };
+  return fetch(url, { ...init, headers });
+}
+
 async function timed<T>(r: PhaseResult, op: string, f: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
   const v = await f();
@@ -41,7 +49,7 @@ async function client(url: string, r: PhaseResult, until: number, n: number): Pr
   for (let round = 0; performance.now() < until; round++) {
     try {
       const res = await timed(r, "submit", () =>
-        fetch(`${url}/jobs`, {
+        api(`${url}/jobs`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ kind: "world-render", settings: { ...settings, seed: round } }),
@@ -54,7 +62,7 @@ async function client(url: string, r: PhaseResult, until: number, n: number): Pr
       if (mode === 0) {
         // Poll a few times.
         for (let i = 0; i < 5; i++) {
-          const g = await timed(r, "get", () => fetch(`${url}/jobs/${job.id}`));
+          const g = await timed(r, "get", () => api(`${url}/jobs/${job.id}`));
           if (g.status !== 200) throw new Error(`get: ${g.status}`);
           await g.json();
         }
@@ -62,7 +70,7 @@ async function client(url: string, r: PhaseResult, until: number, n: number): Pr
         // Open the event stream: time to its first event, then let go.
         const ac = new AbortController();
         const s = await timed(r, "events (first byte)", async () => {
-          const res = await fetch(`${url}/jobs/${job.id}/events`, { signal: ac.signal });
+          const res = await api(`${url}/jobs/${job.id}/events`, { signal: ac.signal });
           await res.body!.getReader().read();
           return res;
         });
@@ -70,13 +78,13 @@ async function client(url: string, r: PhaseResult, until: number, n: number): Pr
         ac.abort();
       } else {
         const c = await timed(r, "cancel", () =>
-          fetch(`${url}/jobs/${job.id}/cancel`, { method: "POST" }),
+          api(`${url}/jobs/${job.id}/cancel`, { method: "POST" }),
         );
         // 409: it had already finished, which is a right answer too.
         if (c.status !== 200 && c.status !== 409) throw new Error(`cancel: ${c.status}`);
         await c.arrayBuffer();
       }
-      const l = await timed(r, "list", () => fetch(`${url}/jobs?limit=20`));
+      const l = await timed(r, "list", () => api(`${url}/jobs?limit=20`));
       if (l.status !== 200) throw new Error(`list: ${l.status}`);
       await l.json();
     } catch (err) {
@@ -87,7 +95,15 @@ async function client(url: string, r: PhaseResult, until: number, n: number): Pr
 
 async function phase(name: string, concurrency: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "zoetrope-server-load-"));
-  const server = await startServer({ dataDir: dir, port: 0, host: "127.0.0.1", concurrency });
+  // Rate limits off: the clients are many and one token, and their load is what is measured.
+  const server = await startServer({
+    dataDir: dir,
+    port: 0,
+    host: "127.0.0.1",
+    concurrency,
+    rateLimit: { perSecond: 0, burst: 0 },
+  });
+  token = server.auth?.token ?? "";
   const r: PhaseResult = { latencies: new Map(), errors: [], submitted: [] };
   const until = performance.now() + seconds * 1000;
   await Promise.all(Array.from({ length: clients }, (_, i) => client(server.url, r, until, i)));
@@ -97,7 +113,7 @@ async function phase(name: string, concurrency: number): Promise<void> {
   const drainUntil = performance.now() + 120_000;
   for (const id of r.submitted) {
     for (;;) {
-      const res = await fetch(`${server.url}/jobs/${id}`);
+      const res = await api(`${server.url}/jobs/${id}`);
       if (res.status !== 200) {
         lost++;
         break;
@@ -114,7 +130,7 @@ async function phase(name: string, concurrency: number): Promise<void> {
   }
   const byStatus = new Map<string, number>();
   for (const j of (
-    (await (await fetch(`${server.url}/jobs?limit=500`)).json()) as { jobs: JobRecord[] }
+    (await (await api(`${server.url}/jobs?limit=500`)).json()) as { jobs: JobRecord[] }
   ).jobs) {
     byStatus.set(j.status, (byStatus.get(j.status) ?? 0) + 1);
   }
@@ -142,8 +158,10 @@ const warm = await startServer({
   dataDir: await mkdtemp(join(tmpdir(), "zoetrope-server-warm-")),
   port: 0,
   host: "127.0.0.1",
+  rateLimit: { perSecond: 0, burst: 0 },
 });
-await fetch(`${warm.url}/jobs`, {
+token = warm.auth?.token ?? "";
+await api(`${warm.url}/jobs`, {
   method: "POST",
   headers: { "content-type": "application/json" },
   body: JSON.stringify({ kind: "world-render", settings }),
