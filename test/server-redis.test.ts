@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
 import { checkMp4 } from "../src/media/mp4-boxes.ts";
@@ -24,6 +24,7 @@ const redisMissing = spawnSync("redis-server", ["--version"]).error
 let dir = "";
 let redis: ChildProcess | null = null;
 let queue: RedisQueue | null = null;
+let direct: RedisQueue | null = null;
 const children: ServerProcess[] = [];
 
 async function freePort(): Promise<number> {
@@ -67,13 +68,16 @@ function headers(p: ServerProcess): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
+let url = "";
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "zoetrope-server-redis-"));
+  if (!redisMissing) url = await startRedis();
 });
 after(async () => {
   for (const c of children) c.child.kill("SIGKILL");
   await Promise.all(children.map((c) => c.exited));
   await queue?.close();
+  await direct?.close();
   if (redis && redis.exitCode === null) {
     const exited = new Promise((resolve) => redis!.once("exit", resolve));
     redis.kill("SIGKILL");
@@ -83,12 +87,122 @@ after(async () => {
 });
 
 const pidOf = (owner: string | null) => Number(owner?.split("/")[1]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const output = { file: "x.1.mp4", contentType: "video/mp4", bytes: 1, metadata: {} };
+
+it("the Redis queue: order, cancel, leases, dead owners, attempts", {
+  skip: redisMissing,
+}, async () => {
+  // Database 1, apart from the processes' queue below; stalled jobs looked for 5 times a second.
+  const q = await RedisQueue.open(`${url}/1`, { stalledIntervalMs: 200 });
+  direct = q;
+  const live = `${hostname()}/${process.pid}/test`;
+  // A process of this machine that has exited: its locks may be released at once.
+  const deadPid = spawnSync(process.execPath, ["-e", ""]).pid!;
+  const dead = `${hostname()}/${deadPid}/gone`;
+  const submit = (seed: number) => q.submit("world-render", { seed });
+
+  const [a, b, c] = [await submit(1), await submit(2), await submit(3)];
+  assert.equal(a.status, "queued");
+  assert.equal(a.attempts, 0);
+  assert.deepEqual(
+    (await q.list({ limit: 10 })).map((j) => j.id),
+    [c.id, b.id, a.id],
+  );
+  assert.deepEqual(
+    (await q.list({ limit: 10, before: b.id })).map((j) => j.id),
+    [a.id],
+  );
+  assert.deepEqual(
+    (await q.list({ limit: 1 })).map((j) => j.id),
+    [c.id],
+  );
+
+  // Canceled while queued: at once, and never handed to a worker.
+  const canceled = await q.cancel(c.id);
+  assert.equal(canceled?.status, "canceled");
+  assert.equal((await q.get(c.id))?.status, "canceled");
+  assert.deepEqual(
+    (await q.list({ limit: 10, status: "canceled" })).map((j) => j.id),
+    [c.id],
+  );
+
+  // Taken oldest first; progress and cancel requests reach the holder; canceled when it stops.
+  const ca = await q.claim(live, 5000);
+  assert.equal(ca?.job.id, a.id);
+  assert.equal(ca.job.status, "running");
+  assert.equal(ca.job.attempts, 1);
+  await q.progress(ca, { step: 3, total: 10 });
+  assert.deepEqual((await q.get(a.id))?.progress, { step: 3, total: 10 });
+  assert.equal((await q.cancel(a.id))?.cancelRequested, true);
+  assert.deepEqual(await q.renew(ca, 5000), { held: true, cancelRequested: true });
+  assert.equal(await q.finishCanceled(ca), true);
+  assert.equal(await q.complete(ca, output), false, "finished once only");
+  const a2 = await q.get(a.id);
+  assert.equal(a2?.status, "canceled");
+  assert.equal(a2.output, null);
+
+  // A job held by a process that died is released by a worker of the same machine and taken
+  // again; the dead holder's lease no longer finishes it.
+  const cb = await q.claim(dead, 60_000);
+  assert.equal(cb?.job.id, b.id);
+  assert.equal(await q.claim(live, 5000), null, "nothing else is queued");
+  assert.equal(await q.releaseDeadOwners(), 1);
+  const cb2 = await q.claim(live, 5000);
+  assert.equal(cb2?.job.id, b.id);
+  assert.equal(cb2.job.attempts, 2);
+  assert.equal(cb2.job.progress, null);
+  assert.equal(await q.complete(cb, output), false);
+  assert.deepEqual(await q.renew(cb, 5000), { held: false, cancelRequested: false });
+  assert.equal(await q.complete(cb2, output), true);
+  const b2 = await q.get(b.id);
+  assert.equal(b2?.status, "succeeded");
+  assert.deepEqual(b2.output, output);
+  assert.deepEqual(
+    (await q.history(b.id)).map((e) => [e.event, e.attempt]),
+    [
+      ["claimed", 1],
+      ["owner-died", 1],
+      ["claimed", 2],
+      ["succeeded", 2],
+    ],
+  );
+
+  // A lease that runs out (a worker on another machine gone quiet): BullMQ's stalled check puts
+  // the job back, and the old holder can neither renew nor finish it.
+  const d = await submit(4);
+  const cd = await q.claim(live, 150);
+  assert.equal(cd?.job.id, d.id);
+  let cd2: Awaited<ReturnType<typeof q.claim>> = null;
+  for (let i = 0; i < 100 && !cd2; i++) {
+    await sleep(20);
+    cd2 = await q.claim(live, 5000);
+  }
+  assert.equal(cd2?.job.id, d.id, "taken again after its lease ran out");
+  assert.equal(cd2.job.attempts, 2);
+  assert.equal((await q.renew(cd, 5000)).held, false);
+  assert.equal(await q.fail(cd, "late"), false);
+  assert.equal(await q.fail(cd2, "the kind failed"), true);
+  const d2 = await q.get(d.id);
+  assert.equal(d2?.status, "failed");
+  assert.equal(d2.error, "the kind failed");
+
+  // A job whose worker died every time it ran it is failed, not run a fourth time.
+  const e = await submit(5);
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    assert.equal((await q.claim(dead, 60_000))?.job.id, e.id);
+    assert.equal(await q.releaseDeadOwners(), 1);
+  }
+  assert.equal(await q.claim(live, 5000), null);
+  const e2 = await q.get(e.id);
+  assert.equal(e2?.status, "failed");
+  assert.match(e2.error ?? "", /stopped 3 times/);
+});
 
 it("two workers on one Redis queue; one killed mid-job, its job is retried by the other", {
   skip: redisMissing,
   timeout: 90_000,
 }, async () => {
-  const url = await startRedis();
   const data = join(dir, "data");
   const [api, ...workers] = await Promise.all([
     spawnServer(["--data-dir", data, "--concurrency", "0", "--redis", url]),
@@ -195,6 +309,16 @@ it("two workers on one Redis queue; one killed mid-job, its job is retried by th
   const again = done[ids.indexOf(victim.id)];
   assert.equal(again.attempts, 2, "the killed job was taken twice");
   for (const j of done) if (j.id !== victim.id) assert.equal(j.attempts, 1, j.id);
+  // The API lists them from Redis, newest first.
+  const listed = (await (
+    await fetch(`${api.url}/jobs?limit=20`, { headers: headers(api) })
+  ).json()) as {
+    jobs: JobRecord[];
+  };
+  assert.deepEqual(
+    listed.jobs.map((j) => j.id),
+    [...ids].reverse(),
+  );
 
   // Only the recorded outputs are left (the killed attempt's partial file is gone), all whole.
   const outputs = (await readdir(join(data, "outputs"))).sort();

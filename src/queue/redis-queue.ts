@@ -18,8 +18,9 @@
  *
  * What BullMQ has no place for lives under our own keys beside it: the submission order (a
  * sorted set, for list's newest-first paging), cancel requests, the records of jobs canceled
- * while queued (removed from BullMQ, which cannot cancel a waiting job in place), and a log of
- * takes and finishes like SQLite's job_log. Progress is written only by the lock holder (a
+ * while queued (BullMQ cannot cancel a waiting job in place: a small script takes it out of the
+ * wait list and keeps its record in one step, then the job is removed from BullMQ), and a log of
+ * takes and finishes like SQLite's job_log (what the tests read). Progress is written only by the lock holder (a
  * small script checks the lock first). The files stay where they are without Redis: uploads
  * and outputs are in the data directory, written atomically by the worker as before, so every
  * machine running workers must mount the same data directory.
@@ -29,15 +30,16 @@ import { hostname } from "node:os";
 import { Job, Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { MAX_ATTEMPTS } from "./sqlite-queue.ts";
-import type {
-  Claim,
-  JobOutput,
-  JobProgress,
-  JobQueue,
-  JobRecord,
-  JobStatus,
-  LeaseState,
-  ListOptions,
+import {
+  type Claim,
+  type JobOutput,
+  type JobProgress,
+  type JobQueue,
+  type JobRecord,
+  type JobStatus,
+  type LeaseState,
+  type ListOptions,
+  TERMINAL,
 } from "./types.ts";
 
 const QUEUE_NAME = "zoetrope-jobs";
@@ -74,6 +76,17 @@ const LEASE_LOST = new Set([-1, -2, -3, -6]);
 const PROGRESS_IF_HELD = `
 if redis.call("GET", KEYS[2]) == ARGV[1] then
   redis.call("HSET", KEYS[1], "progress", ARGV[2])
+  return 1
+end
+return 0`;
+
+/**
+ * Takes a job out of the wait list and keeps its canceled record, in one step: a worker's take
+ * (which pops the same list) either happened before, and then this does nothing, or never will.
+ */
+const CANCEL_IF_WAITING = `
+if redis.call("LREM", KEYS[1], 1, ARGV[1]) == 1 then
+  redis.call("HSET", KEYS[2], ARGV[1], ARGV[2])
   return 1
 end
 return 0`;
@@ -144,7 +157,9 @@ export class RedisQueue implements JobQueue {
       ]);
     } catch (err) {
       client.disconnect();
-      throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${(err as Error).message}`);
+      // The socket's own error (e.g. ECONNREFUSED) says more than "Connection is closed".
+      const why = (lastError as Error | null)?.message ?? (err as Error).message;
+      throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${why}`);
     } finally {
       clearTimeout(timer);
     }
@@ -200,10 +215,7 @@ export class RedisQueue implements JobQueue {
       attempts: job.attemptsStarted,
       createdAt: job.data.createdAt,
       startedAt: iso(job.processedOn),
-      finishedAt:
-        status === "succeeded" || status === "failed" || status === "canceled"
-          ? iso(job.finishedOn)
-          : null,
+      finishedAt: TERMINAL.has(status) ? iso(job.finishedOn) : null,
       progress: isProgress(job.progress) ? job.progress : null,
       cancelRequested,
       output: status === "succeeded" && rv?.status === "succeeded" ? rv.output : null,
@@ -214,22 +226,24 @@ export class RedisQueue implements JobQueue {
   async submit(kind: string, settings: Record<string, unknown>): Promise<JobRecord> {
     const id = randomUUID();
     const seq = await this.client.incr(this.key("seq"));
+    // Listed before it exists (list skips ids without a job), so no job is ever missing from list.
+    await this.client.zadd(this.key("index"), seq, id);
     const job = await this.queue.add(
       kind,
       { settings, createdAt: new Date().toISOString() },
       { jobId: id, attempts: 1 },
     );
-    await this.client.zadd(this.key("index"), seq, id);
     return this.toRecord(job, "waiting");
   }
 
   async get(id: string): Promise<JobRecord | null> {
+    // Canceled while queued: out of every BullMQ list for good, whatever is left of its job.
+    const canceled = await this.client.hget(this.key("canceled"), id);
+    if (canceled) return JSON.parse(canceled) as JobRecord;
     // The state first: a job that has finished already holds its return value when read after.
     const state = await this.queue.getJobState(id);
     const job = (await Job.fromId(this.queue, id)) as BullJob | undefined;
-    if (job) return this.toRecord(job, state);
-    const canceled = await this.client.hget(this.key("canceled"), id);
-    return canceled ? (JSON.parse(canceled) as JobRecord) : null;
+    return job ? this.toRecord(job, state) : null;
   }
 
   async list(opts: ListOptions): Promise<JobRecord[]> {
@@ -261,25 +275,31 @@ export class RedisQueue implements JobQueue {
 
   async cancel(id: string): Promise<JobRecord | null> {
     const rec = await this.get(id);
-    if (!rec || rec.status === "succeeded" || rec.status === "failed") return rec;
-    if (rec.status === "canceled") return rec;
+    if (!rec || TERMINAL.has(rec.status)) return rec;
     if (rec.status === "queued") {
-      // The record is kept first, so the job is never gone from both places; BullMQ refuses to
-      // remove a job that a worker has locked meanwhile, and then it is asked to stop instead.
       const canceled: JobRecord = {
         ...rec,
         status: "canceled",
-        cancelRequested: true,
         progress: null,
         finishedAt: new Date().toISOString(),
       };
-      await this.client.hset(this.key("canceled"), id, JSON.stringify(canceled));
-      const removed = await this.queue.remove(id);
-      if (removed === 1) {
+      const taken = await this.client.eval(
+        CANCEL_IF_WAITING,
+        2,
+        this.queue.keys.wait,
+        this.key("canceled"),
+        id,
+        JSON.stringify(canceled),
+      );
+      if (taken === 1) {
         await this.log(id, "canceled", null, rec.attempts);
+        // Its BullMQ keys are no longer needed (if this fails they are only clutter).
+        await this.queue.remove(id).catch(() => 0);
         return canceled;
       }
-      await this.client.hdel(this.key("canceled"), id);
+      // A worker took it meanwhile: it is asked to stop like any running job.
+      const now = await this.get(id);
+      if (now?.status !== "running") return now;
     }
     await this.client.sadd(this.key("cancel"), id);
     return this.get(id);
@@ -293,7 +313,7 @@ export class RedisQueue implements JobQueue {
   async releaseDeadOwners(): Promise<number> {
     const prefix = `${hostname()}/`;
     let released = 0;
-    for (const id of await this.queue.getActive().then((jobs) => jobs.map((j) => j.id!))) {
+    for (const id of await this.client.lrange(this.queue.keys.active, 0, -1)) {
       const token = await this.client.get(`${this.queue.toKey(id)}:lock`);
       if (!token?.startsWith(prefix)) continue;
       const pid = Number(token.slice(prefix.length).split("/")[0]);
