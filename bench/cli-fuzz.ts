@@ -48,6 +48,17 @@ try {
   console.log(
     `crashes ${counts.crashes}, hangs ${counts.hangs}, clobbered ${counts.clobbered}, half-written ${counts.halfWritten}, unclear ${counts.unclear}`,
   );
+  // Outcomes are keyed "<command>: ok" or "<command>: <error line>".
+  const byCommand = new Map<string, [number, number]>();
+  for (const [what, n] of Object.entries(counts.outcomes)) {
+    const command = what.slice(0, what.indexOf(":"));
+    const [ok, all] = byCommand.get(command) ?? [0, 0];
+    byCommand.set(command, [ok + (what.endsWith(": ok") ? n : 0), all + n]);
+  }
+  const commands = [...byCommand].sort((a, b) => b[1][1] - a[1][1]);
+  console.log(
+    `by command (ok/runs): ${commands.map(([c, [ok, all]]) => `${c || "(none)"} ${ok}/${all}`).join(", ")}`,
+  );
   console.log("outcomes:");
   const outcomes = Object.entries(counts.outcomes).sort((a, b) => b[1] - a[1]);
   for (const [what, n] of outcomes.slice(0, 25)) console.log(`  ${String(n).padStart(5)}  ${what}`);

@@ -1,7 +1,8 @@
 /**
- * Issue 12: the quick fuzz. Random and hostile command lines (src/cli/fuzz.ts) through the real
- * launcher, in sandboxes: none may crash, hang, clobber a file, leave a half-written one, or fail
- * without an "error:" line. The long run is bench/cli-fuzz.ts.
+ * Issue 12: the quick fuzz. Random and hostile command lines (src/cli/fuzz.ts) for every command
+ * (the model commands on a tiny model) through the real launcher, in sandboxes: none may crash,
+ * hang, clobber a file, leave a half-written one, or fail without an "error:" line. The long run
+ * is bench/cli-fuzz.ts.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -19,9 +20,17 @@ after(async () => {
 });
 
 it("random hostile command lines: no crash, hang, clobbered or half-written file, unclear failure", async () => {
-  const counts = await fuzz({ root, seed: 2026, budgetMs: 10 * 60_000, maxRuns: 24, workers: 2 });
-  assert.equal(counts.runs, 24);
+  const counts = await fuzz({ root, seed: 2026, budgetMs: 10 * 60_000, maxRuns: 64, workers: 2 });
+  assert.equal(counts.runs, 64);
   assert.ok(counts.failed > 0 && counts.succeeded > 0, "both failures and successes were driven");
+  // The model commands ran to the end too (outcomes are keyed "<command>: ok" or the error).
+  const ran = new Set(
+    Object.keys(counts.outcomes)
+      .filter((k) => k.endsWith(": ok"))
+      .map((k) => k.split(":")[0]),
+  );
+  for (const command of ["generate", "train", "export"])
+    assert.ok(ran.has(command), `a ${command} run succeeded: ${[...ran].join(", ")}`);
   const bad = {
     crashes: counts.crashes,
     hangs: counts.hangs,

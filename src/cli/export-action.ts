@@ -5,15 +5,16 @@
  * Zoetrope: text encoder (ids → tokens, pooled), the DiT velocity (unguided, and guided with the
  * empty caption batched second), the autoencoder's encoder and decoder.
  */
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, rename, rm, rmdir } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { exportOnnx } from "../compile/export.ts";
 import { createDevice } from "../devices.ts";
-import { writeFileSafely } from "../media/safe-output.ts";
+import { trackTemp, untrackCreatedFolder, untrackTemp } from "../media/cleanup.ts";
+import { makeFolders, writeFileSafely } from "../media/safe-output.ts";
 import { checkRequest } from "../models/generate.ts";
 import { noGrad } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { loadModel } from "./model-files.ts";
+import { type LoadedModel, loadModel } from "./model-files.ts";
 import { say } from "./report.ts";
 
 export interface ExportCliOptions {
@@ -56,6 +57,44 @@ export async function exportAction(opts: ExportCliOptions): Promise<void> {
     guidance: 1,
     seed: 0,
   });
+  // All or nothing: the graphs are written into a hidden folder beside the target, renamed over
+  // it (missing or still empty) only when all are there; a failure or Ctrl-C removes it and the
+  // parent folders made for it (one level at a time: a recursive mkdir spins forever on paths
+  // such as /proc/x).
+  const target = resolve(opts.onnx);
+  const created = await makeFolders(dirname(target), `--onnx ${opts.onnx}`);
+  const stage = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
+  trackTemp(stage);
+  let written: string[] = [];
+  try {
+    await mkdir(stage);
+    written = await writeGraphs({ ...opts, onnx: stage }, ae, t2v, { name, hash, frames, t, h, w });
+    await rename(stage, target).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOTEMPTY" || err.code === "EEXIST")
+        throw new Error(`--onnx ${opts.onnx}: the folder is no longer empty; nothing was written`);
+      throw new Error(`--onnx ${opts.onnx}: cannot put the export there (${err.message})`);
+    });
+  } catch (err) {
+    await rm(stage, { recursive: true, force: true });
+    for (const d of [...created].reverse()) await rmdir(d).catch(() => {});
+    throw err;
+  } finally {
+    untrackTemp(stage);
+    created.forEach(untrackCreatedFolder);
+  }
+  say(
+    `wrote ${written.length} ONNX graphs (${written.join(", ")}) and manifest.json to ${opts.onnx} for ${opts.width}×${opts.height}×${frames} clips`,
+  );
+}
+
+async function writeGraphs(
+  opts: ExportCliOptions,
+  ae: LoadedModel["ae"],
+  t2v: LoadedModel["t2v"],
+  m: { name: string; hash: string; frames: number; t: number; h: number; w: number },
+): Promise<string[]> {
+  const { name, hash, frames, t, h, w } = m;
+  const device = ae.device;
   const c = ae.cfg.latentChannels;
   const { maxTokens, dim } = t2v.cfg.text;
   const graphs: Record<string, ManifestGraph> = {};
@@ -119,7 +158,5 @@ export async function exportAction(opts: ExportCliOptions): Promise<void> {
     config: { autoencoder: ae.cfg, textToVideo: t2v.cfg },
   };
   await writeFileSafely(join(opts.onnx, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
-  say(
-    `wrote ${Object.keys(graphs).length} ONNX graphs (${Object.keys(graphs).join(", ")}) and manifest.json to ${opts.onnx} for ${opts.width}×${opts.height}×${frames} clips`,
-  );
+  return Object.keys(graphs);
 }

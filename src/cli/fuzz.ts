@@ -15,6 +15,15 @@
  *
  * All must be 0. The quick version runs in the tests (test/cli-fuzz.test.ts), the full one in
  * bench/cli-fuzz.ts. Deterministic by seed (the argument lists; timing may vary).
+ *
+ * Commands driven: world render and dataset, eval, generate, image, train ae|dit, export --onnx,
+ * the modes (animate, extend, loop, edit, connect), and serve and worker for argument validation
+ * only (every serve or worker line has a value they refuse: one that started would listen until
+ * killed). The model commands run on a tiny model with random weights (and damaged copies of it),
+ * kept cheap: 1 to 3 steps, 16 or 32 px, at most a second, training batches of 1 or 2. Their
+ * outputs are checked as they promise them: an MP4 complete (checkMp4), a PNG ending in its IEND
+ * chunk, a training run whose `latest` names a complete checkpoint (and, finished, its model in
+ * model/), an ONNX export all or nothing (a manifest listing exactly the graphs there).
  */
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -25,9 +34,12 @@ import { writeState } from "../data/state-file.ts";
 import { runFfmpeg } from "../media/ffmpeg.ts";
 import { checkMp4 } from "../media/mp4-boxes.ts";
 import { writeMp4 } from "../media/write-mp4.ts";
+import { encodePng } from "../server/png.ts";
+import { writeTinyModel } from "../testing/tiny-model.ts";
 import { Rng } from "../util/rng.ts";
 import { expandPrompt } from "../world/expand.ts";
 import { simulate } from "../world/simulate.ts";
+import { AE_FILE, T2V_FILE } from "./model-files.ts";
 import { LAUNCHER } from "./run-cli.ts";
 
 export interface FuzzCounts {
@@ -130,6 +142,59 @@ export async function makeCorpus(dir: string): Promise<void> {
     60_000,
   );
   if (ds.code !== 0) throw new Error(`fuzz corpus: dataset failed: ${ds.stderr}`);
+  await makeModelCorpus(dir, rng);
+}
+
+/**
+ * For the model commands: the tiny model (random weights) and damaged copies of it, clips and
+ * pictures at sizes it makes (sides in multiples of 16, 1 + 2·k frames) and too short, a finished
+ * training run to resume, and folders for `export --onnx` (empty, not empty).
+ */
+async function makeModelCorpus(dir: string, rng: Rng): Promise<void> {
+  const model = await writeTinyModel(join(dir, "model"));
+  const ae = await readFile(join(model, AE_FILE));
+  const t2v = await readFile(join(model, T2V_FILE));
+  const hugeHeader = Buffer.from(ae);
+  hugeHeader.writeBigUInt64LE(2n ** 60n, 0);
+  const copies: Record<string, Record<string, Uint8Array>> = {
+    "model-cut": { [AE_FILE]: ae.subarray(0, ae.length >> 1), [T2V_FILE]: t2v },
+    "model-garbage": {
+      [AE_FILE]: ae,
+      [T2V_FILE]: Uint8Array.from({ length: 4000 }, () => rng.int(0, 255)),
+    },
+    "model-header": { [AE_FILE]: hugeHeader, [T2V_FILE]: t2v },
+    "model-missing": { [AE_FILE]: ae },
+    "model-swapped": { [AE_FILE]: t2v, [T2V_FILE]: ae },
+  };
+  for (const [folder, files] of Object.entries(copies)) {
+    await mkdir(join(dir, folder));
+    for (const [name, data] of Object.entries(files))
+      await writeFile(join(dir, folder, name), data);
+  }
+  const { scene } = expandPrompt("a blue box sliding left", 3);
+  const clip = (width: number, height: number, frames: number) => {
+    const { video } = simulate(scene, { width, height, fps: 8, seconds: 2 });
+    return { ...video, frames: video.frames.slice(0, frames) };
+  };
+  await writeMp4(clip(16, 16, 9), join(dir, "clip-16.mp4"));
+  await writeMp4(clip(32, 16, 5), join(dir, "clip-32x16.mp4"));
+  await writeMp4(clip(16, 16, 1), join(dir, "clip-1f.mp4"));
+  await writeMp4(clip(24, 16, 5), join(dir, "clip-24x16.mp4"));
+  const still = clip(16, 16, 1);
+  await writeFile(join(dir, "pic-16.png"), encodePng(still.frames[0], 16, 16));
+  const wide = clip(32, 16, 1);
+  await writeFile(join(dir, "pic-32x16.png"), encodePng(wide.frames[0], 32, 16));
+  const run = await runLauncher(
+    ["train", "ae", "--out", "run-ae", "--config", "tiny", "--steps", "1", "--batch", "1"],
+    dir,
+    120_000,
+  );
+  if (run.code !== 0) throw new Error(`fuzz corpus: train failed: ${run.stderr}`);
+  await mkdir(join(dir, "run-nolatest"));
+  await writeFile(join(dir, "run-nolatest", "log.csv"), "step,loss,lr,seconds\n");
+  await mkdir(join(dir, "onnx-empty"));
+  await mkdir(join(dir, "onnx-full"));
+  await writeFile(join(dir, "onnx-full", "keep.txt"), "not to be removed\n");
 }
 
 const INPUTS = [
@@ -282,9 +347,282 @@ function shapeArgs(rng: Rng): string[] {
   return args;
 }
 
+/** Hostile values for the model commands' options: each is refused or cheap to run. */
+const BAD_INT = ["-1", "0", "1e309", "NaN", "1.5", "", "99999999999999999999", "Infinity", "12abc"];
+const BAD_SIZE = ["-1", "0", "7", "8", "24", "2049", "NaN", "12abc", "0x10", " 16 ", ""];
+const BAD_SECONDS = ["-1", "0", "0.01", "NaN", "1e309", "121", "abc", ""];
+const BAD_FPS = ["0", "-1", "121", "NaN", "0.5", "30"];
+const MODELS = [
+  "model",
+  "model",
+  "model",
+  "model",
+  "model-cut",
+  "model-garbage",
+  "model-header",
+  "model-missing",
+  "model-swapped",
+  "missing-model",
+  "notes.txt",
+  "ds",
+  "/dev/null",
+  "",
+];
+/** Inputs for the modes: clips and pictures of sizes the tiny model makes, and ones it does not. */
+const CLIPS = ["clip-16.mp4", "clip-16.mp4", "clip-32x16.mp4", "clip-1f.mp4", "clip-24x16.mp4"];
+const STILLS = ["pic-16.png", "pic-16.png", "pic-32x16.png", "clip-16.mp4", "image.png"];
+const MP4_OUTPUTS = ["out.mp4", "out.mp4", "new/deeper/out.mp4", "good.mp4", "clip-16.mp4"];
+const PNG_OUTPUTS = ["out.png", "out.png", "new/pic.png", "pic-16.png", "image.png", "cut.png"];
+
+/**
+ * Half the model-command lines are calm: every value valid (the tiny model, inputs of its sizes,
+ * prompts the world knows), so that runs which write outputs are common; the others mix in
+ * hostile values.
+ */
+let calm = false;
+const CALM_PROMPTS = ["a red ball bouncing", "a blue box sliding left", "two green balls at night"];
+
+/** An option's value: valid (from `valid`) most of the time, else hostile. */
+function value(rng: Rng, valid: () => string, hostile: string[], pHostile = 0.15): string {
+  return !calm && rng.chance(pHostile) ? rng.pick(hostile) : valid();
+}
+
+/** Picks from `valid` when calm (or at `p`), else from `hostile`. */
+function choose(rng: Rng, valid: string[], hostile: string[], p = 0.75): string {
+  return calm || rng.chance(p) ? rng.pick(valid) : rng.pick(hostile);
+}
+
+function modelPrompt(rng: Rng): string {
+  return calm ? rng.pick(CALM_PROMPTS) : prompt(rng);
+}
+
+function inputOf(rng: Rng, valid: string[]): string {
+  return choose(rng, calm ? valid.slice(0, 2) : valid, INPUTS);
+}
+
+/** -o and the sampling options of generate, image and the modes; small and few steps. */
+function samplingArgs(rng: Rng, outputs: string[]): string[] {
+  const args: string[] = [];
+  if (calm || rng.chance(0.95)) args.push("-o", choose(rng, outputs, OUTPUTS, 0.8));
+  // Always some --steps: the default (30) is slow at a bad size.
+  args.push(
+    "--steps",
+    value(rng, () => String(rng.int(1, 3)), BAD_INT),
+  );
+  if (rng.chance(0.3))
+    args.push(
+      "--guidance",
+      value(rng, () => rng.pick(["0", "1", "4", "30"]), ["-1", "31", "x"]),
+    );
+  if (rng.chance(0.3))
+    args.push(
+      "--seed",
+      value(rng, () => String(rng.int(0, 99)), ["-1", "4294967296", "x"]),
+    );
+  if (rng.chance(0.2)) args.push("--method", choose(rng, ["euler", "heun"], ["HEUN", "rk4", ""]));
+  if (calm) args.push("--model", "model");
+  else if (rng.chance(0.97)) args.push("--model", rng.pick(MODELS));
+  return args;
+}
+
+function sizeArgs(rng: Rng): string[] {
+  const args: string[] = [];
+  for (const side of ["--width", "--height"])
+    if (calm || rng.chance(0.9))
+      args.push(
+        side,
+        value(rng, () => rng.pick(["16", "16", "32"]), BAD_SIZE),
+      );
+  return args;
+}
+
+function secondsArg(rng: Rng, p = 0.85): string[] {
+  if (!rng.chance(p)) return [];
+  return ["--seconds", value(rng, () => rng.pick(["0.25", "0.5", "1"]), BAD_SECONDS)];
+}
+
+function fpsArg(rng: Rng): string[] {
+  return rng.chance(0.5) ? ["--fps", value(rng, () => rng.pick(["4", "8", "12"]), BAD_FPS)] : [];
+}
+
+/** generate or image: prompt → MP4 or PNG with the tiny model (or a damaged or missing one). */
+function generateArgs(rng: Rng): string[] {
+  calm = rng.chance(0.5);
+  const image = rng.chance(0.35);
+  const args = [image ? "image" : "generate"];
+  if (calm || rng.chance(0.95)) args.push(modelPrompt(rng));
+  args.push(...samplingArgs(rng, image ? PNG_OUTPUTS : MP4_OUTPUTS), ...sizeArgs(rng));
+  if (!image) args.push(...secondsArg(rng), ...fpsArg(rng));
+  else if (!calm && rng.chance(0.1)) args.push("--seconds", "1"); // not an option of image
+  return args;
+}
+
+/** animate, extend, loop, edit, connect on the corpus's clips and pictures. */
+function modeArgs(rng: Rng): string[] {
+  calm = rng.chance(0.5);
+  const mode = rng.pick(["animate", "extend", "loop", "edit", "connect"]);
+  const args = [mode];
+  const optionalPrompt = () => (rng.chance(0.6) ? [modelPrompt(rng)] : []);
+  if (mode === "animate") args.push(inputOf(rng, STILLS), modelPrompt(rng), ...fpsArg(rng));
+  if (mode === "extend") {
+    args.push(inputOf(rng, CLIPS), ...optionalPrompt());
+    const way = rng.int(0, 4);
+    if (way === 1) args.push("--forward");
+    if (way === 2) args.push("--backward");
+    if (way === 3 && !calm) args.push("--forward", "--backward");
+  }
+  if (mode === "loop") args.push(inputOf(rng, CLIPS), ...optionalPrompt());
+  if (mode === "edit") {
+    args.push(inputOf(rng, CLIPS), modelPrompt(rng));
+    if (rng.chance(0.6))
+      args.push(
+        "--strength",
+        value(rng, () => rng.pick(["0", "0.3", "1"]), ["-0.1", "1.5", "NaN", ""]),
+      );
+  }
+  if (mode === "connect") {
+    // Calm: two clips of one size.
+    const a = inputOf(rng, CLIPS);
+    args.push(a, calm ? a : inputOf(rng, CLIPS), ...optionalPrompt());
+  }
+  if (mode !== "edit") args.push(...secondsArg(rng, mode === "loop" ? 0.6 : 0.85));
+  // Now and then a missing argument or a stray one.
+  if (!calm && rng.chance(0.05)) args.splice(1, 1);
+  if (!calm && rng.chance(0.03)) args.push("stray");
+  return [...args, ...samplingArgs(rng, MP4_OUTPUTS)];
+}
+
+/** train ae|dit: 1 to 3 steps of the tiny config into sandbox run folders. */
+function trainArgs(rng: Rng): string[] {
+  calm = rng.chance(0.5);
+  const what = choose(rng, ["ae", "dit"], ["", "vae", "AE"], 0.9);
+  const args = ["train", what];
+  const resume = rng.chance(0.25);
+  // Calm: a new folder, or the finished run with --resume.
+  const runs = calm
+    ? resume
+      ? ["run-ae"]
+      : ["run", "new/run", "run-nolatest", "onnx-empty"]
+    : ["run", "run", "new/run", "run-ae", "run-nolatest", "onnx-empty"];
+  if (calm || rng.chance(0.95))
+    args.push("--out", choose(rng, runs, [...OUTPUTS, "/proc/fuzz/run", "model"], 0.8));
+  // Always --steps and --batch (the defaults, 1000 steps of 8 clips, would run for minutes).
+  args.push(
+    "--steps",
+    value(rng, () => String(rng.int(1, 3)), BAD_INT),
+  );
+  args.push(
+    "--batch",
+    value(rng, () => String(rng.int(1, 2)), [...BAD_INT, "4097"]),
+  );
+  let config = "tiny";
+  if (!calm && rng.chance(0.1)) config = rng.pick(["world-s", "nope", "", "TINY"]);
+  if (calm || rng.chance(0.9)) args.push("--config", config);
+  if (config === "world-s") args.push("--buckets", "16x16x1");
+  else if (!resume && rng.chance(0.25))
+    args.push(
+      "--buckets",
+      choose(
+        rng,
+        ["16x16x1", "16x16x3", "32x32x5,16x16x1"],
+        ["16x16x4", "24x16x3", "8x8x1", "0x0x0"],
+        0.5,
+      ),
+    );
+  if (calm || rng.chance(0.8))
+    args.push(
+      "--every",
+      value(rng, () => "1", ["0", "-1", "x"]),
+    );
+  if (resume) args.push("--resume");
+  if (rng.chance(0.15)) args.push("--lr", choose(rng, ["1e-3", "0.01"], ["0", "2", "NaN"], 0.5));
+  if (rng.chance(0.15)) args.push("--warmup", choose(rng, ["0", "1"], ["-1"]));
+  if (rng.chance(0.15)) args.push("--fps", choose(rng, ["4", "12"], ["0", "121"]));
+  if (rng.chance(0.2)) args.push("--seed", choose(rng, ["0", "7"], ["-1"]));
+  if (what === "dit" ? calm || rng.chance(0.9) : !calm && rng.chance(0.05))
+    args.push(
+      "--ae",
+      choose(
+        rng,
+        ["model/autoencoder.safetensors", "run-ae/model/autoencoder.safetensors"],
+        [
+          "model-cut/autoencoder.safetensors",
+          "model-header/autoencoder.safetensors",
+          "model/text-to-video.safetensors",
+          "missing.safetensors",
+          "notes.txt",
+          "model",
+        ],
+        0.7,
+      ),
+    );
+  return args;
+}
+
+/** export --onnx into new, empty, not-empty and impossible folders. */
+function exportArgs(rng: Rng): string[] {
+  calm = rng.chance(0.5);
+  const args = ["export"];
+  if (calm || rng.chance(0.95))
+    args.push(
+      "--onnx",
+      choose(
+        rng,
+        ["onnx", "new/onnx", "onnx-empty"],
+        [
+          "onnx-full",
+          "model",
+          "notes.txt",
+          "notes.txt/x",
+          "/proc/fuzz/onnx",
+          "/dev/null",
+          "",
+          "ds",
+        ],
+        0.6,
+      ),
+    );
+  if (calm) args.push("--model", "model");
+  else if (rng.chance(0.95)) args.push("--model", rng.pick(MODELS));
+  args.push(...sizeArgs(rng));
+  if (rng.chance(0.4))
+    args.push(
+      "--frames",
+      value(rng, () => rng.pick(["1", "3", "5"]), ["4", "0", "-1", "10001", "NaN"], 0.4),
+    );
+  return args;
+}
+
+/**
+ * serve and worker, argument validation only: every line has a value they refuse (a port, a
+ * concurrency, an upload size, a rate, a host that is no address, or --no-auth on a remote
+ * address), so neither ever starts listening or working. Valid lines are left out on purpose:
+ * a server that starts runs until killed, which the fuzzer would count as a hang.
+ */
+function serveArgs(rng: Rng): string[] {
+  if (rng.chance(0.3))
+    return [
+      "worker",
+      "--data-dir",
+      "srv",
+      "--concurrency",
+      rng.pick(["0", "65", "-1", "x", "", "1.5"]),
+    ];
+  const args = ["serve", "--data-dir", "srv"];
+  const bad = rng.int(0, 5);
+  args.push("--port", bad === 0 ? rng.pick(["-1", "65536", "NaN", "abc", "", "80.5"]) : "0");
+  if (bad === 1) args.push("--concurrency", rng.pick(["-1", "65", "x"]));
+  if (bad === 2) args.push("--max-upload-mib", rng.pick(["0", "4097", "-5"]));
+  if (bad === 3) args.push(rng.pick(["--rate", "--burst"]), rng.pick(["-1", "x", "", "1e309"]));
+  if (bad === 4) args.push("--host", rng.pick(["example.com", "256.1.1.1", "", " ", "1.2.3"]));
+  if (bad === 5) args.push("--host", rng.pick(["0.0.0.0", "10.1.2.3", "::"]), "--no-auth");
+  if (bad < 4 && rng.chance(0.4)) args.push("--host", rng.pick(["127.0.0.1", "localhost", "::1"]));
+  return args;
+}
+
 /** One random command line (paths relative to the sandbox). */
 export function randomArgs(rng: Rng): string[] {
-  const kind = rng.int(0, 9);
+  const kind = rng.int(0, 19);
   if (kind <= 3) {
     const args = ["world", "render"];
     if (rng.chance(0.9)) args.push("--prompt", prompt(rng));
@@ -313,6 +651,11 @@ export function randomArgs(rng: Rng): string[] {
     if (rng.chance(0.3)) args.push("--context-frames", rng.chance(0.5) ? rng.pick(NUMBERS) : "2");
     return args;
   }
+  if (kind <= 11) return generateArgs(rng);
+  if (kind <= 14) return modeArgs(rng);
+  if (kind <= 16) return trainArgs(rng);
+  if (kind === 17) return exportArgs(rng);
+  if (kind === 18) return serveArgs(rng);
   // Junk: unknown commands, stray options, help.
   return rng.pick([
     ["paint"],
@@ -324,6 +667,12 @@ export function randomArgs(rng: Rng): string[] {
     ["--version"],
     ["world", "dataset", "--count", "1", "-o", "x", "extra", "args"],
     ["-o", "x.mp4"],
+    ["train"],
+    ["export"],
+    ["generate", "--help"],
+    ["connect", "clip-16.mp4"],
+    ["serve", "--help"],
+    ["image", "-o", "out.png"],
   ]);
 }
 
@@ -391,7 +740,8 @@ const STACK =
 function outputsOf(args: string[]): string[] {
   const outs: string[] = [];
   for (let i = 0; i < args.length - 1; i++) {
-    if (["-o", "--output", "--truth", "--json"].includes(args[i])) outs.push(args[i + 1]);
+    if (["-o", "--output", "--truth", "--json", "--out", "--onnx"].includes(args[i]))
+      outs.push(args[i + 1]);
   }
   return outs;
 }
@@ -400,8 +750,61 @@ function outputsOf(args: string[]): string[] {
 function inputsOf(args: string[]): string[] {
   const ins: string[] = [];
   if (args[0] === "eval" && args[1] !== undefined) ins.push(args[1]);
-  for (let i = 0; i < args.length - 1; i++) if (args[i] === "--reference") ins.push(args[i + 1]);
+  // The modes' clips and pictures.
+  if (["animate", "extend", "loop", "edit", "connect"].includes(args[0]) && args[1] !== undefined)
+    ins.push(args[1]);
+  if (args[0] === "connect" && args[2] !== undefined) ins.push(args[2]);
+  for (let i = 0; i < args.length - 1; i++)
+    if (["--reference", "--model", "--ae"].includes(args[i])) ins.push(args[i + 1]);
   return ins;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** The IEND chunk every complete PNG ends with (length 0, type, CRC). */
+const PNG_END = Buffer.from("0000000049454e44ae426082", "hex");
+
+/**
+ * Whether a training run folder is consistent: `latest` names a complete checkpoint, every
+ * checkpoint folder is complete, and a finished run (`done`) has its model in model/.
+ */
+async function runProblem(
+  dir: string,
+  names: string[],
+  done: "ae" | "dit" | null,
+): Promise<string | null> {
+  const latest = (await readFile(join(dir, "latest"), "utf8").catch(() => "")).trim();
+  if (!/^step-\d{6,}$/.test(latest)) return `latest names ${JSON.stringify(latest)}`;
+  const steps = names.filter((n) => /^step-\d{6,}$/.test(n));
+  if (!steps.includes(latest)) return `latest names ${latest}, which is missing`;
+  for (const step of steps)
+    for (const file of ["model.safetensors", "optimizer.safetensors", "state.json"])
+      if (!names.includes(`${step}/${file}`)) return `${step} lacks ${file}`;
+  const wanted = done === "dit" ? [AE_FILE, T2V_FILE] : done === "ae" ? [AE_FILE] : [];
+  for (const file of wanted)
+    if (!names.includes(`model/${file}`)) return `finished, but model/${file} is missing`;
+  return null;
+}
+
+/**
+ * Whether an ONNX export folder is all or nothing: a manifest whose every graph is there (with
+ * its external data) and no graph it does not list; or no graph at all.
+ */
+async function onnxProblem(dir: string, names: string[]): Promise<string | null> {
+  const graphs = names.filter((n) => !n.includes("/") && /\.onnx(\.data)?$/.test(n));
+  if (!names.includes("manifest.json"))
+    return graphs.length > 0 ? `${graphs.length} ONNX files but no manifest.json` : null;
+  let manifest: { graphs?: Record<string, { file: string }> };
+  try {
+    manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
+  } catch {
+    return "manifest.json does not parse";
+  }
+  const listed = Object.values(manifest.graphs ?? {}).map((g) => g.file);
+  if (listed.length === 0) return "manifest.json lists no graph";
+  for (const file of listed) if (!names.includes(file)) return `manifest lists ${file}, missing`;
+  for (const file of graphs.filter((n) => n.endsWith(".onnx")))
+    if (!listed.includes(file)) return `${file} is not in the manifest`;
+  return null;
 }
 
 /** Whether a new or replaced output file is whole. */
@@ -413,6 +816,8 @@ async function wholeOutput(path: string): Promise<string | null> {
     const check = await checkMp4(path);
     return check.complete ? null : `incomplete MP4 (${check.problem})`;
   }
+  if (text.subarray(0, 8).equals(PNG_SIGNATURE) && !text.subarray(-12).equals(PNG_END))
+    return "incomplete PNG (no IEND at its end)";
   if (path.endsWith(".json") && info.size > 0 && text[0] === 0x7b) {
     try {
       JSON.parse(text.toString("utf8"));
@@ -450,7 +855,7 @@ export async function fuzzOne(
   }
   if (r.code === 0) counts.succeeded += 1;
   else counts.failed += 1;
-  const reason = r.code === 0 ? "ok" : (/^error: (.{0,60})/m.exec(r.stderr)?.[1] ?? "?");
+  const reason = `${args[0] ?? ""}: ${r.code === 0 ? "ok" : (/^error: (.{0,60})/m.exec(r.stderr)?.[1] ?? "?")}`;
   counts.outcomes[reason] = (counts.outcomes[reason] ?? 0) + 1;
 
   const inputs = new Set(inputsOf(args));
@@ -461,8 +866,8 @@ export async function fuzzOne(
   for (const [rel, before] of pristine) {
     const now = after.get(rel);
     const named = outputs.has(rel);
-    // Inside a dataset folder named as the output, clips and the index may change as clips land
-    // (their consistency is checked below).
+    // Inside a folder named as the output (a dataset, a training run, an export), files may
+    // change as the command writes (the folder's consistency is checked below).
     const inDataset = [...outputs].some((o) => o !== "" && rel.startsWith(`${o}/`));
     if (!now) {
       if (inDataset) continue;
@@ -479,7 +884,7 @@ export async function fuzzOne(
   }
   for (const [rel, now] of after) {
     const base = rel.split("/").at(-1) ?? rel;
-    if (/\.tmp$|\.partial-\d+$/.test(base)) {
+    if (/\.tmp$|\.partial(-\d+)?$/.test(base)) {
       half += 1;
       problem(`left ${rel}`);
       continue;
@@ -491,7 +896,16 @@ export async function fuzzOne(
         half += 1;
         problem(`${rel} is an ${bad}`);
       }
-      if (!before && r.code !== 0 && !/(^|\/)(clip-\d+\/[^/]+|index\.json)$/.test(rel)) {
+      // A failed run may leave dataset clips that landed, and checkpoints of a run it resumed.
+      const resumed = [...outputs].some(
+        (o) => pristine.has(`${o}/latest`) && rel.startsWith(`${o}/`),
+      );
+      if (
+        !before &&
+        r.code !== 0 &&
+        !resumed &&
+        !/(^|\/)(clip-\d+\/[^/]+|index\.json)$/.test(rel)
+      ) {
         half += 1;
         problem(`failed run left a new file ${rel}`);
       }
@@ -524,6 +938,45 @@ export async function fuzzOne(
         half += 1;
         problem(`dataset ${rel}: ${bad}`);
       }
+    }
+  }
+  // Every training run and ONNX export folder that changed is consistent.
+  const changed = (rel: string) =>
+    [...after].some(
+      ([k, e]) => (k === rel || k.startsWith(`${rel}/`)) && pristine.get(k)?.hash !== e.hash,
+    );
+  for (const [rel, now] of after) {
+    if (now.kind !== "dir" || !changed(rel)) continue;
+    const names = [...after.keys()]
+      .filter((k) => k.startsWith(`${rel}/`))
+      .map((k) => k.slice(rel.length + 1));
+    const trained =
+      r.code === 0 && args[0] === "train" && outputs.has(rel) ? (args[1] as "ae" | "dit") : null;
+    if (names.includes("latest") || trained) {
+      const bad = await runProblem(join(sandbox, rel), names, trained);
+      if (bad) {
+        half += 1;
+        problem(`run folder ${rel}: ${bad}`);
+      }
+    }
+    const exported = r.code === 0 && args[0] === "export" && outputs.has(rel);
+    if (exported && !names.includes("manifest.json")) {
+      half += 1;
+      problem(`export succeeded but ${rel} has no manifest.json`);
+    }
+    const bad = await onnxProblem(join(sandbox, rel), names);
+    if (bad) {
+      half += 1;
+      problem(`ONNX folder ${rel}: ${bad}`);
+    }
+  }
+  // A picture `image` says it wrote is a PNG.
+  const pictureOut = args[0] === "image" && r.code === 0 ? outputsOf(args)[0] : undefined;
+  if (pictureOut && after.get(pictureOut)?.kind === "file") {
+    const head = (await readFile(join(sandbox, pictureOut))).subarray(0, 8);
+    if (!head.equals(PNG_SIGNATURE)) {
+      half += 1;
+      problem(`image wrote ${pictureOut}, which is not a PNG`);
     }
   }
   if (!(await lstat("/dev/null")).isCharacterDevice()) {

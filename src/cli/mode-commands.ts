@@ -83,9 +83,17 @@ function secondsOption(what: string, fallback?: number): Option {
 
 async function runJob(job: Job): Promise<void> {
   const { checkPrompt } = await import("./prompt-check.ts");
-  const { abandonOutput, prepareOutput } = await import("../media/safe-output.ts");
+  const { abandonOutput, assertSeparate, prepareOutput } = await import("../media/safe-output.ts");
   const { noteOutputPath } = await import("./report.ts");
   const unknown = job.prompt === undefined ? [] : checkPrompt(job.prompt);
+  // The output may not replace a source clip (which a failed read would then have lost).
+  await assertSeparate(
+    [{ flag: "-o", path: job.opts.output }],
+    job.inputs.map((path, i) => ({
+      flag: job.inputs.length > 1 ? `input ${i + 1}` : "the input",
+      path,
+    })),
+  );
   // The output is checked (and its folder made) before the model loads and samples.
   const target = await prepareOutput(job.opts.output);
   noteOutputPath(job.opts.output);

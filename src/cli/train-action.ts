@@ -6,13 +6,15 @@
  * A `dit` run's model folder also gets a copy of the autoencoder it trained on, so that
  * `zoetrope generate --model <run>/model` works as it is.
  */
-import { mkdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { Bucket } from "../data/buckets.ts";
 import { makeWorldClip } from "../data/world-stream.ts";
 import { createDevice } from "../devices.ts";
 import { readWeights as readWeightFile } from "../io/safetensors.ts";
-import { measureLatentScale, VideoAutoencoder } from "../models/autoencoder.ts";
+import { untrackCreatedFolder } from "../media/cleanup.ts";
+import { makeFolders } from "../media/safe-output.ts";
+import { measureLatentScale, SPATIAL_DOWN, VideoAutoencoder } from "../models/autoencoder.ts";
 import type { AutoencoderConfig, ModelConfig } from "../models/config.ts";
 import { getConfig } from "../models/registry.ts";
 import { autoencoderTask, textToVideoTask, type WorldData } from "../models/tasks.ts";
@@ -64,6 +66,28 @@ function progress(info: StepInfo): void {
   else process.stderr.write(`${line}\n`);
 }
 
+/**
+ * Refuses clip shapes the networks cannot take (before the run folder is made): the autoencoder
+ * needs sides in multiples of its spatial reduction and 1 + r·k frames, the DiT also whole
+ * patches of latent.
+ */
+function checkBuckets(cfg: ModelConfig, buckets: Bucket[], dit: boolean): void {
+  const r = cfg.ae.temporalDown;
+  const [pt, ph, pw] = dit ? cfg.dit.patch : [1, 1, 1];
+  for (const b of buckets) {
+    const t = (b.frames - 1) / r + 1;
+    if (
+      b.width % (SPATIAL_DOWN * pw) !== 0 ||
+      b.height % (SPATIAL_DOWN * ph) !== 0 ||
+      !Number.isInteger(t) ||
+      t % pt !== 0
+    )
+      throw new Error(
+        `--buckets ${b.width}x${b.height}x${b.frames}: config ${cfg.name} ${dit ? "(train dit) " : ""}takes widths in multiples of ${SPATIAL_DOWN * pw}, heights in multiples of ${SPATIAL_DOWN * ph} and 1 + ${r}·k frames${pt > 1 ? ` (k + 1 a multiple of ${pt})` : ""}`,
+      );
+  }
+}
+
 /** Loads the newest checkpoint's EMA weights (the ones to ship) into `model`, if it has them. */
 async function loadEma(runDir: string, model: Module): Promise<boolean> {
   const latest = (await readFile(join(runDir, "latest"), "utf8").catch(() => "")).trim();
@@ -92,17 +116,40 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
     throw new Error("train dit: give the trained autoencoder with --ae <autoencoder.safetensors>");
   if (what === "ae" && opts.ae) throw new Error("train ae: --ae is only for train dit");
 
-  const device = await createDevice({ kind: "onnx" });
+  if (opts.ae) {
+    // The autoencoder trained on decides the latent shapes, so it is read first.
+    const saved = await readWeights(opts.ae);
+    if (saved.kind !== "autoencoder")
+      throw new Error(`--ae ${opts.ae}: holds ${saved.kind} weights, not an autoencoder's`);
+    cfg.ae = saved.config as AutoencoderConfig;
+  }
   const buckets = opts.buckets ?? defaultBuckets(cfg);
+  checkBuckets(cfg, buckets, what === "dit");
+  // The run folder is made one level at a time (a recursive mkdir spins forever on paths such
+  // as /proc/x); a new one is removed again if the run fails before its first checkpoint.
+  const created = await makeFolders(resolve(opts.out), `--out ${opts.out}`);
+  try {
+    await runTraining(opts, cfg, buckets);
+  } catch (err) {
+    const checkpointed = await stat(join(opts.out, "latest")).catch(() => null);
+    if (created.length > 0 && !checkpointed) await rm(created[0], { recursive: true, force: true });
+    throw err;
+  } finally {
+    created.forEach(untrackCreatedFolder);
+  }
+}
+
+async function runTraining(
+  opts: TrainCliOptions,
+  cfg: ModelConfig,
+  buckets: Bucket[],
+): Promise<void> {
+  const device = await createDevice({ kind: "onnx" });
   const data: WorldData = { seed: opts.seed, buckets, fps: opts.fps, batchSize: opts.batch };
   const rng = new Rng(opts.seed);
   let ae: VideoAutoencoder;
   let t2v: TextToVideo | null = null;
   if (opts.ae) {
-    const saved = await readWeights(opts.ae);
-    if (saved.kind !== "autoencoder")
-      throw new Error(`--ae ${opts.ae}: holds ${saved.kind} weights, not an autoencoder's`);
-    cfg.ae = saved.config as AutoencoderConfig;
     ae = new VideoAutoencoder(device, rng, cfg.ae);
     await loadWeights(opts.ae, ae, "autoencoder", cfg.ae);
     if (cfg.ae.latentChannels !== cfg.dit.latentChannels)
