@@ -87,7 +87,8 @@ describe("zoetrope generate / image", () => {
     const out = join(dir, "pic.png");
     const r = await runCli([
       ...["image", "a blue box on sand", "-o", out, "--width", "16", "--height", "32"],
-      ...["--steps", "1", "--model", model],
+      // Guidance 1 is unguided sampling (the conditional velocity alone).
+      ...["--steps", "1", "--guidance", "1", "--model", model],
     ]);
     assert.equal(r.code, 0, r.stderr);
     const png = await readFile(out);

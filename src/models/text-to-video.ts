@@ -212,7 +212,9 @@ export class TextToVideo extends Module {
     const compiled = this.device.kind === "onnx";
     const velocity = async (x: Tensor, time: number): Promise<Tensor> => {
       const tt = this.device.tensor(new Float32Array(n).fill(time), [n]);
-      const args: VelocityArgs = { x, t: tt, tokens: cond.tokens, pooled: cond.pooled, guidance };
+      // Unguided: no guidance key at all (a compiled step takes tensors only).
+      const args: VelocityArgs = { x, t: tt, tokens: cond.tokens, pooled: cond.pooled };
+      if (guidance) args.guidance = guidance;
       if (knownBoth) Object.assign(args, { mask: knownBoth.mask, clean: knownBoth.clean });
       const v = compiled
         ? await this.compiledVelocity(args as unknown as Record<string, Tensor>)
@@ -220,21 +222,25 @@ export class TextToVideo extends Module {
       tt.dispose();
       return v;
     };
-    let x = await sampleFlow(noise, velocity, { ...options, shift });
-    if (known) {
-      const sampled = x;
-      x = noGrad(() => tidy(() => lerp(sampled, known.clean, known.mask))); // known frames exactly as given
-      sampled.dispose();
+    try {
+      let x = await sampleFlow(noise, velocity, { ...options, shift });
+      if (known) {
+        const sampled = x;
+        x = noGrad(() => tidy(() => lerp(sampled, known.clean, known.mask))); // known frames exactly as given
+        sampled.dispose();
+      }
+      return x;
+    } finally {
+      // Also when a step callback stops the sampling (a canceled server job).
+      for (const tensor of [
+        noise,
+        cond.tokens,
+        cond.pooled,
+        ...(guidance ? [guidance] : []),
+        ...(knownBoth && knownBoth !== known ? [knownBoth.mask, knownBoth.clean] : []),
+      ])
+        tensor.dispose();
     }
-    for (const tensor of [
-      noise,
-      cond.tokens,
-      cond.pooled,
-      ...(guidance ? [guidance] : []),
-      ...(knownBoth && knownBoth !== known ? [knownBoth.mask, knownBoth.clean] : []),
-    ])
-      tensor.dispose();
-    return x;
   }
 
   /** `velocity` as one ONNX Runtime program per argument shape (made on first use). */
