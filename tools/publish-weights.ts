@@ -1,0 +1,34 @@
+/**
+ * Copies a trained network's weights into the repository as the bundled model ships them: f16,
+ * in shards under 16 MiB (with an index when there is more than one), config and training
+ * metadata kept. Optimizer state is never copied (it is not in a model file).
+ *
+ *   npx tsx tools/publish-weights.ts <run>/model/autoencoder.safetensors models/world-s/autoencoder.safetensors
+ *   npx tsx tools/publish-weights.ts <run>/model/text-to-video.safetensors models/world-s/text-to-video.safetensors
+ */
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import { createDevice } from "../src/devices.ts";
+import { VideoAutoencoder } from "../src/models/autoencoder.ts";
+import type { AutoencoderConfig, ModelConfig } from "../src/models/config.ts";
+import { TextToVideo } from "../src/models/text-to-video.ts";
+import { loadWeights, readWeights, saveWeights } from "../src/models/weights.ts";
+import { Rng } from "../src/util/rng.ts";
+
+const [from, to] = process.argv.slice(2);
+if (!from || !to)
+  throw new Error("usage: tools/publish-weights.ts <from.safetensors> <to.safetensors>");
+const saved = await readWeights(from);
+const device = await createDevice({ kind: "cpu" });
+const module =
+  saved.kind === "autoencoder"
+    ? new VideoAutoencoder(device, new Rng(0), saved.config as AutoencoderConfig)
+    : new TextToVideo(device, new Rng(0), saved.config as ModelConfig);
+await loadWeights(from, module, saved.kind, saved.config);
+const { format: _f, kind: _k, config: _c, ...extra } = saved.metadata;
+await mkdir(dirname(to), { recursive: true });
+const files = await saveWeights(to, module, saved.kind, saved.config, extra, {
+  dtype: "F16",
+  shardBytes: 15 * 2 ** 20,
+});
+console.log(`wrote ${files.join(", ")} (${saved.kind}, f16)`);
