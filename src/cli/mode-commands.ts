@@ -11,12 +11,12 @@
  * them (mode, prompt, caption, seed, settings, model, its weights' sha256, the source files).
  */
 import { basename } from "node:path";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, Option } from "commander";
 import type { Video } from "../media/video.ts";
 import type { ModeOptions, ModeResult } from "../models/modes.ts";
+import { addSamplerOptions } from "./model-commands.ts";
 import type { LoadedModel } from "./model-files.ts";
-import { DEFAULT_MODEL_DIR } from "./model-files.ts";
-import { intIn, LIMITS, numberIn } from "./parse-args.ts";
+import { LIMITS, numberIn } from "./parse-args.ts";
 
 interface ModeCliOptions {
   output: string;
@@ -48,32 +48,14 @@ interface Job {
   sample(model: LoadedModel, videos: Video[], prompt: string, o: ModeOptions): Promise<ModeResult>;
 }
 
-function method(text: string): "euler" | "heun" {
-  if (text !== "euler" && text !== "heun") throw new InvalidArgumentError('Use "euler" or "heun".');
-  return text;
-}
-
 /** -o and the sampling options every mode shares (as `generate` has them). */
 function addSharedOptions(cmd: Command): Command {
-  return cmd
-    .requiredOption(
+  return addSamplerOptions(
+    cmd.requiredOption(
       "-o, --output <file>",
       "(required) where to write the MP4; an existing file is replaced only once the new one is complete",
-    )
-    .option("--steps <n>", "denoising steps, 1 to 1000", intIn(1, 1000), 30)
-    .option("--guidance <g>", "classifier-free guidance scale, 0 to 30", numberIn(0, 30, false), 4)
-    .option(
-      "--seed <n>",
-      `random seed, ${LIMITS.seed[0]} to ${LIMITS.seed[1]}: same seed and settings, same output`,
-      intIn(...LIMITS.seed),
-      0,
-    )
-    .option("--method <name>", "sampler: euler or heun", method, "euler")
-    .option(
-      "--model <dir>",
-      "model folder holding autoencoder.safetensors and text-to-video.safetensors",
-      DEFAULT_MODEL_DIR,
-    );
+    ),
+  );
 }
 
 function secondsOption(what: string, fallback?: number): Option {

@@ -15,16 +15,9 @@ function method(text: string): "euler" | "heun" {
   return text;
 }
 
-/** Options generate and image share; `video` adds the duration and frame rate. */
-function addSamplingOptions(cmd: Command, video: boolean): Command {
-  const [sLo, sHi] = LIMITS.size;
-  cmd
-    .requiredOption(
-      "-o, --output <file>",
-      `(required) where to write the ${video ? "MP4" : "PNG"}; an existing file is replaced only once the new one is complete`,
-    )
-    .option("--width <px>", `frame width in pixels, ${sLo} to ${sHi}`, intIn(sLo, sHi), 64)
-    .option("--height <px>", `frame height in pixels, ${sLo} to ${sHi}`, intIn(sLo, sHi), 64)
+/** The sampler's options every model command shares: steps, guidance, seed, method, model. */
+export function addSamplerOptions(cmd: Command): Command {
+  return cmd
     .option("--steps <n>", "denoising steps, 1 to 1000", intIn(1, 1000), 30)
     .option("--guidance <g>", "classifier-free guidance scale, 0 to 30", numberIn(0, 30, false), 4)
     .option(
@@ -39,6 +32,19 @@ function addSamplingOptions(cmd: Command, video: boolean): Command {
       "model folder holding autoencoder.safetensors and text-to-video.safetensors",
       DEFAULT_MODEL_DIR,
     );
+}
+
+/** Options generate and image share; `video` adds the duration and frame rate. */
+function addSamplingOptions(cmd: Command, video: boolean): Command {
+  const [sLo, sHi] = LIMITS.size;
+  cmd
+    .requiredOption(
+      "-o, --output <file>",
+      `(required) where to write the ${video ? "MP4" : "PNG"}; an existing file is replaced only once the new one is complete`,
+    )
+    .option("--width <px>", `frame width in pixels, ${sLo} to ${sHi}`, intIn(sLo, sHi), 64)
+    .option("--height <px>", `frame height in pixels, ${sLo} to ${sHi}`, intIn(sLo, sHi), 64);
+  addSamplerOptions(cmd);
   if (video) {
     const [fLo, fHi] = LIMITS.fps;
     cmd
