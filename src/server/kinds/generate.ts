@@ -10,13 +10,12 @@
  */
 import { rm } from "node:fs/promises";
 import { z } from "zod";
-import { checkPrompt } from "../../cli/prompt-check.ts";
 import { writeFileSafely } from "../../media/safe-output.ts";
 import type { Video } from "../../media/video.ts";
 import { writeMp4 } from "../../media/write-mp4.ts";
 import type { JobKind, RunContext } from "../kinds.ts";
 import { encodePng, thumbnailPng } from "../png.ts";
-import { MAX_JOB_FRAME_BYTES } from "./world-render.ts";
+import { frameBytesIssue, promptIssue } from "./checks.ts";
 
 const MIN_SIDE = 16;
 const MAX_SIDE = 512;
@@ -39,14 +38,6 @@ const common = {
   method: z.enum(["euler", "heun"]).default("euler"),
 };
 
-function promptIssue(prompt: string, ctx: z.RefinementCtx): void {
-  try {
-    checkPrompt(prompt);
-  } catch (err) {
-    ctx.addIssue({ code: "custom", path: ["prompt"], message: (err as Error).message });
-  }
-}
-
 const videoSettings = z
   .object({
     ...common,
@@ -58,15 +49,7 @@ const videoSettings = z
     promptIssue(s.prompt, ctx);
     // The model rounds the frame count to one it makes (1 + 4·k for world-s): at most a few
     // frames more than this estimate, which the limit does not need to be exact about.
-    const frames = Math.max(1, Math.round(s.seconds * s.fps));
-    const bytes = s.width * s.height * 3 * frames;
-    if (bytes > MAX_JOB_FRAME_BYTES) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["seconds"],
-        message: `${s.width}×${s.height} for ${frames} frames is ${(bytes / 2 ** 20).toFixed(0)} MiB of raw frames; a server job may hold at most ${MAX_JOB_FRAME_BYTES / 2 ** 20} MiB (shorten, shrink or lower fps)`,
-      });
-    }
+    frameBytesIssue(s, ctx);
   });
 
 const imageSettings = z

@@ -12,12 +12,8 @@ import { simulate } from "../../world/simulate.ts";
 import { MAX_FPS, MAX_SECONDS, validateOptions } from "../../world/validate.ts";
 import type { JobKind, ProgressReport } from "../kinds.ts";
 import { thumbnailPng } from "../png.ts";
+import { frameBytesIssue, promptIssue } from "./checks.ts";
 
-/**
- * A server job holds all its frames in memory while it encodes: 256 MiB of raw RGB at most
- * (the CLI allows 1 GiB, but a server runs jobs for others, possibly several at once).
- */
-export const MAX_JOB_FRAME_BYTES = 256 * 2 ** 20;
 const MAX_SIDE = 1024;
 /** About this many previews per job, whatever its length. */
 const PREVIEWS_PER_JOB = 8;
@@ -38,20 +34,8 @@ const settings = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    try {
-      checkPrompt(s.prompt);
-    } catch (err) {
-      ctx.addIssue({ code: "custom", path: ["prompt"], message: (err as Error).message });
-    }
-    const frames = Math.max(1, Math.round(s.seconds * s.fps));
-    const bytes = s.width * s.height * 3 * frames;
-    if (bytes > MAX_JOB_FRAME_BYTES) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["seconds"],
-        message: `${s.width}×${s.height} for ${frames} frames is ${(bytes / 2 ** 20).toFixed(0)} MiB of raw frames; a server job may hold at most ${MAX_JOB_FRAME_BYTES / 2 ** 20} MiB (shorten, shrink or lower fps)`,
-      });
-    }
+    promptIssue(s.prompt, ctx);
+    frameBytesIssue(s, ctx);
   });
 
 export type WorldRenderSettings = z.infer<typeof settings>;

@@ -1,0 +1,34 @@
+/** Settings checks the job kinds share, as zod refinements (issues name the field). */
+import type { z } from "zod";
+import { checkPrompt } from "../../cli/prompt-check.ts";
+
+/**
+ * A server job holds all its frames in memory while it encodes: 256 MiB of raw RGB at most
+ * (the CLI allows 1 GiB, but a server runs jobs for others, possibly several at once).
+ */
+export const MAX_JOB_FRAME_BYTES = 256 * 2 ** 20;
+
+/** The prompt's problems (negation, nothing understood, …) as an issue on `prompt`. */
+export function promptIssue(prompt: string, ctx: z.RefinementCtx): void {
+  try {
+    checkPrompt(prompt);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", path: ["prompt"], message: (err as Error).message });
+  }
+}
+
+/** An issue on `seconds` when the clip's raw frames would pass MAX_JOB_FRAME_BYTES. */
+export function frameBytesIssue(
+  s: { width: number; height: number; seconds: number; fps: number },
+  ctx: z.RefinementCtx,
+): void {
+  const frames = Math.max(1, Math.round(s.seconds * s.fps));
+  const bytes = s.width * s.height * 3 * frames;
+  if (bytes > MAX_JOB_FRAME_BYTES) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["seconds"],
+      message: `${s.width}×${s.height} for ${frames} frames is ${(bytes / 2 ** 20).toFixed(0)} MiB of raw frames; a server job may hold at most ${MAX_JOB_FRAME_BYTES / 2 ** 20} MiB (shorten, shrink or lower fps)`,
+    });
+  }
+}
