@@ -29,7 +29,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Job, Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { MAX_ATTEMPTS } from "./sqlite-queue.ts";
+import { MAX_ATTEMPTS, processAlive } from "./sqlite-queue.ts";
 import {
   type Claim,
   type JobOutput,
@@ -102,15 +102,6 @@ function isProgress(p: unknown): p is JobProgress {
     typeof (p as JobProgress).step === "number" &&
     typeof (p as JobProgress).total === "number"
   );
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The URL without its password, for messages. */

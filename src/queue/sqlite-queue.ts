@@ -91,7 +91,8 @@ export function newOwnerId(): string {
   return `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this id exists on this machine (a lease owner that died does not). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,5 +1,5 @@
 /** Settings checks the job kinds share, as zod refinements (issues name the field). */
-import type { z } from "zod";
+import { z } from "zod";
 import { checkPrompt } from "../../cli/prompt-check.ts";
 
 /**
@@ -32,3 +32,13 @@ export function frameBytesIssue(
     });
   }
 }
+
+/** The prompt field every prompted kind takes. */
+export const promptField = z
+  .string()
+  .trim()
+  .min(1, "the prompt is empty")
+  .max(1000, "the prompt is longer than 1000 characters");
+
+/** The seed field: same seed and settings, same output. */
+export const seedField = z.int().min(0).max(4294967295).default(0);

@@ -15,7 +15,7 @@ import type { Video } from "../../media/video.ts";
 import { writeMp4 } from "../../media/write-mp4.ts";
 import type { JobKind, RunContext } from "../kinds.ts";
 import { encodePng, thumbnailPng } from "../png.ts";
-import { frameBytesIssue, promptIssue } from "./checks.ts";
+import { frameBytesIssue, promptField, promptIssue, seedField } from "./checks.ts";
 
 const MIN_SIDE = 16;
 const MAX_SIDE = 512;
@@ -25,12 +25,8 @@ const MAX_STEPS = 200;
 
 /** Settings both kinds share, with the CLI's defaults. */
 const common = {
-  prompt: z
-    .string()
-    .trim()
-    .min(1, "the prompt is empty")
-    .max(1000, "the prompt is longer than 1000 characters"),
-  seed: z.int().min(0).max(4294967295).default(0),
+  prompt: promptField,
+  seed: seedField,
   width: z.int().min(MIN_SIDE).max(MAX_SIDE).default(64),
   height: z.int().min(MIN_SIDE).max(MAX_SIDE).default(64),
   steps: z.int().min(1).max(MAX_STEPS).default(30),

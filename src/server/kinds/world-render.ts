@@ -12,7 +12,7 @@ import { simulate } from "../../world/simulate.ts";
 import { MAX_FPS, MAX_SECONDS, validateOptions } from "../../world/validate.ts";
 import type { JobKind, ProgressReport } from "../kinds.ts";
 import { thumbnailPng } from "../png.ts";
-import { frameBytesIssue, promptIssue } from "./checks.ts";
+import { frameBytesIssue, promptField, promptIssue, seedField } from "./checks.ts";
 
 const MAX_SIDE = 1024;
 /** About this many previews per job, whatever its length. */
@@ -20,12 +20,8 @@ const PREVIEWS_PER_JOB = 8;
 
 const settings = z
   .object({
-    prompt: z
-      .string()
-      .trim()
-      .min(1, "the prompt is empty")
-      .max(1000, "the prompt is longer than 1000 characters"),
-    seed: z.int().min(0).max(4294967295).default(0),
+    prompt: promptField,
+    seed: seedField,
     width: z.int().min(8).max(MAX_SIDE).default(128),
     height: z.int().min(8).max(MAX_SIDE).default(128),
     fps: z.number().min(1).max(MAX_FPS).default(24),
