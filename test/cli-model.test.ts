@@ -257,6 +257,61 @@ describe("zoetrope train", () => {
     assert.equal(g.code, 0, g.stderr);
   });
 
+  it("--init starts a new run from saved weights with a fresh optimiser", async () => {
+    const first = join(dir, "run-init-a");
+    // A large rate, so that 3 steps take the weights well away from their initialisation.
+    const a = await runCli([
+      "train",
+      "ae",
+      "--out",
+      first,
+      "--steps",
+      "3",
+      ...stream,
+      "--lr",
+      "1e-2",
+    ]);
+    assert.equal(a.code, 0, a.stderr);
+    const aeFile = join(first, "model", "autoencoder.safetensors");
+    // One step at a negligible learning rate: a run started from the file ends where it began
+    // (its EMA starts as a copy of the loaded weights), while a fresh run (seed 0 both times,
+    // so the same initialisation) does not.
+    const tinyStep = ["--steps", "1", "--lr", "1e-12", ...stream];
+    const fromFile = join(dir, "run-init-b");
+    const b = await runCli(["train", "ae", "--out", fromFile, "--init", aeFile, ...tinyStep]);
+    assert.equal(b.code, 0, b.stderr);
+    const fresh = join(dir, "run-init-c");
+    const c = await runCli(["train", "ae", "--out", fresh, ...tinyStep]);
+    assert.equal(c.code, 0, c.stderr);
+    const source = await readWeights(aeFile);
+    const started = await readWeights(join(fromFile, "model", "autoencoder.safetensors"));
+    const scratch = await readWeights(join(fresh, "model", "autoencoder.safetensors"));
+    assert.equal(started.metadata.init, aeFile, "the model file says where the run started");
+    let same = 0;
+    let differ = 0;
+    for (const [name, t] of Object.entries(source.tensors)) {
+      assert.ok(scaledError(started.tensors[name].data, t.data) < 1e-5, `${name} kept`);
+      if (scaledError(scratch.tensors[name].data, t.data) > 1e-2) differ++;
+      same++;
+    }
+    assert.ok(differ > same / 2, `a fresh run starts elsewhere (${differ} of ${same} differ)`);
+
+    const both = await runCli(["train", "ae", "--out", fromFile, "--init", aeFile, "--resume"]);
+    assertUserError(both, /--init starts a new run .* --resume continues/);
+    const wrong = await runCli([
+      "train",
+      "dit",
+      "--out",
+      join(dir, "run-init-d"),
+      "--ae",
+      aeFile,
+      "--init",
+      aeFile,
+      ...tinyStep,
+    ]);
+    assertUserError(wrong, /--init .* holds autoencoder weights, not text-to-video/);
+  });
+
   it("stops on Ctrl-C with a checkpoint and a model file", async () => {
     const run = join(dir, "run-stop");
     const r = await runCliUntil(

@@ -154,6 +154,10 @@ export function addModelCommands(program: Command): void {
       parseBuckets,
     )
     .option("--ae <file>", "(train dit) the trained autoencoder.safetensors to train on")
+    .option(
+      "--init <file>",
+      "start a new run from these weights (autoencoder.safetensors for ae, text-to-video.safetensors for dit) with a fresh optimiser",
+    )
     .action(async (what: string, opts: TrainCliOptions) => {
       await (await import("./train-action.ts")).trainAction(what, opts);
     });

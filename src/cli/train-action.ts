@@ -40,6 +40,7 @@ export interface TrainCliOptions {
   fps: number;
   buckets?: Bucket[];
   ae?: string;
+  init?: string;
 }
 
 /** The default stream: clips of 1 + 4·r frames plus 1-frame images, 32 px for tiny, 64 else. */
@@ -99,6 +100,30 @@ async function loadEma(runDir: string, model: Module): Promise<boolean> {
   return true;
 }
 
+/**
+ * Starts a new run from saved weights (a run folder that is gone, or the committed model): the
+ * weights load into the network before the optimiser and EMA are made, so both start from them,
+ * with fresh moments and the schedule's warm-up. The file must match the config in everything
+ * but what is measured or chosen elsewhere: the autoencoder's latent scale, and for the
+ * text-to-video model the autoencoder it was trained on (given again with --ae, possibly newer).
+ */
+async function initFromWeights(
+  file: string,
+  model: Module,
+  kind: "autoencoder" | "text-to-video",
+  cfg: ModelConfig,
+): Promise<void> {
+  const saved = await readWeights(file);
+  if (saved.kind !== kind)
+    throw new Error(`--init ${file}: holds ${saved.kind} weights, not ${kind} weights`);
+  const savedCfg = saved.config as Record<string, unknown>;
+  const expected =
+    kind === "autoencoder"
+      ? { ...cfg.ae, latentScale: savedCfg.latentScale }
+      : { ...cfg, ae: savedCfg.ae };
+  await loadWeights(file, model, kind, expected);
+}
+
 export async function trainAction(what: string, opts: TrainCliOptions): Promise<void> {
   if (what !== "ae" && what !== "dit")
     throw new Error(
@@ -115,6 +140,10 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
   if (what === "dit" && !opts.ae)
     throw new Error("train dit: give the trained autoencoder with --ae <autoencoder.safetensors>");
   if (what === "ae" && opts.ae) throw new Error("train ae: --ae is only for train dit");
+  if (opts.init && opts.resume)
+    throw new Error(
+      "--init starts a new run from saved weights; --resume continues a run: give one",
+    );
 
   if (opts.ae) {
     // The autoencoder trained on decides the latent shapes, so it is read first.
@@ -160,6 +189,8 @@ async function runTraining(
   } else {
     ae = new VideoAutoencoder(device, rng, cfg.ae);
   }
+  if (opts.init)
+    await initFromWeights(opts.init, t2v ?? ae, t2v ? "text-to-video" : "autoencoder", cfg);
   const task = t2v
     ? textToVideoTask(t2v, ae, data, { config: JSON.stringify(cfg) })
     : autoencoderTask(ae, data, { config: JSON.stringify(cfg.ae) });
@@ -200,7 +231,8 @@ async function runTraining(
   // The EMA of the weights is what ships.
   const modelDir = join(opts.out, "model");
   await mkdir(modelDir, { recursive: true });
-  const extra = { step: String(result.step), seed: String(opts.seed) };
+  const extra: Record<string, string> = { step: String(result.step), seed: String(opts.seed) };
+  if (opts.init) extra.init = opts.init;
   if (t2v) {
     await loadEma(opts.out, t2v);
     await saveWeights(join(modelDir, T2V_FILE), t2v, "text-to-video", cfg, extra);
