@@ -13,7 +13,7 @@ import { concat, sliceAxis } from "../tensor/ops/shape.ts";
 import { choosePrecision } from "../train/mixed-precision.ts";
 import { Trainer } from "../train/trainer.ts";
 import { Rng } from "../util/rng.ts";
-import { latentSize, measureLatentScale, objectWeights, VideoAutoencoder } from "./autoencoder.ts";
+import { latentSize, measureLatentScale, VideoAutoencoder } from "./autoencoder.ts";
 import { autoencoderParams, getConfig } from "./registry.ts";
 import { arrayToVideos, psnr, videosToTensor } from "./video-tensor.ts";
 
@@ -136,23 +136,5 @@ describe("video autoencoder", () => {
     assert.ok(Math.abs(variance - 1) < 1e-3, `scaled latent variance ${variance}`);
     trainer.dispose();
     ae.dispose();
-  });
-});
-
-describe("objectWeights", () => {
-  it("weighs object boxes (grown by a pixel) 1 + extra against 1, with mean 1", () => {
-    // One clip, two frames of 4×6: a box on frame 0, none on frame 1.
-    const w = objectWeights([[[[2, 1, 3, 2]], []]], 2, 4, 6, 8);
-    assert.equal(w.length, 2 * 4 * 6);
-    const inside = new Set<number>();
-    for (let i = 0; i <= 2; i++) for (let j = 1; j <= 3; j++) inside.add(i * 6 + j);
-    const hi = w[inside.values().next().value as number];
-    const lo = w[5];
-    assert.ok(Math.abs(hi / lo - 9) < 1e-5, `ratio ${hi / lo}`);
-    for (let p = 0; p < 24; p++) assert.equal(w[p], inside.has(p) ? hi : lo, `pixel ${p}`);
-    for (let p = 24; p < 48; p++) assert.equal(w[p], lo, "frame 1 has no object");
-    const mean = w.reduce((a, b) => a + b, 0) / w.length;
-    assert.ok(Math.abs(mean - 1) < 1e-6);
-    assert.throws(() => objectWeights([[[]]], 2, 4, 6, 8), /boxes for 1 frames, not 2/);
   });
 });

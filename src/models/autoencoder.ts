@@ -228,44 +228,6 @@ export class VideoAutoencoder extends Module {
   }
 }
 
-/**
- * Per-pixel loss weights [B·T·H·W] for clips whose objects' boxes are known: 1 + `extra` inside
- * any object's bounding box (grown by one pixel, so edges and anti-aliased rims count), 1
- * elsewhere, then divided by their mean so that the loss keeps its scale whatever the objects'
- * share of the frame. `boxes[b][f]` lists frame f's boxes [x0, y0, x1, y1] in pixels.
- */
-export function objectWeights(
-  boxes: readonly (readonly (readonly number[])[])[][],
-  frames: number,
-  height: number,
-  width: number,
-  extra: number,
-): Float32Array {
-  const out = new Float32Array(boxes.length * frames * height * width).fill(1);
-  boxes.forEach((clip, b) => {
-    if (clip.length !== frames)
-      throw new ShapeError(
-        `objectWeights: clip ${b} has boxes for ${clip.length} frames, not ${frames}`,
-      );
-    clip.forEach((frameBoxes, f) => {
-      const base = (b * frames + f) * height * width;
-      for (const [x0, y0, x1, y1] of frameBoxes) {
-        const i0 = Math.max(0, Math.floor(y0) - 1);
-        const i1 = Math.min(height, Math.ceil(y1) + 1);
-        const j0 = Math.max(0, Math.floor(x0) - 1);
-        const j1 = Math.min(width, Math.ceil(x1) + 1);
-        for (let i = i0; i < i1; i++)
-          out.fill(1 + extra, base + i * width + j0, base + i * width + Math.max(j0, j1));
-      }
-    });
-  });
-  let sum = 0;
-  for (let i = 0; i < out.length; i++) sum += out[i];
-  const mean = sum / out.length;
-  for (let i = 0; i < out.length; i++) out[i] /= mean;
-  return out;
-}
-
 /** Forward difference along `axis`: x[i+1] − x[i]. */
 function diff(x: Tensor, axis: number): Tensor {
   return sub(sliceAxis(x, axis, 1), sliceAxis(x, axis, 0, x.shape[axis] - 1));

@@ -42,6 +42,11 @@ export interface DitConfig {
   mlpRatio: number;
   /** Width of the text encoder's tokens and pooled vector. */
   textDim: number;
+  /**
+   * Extra loss weight on latent cells that hold an object in the training clip (the world's
+   * ground truth): 1 + objectWeight there (0 or absent: uniform); see latentObjectWeights.
+   */
+  objectWeight?: number;
 }
 
 export interface FlowConfig {

@@ -10,7 +10,8 @@ import { makeWorldClip, planBatch, type WorldStreamOptions } from "../data/world
 import type { Tensor } from "../tensor/tensor.ts";
 import type { NextBatch, TrainTask } from "../train/loop.ts";
 import type { Rng } from "../util/rng.ts";
-import { objectWeights, type VideoAutoencoder } from "./autoencoder.ts";
+import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
+import { latentObjectWeights, objectWeights } from "./object-weights.ts";
 import type { TextToVideo } from "./text-to-video.ts";
 import { videosToTensor } from "./video-tensor.ts";
 
@@ -88,7 +89,7 @@ export function textToVideoTask(
     metadata,
     async batch(rng: Rng, position: unknown): Promise<NextBatch> {
       const index = positionOf(position);
-      const { videos, captions, bucket } = worldBatch(data, index);
+      const { videos, captions, bucket, boxes } = worldBatch(data, index);
       const pixels = videosToTensor(ae.device, videos);
       let x0: Tensor;
       try {
@@ -111,6 +112,14 @@ export function textToVideoTask(
       };
       if (known)
         Object.assign(batch, { mask: known.mask, clean: known.clean, weight: known.weight });
+      const extra = t2v.cfg.dit.objectWeight ?? 0;
+      if (extra > 0) {
+        const { width, height, frames } = bucket;
+        const grid = { down: SPATIAL_DOWN, temporalDown: ae.cfg.temporalDown };
+        const w = latentObjectWeights(boxes, frames, height, width, grid, extra);
+        const [b, , t, h, wd] = x0.shape;
+        batch.objectWeight = ae.device.tensor(w, [b, 1, t, h, wd]);
+      }
       return { batch, position: index + 1, samples: captions.length };
     },
     loss(b, dtype) {
@@ -119,6 +128,7 @@ export function textToVideoTask(
         b.x0,
         { ids: b.ids, draws: { noise: b.noise, t: b.t, tGrid: b.tGrid }, known, dispose: () => {} },
         dtype,
+        b.objectWeight,
       );
     },
   };

@@ -94,3 +94,28 @@ it("overfits two captioned latent clips and generates each from its own caption"
   trainer.dispose();
   model.dispose();
 });
+
+it("the object weight splits the loss: weights on two halves add back to the plain loss", async () => {
+  const device = await createDevice({ kind: "cpu" });
+  const model = new TextToVideo(device, new Rng(2), getConfig("tiny"));
+  const shape = [2, 4, 3, 4, 4];
+  const x0 = device.randn(shape, new Rng(3));
+  const batch = model.drawBatch(new Rng(4), x0, ["a red ball", "a blue box"], {
+    knownFrames: false,
+  });
+  // Halves of the [2, 1, 3, 4, 4] latent cells: a checkerboard and its complement.
+  const cells = 2 * 3 * 4 * 4;
+  const half = Float32Array.from({ length: cells }, (_, i) => ((i + (i >> 2)) % 2 === 0 ? 1 : 0));
+  const other = half.map((v) => 1 - v);
+  const weightShape = [2, 1, 3, 4, 4];
+  const plain = await model.loss(x0, batch).item();
+  const ones = await model
+    .loss(x0, batch, "f32", device.tensor(new Float32Array(cells).fill(1), weightShape))
+    .item();
+  const a = await model.loss(x0, batch, "f32", device.tensor(half, weightShape)).item();
+  const b = await model.loss(x0, batch, "f32", device.tensor(other, weightShape)).item();
+  assert.ok(Math.abs(ones - plain) < 1e-6 * plain, `uniform weight ${ones} vs ${plain}`);
+  // loss(w) = Σ w·err² / Σ w, so the halves' losses (each weighing half the cells) average to it.
+  assert.ok(Math.abs((a + b) / 2 - plain) < 1e-5 * plain, `${a} and ${b} vs ${plain}`);
+  assert.ok(Math.abs(a - b) > 1e-4 * plain, "the halves differ: the weight is applied");
+});

@@ -24,7 +24,7 @@ import type { Device } from "../tensor/device.ts";
 import type { DType } from "../tensor/dtype.ts";
 import { keep, noGrad, tidy } from "../tensor/engine.ts";
 import { ShapeError } from "../tensor/errors.ts";
-import { cast } from "../tensor/ops/elementwise.ts";
+import { cast, mul } from "../tensor/ops/elementwise.ts";
 import { lerp } from "../tensor/ops/fused.ts";
 import { concat, split } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -138,15 +138,21 @@ export class TextToVideo extends Module {
     };
   }
 
-  /** The rectified-flow loss of latents x0 [B, C, T, H, W] under a drawn batch, computed in `dtype`. */
-  loss(x0: Tensor, batch: FlowBatch, dtype: DType = "f32"): Tensor {
+  /**
+   * The rectified-flow loss of latents x0 [B, C, T, H, W] under a drawn batch, computed in
+   * `dtype`; `objectWeight` [B, 1, T, H, W] (latentObjectWeights) leans it toward the objects.
+   */
+  loss(x0: Tensor, batch: FlowBatch, dtype: DType = "f32", objectWeight?: Tensor): Tensor {
     const cond = this.text.forward(batch.ids, dtype); // tokens [B, L, Dt], pooled [B, Dt]
     const { noise, tGrid, t } = batch.draws;
     const [x, n, tg] = [x0, noise, tGrid].map((z) => cast(z, dtype));
     const { xt, target } = flowPair(x, n, tg); // 2 × [B, C, T, H, W]
     const known: KnownFrames | undefined = batch.known ?? undefined;
     const pred = this.dit.forward(xt, t, cond, known); // [B, C, T, H, W], in dtype
-    return flowLoss(cast(pred, "f32"), cast(target, "f32"), batch.known?.weight);
+    const frameWeight = batch.known?.weight; // [B, 1, T, 1, 1]
+    const weight =
+      frameWeight && objectWeight ? mul(frameWeight, objectWeight) : (frameWeight ?? objectWeight);
+    return flowLoss(cast(pred, "f32"), cast(target, "f32"), weight);
   }
 
   /**
