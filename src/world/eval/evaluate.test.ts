@@ -193,6 +193,14 @@ test("a black clip gets no score it has no evidence for, and fails", () => {
   const unchecked = r.verdict.unmeasured.map((u) => u.what);
   for (const what of ["physics", "permanence"]) assert.ok(unchecked.includes(what), what);
   assert.match(formatSummary(r), /not checked: permanence: no object found/);
+  // Without a prompt, nothing scores below the mark: the verdict still says why it fails.
+  const bare = evaluateVideo(blankFrames(stage.video));
+  assert.equal(bare.verdict.pass, false);
+  const text = formatSummary(bare);
+  assert.match(text, /Verdict: FAIL \(.*no object found/);
+  assert.match(text, /physics unmeasured/);
+  assert.doesNotMatch(text, /Problems: none found/, text);
+  assert.match(text, /it fails on what is missing above/);
 });
 
 test("a reversed clip fails physics: bounces gain energy, slides speed up", () => {

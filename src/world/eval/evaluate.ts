@@ -74,7 +74,7 @@ export interface EvalReport {
 export interface Verdict {
   /** Every score that was measured is at least PASS_MARK, and nothing essential was unmeasured. */
   pass: boolean;
-  /** Scores below the mark, as "physics 0.42". */
+  /** Why it fails: scores below the mark ("physics 0.42"), "physics unmeasured", "no object found". */
   failed: string[];
   /** What could not be checked, and why. */
   unmeasured: { what: string; reason: string }[];
@@ -253,7 +253,11 @@ function judgeScores(
     if (name === "adherence" && !ctx.prompted) continue;
     if (name === "continuation" && !ctx.referenced) continue;
     unmeasured.push({ what: name, reason: ctx.reasons[name] });
-    if (name === "adherence" || name === "physics" || name === "permanence") pass = false;
+    if (name === "adherence" || name === "physics" || name === "permanence") {
+      // Named among the failures, so that a FAIL always says why.
+      failed.push(`${name} unmeasured`);
+      pass = false;
+    }
   }
   if (ctx.objects === 0) {
     failed.push("no object found");

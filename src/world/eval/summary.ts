@@ -148,7 +148,9 @@ export function formatSummary(report: EvalReport): string {
     }
     if (problems.length > MAX_PROBLEMS)
       lines.push(`  … ${problems.length - MAX_PROBLEMS} more in the JSON report`);
-  } else lines.push("Problems: none found");
+  } else if (v.pass) lines.push("Problems: none found");
+  else
+    lines.push("Problems: no fault seen in what was measured; it fails on what is missing above");
   return lines.join("\n");
 }
 
