@@ -8,6 +8,13 @@ import { checkPrompt } from "../../cli/prompt-check.ts";
  */
 export const MAX_JOB_FRAME_BYTES = 256 * 2 ** 20;
 
+/** Frame sides, clip length, rate and steps one job may ask for (below the CLI's: see above). */
+export const MIN_JOB_SIDE = 16;
+export const MAX_JOB_SIDE = 512;
+export const MAX_JOB_SECONDS = 16;
+export const MAX_JOB_FPS = 60;
+export const MAX_JOB_STEPS = 200;
+
 /** The prompt's problems (negation, nothing understood, …) as an issue on `prompt`. */
 export function promptIssue(prompt: string, ctx: z.RefinementCtx): void {
   try {
@@ -42,3 +49,11 @@ export const promptField = z
 
 /** The seed field: same seed and settings, same output. */
 export const seedField = z.int().min(0).max(4294967295).default(0);
+
+/** The sampler's settings every model kind takes, with the CLI's defaults. */
+export const samplerFields = {
+  seed: seedField,
+  steps: z.int().min(1).max(MAX_JOB_STEPS).default(30),
+  guidance: z.number().min(0).max(30).default(4),
+  method: z.enum(["euler", "heun"]).default("euler"),
+};

@@ -8,37 +8,36 @@
  * property of the model, known only once it is loaded: the schema holds the cheap limits, and a
  * size the model cannot make fails the job with the model's own message (checkRequest).
  */
-import { rm } from "node:fs/promises";
 import { z } from "zod";
 import { writeFileSafely } from "../../media/safe-output.ts";
-import type { Video } from "../../media/video.ts";
 import { writeMp4 } from "../../media/write-mp4.ts";
 import type { JobKind, RunContext } from "../kinds.ts";
-import { encodePng, thumbnailPng } from "../png.ts";
-import { frameBytesIssue, promptField, promptIssue, seedField } from "./checks.ts";
-
-const MIN_SIDE = 16;
-const MAX_SIDE = 512;
-const MAX_SECONDS = 16;
-const MAX_FPS = 60;
-const MAX_STEPS = 200;
+import { encodePng } from "../png.ts";
+import {
+  frameBytesIssue,
+  MAX_JOB_FPS,
+  MAX_JOB_SECONDS,
+  MAX_JOB_SIDE,
+  MIN_JOB_SIDE,
+  promptField,
+  promptIssue,
+  samplerFields,
+} from "./checks.ts";
+import { dropIfAborted, finish, stopIfAborted } from "./run-helpers.ts";
 
 /** Settings both kinds share, with the CLI's defaults. */
 const common = {
   prompt: promptField,
-  seed: seedField,
-  width: z.int().min(MIN_SIDE).max(MAX_SIDE).default(64),
-  height: z.int().min(MIN_SIDE).max(MAX_SIDE).default(64),
-  steps: z.int().min(1).max(MAX_STEPS).default(30),
-  guidance: z.number().min(0).max(30).default(4),
-  method: z.enum(["euler", "heun"]).default("euler"),
+  width: z.int().min(MIN_JOB_SIDE).max(MAX_JOB_SIDE).default(64),
+  height: z.int().min(MIN_JOB_SIDE).max(MAX_JOB_SIDE).default(64),
+  ...samplerFields,
 };
 
 const videoSettings = z
   .object({
     ...common,
-    fps: z.number().min(1).max(MAX_FPS).default(8),
-    seconds: z.number().gt(0).max(MAX_SECONDS).default(2),
+    fps: z.number().min(1).max(MAX_JOB_FPS).default(8),
+    seconds: z.number().gt(0).max(MAX_JOB_SECONDS).default(2),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -59,11 +58,6 @@ export type ImageSettings = z.infer<typeof imageSettings>;
 export interface ModelKindOptions {
   /** The model folder; the bundled model (DEFAULT_MODEL_DIR) when absent. */
   model?: string;
-}
-
-/** Throws the abort's reason (the worker tells a cancel from a lost lease by it). */
-function stopIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw signal.reason ?? new Error("aborted");
 }
 
 /**
@@ -105,19 +99,6 @@ async function sample(
   });
   stopIfAborted(signal);
   return { model, settings, out };
-}
-
-/** The last step's report, with a thumbnail of the first frame of the result. */
-function finish(ctx: RunContext<unknown>, steps: number, video: Video): void {
-  const preview = thumbnailPng(video.frames[0], video.width, video.height);
-  ctx.progress({ step: steps, total: steps, preview });
-}
-
-/** Removes an output written while the job was being aborted, then throws the abort. */
-async function dropIfAborted(ctx: RunContext<unknown>): Promise<void> {
-  if (!ctx.signal.aborted) return;
-  await rm(ctx.outputPath, { force: true });
-  stopIfAborted(ctx.signal);
 }
 
 export function generateKind(options: ModelKindOptions = {}): JobKind<GenerateSettings> {
