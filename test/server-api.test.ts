@@ -87,7 +87,7 @@ describe("server API", () => {
     const kinds = (await (await api(`/kinds`)).json()) as Json;
     assert.deepEqual(
       kinds.kinds.map((k: { name: string }) => k.name),
-      ["world-render", "generate", "image"],
+      ["world-render", "generate", "image", "animate", "extend", "loop", "edit", "connect"],
     );
   });
 

@@ -12,9 +12,9 @@ import { bodyLimit } from "hono/body-limit";
 import type { JobQueue } from "../queue/types.ts";
 import { TERMINAL } from "../queue/types.ts";
 import { authAndLimits, type RateLimit, RateLimiter } from "./auth.ts";
-import { errorResponse, fieldIssues, validationError } from "./errors.ts";
+import { errorResponse, type FieldIssue, fieldIssues, validationError } from "./errors.ts";
 import { jobEvents } from "./events.ts";
-import type { KindRegistry } from "./kinds.ts";
+import type { KindRegistry, UploadInput } from "./kinds.ts";
 import { openApi } from "./openapi.ts";
 import type { ProgressBus } from "./progress-bus.ts";
 import { jobId, listQuery, MAX_JSON_BYTES, submitBody } from "./schemas.ts";
@@ -105,6 +105,8 @@ export function createApp(deps: AppDeps): Hono {
       }
       const settings = kind.settings.safeParse(parsed.data.settings);
       if (!settings.success) return validationError(c, fieldIssues(settings.error, "settings"));
+      const problems = await inputProblems(uploads, kind.inputs?.(settings.data) ?? []);
+      if (problems.length > 0) return validationError(c, problems);
       const job = await queue.submit(kind.name, settings.data as Record<string, unknown>);
       deps.onSubmit?.();
       c.header("Location", `/jobs/${job.id}`);
@@ -185,4 +187,26 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/uploads/:id", async (c) => c.json(await uploads.info(c.req.param("id"))));
 
   return app;
+}
+
+/** Inputs that name no stored upload, or one of a type their field does not take. */
+async function inputProblems(uploads: Uploads, inputs: UploadInput[]): Promise<FieldIssue[]> {
+  const problems: FieldIssue[] = [];
+  for (const { field, id, accepts } of inputs) {
+    const info = await uploads.info(id).catch((err) => {
+      if (err instanceof UploadError) return null;
+      throw err;
+    });
+    const where = `settings.${field}`;
+    if (!info) problems.push({ field: where, message: `no upload ${id} (POST /uploads first)` });
+    else if (!accepts.includes(info.contentType)) {
+      const all = (prefix: string) => accepts.every((t) => t.startsWith(prefix));
+      const noun = all("image/") ? "an image" : all("video/") ? "a video" : "a file";
+      problems.push({
+        field: where,
+        message: `upload ${id} is ${info.contentType}; this field takes ${noun} (${accepts.join(" or ")})`,
+      });
+    }
+  }
+  return problems;
 }

@@ -27,10 +27,26 @@ export interface RunContext<S> {
   signal: AbortSignal;
 }
 
+/** An uploaded input a job's settings name: checked at submission against the server's uploads. */
+export interface UploadInput {
+  /** The settings field that names it ("video"). */
+  field: string;
+  /** The id POST /uploads returned. */
+  id: string;
+  /** Content types the field takes. */
+  accepts: readonly string[];
+}
+
 export interface JobKind<S = unknown> {
   name: string;
   description: string;
   settings: z.ZodType<S>;
+  /**
+   * The uploads valid settings name. The server refuses a submission (400, naming the field)
+   * whose upload is missing or of a type the field does not take; the run resolves them again
+   * with ctx.inputPath.
+   */
+  inputs?(settings: S): UploadInput[];
   /** The output file's extension and the content type it is served with. */
   output: { extension: string; contentType: string };
   /** Runs the job; returns metadata stored and served with the output. */

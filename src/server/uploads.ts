@@ -5,9 +5,8 @@
  * only once complete (written under a temporary name, flushed, renamed).
  */
 import { randomUUID } from "node:crypto";
-import { statSync } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 
 /** Types accepted, recognised by their first bytes (the client's Content-Type must agree). */
 const TYPES: { contentType: string; extension: string; matches: (b: Uint8Array) => boolean }[] = [
@@ -46,9 +45,6 @@ export function uploadContentType(path: string): string | undefined {
   return TYPES.find((t) => path.endsWith(`.${t.extension}`))?.contentType;
 }
 
-/** Every uploads folder this process made an Uploads for (a server or worker has one). */
-const FOLDERS = new Set<string>();
-
 export class UploadError extends Error {
   constructor(
     message: string,
@@ -65,28 +61,7 @@ export interface UploadInfo {
 }
 
 export class Uploads {
-  constructor(private readonly dir: string) {
-    FOLDERS.add(resolve(dir));
-  }
-
-  /**
-   * The content type of upload `id` in any uploads folder of this process, or null when there is
-   * none (also for an id that is not server-made, so nothing outside those folders is looked at).
-   * Synchronous and cheap (a stat per type): for the job kinds' settings checks at submission,
-   * which zod runs synchronously and which do not know the data directory. The run resolves the
-   * id again through the Uploads of its own data directory (`path`).
-   */
-  static typeOf(id: string): string | null {
-    if (!ID.test(id)) return null;
-    for (const dir of FOLDERS) {
-      for (const t of TYPES) {
-        if (statSync(join(dir, `${id}.${t.extension}`), { throwIfNoEntry: false })?.isFile()) {
-          return t.contentType;
-        }
-      }
-    }
-    return null;
-  }
+  constructor(private readonly dir: string) {}
 
   async save(bytes: Uint8Array, declaredType: string): Promise<UploadInfo> {
     const type = declaredType.split(";")[0].trim().toLowerCase();

@@ -17,8 +17,8 @@ import { z } from "zod";
 import type { LoadedModel } from "../../cli/model-files.ts";
 import type { Video } from "../../media/video.ts";
 import type { ModeOptions, ModeResult } from "../../models/modes.ts";
-import type { JobKind, RunContext } from "../kinds.ts";
-import { isUploadId, Uploads, uploadContentType } from "../uploads.ts";
+import type { JobKind, RunContext, UploadInput } from "../kinds.ts";
+import { isUploadId, uploadContentType } from "../uploads.ts";
 import {
   MAX_JOB_FPS,
   MAX_JOB_FRAME_BYTES,
@@ -39,27 +39,25 @@ const INPUT_TYPES = {
 
 type InputKind = keyof typeof INPUT_TYPES;
 
-/** Why `id` cannot be used as a `kind` input, or null when it can. */
-function uploadProblem(id: string, kind: InputKind): string | null {
-  if (!isUploadId(id)) {
-    return `${JSON.stringify(id.slice(0, 80))} is not an upload id (POST /uploads returns one)`;
-  }
-  const type = Uploads.typeOf(id);
-  if (type === null) return `no upload ${id} (POST /uploads first)`;
-  const wanted: readonly string[] = INPUT_TYPES[kind];
-  if (!wanted.includes(type)) {
-    return `upload ${id} is ${type}; this field takes ${kind === "image" ? "an image" : "a video"} (${wanted.join(" or ")})`;
-  }
-  return null;
+/** A mode's input: an upload of a kind (a picture, or a clip). */
+interface ModeInput extends UploadInput {
+  kind: InputKind;
 }
 
-/** A settings field naming an upload, checked at submission (shape, existence, type). */
+function input(field: string, id: string, kind: InputKind): ModeInput {
+  return { field, id, kind, accepts: INPUT_TYPES[kind] };
+}
+
+/**
+ * A settings field naming an upload. Its shape is checked here; that it exists and has a type
+ * the field takes, at submission against the server's uploads (the kind's `inputs`).
+ */
 function uploadField(kind: InputKind, what: string) {
   return z
     .string()
-    .superRefine((id, ctx) => {
-      const problem = uploadProblem(id, kind);
-      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    .refine(isUploadId, {
+      error: (issue) =>
+        `${JSON.stringify(String(issue.input).slice(0, 80))} is not an upload id (POST /uploads returns one)`,
     })
     .describe(`${what}: the id POST /uploads returned for a ${INPUT_TYPES[kind].join(" or ")}`);
 }
@@ -144,7 +142,7 @@ type Sampler = Pick<ModeOptions, "steps" | "guidance" | "seed" | "method" | "onS
 interface ModeRun {
   /** The mode as the tags name it ("extend forward"). */
   mode: string;
-  inputs: { field: string; id: string; kind: InputKind }[];
+  inputs: ModeInput[];
   prompt?: string;
   /** Without a prompt, use the first input's own `prompt` tag (a clip zoetrope made), if any. */
   promptFromSource: boolean;
@@ -167,7 +165,7 @@ type SamplerSettings = Pick<AnimateSettings, "steps" | "guidance" | "seed" | "me
  * Decodes an input: a still's first frame, or a clip's frames up to what the job's frame memory
  * holds. Errors name the field and the upload, never the file's place on the server.
  */
-async function readInput(path: string, input: ModeRun["inputs"][number]): Promise<Video> {
+async function readInput(path: string, input: ModeInput): Promise<Video> {
   const { probeVideo } = await import("../../media/probe.ts");
   const { readVideo } = await import("../../media/read-video.ts");
   const named = (err: unknown) => {
@@ -221,7 +219,7 @@ async function runMode(
     const path = await ctx.inputPath(input.id);
     // Checked at submission too; this is the worker's own look at its data directory.
     const type = uploadContentType(path);
-    if (!type || !(INPUT_TYPES[input.kind] as readonly string[]).includes(type)) {
+    if (!type || !input.accepts.includes(type)) {
       throw new Error(`${input.field}: upload ${input.id} is ${type}, not ${input.kind}`);
     }
     paths.push(path);
@@ -299,17 +297,19 @@ async function runMode(
 const mp4 = { extension: "mp4", contentType: "video/mp4" };
 
 export function animateKind(options: ModelKindOptions = {}): JobKind<AnimateSettings> {
+  const inputs = (s: AnimateSettings) => [input("image", s.image, "image")];
   return {
     name: "animate",
     description:
       "A video whose first frame is an uploaded picture (what `zoetrope animate` makes), as H.264 MP4 tagged with the mode, prompt, caption, seed, settings, model and source.",
     settings: animateSettings,
     output: mp4,
+    inputs,
     run: (ctx) => {
       const s = ctx.settings;
       return runMode(ctx, options, {
         mode: "animate",
-        inputs: [{ field: "image", id: s.image, kind: "image" }],
+        inputs: inputs(s),
         prompt: s.prompt,
         promptFromSource: false,
         settings: { seconds: s.seconds, fps: s.fps },
@@ -322,17 +322,19 @@ export function animateKind(options: ModelKindOptions = {}): JobKind<AnimateSett
 }
 
 export function extendKind(options: ModelKindOptions = {}): JobKind<ExtendSettings> {
+  const inputs = (s: ExtendSettings) => [input("video", s.video, "video")];
   return {
     name: "extend",
     description:
       "An uploaded clip continued after its end (direction forward) or before its start (backward), its own frames kept (what `zoetrope extend` makes), as tagged H.264 MP4.",
     settings: extendSettings,
     output: mp4,
+    inputs,
     run: (ctx) => {
       const s = ctx.settings;
       return runMode(ctx, options, {
         mode: `extend ${s.direction}`,
-        inputs: [{ field: "video", id: s.video, kind: "video" }],
+        inputs: inputs(s),
         prompt: s.prompt,
         promptFromSource: true,
         settings: { direction: s.direction, seconds: s.seconds },
@@ -351,17 +353,19 @@ export function extendKind(options: ModelKindOptions = {}): JobKind<ExtendSettin
 }
 
 export function loopKind(options: ModelKindOptions = {}): JobKind<LoopSettings> {
+  const inputs = (s: LoopSettings) => [input("video", s.video, "video")];
   return {
     name: "loop",
     description:
       "A seamless loop of an uploaded clip: the clip, then a transition from its end back into its start (what `zoetrope loop` makes), as tagged H.264 MP4.",
     settings: loopSettings,
     output: mp4,
+    inputs,
     run: (ctx) => {
       const s = ctx.settings;
       return runMode(ctx, options, {
         mode: "loop",
-        inputs: [{ field: "video", id: s.video, kind: "video" }],
+        inputs: inputs(s),
         prompt: s.prompt,
         promptFromSource: true,
         settings: { seconds: s.seconds },
@@ -375,17 +379,19 @@ export function loopKind(options: ModelKindOptions = {}): JobKind<LoopSettings> 
 }
 
 export function editKind(options: ModelKindOptions = {}): JobKind<EditSettings> {
+  const inputs = (s: EditSettings) => [input("video", s.video, "video")];
   return {
     name: "edit",
     description:
       "An uploaded clip resampled under a new prompt, keeping its motion: its latent is noised to `strength` and denoised again (what `zoetrope edit` makes), as tagged H.264 MP4.",
     settings: editSettings,
     output: mp4,
+    inputs,
     run: (ctx) => {
       const s = ctx.settings;
       return runMode(ctx, options, {
         mode: "edit",
-        inputs: [{ field: "video", id: s.video, kind: "video" }],
+        inputs: inputs(s),
         prompt: s.prompt,
         promptFromSource: false,
         settings: { strength: s.strength },
@@ -398,20 +404,19 @@ export function editKind(options: ModelKindOptions = {}): JobKind<EditSettings> 
 }
 
 export function connectKind(options: ModelKindOptions = {}): JobKind<ConnectSettings> {
+  const inputs = (s: ConnectSettings) => [input("a", s.a, "video"), input("b", s.b, "video")];
   return {
     name: "connect",
     description:
       "Two uploaded clips of the same size joined by a transition that starts as a and ends as b (what `zoetrope connect` makes), as tagged H.264 MP4.",
     settings: connectSettings,
     output: mp4,
+    inputs,
     run: (ctx) => {
       const s = ctx.settings;
       return runMode(ctx, options, {
         mode: "connect",
-        inputs: [
-          { field: "a", id: s.a, kind: "video" },
-          { field: "b", id: s.b, kind: "video" },
-        ],
+        inputs: inputs(s),
         prompt: s.prompt,
         promptFromSource: false,
         settings: { seconds: s.seconds },
