@@ -17,6 +17,7 @@ import { LIMITS } from "./cli/parse-args.ts";
 import { createDevice, type Device } from "./devices.ts";
 import type { Video } from "./media/video.ts";
 import { frameCount, type Generated } from "./models/generate.ts";
+import type { StepCallback } from "./models/latent-preview.ts";
 import * as modes from "./models/modes.ts";
 
 export type { LoadedModel } from "./cli/model-files.ts";
@@ -25,6 +26,7 @@ export { readVideo } from "./media/read-video.ts";
 export type { Video } from "./media/video.ts";
 export { writeMp4 } from "./media/write-mp4.ts";
 export type { Generated } from "./models/generate.ts";
+export type { PreviewImage, StepCallback } from "./models/latent-preview.ts";
 export type { ModeResult } from "./models/modes.ts";
 export { evaluateVideo } from "./world/eval/evaluate.ts";
 export { expandPrompt } from "./world/expand.ts";
@@ -51,8 +53,13 @@ export interface LibraryGenerateOptions {
   /** Same seed and settings, same video; 0 by default. */
   seed?: number;
   method?: "euler" | "heun";
-  /** Called after each denoising step. */
-  onStep?: (step: number, steps: number) => void;
+  /**
+   * Called after each denoising step. `preview()` gives a small picture of the model's current
+   * prediction (the middle latent frame, one pixel per 8×8 block, through a linear latent-to-RGB
+   * map fitted once per model); call it before the callback returns, or before a promise it
+   * returns settles (sampling waits for that promise).
+   */
+  onStep?: StepCallback;
 }
 
 let device: Device | null = null;
@@ -141,7 +148,8 @@ export interface LibraryModeOptions {
   guidance?: number;
   seed?: number;
   method?: "euler" | "heun";
-  onStep?: (step: number, steps: number) => void;
+  /** As LibraryGenerateOptions.onStep, per window. */
+  onStep?: StepCallback;
   onWindow?: (window: number, windows: number) => void;
 }
 

@@ -186,7 +186,7 @@ describe("generate and image jobs", () => {
     assert.equal(same(video, c), false, "another seed, other frames");
   });
 
-  it("reports every denoising step once, in order, the last with a preview", async () => {
+  it("reports every denoising step once, in order, with previews", async () => {
     // The event stream coalesces progress for slow clients, so the runner's own reports are
     // recorded here, from the same kind the server registers, run on the real model.
     const kind = generateKind({ model });
@@ -203,9 +203,16 @@ describe("generate and image jobs", () => {
       reports.map((r) => [r.step, r.total]),
       [1, 2, 3, 4].map((s) => [s, 4]),
     );
+    // A preview every ceil(4 / 8) = 1 step: the prediction's (the 4×2 latent upscaled ×16),
+    // the last the result's thumbnail. test/server-previews.test.ts spaces them out.
     assert.deepEqual(
-      reports.map((r) => r.preview !== undefined),
-      [false, false, false, true],
+      reports.map((r) => r.preview && pngSize(Buffer.from(r.preview))),
+      [
+        [64, 32],
+        [64, 32],
+        [64, 32],
+        [32, 16],
+      ],
     );
     assert.equal((await readVideo(outputPath)).frames.length, 5);
   });

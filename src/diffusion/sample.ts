@@ -20,8 +20,14 @@ export interface SampleOptions {
   /** Timestep shift (see rectified-flow.ts); default 1. */
   shift?: number;
   method?: "euler" | "heun";
-  /** Called after each step with its 1-based index. */
-  onStep?: (step: number, steps: number, t: number) => void;
+  /**
+   * Called after each step with its 1-based index and the time reached. `denoised()` makes the
+   * model's current prediction of the clean sample, x̂0 = x_t − t·v from the step's start (on the
+   * path x_t = (1 − t)·x0 + t·noise, v = noise − x0), as a new tensor the caller owns: only when
+   * called (a preview), and only until the callback returns or the promise it returns settles:
+   * the sampler waits for a returned promise.
+   */
+  onStep?: (step: number, steps: number, t: number, denoised: () => Tensor) => unknown;
   /**
    * SDEdit: start from `init` noised to time `strength` (in (0, 1]) instead of pure noise: the
    * start is (1 − s)·init + s·noise and the grid runs from s down to 0.
@@ -63,9 +69,13 @@ export async function sampleFlow(
       euler.dispose();
       v2.dispose();
     }
-    v.dispose();
-    if (prev !== noise) prev.dispose();
-    opts.onStep?.(i + 1, opts.steps, next);
+    try {
+      const denoised = () => noGrad(() => tidy(() => addScaled(prev, v, -t))); // x_t − t·v
+      await opts.onStep?.(i + 1, opts.steps, next, denoised);
+    } finally {
+      v.dispose();
+      if (prev !== noise) prev.dispose();
+    }
   }
   return x;
 }

@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import type { Video } from "../media/video.ts";
 import { expandPrompt } from "../world/expand.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
+import { type StepCallback, withPreviews } from "./latent-preview.ts";
 import type { TextToVideo } from "./text-to-video.ts";
 import { arrayToVideos } from "./video-tensor.ts";
 
@@ -22,7 +23,8 @@ export interface GenerateOptions {
   guidance: number;
   seed: number;
   method?: "euler" | "heun";
-  onStep?: (step: number, steps: number) => void;
+  /** Called after each denoising step; `preview()` pictures the current prediction. */
+  onStep?: StepCallback;
 }
 
 export interface Generated {
@@ -116,7 +118,7 @@ export async function generate(
     guidance: o.guidance,
     seed: o.seed,
     method: o.method,
-    onStep: o.onStep,
+    onStep: withPreviews(ae, o.onStep),
   });
   const pixels = await ae.decodeLatent(latent); // [1, 3, frames, H, W]
   latent.dispose();

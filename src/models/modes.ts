@@ -34,6 +34,7 @@ import type { Tensor } from "../tensor/tensor.ts";
 import { expandPrompt } from "../world/expand.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
 import { checkRequest, type Generated, type GenerateOptions, generate } from "./generate.ts";
+import { type StepCallback, withPreviews } from "./latent-preview.ts";
 import type { TextToVideo } from "./text-to-video.ts";
 import { arrayToVideos, videosToTensor } from "./video-tensor.ts";
 
@@ -50,8 +51,11 @@ export interface ModeOptions {
   guidance: number;
   seed: number;
   method?: "euler" | "heun";
-  /** Called after each denoising step of the current window. */
-  onStep?: (step: number, steps: number) => void;
+  /**
+   * Called after each denoising step of the current window; `preview()` pictures the window's
+   * current prediction.
+   */
+  onStep?: StepCallback;
   /** Called before each window is sampled (1-based) with the number of windows. */
   onWindow?: (window: number, windows: number) => void;
 }
@@ -192,7 +196,7 @@ class Windows {
       guidance: this.o.guidance,
       seed: windowSeed(this.o.seed, this.done),
       method: this.o.method,
-      onStep: this.o.onStep,
+      onStep: withPreviews(ae, this.o.onStep),
       known,
     });
     known?.mask.dispose();
@@ -445,7 +449,7 @@ export async function edit(
       guidance: o.guidance,
       seed: o.seed,
       method: o.method,
-      onStep: o.onStep,
+      onStep: withPreviews(ae, o.onStep),
       init: { latent: z, strength: o.strength },
     });
     z.dispose();

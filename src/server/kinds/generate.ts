@@ -1,8 +1,9 @@
 /**
  * `generate` and `image`: the trained text-to-video model, as `zoetrope generate` (prompt → MP4)
  * and `zoetrope image` (prompt → PNG) run it, through the library (src/index.ts), which loads
- * each model folder once per process. Progress is one report per denoising step; the last one
- * comes with a thumbnail of the result once it is written.
+ * each model folder once per process. Progress is one report per denoising step, with a preview
+ * of the current prediction (a latent-to-RGB map's picture) every few steps; the last one comes
+ * with a thumbnail of the result once it is written.
  *
  * What sizes a model can make (multiples of 16 per side and 1 + 4·k frames for world-s) is a
  * property of the model, known only once it is loaded: the schema holds the cheap limits, and a
@@ -23,7 +24,7 @@ import {
   promptIssue,
   samplerFields,
 } from "./checks.ts";
-import { dropIfAborted, finish, stopIfAborted } from "./run-helpers.ts";
+import { dropIfAborted, finish, reportStep, stopIfAborted } from "./run-helpers.ts";
 
 /** Settings both kinds share, with the CLI's defaults. */
 const common = {
@@ -62,15 +63,15 @@ export interface ModelKindOptions {
 
 /**
  * Loads the model (cached per folder; a missing folder throws checkModelDir's message), samples
- * with a progress report per denoising step (the last held back for `finish`), and throws at the
- * next step once `signal` is aborted.
+ * with a progress report per denoising step (reportStep; the last held back for `finish`), and
+ * throws at the next step once `signal` is aborted.
  */
 async function sample(
   ctx: RunContext<ImageSettings>,
   modelDir: string | undefined,
   timing: { frames: (temporalDown: number) => number; fps: number },
 ) {
-  const { settings: s, signal, progress } = ctx;
+  const { settings: s, signal } = ctx;
   // Loaded on use, so that starting a server does not wait for the model code.
   const lib = await import("../../index.ts");
   stopIfAborted(signal);
@@ -91,10 +92,10 @@ async function sample(
   const out = await lib.generate(s.prompt, {
     model,
     ...settings,
-    onStep: (step, steps) => {
+    onStep: (step, steps, preview) => {
       // Throwing here is what stops the sampler between two steps.
       stopIfAborted(signal);
-      if (step < steps) progress({ step, total: steps });
+      return reportStep(ctx, { step, steps, done: step, total: steps }, preview);
     },
   });
   stopIfAborted(signal);

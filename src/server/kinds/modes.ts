@@ -10,7 +10,8 @@
  * file decoded or the model loaded (a size the model cannot make, a clip too short for the mode)
  * fails the job with the mode's own message, before the model samples. Outputs are MP4 tagged as
  * the CLI tags them (mode, prompt, caption, seed, settings, model, its sha256, the sources);
- * progress is one report per denoising step over all the mode's windows.
+ * progress is one report per denoising step over all the mode's windows, with a preview of the
+ * current window's prediction every few steps and at each window's last.
  */
 import { basename, resolve } from "node:path";
 import { z } from "zod";
@@ -29,7 +30,7 @@ import {
   samplerFields,
 } from "./checks.ts";
 import type { ModelKindOptions } from "./generate.ts";
-import { dropIfAborted, finish, stopIfAborted } from "./run-helpers.ts";
+import { dropIfAborted, finish, reportStep, stopIfAborted } from "./run-helpers.ts";
 
 /** What each input field takes: the types ffmpeg decodes for the mode (readVideo). */
 const INPUT_TYPES = {
@@ -207,7 +208,7 @@ async function runMode(
   options: ModelKindOptions,
   job: ModeRun,
 ): Promise<Record<string, unknown>> {
-  const { settings: s, signal, progress } = ctx;
+  const { settings: s, signal } = ctx;
   // Loaded on use, so that starting a server does not wait for the model code.
   const lib = await import("../../index.ts");
   const { generationMetadata } = await import("../../models/generate.ts");
@@ -251,11 +252,11 @@ async function runMode(
       stopIfAborted(signal);
       [window, windows] = [w, n];
     },
-    onStep: (step, steps) => {
+    onStep: (step, steps, preview) => {
       // Throwing here is what stops the sampler between two steps.
       stopIfAborted(signal);
       const done = (window - 1) * steps + step;
-      if (done < windows * steps) progress({ step: done, total: windows * steps });
+      return reportStep(ctx, { step, steps, done, total: windows * steps }, preview);
     },
   });
   stopIfAborted(signal);
