@@ -1,7 +1,8 @@
 /**
  * The HTTP API (hono): JSON in, JSON out, every request checked against a zod schema, body and
  * upload sizes capped. Routes are listed in openapi.ts, which is served at /openapi.json. Every
- * route but /health needs the bearer token (auth.ts) and is rate limited.
+ * route but /health and the browser studio (studio.ts) needs the bearer token (auth.ts) and is
+ * rate limited.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -18,6 +19,7 @@ import type { KindRegistry, UploadInput } from "./kinds.ts";
 import { openApi } from "./openapi.ts";
 import type { ProgressBus } from "./progress-bus.ts";
 import { jobId, listQuery, MAX_JSON_BYTES, submitBody } from "./schemas.ts";
+import { studioRoutes } from "./studio.ts";
 import { UploadError, type Uploads } from "./uploads.ts";
 
 export interface AppDeps {
@@ -63,6 +65,8 @@ export function createApp(deps: AppDeps): Hono {
     // Browsers must take every response as the type it declares (JSON, MP4, PNG), never sniff it.
     c.res.headers.set("X-Content-Type-Options", "nosniff");
   });
+  // The browser studio (/ and /studio/*) holds no secret: mounted before the token check.
+  app.route("/", studioRoutes());
   app.use(authAndLimits(deps.token, new RateLimiter(deps.rateLimit)));
 
   app.get("/health", (c) => c.json({ ok: true }));
