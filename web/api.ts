@@ -89,6 +89,8 @@ export interface Schema {
   enum?: unknown[];
   default?: unknown;
   description?: string;
+  /** On an upload field: the content types it takes (the server's own marker). */
+  "x-upload"?: string[];
   minimum?: number;
   maximum?: number;
   exclusiveMinimum?: number;

@@ -16,12 +16,11 @@ export interface SettingsForm {
 }
 
 /**
- * Upload fields: the server describes them as "…: the id POST /uploads returned for a image/png
- * or image/jpeg". Returns the content types such a field takes, or null for other fields.
+ * Upload fields: the server marks them with "x-upload", the content types they take. Returns
+ * those, or null for other fields.
  */
 export function uploadTypes(s: Schema): string[] | null {
-  if (!s.description?.includes("POST /uploads")) return null;
-  return s.description.match(/\b(?:image|video)\/[\w.+-]+/g) ?? [];
+  return s["x-upload"] ?? null;
 }
 
 function typeOf(s: Schema): string {

@@ -51,7 +51,8 @@ function input(field: string, id: string, kind: InputKind): ModeInput {
 
 /**
  * A settings field naming an upload. Its shape is checked here; that it exists and has a type
- * the field takes, at submission against the server's uploads (the kind's `inputs`).
+ * the field takes, at submission against the server's uploads (the kind's `inputs`). Clients
+ * (the studio) find upload fields by the "x-upload" marker in the JSON Schema: the types taken.
  */
 function uploadField(kind: InputKind, what: string) {
   return z
@@ -60,7 +61,8 @@ function uploadField(kind: InputKind, what: string) {
       error: (issue) =>
         `${JSON.stringify(String(issue.input).slice(0, 80))} is not an upload id (POST /uploads returns one)`,
     })
-    .describe(`${what}: the id POST /uploads returned for a ${INPUT_TYPES[kind].join(" or ")}`);
+    .describe(`${what}: the id POST /uploads returned for a ${INPUT_TYPES[kind].join(" or ")}`)
+    .meta({ "x-upload": [...INPUT_TYPES[kind]] });
 }
 
 const seconds = z.number().gt(0).max(MAX_JOB_SECONDS);
