@@ -5,8 +5,7 @@
  * server whose model folder is missing.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readMp4Metadata } from "../src/media/mp4-metadata.ts";
@@ -15,8 +14,8 @@ import type { JobRecord } from "../src/queue/types.ts";
 import { generateKind } from "../src/server/kinds/generate.ts";
 import type { ProgressReport } from "../src/server/kinds.ts";
 import { type RunningServer, startServer } from "../src/server/server.ts";
-import { writeTinyModel } from "../src/testing/tiny-model.ts";
 import { readEvents } from "./server-sse.ts";
+import { startTinyServer } from "./tiny-server.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are JSON, checked field by field below
 type Json = any;
@@ -28,16 +27,7 @@ const small = { width: 32, height: 16, seconds: 0.5, fps: 8, steps: 2 };
 const prompt = "a red ball bounces on the grass";
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "zoetrope-server-generate-"));
-  model = await writeTinyModel(join(dir, "tiny"));
-  server = await startServer({
-    dataDir: join(dir, "data"),
-    port: 0,
-    host: "127.0.0.1",
-    model,
-    // The tests poll every 20 ms; server-auth.test.ts checks the limits themselves.
-    rateLimit: { perSecond: 100_000, burst: 100_000 },
-  });
+  ({ dir, model, server } = await startTinyServer("server-generate"));
 });
 after(async () => {
   await server?.close();

@@ -7,8 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readMp4Metadata } from "../src/media/mp4-metadata.ts";
@@ -19,9 +18,9 @@ import type { JobRecord } from "../src/queue/types.ts";
 import { extendKind } from "../src/server/kinds/modes.ts";
 import type { ProgressReport } from "../src/server/kinds.ts";
 import { encodePng } from "../src/server/png.ts";
-import { type RunningServer, startServer } from "../src/server/server.ts";
+import type { RunningServer } from "../src/server/server.ts";
 import { Uploads } from "../src/server/uploads.ts";
-import { writeTinyModel } from "../src/testing/tiny-model.ts";
+import { startTinyServer } from "./tiny-server.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are JSON, checked field by field below
 type Json = any;
@@ -115,15 +114,7 @@ async function output(job: JobRecord) {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "zoetrope-server-modes-"));
-  model = await writeTinyModel(join(dir, "tiny"));
-  server = await startServer({
-    dataDir: join(dir, "data"),
-    port: 0,
-    host: "127.0.0.1",
-    model,
-    rateLimit: { perSecond: 100_000, burst: 100_000 },
-  });
+  ({ dir, model, server } = await startTinyServer("server-modes"));
   ids.png = await upload(encodePng(clip(1, 16, 32).frames[0], 16, 32), "image/png");
   ids.five = await uploadClip("five.mp4", clip(5), sourcePrompt);
   ids.four = await uploadClip("four.mp4", clip(4, 32, 16, 3));

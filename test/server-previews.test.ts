@@ -6,8 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { inflateSync } from "node:zlib";
@@ -17,9 +16,9 @@ import type { JobRecord } from "../src/queue/types.ts";
 import { imageKind } from "../src/server/kinds/generate.ts";
 import { extendKind } from "../src/server/kinds/modes.ts";
 import type { ProgressReport } from "../src/server/kinds.ts";
-import { type RunningServer, startServer } from "../src/server/server.ts";
-import { writeTinyModel } from "../src/testing/tiny-model.ts";
+import type { RunningServer } from "../src/server/server.ts";
 import { readEvents } from "./server-sse.ts";
+import { startTinyServer } from "./tiny-server.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are JSON, checked field by field below
 type Json = any;
@@ -30,15 +29,7 @@ let server: RunningServer;
 const prompt = "a red ball bounces on the grass";
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "zoetrope-server-previews-"));
-  model = await writeTinyModel(join(dir, "tiny"));
-  server = await startServer({
-    dataDir: join(dir, "data"),
-    port: 0,
-    host: "127.0.0.1",
-    model,
-    rateLimit: { perSecond: 100_000, burst: 100_000 },
-  });
+  ({ dir, model, server } = await startTinyServer("server-previews"));
 });
 after(async () => {
   await server?.close();
