@@ -10,7 +10,14 @@
  * same latent; each must agree to 1e-3 of the output's RMS, or the run fails. Timing alternates
  * the contenders rep by rep after a warm-up and prints medians, the CPU and the ratio.
  *
- *   npx tsx bench/denoise-step.ts [--model <dir>] [--reps 20] [--random world-s]
+ *   npx tsx bench/denoise-step.ts [--model <dir>] [--reps 20] [--random world-s] [--runs 3]
+ *
+ * Then, from start to finished file, the commands a user runs: `zoetrope generate` of a 2-second
+ * 64×64 clip and `zoetrope image` of a 64×64 picture at the default settings (30 steps, guidance
+ * 4), each a fresh process timed with /usr/bin/time (wall seconds and peak resident memory),
+ * alternating, median of --runs. Beside them, what PyTorch's sampling loop of the same networks
+ * would take from the medians just measured (30 guided steps + the decode; loading, text
+ * encoding and writing the file left out, so the estimate is on PyTorch's side).
  *
  * --model defaults to the bundled models/world-s. --random <config> writes a randomly
  * initialised model of that config to a temporary folder instead (the text-to-video network in
@@ -44,6 +51,7 @@ const opt = (name: string, fallback: string) => {
   return i >= 0 ? argv[i + 1] : fallback;
 };
 const REPS = Number(opt("--reps", "20"));
+const RUNS = Number(opt("--runs", "3"));
 const WARMUP = 2;
 const RANDOM = opt("--random", "");
 const [FRAMES, HEIGHT, WIDTH] = [17, 64, 64];
@@ -268,8 +276,83 @@ try {
       `| ${name} | ${ours.toFixed(1)} | ${theirs.toFixed(1)} | ${(theirs / ours).toFixed(2)}× |`,
     );
   console.log("ratio = PyTorch ms / zoetrope ms (1 or above: zoetrope is no slower)");
+  const [stepRow, decodeRow] = rows;
+  await endToEnd(dir, 30 * stepRow[2] + decodeRow[2], 30 * stepRow[2]);
   for (const t of [args.x, args.t, args.guidance, cond.tokens, cond.pooled, ids, zT]) t.dispose();
 } finally {
   torch.close();
   if (RANDOM) await rm(dir, { recursive: true, force: true });
+}
+
+/** One CLI run as a fresh process: wall seconds and peak RSS (MiB) from /usr/bin/time. */
+function timeCli(args: string[]): Promise<{ seconds: number; rssMiB: number }> {
+  const bin = new URL("../bin/zoetrope.mjs", import.meta.url).pathname;
+  return new Promise((done, fail) => {
+    const proc = spawn("/usr/bin/time", ["-f", "%e %M", process.execPath, bin, ...args], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    proc.stderr.on("data", (d) => {
+      err += d;
+    });
+    proc.on("error", fail);
+    proc.on("close", (code) => {
+      const last = err.trim().split("\n").at(-1) ?? "";
+      const [seconds, kib] = last.split(" ").map(Number);
+      if (code !== 0 || !Number.isFinite(seconds) || !Number.isFinite(kib))
+        fail(new Error(`denoise-step: zoetrope ${args[0]} failed (${code}): ${err.slice(-500)}`));
+      else done({ seconds, rssMiB: kib / 1024 });
+    });
+  });
+}
+
+/** `zoetrope generate` and `zoetrope image` from start to finished file, beside PyTorch's loop. */
+async function endToEnd(dir: string, torchClipMs: number, torchImageMs: number): Promise<void> {
+  if (!existsSync("/usr/bin/time")) {
+    console.log("\nend to end: skipped, /usr/bin/time is missing (apt-get install -y time)");
+    return;
+  }
+  const out = await mkdtemp(join(tmpdir(), "zoetrope-e2e-"));
+  const prompt = "a red ball bounces on the grass";
+  const commands: [string, string[], number, number][] = [
+    [
+      "zoetrope generate, 2 s 64×64 (17 frames) → MP4",
+      ["generate", prompt, "-o", join(out, "clip.mp4"), "--model", dir],
+      10,
+      torchClipMs,
+    ],
+    [
+      "zoetrope image, 64×64 → PNG",
+      ["image", prompt, "-o", join(out, "image.png"), "--model", dir],
+      2,
+      // One frame's latent is 1/5 of the clip's tokens: scale PyTorch's clip steps by that share.
+      torchImageMs / 5,
+    ],
+  ];
+  try {
+    const runs = commands.map(() => [] as { seconds: number; rssMiB: number }[]);
+    for (let r = 0; r < RUNS + 1; r++) {
+      for (const [i, [, args]] of commands.entries()) {
+        const run = await timeCli(args);
+        if (r > 0) runs[i].push(run); // the first round warms the disk cache and the compiler's
+      }
+    }
+    console.log(
+      `\nend to end (fresh process each, median of ${RUNS} after one warm-up round; default settings: 30 steps, guidance 4)`,
+    );
+    console.log("| command | wall s | peak RSS MiB | target s | PyTorch loop estimate s |");
+    console.log("| --- | --- | --- | --- | --- |");
+    for (const [i, [name, , target, torchMs]] of commands.entries()) {
+      const wall = median(runs[i].map((x) => x.seconds));
+      const rss = median(runs[i].map((x) => x.rssMiB));
+      console.log(
+        `| ${name} | ${wall.toFixed(2)} | ${rss.toFixed(0)} | ≤ ${target} ${wall <= target ? "met" : "MISSED"} | ${(torchMs / 1000).toFixed(2)} |`,
+      );
+    }
+    console.log(
+      "PyTorch loop estimate: 30 × its guided-step median + its decode median from the table above (the image: a fifth of the steps' time, no decode); no start-up, loading, text encoding or file writing",
+    );
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
 }
