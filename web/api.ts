@@ -72,10 +72,18 @@ async function errorOf(res: Response): Promise<ApiError> {
 export interface Job {
   id: string;
   kind: string;
+  /** The settings as the server stored them (its defaults filled in). */
+  settings: Record<string, unknown>;
   status: "queued" | "running" | "succeeded" | "failed" | "canceled";
   createdAt: string;
   progress: { step: number; total: number } | null;
-  output: { file: string; contentType: string; bytes: number } | null;
+  output: {
+    file: string;
+    contentType: string;
+    bytes: number;
+    /** What the kind said about its output (caption, size, …). */
+    metadata?: Record<string, unknown>;
+  } | null;
   error: string | null;
 }
 

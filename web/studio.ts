@@ -1,7 +1,7 @@
 /**
  * The studio page (web/index.html): paste the token once, pick a job kind, fill its settings,
  * submit, follow the job's progress (step, ETA, preview), see and download the output, cancel,
- * and list past jobs. Everything shown from the server goes in as text, never as HTML.
+ * list past jobs, and browse the finished ones in a gallery (re-run with a new seed). Everything shown from the server goes in as text, never as HTML.
  */
 import {
   ApiError,
@@ -15,6 +15,7 @@ import {
   TERMINAL,
   whenUnauthorized,
 } from "./api.ts";
+import { Gallery } from "./gallery.ts";
 import { buildSettingsForm, type SettingsForm } from "./schema-form.ts";
 import { readEventStream } from "./sse.ts";
 
@@ -50,6 +51,8 @@ const ui = {
   resultVideo: el<HTMLVideoElement>("result-video"),
   resultImage: el<HTMLImageElement>("result-image"),
   downloadLine: el("download-line"),
+  gallery: el("gallery"),
+  galleryEmpty: el("gallery-empty"),
   refreshJobs: el<HTMLButtonElement>("refresh-jobs"),
   jobs: el("jobs"),
 };
@@ -64,6 +67,17 @@ function show(node: HTMLElement, text: string | null): void {
   node.textContent = text ?? "";
   node.hidden = !text;
 }
+
+const gallery = new Gallery({
+  list: ui.gallery,
+  empty: ui.galleryEmpty,
+  onSubmitted: (job) => {
+    void follow(job);
+    void refreshJobs();
+    ui.run.scrollIntoView({ block: "start" });
+  },
+  onError: (where, err) => report(where, err),
+});
 
 function setReady(ready: boolean): void {
   ui.kind.disabled = !ready;
@@ -279,10 +293,14 @@ ui.cancel.addEventListener("click", async () => {
   }
 });
 
+/** Lists the jobs, and the finished ones in the gallery, again. */
 async function refreshJobs(): Promise<void> {
   let jobs: Job[];
   try {
-    jobs = (await apiJson<{ jobs: Job[] }>("/jobs?limit=50")).jobs;
+    [jobs] = await Promise.all([
+      apiJson<{ jobs: Job[] }>("/jobs?limit=50").then((r) => r.jobs),
+      gallery.refresh(),
+    ]);
   } catch (err) {
     report(ui.formMessage, err);
     return;
