@@ -96,7 +96,7 @@ function readCard(page: Page, id: string) {
   // No named functions inside: tsx's __name helper does not exist in the page.
   return page.$eval(`#gallery li[data-job="${id}"]`, (card) => {
     const settings: Record<string, string> = {};
-    for (const dd of card.querySelectorAll<HTMLElement>(".card-settings dd")) {
+    for (const dd of Array.from(card.querySelectorAll<HTMLElement>(".card-settings dd"))) {
       settings[dd.dataset.setting!] = dd.textContent ?? "";
     }
     const [kind, prompt, seed] = [".card-kind", ".card-prompt", ".card-seed"].map(

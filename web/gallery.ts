@@ -85,13 +85,6 @@ export class Gallery {
     }
     media.className = "card-output";
     figure.append(media);
-    const caption = job.output?.metadata?.caption;
-    if (typeof caption === "string" && caption !== prompt) {
-      const fc = document.createElement("figcaption");
-      fc.className = "hint";
-      fc.textContent = `Caption: ${caption}`;
-      figure.append(fc);
-    }
 
     const line = (cls: string, text: string) => {
       const p = document.createElement("p");
@@ -99,10 +92,10 @@ export class Gallery {
       p.textContent = text;
       return p;
     };
-    const kind = line("card-kind", `${job.kind} · ${new Date(job.createdAt).toLocaleString()}`);
-    const parts: HTMLElement[] = [figure, kind];
+    const parts: HTMLElement[] = [figure];
     if (prompt !== null) parts.push(line("card-prompt", prompt));
     if ("seed" in settings) parts.push(line("card-seed", `Seed ${settingText(settings.seed)}`));
+    parts.push(line("card-kind", `${job.kind} · ${new Date(job.createdAt).toLocaleString()}`));
 
     const details = document.createElement("details");
     const summary = document.createElement("summary");
@@ -118,7 +111,12 @@ export class Gallery {
       dd.dataset.setting = name;
       list.append(dt, dd);
     }
-    details.append(summary, list);
+    // What the model read the prompt as, where the kind says.
+    const caption = job.output?.metadata?.caption;
+    if (typeof caption === "string" && caption !== prompt) {
+      const p = line("card-caption", `Caption: ${caption}`);
+      details.append(summary, list, p);
+    } else details.append(summary, list);
     parts.push(details);
 
     const error = line("error card-error", "");
