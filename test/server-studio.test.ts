@@ -319,10 +319,19 @@ describe("browser studio", () => {
       );
     }
     await page.click("#submit");
-    await page.waitForFunction(() =>
-      /^Step [1-9]\d* of 200$/.test(document.getElementById("run-steps")!.textContent ?? ""),
+    // Clicked in the page the moment a step shows: the 200 steps take only a second or two, and
+    // a click sent from here after the wait (two more round trips, on a busy machine, while the
+    // gallery loads earlier outputs) could come after the end.
+    await page.waitForFunction(
+      () => {
+        const running = /^Step [1-9]\d* of 200$/.test(
+          document.getElementById("run-steps")!.textContent ?? "",
+        );
+        if (running) document.getElementById("cancel")!.click();
+        return running;
+      },
+      { polling: "mutation" },
     );
-    await page.click("#cancel");
     await page.waitForFunction(
       () => document.getElementById("run-status")!.textContent === "Status: canceled",
     );
