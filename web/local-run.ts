@@ -20,6 +20,9 @@ export type Backend = "wasm" | "webgpu";
 export interface ExportManifest {
   format: string;
   model: string;
+  /** The clip size the graphs were exported for. */
+  clip: { width: number; height: number; frames: number };
+  /** [C, T, H, W] of the latent. */
   latent: number[];
   graphs: Record<
     string,
@@ -29,6 +32,14 @@ export interface ExportManifest {
       outputs: { name: string; shape: number[] }[];
     }
   >;
+  config: {
+    textToVideo: {
+      vocabHash: string;
+      text: { maxTokens: number };
+      dit: { patch: number[] };
+      flow: { baseTokens: number };
+    };
+  };
 }
 
 /** The inputs of one step: the velocity graph's (all float32) and the time to step to. */
@@ -117,7 +128,7 @@ export function eulerUpdate(x: Float32Array, v: Float32Array, dt: number): Float
   return out;
 }
 
-type OrtModule = typeof Ort;
+export type OrtModule = typeof Ort;
 
 const runtimes = new Map<Backend, Promise<OrtModule>>();
 
@@ -131,7 +142,7 @@ export async function pickBackend(prefer: Backend | "auto" = "auto"): Promise<Ba
 }
 
 /** onnxruntime-web's build for `backend`, loaded from this server on first use. */
-function loadRuntime(backend: Backend): Promise<OrtModule> {
+export function loadRuntime(backend: Backend): Promise<OrtModule> {
   let loaded = runtimes.get(backend);
   if (!loaded) {
     const file = backend === "webgpu" ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs";
@@ -157,6 +168,19 @@ export interface GraphFiles {
   data?: { name: string; bytes: Uint8Array };
 }
 
+/** A session for one exported graph on `backend` (WebGPU falls back to wasm for what it lacks). */
+export function createSession(
+  ort: OrtModule,
+  files: GraphFiles,
+  backend: Backend,
+): Promise<Ort.InferenceSession> {
+  return ort.InferenceSession.create(files.graph, {
+    executionProviders: backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"],
+    externalData: files.data ? [{ path: files.data.name, data: files.data.bytes }] : [],
+    graphOptimizationLevel: "all",
+  });
+}
+
 /** A loaded velocity graph, ready to take steps. */
 export class LocalVelocity {
   private constructor(
@@ -174,11 +198,7 @@ export class LocalVelocity {
     const shapes = velocityShapes(manifest);
     const backend = await pickBackend(prefer);
     const ort = await loadRuntime(backend);
-    const session = await ort.InferenceSession.create(files.graph, {
-      executionProviders: backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"],
-      externalData: files.data ? [{ path: files.data.name, data: files.data.bytes }] : [],
-      graphOptimizationLevel: "all",
-    });
+    const session = await createSession(ort, files, backend);
     return new LocalVelocity(ort, session, shapes, backend);
   }
 

@@ -1,13 +1,13 @@
 /**
- * The "run on this machine" page (web/local.html): the user picks the files of an ONNX export,
- * and the page runs one denoising step of its velocity graph in the browser (local-run.ts),
- * showing the backend, the time and the result, which can be downloaded as raw float32.
- * Generating a whole clip here (text encoder, all steps, decoder) is the next step.
+ * The "run on this machine" page (web/local.html): the user picks the files of an ONNX export;
+ * the page generates a clip from a prompt in the browser (local-generate.ts), or runs one
+ * denoising step on seeded inputs as a check (local-run.ts), showing the backend and the time.
+ * Nothing goes to the server: it only served the page and onnxruntime-web.
  */
+import { type ExportFiles, generateLocally, graphFiles, neededGraphs } from "./local-generate.ts";
 import {
   type Backend,
   type ExportManifest,
-  type GraphFiles,
   LocalVelocity,
   seededStepInputs,
   velocityShapes,
@@ -20,13 +20,29 @@ function el<T extends HTMLElement>(id: string): T {
 }
 
 const ui = {
-  form: el<HTMLFormElement>("local-form"),
+  pickForm: el<HTMLFormElement>("local-form"),
   files: el<HTMLInputElement>("export-files"),
   state: el("export-state"),
   backend: el<HTMLSelectElement>("backend"),
+  pickError: el("local-error"),
+  genForm: el<HTMLFormElement>("generate-form"),
+  prompt: el<HTMLTextAreaElement>("prompt"),
+  genSeed: el<HTMLInputElement>("gen-seed"),
+  genSteps: el<HTMLInputElement>("gen-steps"),
+  genGuidance: el<HTMLInputElement>("gen-guidance"),
+  genFps: el<HTMLInputElement>("gen-fps"),
+  generate: el<HTMLButtonElement>("generate"),
+  genStatus: el("generate-status"),
+  genError: el("generate-error"),
+  clip: el("clip"),
+  player: el<HTMLCanvasElement>("clip-player"),
+  clipCaption: el("clip-caption"),
+  strip: el("clip-strip"),
+  frames: el<HTMLCanvasElement>("clip-frames"),
+  stepForm: el<HTMLFormElement>("step-form"),
   seed: el<HTMLInputElement>("seed"),
   run: el<HTMLButtonElement>("run-step"),
-  error: el("local-error"),
+  stepError: el("step-error"),
   result: el("step-result"),
   summary: el("step-summary"),
   downloads: el("step-downloads"),
@@ -41,52 +57,130 @@ if (webgpuOption && !hasWebGpu) {
 
 interface Picked {
   manifest: ExportManifest;
-  files: GraphFiles;
+  files: ExportFiles;
 }
 
 let picked: Picked | null = null;
-/** The loaded graph, kept for further runs while the same files and backend are picked. */
+/** The loaded velocity graph of the step check, kept while the same files and backend are picked. */
 let loaded: { velocity: LocalVelocity; prefer: string } | null = null;
 const urls: string[] = [];
+let playing: ReturnType<typeof setInterval> | null = null;
 
-function showError(err: unknown): void {
-  ui.error.textContent = err instanceof Error ? err.message : String(err);
-  ui.error.hidden = false;
+function show(node: HTMLElement, err: unknown): void {
+  node.textContent = err instanceof Error ? err.message : String(err);
+  node.hidden = false;
 }
 
 async function readPicked(list: FileList): Promise<Picked> {
-  const byName = new Map(Array.from(list, (f) => [f.name, f]));
-  const manifestFile = byName.get("manifest.json");
-  if (!manifestFile) throw new Error("pick the export's manifest.json too");
-  const manifest = JSON.parse(await manifestFile.text()) as ExportManifest;
+  const files = new Map<string, Uint8Array>();
+  for (const f of Array.from(list)) files.set(f.name, new Uint8Array(await f.arrayBuffer()));
+  const manifestBytes = files.get("manifest.json");
+  if (!manifestBytes) throw new Error("pick the export's manifest.json too");
+  const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as ExportManifest;
   velocityShapes(manifest); // checks it is an export with a velocity graph
-  const graphName = manifest.graphs.velocity.file;
-  const graph = byName.get(graphName);
-  if (!graph) throw new Error(`pick ${graphName} too`);
-  const data = byName.get(`${graphName}.data`);
-  return {
-    manifest,
-    files: {
-      graph: new Uint8Array(await graph.arrayBuffer()),
-      data: data ? { name: data.name, bytes: new Uint8Array(await data.arrayBuffer()) } : undefined,
-    },
-  };
+  return { manifest, files };
 }
 
+/** Which of the page's two actions the picked files allow. */
+function canRun(p: Picked, graphs: string[]): boolean {
+  return graphs.every((g) => p.manifest.graphs[g] && p.files.has(p.manifest.graphs[g].file));
+}
+
+function enable(): void {
+  const guided = Number(ui.genGuidance.value) !== 1;
+  ui.generate.disabled = !picked || !canRun(picked, neededGraphs(guided));
+  ui.run.disabled = !picked || !canRun(picked, ["velocity"]);
+}
+
+ui.genGuidance.addEventListener("input", enable);
+ui.pickForm.addEventListener("submit", (e) => e.preventDefault());
+
 ui.files.addEventListener("change", async () => {
-  ui.error.hidden = true;
-  ui.run.disabled = true;
+  ui.pickError.hidden = true;
   picked = null;
+  enable();
   await loaded?.velocity.release();
   loaded = null;
   if (!ui.files.files?.length) return;
   try {
     picked = await readPicked(ui.files.files);
-    ui.state.textContent = `Model ${picked.manifest.model}, latent [${picked.manifest.latent.join(", ")}].`;
-    ui.run.disabled = false;
+    const { model, clip } = picked.manifest;
+    ui.state.textContent = `Model ${model}, ${clip.width}×${clip.height}×${clip.frames} clips, latent [${picked.manifest.latent.join(", ")}].`;
   } catch (err) {
     ui.state.textContent = "";
-    showError(err);
+    show(ui.pickError, err);
+  }
+  enable();
+});
+
+/** A whole number in [min, max] from a field, or an error naming it. */
+function numberFrom(input: HTMLInputElement, what: string, min: number, max: number, whole = true) {
+  const v = Number(input.value);
+  if (input.value.trim() === "" || !Number.isFinite(v) || v < min || v > max) {
+    throw new Error(`${what} must be from ${min} to ${max}`);
+  }
+  if (whole && !Number.isInteger(v)) throw new Error(`${what} must be a whole number`);
+  return v;
+}
+
+function showClip(frames: Uint8Array[], width: number, height: number, fps: number): void {
+  const images = frames.map((rgb) => {
+    const rgba = new Uint8ClampedArray(width * height * 4);
+    for (let p = 0; p < width * height; p++) {
+      rgba.set(rgb.subarray(p * 3, p * 3 + 3), p * 4);
+      rgba[p * 4 + 3] = 255;
+    }
+    return new ImageData(rgba, width, height);
+  });
+  ui.frames.width = width * images.length;
+  ui.frames.height = height;
+  const strip = ui.frames.getContext("2d");
+  for (const [i, img] of images.entries()) strip?.putImageData(img, i * width, 0);
+  ui.player.width = width;
+  ui.player.height = height;
+  const player = ui.player.getContext("2d");
+  let at = 0;
+  if (playing) clearInterval(playing);
+  const next = () => {
+    player?.putImageData(images[at], 0, 0);
+    at = (at + 1) % images.length;
+  };
+  next();
+  playing = setInterval(next, 1000 / fps);
+  ui.clip.hidden = false;
+  ui.strip.hidden = false;
+}
+
+ui.genForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const chosen = picked;
+  if (!chosen) return;
+  ui.genError.hidden = true;
+  ui.generate.disabled = true;
+  try {
+    const prompt = ui.prompt.value.trim();
+    if (!prompt) throw new Error("the prompt is empty");
+    const options = {
+      prompt,
+      seed: numberFrom(ui.genSeed, "the seed", 0, 4294967295),
+      steps: numberFrom(ui.genSteps, "steps", 1, 200),
+      guidance: numberFrom(ui.genGuidance, "guidance", 0, 30, false),
+      fps: numberFrom(ui.genFps, "frames a second", 1, 60),
+      backend: ui.backend.value as Backend | "auto",
+      onStep: (step: number, steps: number) => {
+        ui.genStatus.textContent = `Step ${step} of ${steps}`;
+      },
+    };
+    ui.genStatus.textContent = "Loading the model…";
+    const clip = await generateLocally(chosen.manifest, chosen.files, options);
+    showClip(clip.frames, clip.width, clip.height, clip.fps);
+    ui.clipCaption.textContent = `Caption: ${clip.caption}`;
+    ui.genStatus.textContent = `Made ${clip.frames.length} frames of ${clip.width}×${clip.height} on ${clip.backend} in ${(clip.milliseconds / 1000).toFixed(1)} s.`;
+  } catch (err) {
+    ui.genStatus.textContent = "";
+    show(ui.genError, err);
+  } finally {
+    enable();
   }
 });
 
@@ -101,11 +195,11 @@ function downloadable(id: string, name: string, text: string, data: Float32Array
   return link;
 }
 
-ui.form.addEventListener("submit", async (e) => {
+ui.stepForm.addEventListener("submit", async (e) => {
   e.preventDefault();
   const chosen = picked;
   if (!chosen) return;
-  ui.error.hidden = true;
+  ui.stepError.hidden = true;
   ui.run.disabled = true;
   ui.summary.textContent = "Running…";
   try {
@@ -115,15 +209,12 @@ ui.form.addEventListener("submit", async (e) => {
       loaded = null;
       const velocity = await LocalVelocity.load(
         chosen.manifest,
-        chosen.files,
+        graphFiles(chosen.manifest, chosen.files, "velocity"),
         prefer as Backend | "auto",
       );
       loaded = { velocity, prefer };
     }
-    const seed = Number(ui.seed.value);
-    if (!Number.isInteger(seed) || seed < 0 || seed > 4294967295) {
-      throw new Error("the seed is a whole number from 0 to 4294967295");
-    }
+    const seed = numberFrom(ui.seed, "the seed", 0, 4294967295);
     const inputs = seededStepInputs(chosen.manifest, seed);
     const out = await loaded.velocity.step(inputs);
     for (const url of urls.splice(0)) URL.revokeObjectURL(url);
@@ -134,12 +225,11 @@ ui.form.addEventListener("submit", async (e) => {
       " (raw little-endian float32)",
     );
     ui.summary.textContent = `One step (t ${inputs.t} → ${inputs.tNext}) on ${out.backend} in ${out.milliseconds.toFixed(1)} ms: RMS of the velocity ${rms(out.v).toFixed(4)}, of x ${rms(out.next).toFixed(4)}.`;
-    ui.summary.dataset.backend = out.backend;
     ui.result.hidden = false;
   } catch (err) {
     ui.summary.textContent = "";
-    showError(err);
+    show(ui.stepError, err);
   } finally {
-    ui.run.disabled = !picked;
+    enable();
   }
 });
