@@ -4,15 +4,17 @@
  * the log has one row per step; a stop writes a checkpoint; a corrupt checkpoint is named.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
 import { createDevice, type Device } from "../src/devices.ts";
+import { writeWeights } from "../src/io/safetensors.ts";
 import { TokenTransformer } from "../src/nn/transformer.ts";
 import { cast, mul } from "../src/tensor/ops/elementwise.ts";
 import { softmaxCrossEntropy } from "../src/tensor/ops/loss.ts";
 import { sum } from "../src/tensor/ops/reduce.ts";
+import { readLatestEma } from "../src/train/checkpoint.ts";
 import { type TrainOptions, type TrainTask, train } from "../src/train/loop.ts";
 import { repeatingPatternBatch } from "../src/train/toy-sequences.ts";
 import { Rng } from "../src/util/rng.ts";
@@ -114,4 +116,31 @@ it("a checkpoint with a corrupt optimizer file is refused with its path", async 
     train(toyTask(device), options(runDir)),
     /step-000003\/optimizer\.safetensors: truncated/,
   );
+});
+
+it("readLatestEma reads the newest checkpoint's EMA, sharded or not, and null without one", async () => {
+  const run = join(dir, "ema-run");
+  assert.equal(await readLatestEma(run), null, "no run folder");
+  await mkdir(join(run, "step-000007"), { recursive: true });
+  await writeFile(join(run, "latest"), "step-000007\n");
+  assert.equal(await readLatestEma(run), null, "a checkpoint trained without an EMA");
+  // Two tensors of 64 KiB each with 100 KiB shards: two shards and an index, as big models get.
+  const a = Float32Array.from({ length: 16384 }, (_, i) => i / 7);
+  const b = Float32Array.from({ length: 16384 }, (_, i) => -i);
+  const files = await writeWeights(
+    join(run, "step-000007", "ema.safetensors"),
+    {
+      tensors: { "x.a": { shape: [128, 128], data: a }, "x.b": { shape: [16384], data: b } },
+      metadata: {},
+    },
+    { shardBytes: 100 * 1024 },
+  );
+  assert.ok(
+    files.some((f) => f.endsWith(".index.json")),
+    `sharded: ${files.join(", ")}`,
+  );
+  const ema = await readLatestEma(run);
+  assert.deepEqual(Object.keys(ema ?? {}).sort(), ["x.a", "x.b"]);
+  assert.deepEqual(Array.from(ema!["x.a"].data), Array.from(a));
+  assert.deepEqual(Array.from(ema!["x.b"].data), Array.from(b));
 });

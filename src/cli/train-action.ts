@@ -6,12 +6,11 @@
  * A `dit` run's model folder also gets a copy of the autoencoder it trained on, so that
  * `zoetrope generate --model <run>/model` works as it is.
  */
-import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Bucket } from "../data/buckets.ts";
 import { makeWorldClip } from "../data/world-stream.ts";
 import { createDevice } from "../devices.ts";
-import { readWeights as readWeightFile } from "../io/safetensors.ts";
 import { untrackCreatedFolder } from "../media/cleanup.ts";
 import { makeFolders } from "../media/safe-output.ts";
 import { measureLatentScale, SPATIAL_DOWN, VideoAutoencoder } from "../models/autoencoder.ts";
@@ -22,6 +21,7 @@ import { TextToVideo } from "../models/text-to-video.ts";
 import { videosToTensor } from "../models/video-tensor.ts";
 import { loadWeights, readWeights, saveWeights } from "../models/weights.ts";
 import type { Module } from "../nn/module.ts";
+import { readLatestEma } from "../train/checkpoint.ts";
 import { type StepInfo, train } from "../train/loop.ts";
 import { Rng } from "../util/rng.ts";
 import { AE_FILE, T2V_FILE } from "./model-files.ts";
@@ -89,15 +89,14 @@ function checkBuckets(cfg: ModelConfig, buckets: Bucket[], dit: boolean): void {
   }
 }
 
-/** Loads the newest checkpoint's EMA weights (the ones to ship) into `model`, if it has them. */
-async function loadEma(runDir: string, model: Module): Promise<boolean> {
-  const latest = (await readFile(join(runDir, "latest"), "utf8").catch(() => "")).trim();
-  if (!latest) return false;
-  const path = join(runDir, latest, "ema.safetensors");
-  if (!(await stat(path).catch(() => null))) return false;
-  const { tensors } = await readWeightFile(path);
+/**
+ * Loads the newest checkpoint's EMA weights (the ones to ship) into `model`. A run trained with
+ * an EMA always has them; their absence is an error, not a reason to ship the raw weights.
+ */
+async function loadEma(runDir: string, model: Module): Promise<void> {
+  const tensors = await readLatestEma(runDir);
+  if (!tensors) throw new Error(`${runDir}: the newest checkpoint has no EMA weights to ship`);
   model.loadStateDict(Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, v.data])));
-  return true;
 }
 
 /**
@@ -228,6 +227,10 @@ async function runTraining(
     for (const l of others) process.on("SIGINT", l as NodeJS.SignalsListener);
   }
 
+  if (!(await stat(join(opts.out, "latest")).catch(() => null))) {
+    say(`stopped before the first step; nothing to save in ${opts.out}`);
+    return;
+  }
   // The EMA of the weights is what ships.
   const modelDir = join(opts.out, "model");
   await mkdir(modelDir, { recursive: true });

@@ -14,7 +14,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadModule, saveModule } from "../io/module-weights.ts";
-import { readWeights, WeightFileError, writeWeights } from "../io/safetensors.ts";
+import { type NamedArray, readWeights, WeightFileError, writeWeights } from "../io/safetensors.ts";
 import type { Module } from "../nn/module.ts";
 import { noGrad } from "../tensor/engine.ts";
 import { assign } from "../tensor/ops/shape.ts";
@@ -173,4 +173,20 @@ export async function loadCheckpoint(
     trainer.ema.updates = state.emaUpdates ?? state.step;
   }
   return { step: state.step, rng: state.rng, data: state.data };
+}
+
+/**
+ * The EMA weights of `runDir`'s newest checkpoint (what ships), by parameter name, or null when
+ * the run has no checkpoint or trained without an EMA. Big models' EMA files are sharded
+ * (ema.safetensors.index.json beside ema-0000k-of-0000n.safetensors): both forms are read.
+ */
+export async function readLatestEma(runDir: string): Promise<Record<string, NamedArray> | null> {
+  const latest = (await readFile(join(runDir, "latest"), "utf8").catch(() => "")).trim();
+  if (!STEP_RE.test(latest)) return null;
+  const path = join(runDir, latest, "ema.safetensors");
+  const stored = await Promise.all(
+    [path, `${path}.index.json`].map((p) => stat(p).catch(() => null)),
+  );
+  if (!stored.some(Boolean)) return null;
+  return (await readWeights(path)).tensors;
 }
