@@ -3,9 +3,9 @@
  * that disappears (behind an occluder, out of the frame, or because a generator dropped it)
  * leaves its track open, and a later detection of the same colour near where it should be
  * resumes it; a same-coloured object that pops up far away right after one vanished is linked
- * too, as a jump, so that the scores can judge the jump instead of seeing two objects. Two
- * objects of one colour that touch show as one blob: both tracks go on, each with its share of
- * the blob's pixels.
+ * too, as a jump, so that the scores can judge the jump instead of seeing two objects. Objects
+ * of one colour that touch (two, three in a row, ...) show as one blob: all their tracks go on,
+ * each with its share of the blob's pixels.
  */
 import type { ColorName } from "../scene.ts";
 import type { Detection } from "./segment.ts";
@@ -154,31 +154,35 @@ export function trackDetections(frames: Detection[][], options: TrackOptions): T
       chosen.set(p.o, p);
     }
 
-    // 2. A track left without a detection whose object now touches another of its colour: the
-    //    two show as one blob, given to the other's track. Both go on, each with its share.
+    // 2. Tracks left without a detection whose objects now touch others of their colour: they
+    //    show as one blob, given to one of their tracks (or to none, when it is too big for any
+    //    one object). All go on, each with its share.
     const merges = findMerges(open, assigned, dets, f);
+    const owners = new Set(merges.map((m) => m.owner));
     for (const [o, p] of chosen) {
       const last = o.track.obs[o.track.obs.length - 1];
       const gap = f - last.frame;
-      // A merged blob's centroid is off the object's own by half the other's width: no jump.
-      const jump = p.miss > p.gate && !merges.some((m) => m.a === o);
+      // A merged blob's centroid is off the object's own by half the others' width: no jump.
+      const jump = p.miss > p.gate && !owners.has(o);
       if (gap > 1 || jump) {
         o.track.links.push({ to: o.track.obs.length, missing: gap - 1, miss: p.miss, jump });
       }
     }
     for (const m of merges) {
-      const gap = f - m.b.track.obs[m.b.track.obs.length - 1].frame;
-      if (gap > 1) {
-        m.b.track.links.push({ to: m.b.track.obs.length, missing: gap - 1, miss: 0, jump: false });
-      }
-      addObservation(m.a, f, [m.parts[0]], true);
-      addObservation(m.b, f, [m.parts[1]], true);
+      taken[m.d] = true;
+      m.members.forEach((o, i) => {
+        const gap = f - o.track.obs[o.track.obs.length - 1].frame;
+        if (o !== m.owner && gap > 1) {
+          o.track.links.push({ to: o.track.obs.length, missing: gap - 1, miss: 0, jump: false });
+        }
+        addObservation(o, f, [m.parts[i]], true);
+      });
     }
 
     // 3. Leftover pieces next to a detection already given to a track of their colour are the
     //    same object split by something in front of it.
     for (const [o, d] of assigned) {
-      if (merges.some((m) => m.a === o)) continue;
+      if (owners.has(o)) continue;
       const main = dets[d];
       const pieces: Detection[] = [main];
       dets.forEach((det, k) => {
@@ -254,23 +258,30 @@ const MERGE_GAP = 2;
  * a thin occluder as it first comes into view) that start two tracks must not go on as two.
  */
 const MERGE_HISTORY = 3;
-/** Most a merged blob's area may exceed the sum of both objects' areas. */
+/** Most a merged blob's area may exceed the sum of its objects' areas. */
 const MERGED_AREA_MAX = 1.3;
+/** Most tracks weighed as possibly inside one blob (the nearest; subsets of them are tried). */
+const MERGE_CANDIDATES = 6;
 
 interface Merge {
-  /** The track the blob was given to, and the one found inside it. */
-  a: Open;
-  b: Open;
-  /** The blob's share of each, in that order. */
-  parts: [Detection, Detection];
+  /** The blob's index among the frame's detections. */
+  d: number;
+  /** The track the blob was given to in step 1, if any (one of `members`). */
+  owner: Open | null;
+  /** The tracks whose objects make up the blob (at least two). */
+  members: Open[];
+  /** The blob's share of each member, in the same order. */
+  parts: Detection[];
 }
 
 /**
- * Blobs that are two touching objects of one colour: a track without a detection this frame
- * (seen within the last MERGE_GAP frames, and for a while before) whose predicted place lies
- * inside a blob given to another track of its colour, when that blob has about the area of both
- * objects (closer to their sum than to either alone: one hidden behind or gone next to the
- * other leaves only its own) and spans both predicted places and little more.
+ * Blobs that are several touching objects of one colour: tracks without a detection this frame
+ * (seen within the last MERGE_GAP frames, and for a while before) whose predicted places lie
+ * inside a blob of their colour, together with the track it was given to (if any), when the blob
+ * has about the area of all of them (closer to their sum than to the sum without the smallest:
+ * one hidden behind or gone next to the others leaves only theirs) and spans their predicted
+ * places and little more. Of the groups that fit a blob, the one whose areas add up nearest the
+ * blob's wins; blobs are then settled best fit first, each track in one group at most.
  */
 function findMerges(
   open: Open[],
@@ -278,46 +289,67 @@ function findMerges(
   dets: Detection[],
   frame: number,
 ): Merge[] {
-  const merges: Merge[] = [];
-  const used = new Set<number>();
-  for (const b of open) {
-    if (assigned.has(b)) continue;
-    const lastB = b.track.obs[b.track.obs.length - 1];
-    if (frame - lastB.frame > MERGE_GAP || b.track.obs.length < MERGE_HISTORY) continue;
-    const pb = predictedPlace(b, frame);
-    let best: Merge | null = null;
-    let bestMiss = Number.POSITIVE_INFINITY;
-    for (const [a, d] of assigned) {
-      const det = dets[d];
-      if (used.has(d) || det.colorIndex !== b.track.colorIndex) continue;
-      if (a.track.obs.length < MERGE_HISTORY) continue;
-      const areaA = a.size * a.size;
-      const areaB = b.size * b.size;
-      const sum = areaA + areaB;
-      if (det.area < Math.max(areaA, areaB) + 0.5 * Math.min(areaA, areaB)) continue;
+  const ownerOf = new Map<number, Open>();
+  for (const [a, d] of assigned) ownerOf.set(d, a);
+  const loose = open.filter((b) => {
+    if (assigned.has(b) || b.track.obs.length < MERGE_HISTORY) return false;
+    return frame - b.track.obs[b.track.obs.length - 1].frame <= MERGE_GAP;
+  });
+  if (loose.length === 0) return [];
+  const places = new Map<Open, Place>();
+  for (const o of [...loose, ...assigned.keys()]) places.set(o, predictedPlace(o, frame));
+  const options: (Merge & { miss: number })[] = [];
+  dets.forEach((det, d) => {
+    const owner = ownerOf.get(d) ?? null;
+    if (owner && owner.track.obs.length < MERGE_HISTORY) return;
+    const near = (o: Open) => {
+      const p = places.get(o)!;
+      return Math.hypot(p.cx - det.cx, p.cy - det.cy);
+    };
+    const candidates = loose
+      .filter((b) => b.track.colorIndex === det.colorIndex)
+      .filter((b) => within([places.get(b)!.cx, places.get(b)!.cy], det.bbox, 0.3 * b.size + 1.5))
+      .sort((a, b) => near(a) - near(b))
+      .slice(0, MERGE_CANDIDATES);
+    let best: (Merge & { miss: number }) | null = null;
+    for (let mask = 1; mask < 1 << candidates.length; mask++) {
+      const members = candidates.filter((_, i) => mask & (1 << i));
+      if (owner) members.unshift(owner);
+      if (members.length < 2) continue;
+      const areas = members.map((o) => o.size * o.size);
+      const sum = areas.reduce((t, a) => t + a, 0);
+      if (det.area < sum - 0.5 * Math.min(...areas)) continue;
       if (det.area > MERGED_AREA_MAX * sum) continue;
-      const pa = predictedPlace(a, frame);
-      const inside = Math.max(1.5, 0.3 * Math.min(a.size, b.size));
-      if (!within([pa.cx, pa.cy], det.bbox, inside) || !within([pb.cx, pb.cy], det.bbox, inside))
-        continue;
-      // Room for objects that stopped short of their prediction against each other.
-      const around = Math.max(2, 0.5 * Math.max(a.size, b.size)) + pa.step + pb.step;
-      const both = unionBox([pa.bbox, pb.bbox]);
-      if (!within([det.bbox[0], det.bbox[1]], both, around)) continue;
-      if (!within([det.bbox[2], det.bbox[3]], both, around)) continue;
-      const lastA = a.track.obs[a.track.obs.length - 1];
-      const parts = splitBlob(det, lastA, lastB, areaA / sum);
-      if (!parts) continue;
       const miss = Math.abs(det.area - sum);
-      if (miss < bestMiss) {
-        bestMiss = miss;
-        best = { a, b, parts };
-      }
+      if (best && miss >= best.miss) continue;
+      const sizes = members.map((o) => o.size);
+      const at = members.map((o) => places.get(o)!);
+      const inside = Math.max(1.5, 0.3 * Math.min(...sizes));
+      if (!at.every((p) => within([p.cx, p.cy], det.bbox, inside))) continue;
+      // Room for objects that stopped short of their prediction against each other.
+      const steps = at.map((p) => p.step).sort((a, b) => b - a);
+      const around = Math.max(2, 0.5 * Math.max(...sizes)) + steps[0] + steps[1];
+      const all = unionBox(at.map((p) => p.bbox));
+      if (!within([det.bbox[0], det.bbox[1]], all, around)) continue;
+      if (!within([det.bbox[2], det.bbox[3]], all, around)) continue;
+      const lasts = members.map((o) => o.track.obs[o.track.obs.length - 1]);
+      const parts = splitBlob(
+        det,
+        lasts,
+        areas.map((a) => a / sum),
+      );
+      if (!parts) continue;
+      best = { d, owner, members, parts, miss };
     }
-    if (best) {
-      merges.push(best);
-      used.add(assigned.get(best.a)!);
-    }
+    if (best) options.push(best);
+  });
+  options.sort((a, b) => a.miss - b.miss);
+  const merges: Merge[] = [];
+  const used = new Set<Open>();
+  for (const m of options) {
+    if (m.members.some((o) => used.has(o))) continue;
+    for (const o of m.members) used.add(o);
+    merges.push(m);
   }
   return merges;
 }
@@ -360,26 +392,23 @@ function within(p: [number, number], b: [number, number, number, number], margin
 }
 
 /**
- * Splits a blob of two touching objects A and B into their shares: its pixels ordered along
- * the line from A's last place to B's, the first `shareA` of the coverage A's and the rest B's
- * (the cut runs where the objects meet, square to the line between them). A blob cut by the
- * frame edge has no coverage patch: it is taken as filling its box, and both parts are moved
- * together so that they weigh in at the blob's measured centroid.
+ * Splits a blob of touching objects into their shares by a power diagram about their last
+ * places: each bit of coverage goes to the object whose place is nearest less its weight, the
+ * weights chosen so that each object gets its share of the coverage. Between two neighbours
+ * the cut is square to the line joining their places: a row (two objects or more) is cut where
+ * its objects meet, an L (one on another, one beside) along both seams. A blob cut by the frame
+ * edge has
+ * no coverage patch: it is taken as filling its box, and all parts are moved together so that
+ * they weigh in at the blob's measured centroid. Null when two were last seen in one place.
  */
-function splitBlob(
-  det: Detection,
-  lastA: Observation,
-  lastB: Observation,
-  shareA: number,
-): [Detection, Detection] | null {
-  const dx = lastB.cx - lastA.cx;
-  const dy = lastB.cy - lastA.cy;
-  const len = Math.hypot(dx, dy);
-  // Seen in one place, they cannot be told apart.
-  if (len < 0.5) return null;
-  const ux = dx / len;
-  const uy = dy / len;
-  if (det.patch) return splitPatch(det, det.patch, ux, uy, shareA);
+function splitBlob(det: Detection, lasts: Observation[], shares: number[]): Detection[] | null {
+  for (let i = 0; i < lasts.length; i++) {
+    for (let j = i + 1; j < lasts.length; j++) {
+      if (Math.hypot(lasts[i].cx - lasts[j].cx, lasts[i].cy - lasts[j].cy) < 0.5) return null;
+    }
+  }
+  const centres = lasts.map((o): [number, number] => [o.cx, o.cy]);
+  if (det.patch) return splitPatch(det, det.patch, centres, shares);
   const [x0, y0, x1, y1] = det.bbox;
   const filled: CoveragePatch = {
     x0,
@@ -388,41 +417,102 @@ function splitBlob(
     h: y1 - y0,
     cover: new Float32Array((x1 - x0) * (y1 - y0)).fill(1),
   };
-  const parts = splitPatch(det, filled, ux, uy, shareA);
+  const parts = splitPatch(det, filled, centres, shares);
   if (!parts) return null;
-  const [a, b] = parts;
-  const sx = det.cx - (shareA * a.cx + (1 - shareA) * b.cx);
-  const sy = det.cy - (shareA * a.cy + (1 - shareA) * b.cy);
-  for (const p of [a, b]) {
-    p.cx += sx;
-    p.cy += sy;
+  let mx = 0;
+  let my = 0;
+  parts.forEach((p, i) => {
+    mx += shares[i] * p.cx;
+    my += shares[i] * p.cy;
+  });
+  for (const p of parts) {
+    p.cx += det.cx - mx;
+    p.cy += det.cy - my;
   }
-  return [a, b];
+  return parts;
 }
+
+/** Sub-samples a side per pixel in splitPatch: a cut through a pixel shares its coverage by them. */
+const SPLIT_SUB = 2;
+/** Steps (golden-ratio fractions) that jitter the sub-samples, so no two lie on one row or column. */
+const JITTER_X = 0.6180339887;
+const JITTER_Y = 0.7548776662;
+/** Rounds of weight fitting in splitPatch (two objects need one; a row of three a few). */
+const SPLIT_ROUNDS = 40;
+/** Share of the coverage by which each object's part may miss its share when the fit stops. */
+const SPLIT_TOLERANCE = 0.002;
 
 function splitPatch(
   det: Detection,
   patch: CoveragePatch,
-  ux: number,
-  uy: number,
-  shareA: number,
-): [Detection, Detection] | null {
+  centres: [number, number][],
+  shares: number[],
+): Detection[] | null {
   const { x0, y0, w, cover } = patch;
-  const at = (k: number) => (x0 + (k % w) + 0.5) * ux + (y0 + Math.floor(k / w) + 0.5) * uy;
-  const order: number[] = [];
+  const n = centres.length;
+  // Sub-samples of the covered pixels: their pixel, weight, and squared distance to each place.
+  // Each is jittered within its cell: on a grid, a cut square to a row of boxes would pass
+  // between whole columns of samples and miss the shares by up to half a column each.
+  const pix: number[] = [];
+  const wt: number[] = [];
+  const pts: [number, number][] = [];
   let total = 0;
   for (let k = 0; k < cover.length; k++) {
     if (cover[k] <= 0) continue;
-    order.push(k);
     total += cover[k];
+    for (let sy = 0; sy < SPLIT_SUB; sy++) {
+      for (let sx = 0; sx < SPLIT_SUB; sx++) {
+        pix.push(k);
+        wt.push(cover[k] / (SPLIT_SUB * SPLIT_SUB));
+        const gx = (k % w) * SPLIT_SUB + sx;
+        const gy = Math.floor(k / w) * SPLIT_SUB + sy;
+        const jx = (gy * JITTER_X) % 1;
+        const jy = (gx * JITTER_Y) % 1;
+        pts.push([x0 + (gx + jx) / SPLIT_SUB, y0 + (gy + jy) / SPLIT_SUB]);
+      }
+    }
   }
-  order.sort((i, j) => at(i) - at(j));
-  const mine = new Float32Array(cover.length);
-  let left = shareA * total;
-  for (const k of order) {
-    mine[k] = Math.max(0, Math.min(cover[k], left));
-    left -= mine[k];
+  const count = pix.length;
+  const d2 = centres.map(([cx, cy]) =>
+    Float64Array.from(pts, ([x, y]) => (x - cx) ** 2 + (y - cy) ** 2),
+  );
+  // Fit the weights (bias) one object at a time, the others held: its share is the samples whose
+  // distance less the best of the others' falls under its weight, so the weight that gives it
+  // its share is a quantile of that difference. Repeated until the shares settle.
+  const bias = new Float64Array(n);
+  const key = new Float64Array(count);
+  const idx = Array.from({ length: count }, (_, s) => s);
+  const owner = new Int32Array(count);
+  const assign = () => {
+    const got = new Float64Array(n);
+    for (let s = 0; s < count; s++) {
+      let best = 0;
+      for (let j = 1; j < n; j++) if (d2[j][s] - bias[j] < d2[best][s] - bias[best]) best = j;
+      owner[s] = best;
+      got[best] += wt[s];
+    }
+    return got;
+  };
+  for (let round = 0; round < SPLIT_ROUNDS; round++) {
+    for (let i = 0; i < n; i++) {
+      for (let s = 0; s < count; s++) {
+        let other = Number.POSITIVE_INFINITY;
+        for (let j = 0; j < n; j++) if (j !== i) other = Math.min(other, d2[j][s] - bias[j]);
+        key[s] = d2[i][s] - other;
+      }
+      idx.sort((a, b) => key[a] - key[b]);
+      let sum = 0;
+      let at = 0;
+      while (at < count - 1 && sum + wt[idx[at]] <= shares[i] * total) sum += wt[idx[at++]];
+      bias[i] = at === 0 ? key[idx[0]] - 1 : (key[idx[at - 1]] + key[idx[at]]) / 2;
+    }
+    const got = assign();
+    if (got.every((g, i) => Math.abs(g - shares[i] * total) <= SPLIT_TOLERANCE * total)) break;
   }
+  const mine = centres.map(() => new Float32Array(cover.length));
+  for (let s = 0; s < count; s++) mine[owner[s]][pix[s]] += wt[s];
+  const order: number[] = [];
+  for (let k = 0; k < cover.length; k++) if (cover[k] > 0) order.push(k);
   const measure = (weight: (k: number) => number, share: number): Detection | null => {
     let area = 0;
     let sx = 0;
@@ -456,9 +546,13 @@ function splitPatch(
     // pixel or so); the lowest extent no lower than the blob's.
     return part(det, share, sx / area, sy / area, bbox, Math.min(bottom, det.bottom));
   };
-  const a = measure((k) => mine[k], shareA);
-  const b = measure((k) => cover[k] - mine[k], 1 - shareA);
-  return a && b ? [a, b] : null;
+  const parts: Detection[] = [];
+  for (let j = 0; j < shares.length; j++) {
+    const p = measure((k) => mine[j][k], shares[j]);
+    if (!p) return null;
+    parts.push(p);
+  }
+  return parts;
 }
 
 /** One object's share of a merged blob, as a detection of its own (no patch: not whole). */
