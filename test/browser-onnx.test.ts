@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as ortNode from "onnxruntime-node";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
 import { exportAction } from "../src/cli/export-action.ts";
 import { loadModel, T2V_FILE } from "../src/cli/model-files.ts";
 import { createDevice } from "../src/devices.ts";
@@ -31,8 +31,8 @@ import {
   seededStepInputs,
   velocityShapes,
 } from "../web/local-run.ts";
+import { launchChromium } from "./chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SEED = 7;
 
 let dir = "";
@@ -43,11 +43,6 @@ let browser: Browser;
 const pageProblems: string[] = [];
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: the browser tests run Debian's Chromium. Install it with \`sudo apt-get install -y chromium\` (.ci/run does)`,
-    );
-  }
   dir = await mkdtemp(join(tmpdir(), "zoetrope-browser-onnx-"));
   const model = await writeTinyModel(join(dir, "tiny"));
   await wakeZeroLayers(model);
@@ -61,12 +56,7 @@ before(async () => {
     concurrency: 0,
     rateLimit: { perSecond: 100_000, burst: 100_000 },
   });
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // --no-sandbox: test machines run as root, where Chromium's sandbox cannot start.
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -5,16 +5,12 @@
  * seed, follows the new job to its end and adds it to the gallery.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { type RunningServer, startServer } from "../src/server/server.ts";
-import { writeTinyModel } from "../src/testing/tiny-model.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
+import type { Browser, Page } from "puppeteer-core";
+import type { RunningServer } from "../src/server/server.ts";
+import { launchChromium } from "./chromium.ts";
+import { startTinyServer } from "./tiny-server.ts";
 
 let dir = "";
 let server: RunningServer;
@@ -22,26 +18,8 @@ let browser: Browser;
 const pageProblems: string[] = [];
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: the studio test runs Debian's Chromium. Install it with \`sudo apt-get install -y chromium\` (.ci/run does)`,
-    );
-  }
-  dir = await mkdtemp(join(tmpdir(), "zoetrope-studio-gallery-"));
-  const model = await writeTinyModel(join(dir, "tiny"));
-  server = await startServer({
-    dataDir: join(dir, "data"),
-    port: 0,
-    host: "127.0.0.1",
-    model,
-    rateLimit: { perSecond: 100_000, burst: 100_000 },
-  });
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // --no-sandbox: test machines run as root, where Chromium's sandbox cannot start.
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--mute-audio"],
-  });
+  browser = await launchChromium();
+  ({ dir, server } = await startTinyServer("studio-gallery"));
 });
 after(async () => {
   await browser?.close();

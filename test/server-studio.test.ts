@@ -6,17 +6,14 @@
  * and preview, ends, and plays from an object URL.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
 import { encodePng } from "../src/server/png.ts";
-import { type RunningServer, startServer } from "../src/server/server.ts";
-import { writeTinyModel } from "../src/testing/tiny-model.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
+import type { RunningServer } from "../src/server/server.ts";
+import { launchChromium } from "./chromium.ts";
+import { startTinyServer } from "./tiny-server.ts";
 
 let dir = "";
 let server: RunningServer;
@@ -25,27 +22,8 @@ let browser: Browser;
 const pageProblems: string[] = [];
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: the studio test runs Debian's Chromium. Install it with \`sudo apt-get install -y chromium\` (.ci/run does)`,
-    );
-  }
-  dir = await mkdtemp(join(tmpdir(), "zoetrope-server-studio-"));
-  const model = await writeTinyModel(join(dir, "tiny"));
-  server = await startServer({
-    dataDir: join(dir, "data"),
-    port: 0,
-    host: "127.0.0.1",
-    model,
-    // The page polls nothing, but a busy test machine should not meet the limit by accident.
-    rateLimit: { perSecond: 100_000, burst: 100_000 },
-  });
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // --no-sandbox: test machines run as root, where Chromium's sandbox cannot start.
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--mute-audio"],
-  });
+  browser = await launchChromium();
+  ({ dir, server } = await startTinyServer("server-studio"));
 });
 after(async () => {
   await browser?.close();
