@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Video } from "../../media/video.ts";
+import { assertPasses } from "../../testing/eval-support.ts";
 import type { SceneConstraints } from "../constraints.ts";
 import { expandPrompt } from "../expand.ts";
 import { restingHeight, sampleScene } from "../sample.ts";
@@ -23,17 +24,6 @@ import { type EvalReport, evaluateVideo } from "./evaluate.ts";
 import { formatSummary } from "./summary.ts";
 
 const SIZE = { width: 64, height: 64, fps: 24, seconds: 3 };
-
-/** Every score the verdict needs, present and at the mark: a missing score is a failure. */
-function assertPasses(r: EvalReport, what: string, needed: (keyof EvalReport["scores"])[]) {
-  const text = `${what}: ${JSON.stringify(r.scores)}\n${formatSummary(r)}`;
-  for (const name of needed) {
-    const value = r.scores[name];
-    assert.ok(value !== null, `${name} missing for ${text}`);
-    assert.ok(value >= 0.9, `${name} ${value} < 0.9 for ${text}`);
-  }
-  assert.ok(r.verdict.pass, `verdict for ${text}`);
-}
 
 test("the world's own clips, judged from the video and the prompt alone, pass", () => {
   const prompts: [string, number][] = [

@@ -6,28 +6,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Video } from "../../media/video.ts";
+import { assertPasses, GROUND_Y, paintedTracks } from "../../testing/eval-support.ts";
 import { restingHeight } from "../sample.ts";
 import { OBJECT_COLORS, type ObjectSpec, type SceneSpec, type SizeName } from "../scene.ts";
 import { simulate } from "../simulate.ts";
-import { type EvalReport, evaluateVideo } from "./evaluate.ts";
-import { segmentFrame } from "./segment.ts";
+import { evaluateVideo } from "./evaluate.ts";
 import { formatSummary } from "./summary.ts";
-import { type Canvas, paintVideo } from "./synthetic.ts";
-import { trackDetections } from "./track.ts";
 
 const SIZE = { width: 64, height: 64, fps: 24, seconds: 3 };
 const FRAMES = SIZE.fps * SIZE.seconds;
-
-/** Every score the verdict needs, present and at the mark (as in evaluate.test.ts). */
-function assertPasses(r: EvalReport, what: string, needed: (keyof EvalReport["scores"])[]) {
-  const text = `${what}: ${JSON.stringify(r.scores)}\n${formatSummary(r)}`;
-  for (const name of needed) {
-    const value = r.scores[name];
-    assert.ok(value !== null, `${name} missing for ${text}`);
-    assert.ok(value >= 0.9, `${name} ${value} < 0.9 for ${text}`);
-  }
-  assert.ok(r.verdict.pass, `verdict for ${text}`);
-}
 
 const box = (
   id: number,
@@ -226,18 +213,6 @@ test("the ball on top of a box, beside another ball of their colour, erased: sti
   assert.ok(r.scores.permanence! < 0.9, formatSummary(r));
 });
 
-const GROUND_Y = 56;
-
-/** Tracks of a painted clip on a plain stage (as track.test.ts paints them), 48 frames. */
-function tracksOf(draw: (c: Canvas, i: number) => void) {
-  const video = paintVideo(64, 64, 24, 48, (c, i) => {
-    c.fillScene([135, 190, 235], [110, 150, 80], GROUND_Y);
-    draw(c, i);
-  });
-  const dets = video.frames.map((f) => segmentFrame(f, 64, 64).detections);
-  return trackDetections(dets, { maxSpeed: 8 });
-}
-
 /**
  * Painted boxes of one colour (sides given) slide left and come to rest in a row against each
  * other: the front one stops at x = 8 and each of the others runs into the one ahead of it.
@@ -250,7 +225,7 @@ function boxesInARow(sides: number[]) {
     const touching = place(k - 1, i) + (sides[k - 1] + sides[k]) / 2;
     return Math.max(touching, starts[k] - speeds[k] * i);
   };
-  const tracks = tracksOf((c, i) => {
+  const { tracks } = paintedTracks((c, i) => {
     sides.forEach((s, k) => {
       c.square(place(k, i), GROUND_Y - s / 2, s, 0, OBJECT_COLORS.blue);
     });

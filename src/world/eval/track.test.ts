@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { GROUND_Y, paintedTracks } from "../../testing/eval-support.ts";
 import { OBJECT_COLORS } from "../scene.ts";
 import { analyseMotion } from "./motion.ts";
-import { segmentFrame } from "./segment.ts";
-import { type Canvas, paintVideo } from "./synthetic.ts";
-import { trackDetections } from "./track.ts";
 
-const SKY = [135, 190, 235] as const;
-const GROUND = [110, 150, 80] as const;
 const PPM = 16;
-const GROUND_Y = 56;
 const G = 9.81;
 
 /** Height of a bouncing ball's centre: dropped from h0, radius r, restitution e. */
@@ -28,19 +23,9 @@ function bouncing(t: number, h0: number, r: number, e: number): number {
   return h;
 }
 
-function tracksOf(draw: (c: Canvas, i: number, t: number) => void, frames = 48, fps = 24) {
-  const video = paintVideo(64, 64, fps, frames, (c, i, t) => {
-    c.fillScene(SKY, GROUND, GROUND_Y);
-    draw(c, i, t);
-  });
-  const dets = video.frames.map((f) => segmentFrame(f, 64, 64).detections);
-  // 12 m/s at 16 px/m and 24 frames/s.
-  return { video, tracks: trackDetections(dets, { maxSpeed: 8 }) };
-}
-
 test("a dropped bouncing ball is one track, with gravity in its flights and its bounces found", () => {
   const r = 0.25;
-  const { tracks } = tracksOf((c, _i, t) => {
+  const { tracks } = paintedTracks((c, _i, t) => {
     const h = bouncing(t, 2.5, r, 0.8);
     c.disc(20, GROUND_Y - h * PPM, r * PPM, OBJECT_COLORS.red);
   }, 72);
@@ -59,7 +44,7 @@ test("a dropped bouncing ball is one track, with gravity in its flights and its 
 });
 
 test("a box rolled to the right is 'rolled' and goes right; a still one is 'resting'", () => {
-  const { tracks } = tracksOf((c, _i, t) => {
+  const { tracks } = paintedTracks((c, _i, t) => {
     c.square(10 + 3 * PPM * t - 0.5 * PPM * t * t, GROUND_Y - 4, 8, 0, OBJECT_COLORS.blue);
     c.triangle(50, GROUND_Y - 3, 9, 0, OBJECT_COLORS.yellow);
   });
@@ -77,7 +62,7 @@ test("a box rolled to the right is 'rolled' and goes right; a still one is 'rest
 });
 
 test("a thrown ball flies left on a parabola", () => {
-  const { tracks } = tracksOf(
+  const { tracks } = paintedTracks(
     (c, _i, t) =>
       c.disc(54 - 1.5 * PPM * t, 20 - 2 * PPM * t + 0.5 * G * PPM * t * t, 3, OBJECT_COLORS.green),
     20,
@@ -91,7 +76,7 @@ test("a thrown ball flies left on a parabola", () => {
 });
 
 test("an object passing behind a pillar keeps its track across the gap", () => {
-  const { tracks } = tracksOf((c, _i, t) => {
+  const { tracks } = paintedTracks((c, _i, t) => {
     c.disc(4 + 1.6 * PPM * t, GROUND_Y - 3, 3, OBJECT_COLORS.purple);
     c.rect(28, 20, 36, GROUND_Y, [150, 150, 160]);
   });
@@ -102,7 +87,7 @@ test("an object passing behind a pillar keeps its track across the gap", () => {
 });
 
 test("an object that jumps across the frame is linked as a jump, not as a new object", () => {
-  const { tracks } = tracksOf((c, i) => {
+  const { tracks } = paintedTracks((c, i) => {
     const x = i < 20 ? 10 + i * 0.3 : 50 + (i - 20) * 0.3;
     c.disc(x, GROUND_Y - 3, 3, OBJECT_COLORS.orange);
   });
@@ -113,7 +98,7 @@ test("an object that jumps across the frame is linked as a jump, not as a new ob
 });
 
 test("two balls of one colour keep separate tracks", () => {
-  const { tracks } = tracksOf((c, _i, t) => {
+  const { tracks } = paintedTracks((c, _i, t) => {
     c.disc(10 + PPM * t, 30, 3, OBJECT_COLORS.pink);
     c.disc(54 - PPM * t, 40, 3, OBJECT_COLORS.pink);
   }, 24);
@@ -127,7 +112,7 @@ test("two balls of one colour keep separate tracks", () => {
 test("a slow object alone that jumps further than a kick from nothing allows is a jump", () => {
   // 0.5 px a frame, then 10 px at once at frame 20, with nothing beside it to hit it. (The old
   // reach, 1.2 × size + the fastest speed, let such a step through as a collision's kick.)
-  const { tracks } = tracksOf((c, i) => {
+  const { tracks } = paintedTracks((c, i) => {
     c.disc(14 + 0.5 * i + (i >= 20 ? 10 : 0), 30, 3, OBJECT_COLORS.red);
   }, 30);
   assert.equal(tracks.length, 1);
@@ -135,7 +120,7 @@ test("a slow object alone that jumps further than a kick from nothing allows is 
   assert.equal(jumps.length, 1, JSON.stringify(tracks[0].links));
   assert.equal(tracks[0].obs[jumps[0].to].frame, 20);
   // The same step with another object right beside it is a kick, not a jump.
-  const kicked = tracksOf((c, i) => {
+  const kicked = paintedTracks((c, i) => {
     c.disc(14 + 0.5 * i + (i >= 20 ? 10 : 0), 30, 3, OBJECT_COLORS.red);
     if (i < 20) c.disc(14 + 0.5 * i + 7, 30, 3, OBJECT_COLORS.blue);
   }, 30).tracks.find((t) => t.color === "red")!;
@@ -151,7 +136,7 @@ test("a slow object alone that jumps further than a kick from nothing allows is 
 function touchingBoxes(stop = 16, gone = Number.POSITIVE_INFINITY) {
   const front = (i: number) => stop + 14 * Math.max(0, 1 - i / 16) ** 2;
   const rear = (i: number) => Math.max(front(i) + 8, stop + 34 - 1.5 * i);
-  const { tracks } = tracksOf((c, i) => {
+  const { tracks } = paintedTracks((c, i) => {
     if (i < gone) c.square(front(i), GROUND_Y - 3.5, 7, 0, OBJECT_COLORS.blue);
     c.square(rear(i), GROUND_Y - 4.5, 9, 0, OBJECT_COLORS.blue);
   });
