@@ -64,17 +64,13 @@ import {
 } from "../src/index.ts";
 import { frameCount } from "../src/models/generate.ts";
 import { windowFrames } from "../src/models/modes.ts";
-import { basePixelsPerMetre, groundRow } from "../src/world/camera.ts";
+import { basePixelsPerMetre } from "../src/world/camera.ts";
 import { evaluateVideo } from "../src/world/eval/evaluate.ts";
-import { segmentFrame } from "../src/world/eval/segment.ts";
-import { measureChromaSmear } from "../src/world/eval/smear.ts";
-import { sceneryColors, sceneryEdgeColors } from "../src/world/eval/theme.ts";
-import { type Track, trackDetections } from "../src/world/eval/track.ts";
+import { objectsFromPixels } from "../src/world/eval/objects-from-pixels.ts";
 import { TYPICAL_ARENA_WIDTH } from "../src/world/eval/view.ts";
 import { expandPrompt } from "../src/world/expand.ts";
 import type { ColorName, ThemeName } from "../src/world/scene.ts";
 import { simulate } from "../src/world/simulate.ts";
-import { GROUND_MARK_SHADE } from "../src/world/themes.ts";
 import { cpuModel } from "./cpu-info.ts";
 import { benchPrompts, roundTrip, THEMES } from "./eval-common.ts";
 
@@ -106,40 +102,14 @@ interface Seen {
   y: number;
 }
 
-/**
- * Tracked objects per frame, as evaluateVideo finds them (its step 1, repeated here because the
- * report gives objects, not positions): segmentation allowing for the clip's colour smear,
- * tracking at the world's top speed, and only tracks seen at least 3 frames running.
- */
+/** Tracked objects per frame, as evaluateVideo finds them (the report gives objects, not positions). */
 function trackPositions(video: Video): Seen[][] {
-  const { width, height, fps, frames } = video;
-  const chromaSmear = measureChromaSmear(frames, width, height).smear;
-  const segOpts = {
-    chromaSmear,
-    sceneryColors: sceneryColors(),
-    sceneryEdgeColors: sceneryEdgeColors(),
-    shadowFromRow: Math.max(0, Math.floor(groundRow(height)) - 1),
-    shadowDarkest: 0.3 * GROUND_MARK_SHADE,
-  };
-  const dets = frames.map((f) => segmentFrame(f, width, height, segOpts).detections);
+  const { width, height, frames } = video;
   const ppm = basePixelsPerMetre(TYPICAL_ARENA_WIDTH, width, height);
-  // 9 m/s, the evaluator's MAX_SPEED, with its quarter more for a zoom.
-  const tracks = trackDetections(dets, { maxSpeed: (1.25 * 9 * ppm) / fps });
-  const minRun = Math.max(3, Math.round(0.15 * fps));
   const out: Seen[][] = frames.map(() => []);
-  for (const t of tracks.filter((t) => longestRun(t) >= minRun))
+  for (const t of objectsFromPixels(video, ppm).tracks)
     for (const o of t.obs) out[o.frame].push({ color: t.color, x: o.cx, y: o.cy });
   return out;
-}
-
-function longestRun(t: Track): number {
-  let best = 0;
-  let run = 0;
-  for (let i = 0; i < t.obs.length; i++) {
-    run = i > 0 && t.obs[i].frame === t.obs[i - 1].frame + 1 ? run + 1 : 1;
-    best = Math.max(best, run);
-  }
-  return best;
 }
 
 /** Same-colour pairs, nearest first, each object used once: distances in % of `width`. */

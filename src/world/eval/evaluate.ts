@@ -10,23 +10,18 @@ import type { SceneConstraints } from "../constraints.ts";
 import { parsePrompt } from "../prompt.ts";
 import { GRAVITY, validateConstraints } from "../sample.ts";
 import type { SceneSpec, ThemeName } from "../scene.ts";
-import { GROUND_MARK_SHADE } from "../themes.ts";
 import { validateScene } from "../validate.ts";
 import { analyseMotion } from "./motion.ts";
 import { type ObjectSummary, summariseObjects } from "./objects.ts";
+import { objectsFromPixels } from "./objects-from-pixels.ts";
 import { type AdherenceScore, scoreAdherence } from "./scores/adherence.ts";
 import { type ContinuationScore, scoreContinuation } from "./scores/continuation.ts";
 import { type PermanenceScore, scorePermanence } from "./scores/permanence.ts";
 import { type PhysicsScore, scorePhysics } from "./scores/physics.ts";
-import { segmentFrame } from "./segment.ts";
-import { measureChromaSmear } from "./smear.ts";
 import { scoreTemporal, type TemporalScore } from "./temporal.ts";
-import { guessTheme, sceneryColors, sceneryEdgeColors } from "./theme.ts";
-import { type Track, trackDetections } from "./track.ts";
+import { guessTheme } from "./theme.ts";
+import type { Track } from "./track.ts";
 import { estimateView, rebaseTracks, TYPICAL_ARENA_WIDTH } from "./view.ts";
-
-/** Fastest an object of the world plausibly moves (m/s): falls, throws and slides stay under 8 m/s. */
-const MAX_SPEED = 9;
 
 export interface EvalOptions {
   /** The prompt the clip was made from; parsed into constraints for the adherence score. */
@@ -104,30 +99,12 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
     }
   }
 
-  // 1. Objects from pixels, allowing for as much colour smear as the clip shows.
-  const chromaSmear = measureChromaSmear(frames, width, height).smear;
-  const segOpts = {
-    chromaSmear,
-    sceneryColors: sceneryColors(),
-    sceneryEdgeColors: sceneryEdgeColors(),
-    shadowFromRow: Math.max(0, Math.floor(groundRow(height)) - 1),
-    // A shadow may fall on one of the floor's darker marks (themes.ts).
-    shadowDarkest: 0.3 * GROUND_MARK_SHADE,
-  };
-  const segs = frames.map((f) => segmentFrame(f, width, height, segOpts));
-  const scenery = segs.map((s) => s.scenery);
-  // Nothing in the world moves faster than MAX_SPEED; a zoom can magnify it by a quarter more.
+  // 1. Objects from pixels, tracked at no more than the world's top speed at this scale.
   const ppm = reference
     ? cameraAt(reference.scene, 0, width, height).pixelsPerMetre
     : basePixelsPerMetre(TYPICAL_ARENA_WIDTH, width, height);
-  const all = trackDetections(
-    segs.map((s) => s.detections),
-    { maxSpeed: (1.25 * MAX_SPEED * ppm) / fps },
-  );
-  // An object is seen for a while without a break; what only flickers is segmentation noise
-  // (scenery edges blended into an object colour for a frame here and there).
-  const minRun = Math.max(3, Math.round(0.15 * fps));
-  const tracks = all.filter((t) => longestRun(t) >= minRun);
+  const { chromaSmear, segs, all, tracks } = objectsFromPixels(video, ppm);
+  const scenery = segs.map((s) => s.scenery);
 
   // 2. Into the world: camera, motion, what each object is.
   const view = estimateView({
@@ -284,17 +261,6 @@ function resolvePrompt(opts: EvalOptions): EvalReport["prompt"] {
     };
   }
   return null;
-}
-
-/** The most consecutive frames in which a track was detected. */
-function longestRun(t: Track): number {
-  let best = 0;
-  let run = 0;
-  for (let i = 0; i < t.obs.length; i++) {
-    run = i > 0 && t.obs[i].frame === t.obs[i - 1].frame + 1 ? run + 1 : 1;
-    best = Math.max(best, run);
-  }
-  return best;
 }
 
 /**
