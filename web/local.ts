@@ -4,6 +4,8 @@
  * denoising step on seeded inputs as a check (local-run.ts), showing the backend and the time.
  * Nothing goes to the server: it only served the page and onnxruntime-web.
  */
+
+import { el } from "./dom.ts";
 import { type ExportFiles, generateLocally, graphFiles, neededGraphs } from "./local-generate.ts";
 import {
   type Backend,
@@ -12,12 +14,6 @@ import {
   seededStepInputs,
   velocityShapes,
 } from "./local-run.ts";
-
-function el<T extends HTMLElement>(id: string): T {
-  const found = document.getElementById(id);
-  if (!found) throw new Error(`the page has no #${id}`);
-  return found as T;
-}
 
 const ui = {
   pickForm: el<HTMLFormElement>("local-form"),

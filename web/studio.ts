@@ -15,15 +15,10 @@ import {
   TERMINAL,
   whenUnauthorized,
 } from "./api.ts";
+import { el } from "./dom.ts";
 import { Gallery } from "./gallery.ts";
 import { buildSettingsForm, type SettingsForm } from "./schema-form.ts";
 import { readEventStream } from "./sse.ts";
-
-function el<T extends HTMLElement>(id: string): T {
-  const found = document.getElementById(id);
-  if (!found) throw new Error(`the page has no #${id}`);
-  return found as T;
-}
 
 const ui = {
   tokenForm: el<HTMLFormElement>("token-form"),
