@@ -1,8 +1,10 @@
 /**
  * Test support for the evaluator's tests: the pass check every clip that must pass goes through,
- * and the tracks of a painted clip on a plain stage (sky above, ground below row GROUND_Y).
+ * the tracks of a painted clip on a plain stage (sky above, ground below row GROUND_Y), and
+ * objects erased by painting the bare stage over them.
  */
 import assert from "node:assert/strict";
+import type { Video } from "../media/video.ts";
 import type { EvalReport } from "../world/eval/evaluate.ts";
 import { segmentFrame } from "../world/eval/segment.ts";
 import { formatSummary } from "../world/eval/summary.ts";
@@ -40,4 +42,30 @@ export function paintedTracks(
   });
   const dets = video.frames.map((f) => segmentFrame(f, 64, 64).detections);
   return { video, tracks: trackDetections(dets, { maxSpeed: 8 }) };
+}
+
+/**
+ * Paints columns [x0, x1) from row y0 down (to row `below`, not included, or to the bottom) with
+ * the bare stage, from frame `from` on.
+ */
+export function erase(
+  video: Video,
+  bare: Video,
+  from: number,
+  box: (frame: number) => [number, number, number],
+  below: (frame: number) => number = () => video.height,
+): Video {
+  const frames = video.frames.map((frame, i) => {
+    if (i < from) return frame;
+    const out = frame.slice();
+    const [x0, x1, y0] = box(i);
+    for (let y = Math.max(0, y0); y < Math.min(video.height, below(i)); y++) {
+      for (let x = Math.max(0, x0); x < Math.min(video.width, x1); x++) {
+        const o = (y * video.width + x) * 3;
+        out.set(bare.frames[i].subarray(o, o + 3), o);
+      }
+    }
+    return out;
+  });
+  return { ...video, frames };
 }

@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Video } from "../../media/video.ts";
-import { assertPasses, GROUND_Y, paintedTracks } from "../../testing/eval-support.ts";
+import { assertPasses, erase, GROUND_Y, paintedTracks } from "../../testing/eval-support.ts";
 import { restingHeight } from "../sample.ts";
 import { OBJECT_COLORS, type ObjectSpec, type SceneSpec, type SizeName } from "../scene.ts";
 import { simulate } from "../simulate.ts";
@@ -59,32 +58,6 @@ function threeBoxes() {
 }
 const THREE = threeBoxes();
 const THREE_BLUE = "three blue boxes sliding left at sunset";
-
-/**
- * Paints columns [x0, x1) from row y0 down (to row `below`, not included, or to the bottom) with
- * the bare stage, from frame `from` on.
- */
-function erase(
-  video: Video,
-  bare: Video,
-  from: number,
-  box: (frame: number) => [number, number, number],
-  below: (frame: number) => number = () => video.height,
-): Video {
-  const frames = video.frames.map((frame, i) => {
-    if (i < from) return frame;
-    const out = frame.slice();
-    const [x0, x1, y0] = box(i);
-    for (let y = Math.max(0, y0); y < Math.min(video.height, below(i)); y++) {
-      for (let x = Math.max(0, x0); x < Math.min(video.width, x1); x++) {
-        const o = (y * video.width + x) * 3;
-        out.set(bare.frames[i].subarray(o, o + 3), o);
-      }
-    }
-    return out;
-  });
-  return { ...video, frames };
-}
 
 test("three boxes of one colour resting in a row are all in view throughout", () => {
   const { truth, video } = THREE;
