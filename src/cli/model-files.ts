@@ -83,11 +83,14 @@ export async function loadModel(device: Device, dir: string): Promise<LoadedMode
   const hash = createHash("sha256");
   hashTensors(hash, aeSaved.tensors);
   hashTensors(hash, t2vSaved.tensors);
-  // Initial values are overwritten by the loaded weights; the seed only has to be fixed.
-  const ae = new VideoAutoencoder(device, new Rng(0), aeSaved.config as AutoencoderConfig);
-  await loadWeights(aePath, ae, "autoencoder", aeSaved.config);
+  // Every parameter is overwritten by the loaded weights (loadWeights checks that the file has
+  // them all), so the networks are built without drawing random initial values.
+  const ae = device.withoutInit(
+    () => new VideoAutoencoder(device, new Rng(0), aeSaved.config as AutoencoderConfig),
+  );
+  await loadWeights(aePath, ae, "autoencoder", aeSaved.config, aeSaved);
   const cfg = t2vSaved.config as ModelConfig;
-  const t2v = new TextToVideo(device, new Rng(0), cfg);
-  await loadWeights(t2vPath, t2v, "text-to-video", cfg);
+  const t2v = device.withoutInit(() => new TextToVideo(device, new Rng(0), cfg));
+  await loadWeights(t2vPath, t2v, "text-to-video", cfg, t2vSaved);
   return { ae, t2v, name: String(cfg.name ?? "unnamed"), hash: hash.digest("hex") };
 }

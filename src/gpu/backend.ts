@@ -5,7 +5,7 @@
  */
 import type { Backend, Storage, View } from "../tensor/backend.ts";
 import type { DeviceOptions } from "../tensor/device.ts";
-import { bytesPerElement, type DType, f16Bits, f16FromBits } from "../tensor/dtype.ts";
+import { bytesPerElement, type DType, decodeF16Array, f16Bits } from "../tensor/dtype.ts";
 import { DeviceError, DeviceLostError, OutOfMemoryError } from "../tensor/errors.ts";
 import { openGpu } from "./adapter.ts";
 import { BufferPool } from "./buffer-pool.ts";
@@ -275,10 +275,7 @@ export class WebGpuBackend implements Backend {
     this.checkHealthy("read");
     if (view.dtype === "i32") return new Int32Array(raw, 0, view.size);
     if (view.dtype === "f32") return new Float32Array(raw, 0, view.size);
-    const h = new Uint16Array(raw, 0, view.size);
-    const out = new Float32Array(view.size);
-    for (let i = 0; i < view.size; i++) out[i] = f16FromBits(h[i]);
-    return out;
+    return decodeF16Array(new Uint16Array(raw, 0, view.size), new Float32Array(view.size));
   }
 
   async sync(): Promise<void> {

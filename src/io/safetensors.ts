@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { f16Bits, f16FromBits } from "../tensor/dtype.ts";
+import { decodeF16Array, f16Bits } from "../tensor/dtype.ts";
 
 export type StoredDType = "F32" | "F16";
 
@@ -47,9 +47,7 @@ function decodeValues(bytes: Uint8Array, dtype: StoredDType, count: number): Flo
   const copy = bytes.slice(); // aligned
   if (dtype === "F32") return new Float32Array(copy.buffer, 0, count);
   const halves = new Uint16Array(copy.buffer, 0, count);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = f16FromBits(halves[i]);
-  return out;
+  return decodeF16Array(halves, new Float32Array(count));
 }
 
 /** One safetensors file's bytes. */

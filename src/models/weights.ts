@@ -85,22 +85,25 @@ function jsonDiff(a: unknown, b: unknown, path = "config"): string[] {
 
 /**
  * Loads `file` into `module` (built from `config`). Throws a WeightFileError naming the file
- * when anything disagrees; the module is left untouched unless every check passes.
+ * when anything disagrees; the module is left untouched unless every check passes. `saved`
+ * passes the file's contents when the caller has already read it (to build the module from its
+ * config), so that it is not read and decoded twice.
  */
 export async function loadWeights(
   file: string,
   module: Module,
   kind: NetworkKind,
   config: unknown,
+  saved?: SavedWeights & { tensors: Record<string, NamedArray> },
 ): Promise<SavedWeights> {
-  const saved = await readWeights(file);
-  if (saved.kind !== kind)
-    throw new WeightFileError(`${file}: holds ${saved.kind} weights, expected ${kind}`);
-  const diff = jsonDiff(saved.config, config);
+  const weights = saved ?? (await readWeights(file));
+  if (weights.kind !== kind)
+    throw new WeightFileError(`${file}: holds ${weights.kind} weights, expected ${kind}`);
+  const diff = jsonDiff(weights.config, config);
   if (diff.length)
     throw new WeightFileError(
       `${file}: was trained with another config: ${diff.slice(0, 5).join("; ")}`,
     );
-  module.loadStateDict(checkState(module, saved.tensors, file));
-  return { kind: saved.kind, config: saved.config, metadata: saved.metadata };
+  module.loadStateDict(checkState(module, weights.tensors, file));
+  return { kind: weights.kind, config: weights.config, metadata: weights.metadata };
 }

@@ -57,6 +57,25 @@ export function f16FromBits(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
+let halfTable: Float32Array | undefined;
+
+/**
+ * Decodes an array of binary16 bits into `out`. Loading weights decodes millions of halves, so
+ * this goes through a 65,536-entry table (256 KiB, built on first use) rather than per-value
+ * arithmetic: a bundled model's weights decode in milliseconds instead of a second.
+ */
+export function decodeF16Array(halves: Uint16Array, out: Float32Array): Float32Array {
+  if (out.length < halves.length)
+    throw new Error(`decodeF16Array: ${out.length} outputs for ${halves.length} halves`);
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = f16FromBits(h);
+  }
+  const table = halfTable;
+  for (let i = 0; i < halves.length; i++) out[i] = table[halves[i]];
+  return out;
+}
+
 /** Rounds a number to the nearest value representable in binary16. */
 export function roundF16(value: number): number {
   return f16FromBits(f16Bits(value));
