@@ -6,8 +6,10 @@ import { after, before, describe, it } from "node:test";
 import * as ort from "onnxruntime-node";
 import { type CliResult, runCli, runCliUntil } from "../src/cli/run-cli.ts";
 import { createDevice } from "../src/devices.ts";
+import { writeWeights } from "../src/io/safetensors.ts";
 import { readMp4Metadata } from "../src/media/mp4-metadata.ts";
 import { readVideo } from "../src/media/read-video.ts";
+import type { ModelConfig } from "../src/models/config.ts";
 import { getConfig } from "../src/models/registry.ts";
 import { TextToVideo } from "../src/models/text-to-video.ts";
 import { readWeights } from "../src/models/weights.ts";
@@ -271,6 +273,54 @@ describe("zoetrope train", () => {
       ...["--width", "32", "--height", "32", "--steps", "2"],
     ]);
     assert.equal(g.code, 0, g.stderr);
+
+    // --init may change how the network is trained (timesteps, loss weighting), not what it is.
+    const t2vFile = join(ditRun, "model", "text-to-video.safetensors");
+    const source = await readWeights(t2vFile);
+    const restated = async (name: string, edit: (c: ModelConfig) => void) => {
+      const config = structuredClone(source.config) as ModelConfig;
+      edit(config);
+      const file = join(dir, `${name}.safetensors`);
+      const metadata = { ...source.metadata, config: JSON.stringify(config) };
+      await writeWeights(file, { tensors: source.tensors, metadata });
+      return file;
+    };
+    const otherSchedule = await restated("other-schedule", (c) => {
+      c.flow.baseTokens = 3;
+      c.dit.objectWeight = 7;
+    });
+    const tiny = getConfig("tiny");
+    const init = (file: string, out: string) =>
+      runCli([
+        "train",
+        "dit",
+        "--out",
+        join(dir, out),
+        "--ae",
+        aeFile,
+        "--init",
+        file,
+        "--steps",
+        "1",
+        ...stream,
+      ]);
+    const ok = await init(otherSchedule, "run-init-schedule");
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(
+      ok.stdout,
+      new RegExp(`flow.baseTokens changes from 3 to ${tiny.flow.baseTokens}`),
+    );
+    assert.match(
+      ok.stdout,
+      new RegExp(`dit.objectWeight changes from 7 to ${tiny.dit.objectWeight}`),
+    );
+    const wider = await restated("other-width", (c) => {
+      c.dit.heads = c.dit.heads * 2;
+    });
+    assertUserError(
+      await init(wider, "run-init-width"),
+      /was trained with another config: config\.dit\.heads/,
+    );
   });
 
   it("--init starts a new run from saved weights with a fresh optimiser", async () => {

@@ -116,10 +116,27 @@ async function initFromWeights(
   if (saved.kind !== kind)
     throw new Error(`--init ${file}: holds ${saved.kind} weights, not ${kind} weights`);
   const savedCfg = saved.config as Record<string, unknown>;
-  const expected =
-    kind === "autoencoder"
-      ? { ...cfg.ae, latentScale: savedCfg.latentScale }
-      : { ...cfg, ae: savedCfg.ae };
+  let expected: unknown;
+  if (kind === "autoencoder") expected = { ...cfg.ae, latentScale: savedCfg.latentScale };
+  else {
+    // The timestep distribution and the loss weighting are how the network is trained, not what
+    // it is: a new run may change them (reported), but nothing of the architecture.
+    const savedT2v = savedCfg as Partial<ModelConfig>;
+    expected = {
+      ...cfg,
+      ae: savedCfg.ae,
+      flow: savedT2v.flow,
+      dit: { ...cfg.dit, objectWeight: savedT2v.dit?.objectWeight },
+    };
+    const changes = [
+      ...(["logitMean", "logitStd", "baseTokens"] as const).map(
+        (k) => [`flow.${k}`, savedT2v.flow?.[k], cfg.flow[k]] as const,
+      ),
+      ["dit.objectWeight", savedT2v.dit?.objectWeight, cfg.dit.objectWeight] as const,
+    ].filter(([, was, now]) => was !== now);
+    for (const [what, was, now] of changes)
+      say(`--init ${file}: training setting ${what} changes from ${was} to ${now}`);
+  }
   await loadWeights(file, model, kind, expected);
 }
 
