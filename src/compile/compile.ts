@@ -88,7 +88,22 @@ export function sessionOptions(): ort.InferenceSession.SessionOptions {
     // Off: the static memory plan held ~450 MB more at peak on a DiT block's training step, for
     // no measured speed (bench/cpu-step.ts, AMD EPYC, 2026-12-05).
     enableMemPattern: false,
+    // ZOETROPE_ORT_PROFILE=<prefix>: ONNX Runtime's per-node profile of every compiled program,
+    // written as <prefix>_<date>.json when the process exits (tools/ort-profile.ts sums it up).
+    ...(process.env.ZOETROPE_ORT_PROFILE
+      ? { enableProfiling: true, profileFilePrefix: process.env.ZOETROPE_ORT_PROFILE }
+      : {}),
   };
+}
+
+const profiled: ort.InferenceSession[] = [];
+function keepProfile(session: ort.InferenceSession): void {
+  if (!process.env.ZOETROPE_ORT_PROFILE) return;
+  if (profiled.length === 0)
+    process.once("exit", () => {
+      for (const s of profiled) s.endProfiling();
+    });
+  profiled.push(session);
 }
 
 function backendOf(device: Device): OnnxBackend {
@@ -210,6 +225,7 @@ async function build<R extends StepResult>(
   const model = b.encode();
   const used = new Set(b.inputs.map((i) => i.name));
   const session = await ort.InferenceSession.create(model, sessionOptions());
+  keepProfile(session);
   return {
     session,
     model,
