@@ -26,6 +26,15 @@ export async function saveModule(
   return writeWeights(path, { tensors, metadata }, options);
 }
 
+/** Index of the first NaN or ±Infinity, or -1: a plain loop (findIndex with a callback took ~0.1 s on a 15 M-value model). */
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0) return i; // NaN − NaN and ∞ − ∞ are NaN
+  }
+  return -1;
+}
+
 /**
  * Checks stored tensors against `module`'s parameters — no strangers, none missing, the same
  * shapes, every value finite — and returns them as a state dict; `file` names the source in
@@ -51,7 +60,7 @@ export function checkState(
       throw new WeightFileError(
         `${file}: parameter "${path}" is [${s.shape}] in the file but [${t.shape}] in the model`,
       );
-    const bad = s.data.findIndex((v) => !Number.isFinite(v));
+    const bad = firstNonFinite(s.data);
     if (bad >= 0)
       throw new WeightFileError(`${file}: parameter "${path}" holds a non-finite value at ${bad}`);
     state[path] = s.data;

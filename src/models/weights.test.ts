@@ -102,6 +102,16 @@ describe("weight files", () => {
       data: new Float32Array(24).fill(Number.NaN),
     };
     await writeFile(forged, encodeWeights(content));
-    await assert.rejects(loadWeights(forged, ae, "autoencoder", cfg.ae), /non-finite value/);
+    await assert.rejects(loadWeights(forged, ae, "autoencoder", cfg.ae), /non-finite value at 0/);
+    for (const bad of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const data = new Float32Array(24).fill(0.5);
+      data[17] = bad;
+      content.tensors["decoder.head.bias"] = { shape: [24], data };
+      await writeFile(forged, encodeWeights(content));
+      await assert.rejects(
+        loadWeights(forged, ae, "autoencoder", cfg.ae),
+        /"decoder\.head\.bias" holds a non-finite value at 17/,
+      );
+    }
   });
 });
