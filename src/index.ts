@@ -19,6 +19,7 @@ import type { Video } from "./media/video.ts";
 import { frameCount, type Generated } from "./models/generate.ts";
 import type { StepCallback } from "./models/latent-preview.ts";
 import * as modes from "./models/modes.ts";
+import { DEFAULT_GUIDANCE, DEFAULT_STEPS } from "./models/sampling-defaults.ts";
 
 export type { LoadedModel } from "./cli/model-files.ts";
 export { readMp4Metadata } from "./media/mp4-metadata.ts";
@@ -48,7 +49,7 @@ export interface LibraryGenerateOptions {
   fps?: number;
   /** Denoising steps; 30 by default. */
   steps?: number;
-  /** Classifier-free guidance scale; 4 by default. */
+  /** Classifier-free guidance scale; DEFAULT_GUIDANCE (2) by default. */
   guidance?: number;
   /** Same seed and settings, same video; 0 by default. */
   seed?: number;
@@ -133,8 +134,8 @@ export async function generate(
     height: options.height ?? 64,
     frames,
     fps: fpsOr,
-    steps: options.steps ?? 30,
-    guidance: guidance ?? 4,
+    steps: options.steps ?? DEFAULT_STEPS,
+    guidance: guidance ?? DEFAULT_GUIDANCE,
     seed: options.seed ?? 0,
     method: options.method,
     onStep: options.onStep,
@@ -157,8 +158,8 @@ async function modeSetup(mode: string, o: LibraryModeOptions & { seconds?: numbe
   checkOptions(mode, o);
   const model = typeof o.model === "object" ? o.model : await loadModel(o.model);
   const sampler = {
-    steps: o.steps ?? 30,
-    guidance: o.guidance ?? 4,
+    steps: o.steps ?? DEFAULT_STEPS,
+    guidance: o.guidance ?? DEFAULT_GUIDANCE,
     seed: o.seed ?? 0,
     method: o.method,
     onStep: o.onStep,

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readMp4Metadata } from "../src/media/mp4-metadata.ts";
 import { readVideo } from "../src/media/read-video.ts";
+import { DEFAULT_GUIDANCE } from "../src/models/sampling-defaults.ts";
 import type { JobRecord } from "../src/queue/types.ts";
 import { generateKind } from "../src/server/kinds/generate.ts";
 import type { ProgressReport } from "../src/server/kinds.ts";
@@ -117,7 +118,7 @@ describe("generate and image jobs", () => {
 
   it("makes a tagged MP4 of the asked size, with progress per step and a final preview", async () => {
     const job = await submit(server, "generate", { prompt, seed: 7, ...small });
-    assert.equal(job.settings.guidance, 4, "defaults are filled in");
+    assert.equal(job.settings.guidance, DEFAULT_GUIDANCE, "defaults are filled in");
     assert.equal(job.settings.method, "euler");
     // The first job loads the model first, so the stream opens before any step.
     const events = await readEvents(`${server.url}/jobs/${job.id}/events`, undefined, {
@@ -156,7 +157,7 @@ describe("generate and image jobs", () => {
       frames: 5,
       fps: 8,
       steps: 2,
-      guidance: 4,
+      guidance: DEFAULT_GUIDANCE,
       seed: 7,
       method: "euler",
     });

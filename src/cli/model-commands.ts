@@ -4,6 +4,7 @@
  */
 import { type Command, InvalidArgumentError } from "commander";
 import { configNames } from "../models/registry.ts";
+import { DEFAULT_GUIDANCE, DEFAULT_STEPS } from "../models/sampling-defaults.ts";
 import type { ExportCliOptions } from "./export-action.ts";
 import type { GenerateCliOptions } from "./generate-action.ts";
 import { DEFAULT_MODEL_DIR } from "./model-files.ts";
@@ -18,8 +19,13 @@ function method(text: string): "euler" | "heun" {
 /** The sampler's options every model command shares: steps, guidance, seed, method, model. */
 export function addSamplerOptions(cmd: Command): Command {
   return cmd
-    .option("--steps <n>", "denoising steps, 1 to 1000", intIn(1, 1000), 30)
-    .option("--guidance <g>", "classifier-free guidance scale, 0 to 30", numberIn(0, 30, false), 4)
+    .option("--steps <n>", "denoising steps, 1 to 1000", intIn(1, 1000), DEFAULT_STEPS)
+    .option(
+      "--guidance <g>",
+      "classifier-free guidance scale, 0 to 30",
+      numberIn(0, 30, false),
+      DEFAULT_GUIDANCE,
+    )
     .option(
       "--seed <n>",
       `random seed, ${LIMITS.seed[0]} to ${LIMITS.seed[1]}: same seed and settings, same output`,

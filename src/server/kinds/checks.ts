@@ -1,6 +1,7 @@
 /** Settings checks the job kinds share, as zod refinements (issues name the field). */
 import { z } from "zod";
 import { checkPrompt } from "../../cli/prompt-check.ts";
+import { DEFAULT_GUIDANCE, DEFAULT_STEPS } from "../../models/sampling-defaults.ts";
 
 /**
  * A server job holds all its frames in memory while it encodes: 256 MiB of raw RGB at most
@@ -53,7 +54,7 @@ export const seedField = z.int().min(0).max(4294967295).default(0);
 /** The sampler's settings every model kind takes, with the CLI's defaults. */
 export const samplerFields = {
   seed: seedField,
-  steps: z.int().min(1).max(MAX_JOB_STEPS).default(30),
-  guidance: z.number().min(0).max(30).default(4),
+  steps: z.int().min(1).max(MAX_JOB_STEPS).default(DEFAULT_STEPS),
+  guidance: z.number().min(0).max(30).default(DEFAULT_GUIDANCE),
   method: z.enum(["euler", "heun"]).default("euler"),
 };
