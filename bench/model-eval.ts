@@ -7,7 +7,7 @@
  * frames 0, 4, 8, 12, 16, generated above world render, 2× nearest neighbour).
  *
  *   npx tsx bench/model-eval.ts --model <dir> [--prompts 100] [--seed-base 0] [--out <dir>]
- *     [--steps 30] [--guidance 4] [--size 64]
+ *     [--steps 30] [--guidance 2] [--size 64]
  *   npx tsx bench/model-eval.ts --list [--prompts 100]   (prints the prompts only)
  *
  * The prompts are fresh: training sees only the caption grammar's long captions of random
@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generate, loadModel, type Video } from "../src/index.ts";
+import { DEFAULT_GUIDANCE } from "../src/models/sampling-defaults.ts";
 import { encodePng } from "../src/server/png.ts";
 import { type EvalReport, evaluateVideo } from "../src/world/eval/evaluate.ts";
 import { expandPrompt } from "../src/world/expand.ts";
@@ -69,7 +70,7 @@ const { values } = parseArgs({
     "seed-base": { type: "string", default: "0" },
     out: { type: "string" },
     steps: { type: "string", default: "30" },
-    guidance: { type: "string", default: "4" },
+    guidance: { type: "string", default: String(DEFAULT_GUIDANCE) },
     size: { type: "string", default: "64" },
     list: { type: "boolean", default: false },
   },

@@ -44,7 +44,7 @@
  * The one-minute table also gives the generation's wall time and the CPU (bench/cpu-info.ts).
  *
  *   npx tsx bench/modes-eval.ts --model <dir> [--prompts 20] [--seed-base 0] [--out <dir>]
- *     [--steps 30] [--guidance 4] [--minute-prompts 1] [--minute-seconds 60]
+ *     [--steps 30] [--guidance 2] [--minute-prompts 1] [--minute-seconds 60]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -64,6 +64,7 @@ import {
 } from "../src/index.ts";
 import { frameCount } from "../src/models/generate.ts";
 import { windowFrames } from "../src/models/modes.ts";
+import { DEFAULT_GUIDANCE } from "../src/models/sampling-defaults.ts";
 import { basePixelsPerMetre } from "../src/world/camera.ts";
 import { evaluateVideo } from "../src/world/eval/evaluate.ts";
 import { objectsFromPixels } from "../src/world/eval/objects-from-pixels.ts";
@@ -296,7 +297,7 @@ const { values } = parseArgs({
     "seed-base": { type: "string", default: "0" },
     out: { type: "string" },
     steps: { type: "string", default: "30" },
-    guidance: { type: "string", default: "4" },
+    guidance: { type: "string", default: String(DEFAULT_GUIDANCE) },
     "minute-prompts": { type: "string", default: "1" },
     "minute-seconds": { type: "string", default: "60" },
   },

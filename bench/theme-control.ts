@@ -6,13 +6,14 @@
  * clip is the model's first prediction of the clean video from pure noise (x̂₀ at t = 1), which
  * is where the layout should come from the caption alone.
  *
- *   npx tsx bench/theme-control.ts --model <dir> [--model <dir> …] [--seeds 6] [--steps 30] [--guidance 4]
+ *   npx tsx bench/theme-control.ts --model <dir> [--model <dir> …] [--seeds 6] [--steps 30] [--guidance 2]
  *
  * Prints, per model: how often the guessed theme is the asked one (chance is 1 in 5), and how
  * often a seed's clips all get one theme whatever the caption (the seed decides).
  */
 import { parseArgs } from "node:util";
 import { generate, loadModel } from "../src/index.ts";
+import { DEFAULT_GUIDANCE } from "../src/models/sampling-defaults.ts";
 import { evaluateVideo } from "../src/world/eval/evaluate.ts";
 import { parsePrompt } from "../src/world/prompt.ts";
 import { cpuModel } from "./cpu-info.ts";
@@ -25,7 +26,7 @@ const { values } = parseArgs({
     model: { type: "string", multiple: true },
     seeds: { type: "string", default: "6" },
     steps: { type: "string", default: "30" },
-    guidance: { type: "string", default: "4" },
+    guidance: { type: "string", default: String(DEFAULT_GUIDANCE) },
   },
 });
 const models = values.model ?? [];
