@@ -107,6 +107,25 @@ describe("rectified flow", () => {
     const out = await sampleFlow(noise, oracle, { steps: 4, init: { latent: x0, strength: 0.5 } });
     assert.deepEqual(times, [0.5, 0.375, 0.25, 0.125]);
     assert.ok(maxDiff(await out.toArray(), await x0.toArray()) < 1e-5);
+
+    // With a shift, strength is the share of the shifted schedule run again: u from 0.5 down,
+    // so with shift 3 the times are 3u / (1 + 2u): 0.75, 0.5, then 0; the start is x0 noised to 0.75.
+    times.length = 0;
+    let start: Float32Array | Float64Array | Int32Array | null = null;
+    const watching = async (x: typeof x0, t: number) => {
+      start ??= await x.toArray();
+      return oracle(x, t);
+    };
+    const shifted = await sampleFlow(noise, watching, {
+      steps: 2,
+      shift: 3,
+      init: { latent: x0, strength: 0.5 },
+    });
+    assert.deepEqual(times, [0.75, 0.5]);
+    const [xv, nv] = await Promise.all([x0.toArray(), noise.toArray()]);
+    const want = xv.map((v, i) => 0.25 * v + 0.75 * nv[i]);
+    assert.ok(start && maxDiff(start, want) < 1e-6, "starts at x0 noised to t = 0.75");
+    assert.ok(maxDiff(await shifted.toArray(), xv) < 1e-5);
     assert.throws(() => timeGrid(0), /steps must be a positive integer/);
     assert.throws(() => timeGrid(4, 1, 1.5), /start time must be in \(0, 1\]/);
   });

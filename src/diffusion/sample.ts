@@ -29,19 +29,24 @@ export interface SampleOptions {
    */
   onStep?: (step: number, steps: number, t: number, denoised: () => Tensor) => unknown;
   /**
-   * SDEdit: start from `init` noised to time `strength` (in (0, 1]) instead of pure noise: the
-   * start is (1 − s)·init + s·noise and the grid runs from s down to 0.
+   * SDEdit: start part-way down the schedule from `init` instead of pure noise. `strength` (in
+   * (0, 1]) is the share of the schedule that is run again (as diffusers' img2img counts it):
+   * the grid is the usual one from u = strength down to 0 before the shift, so the start time is
+   * t₀ = timeShift(strength, shift) and the start (1 − t₀)·init + t₀·noise. Without a shift,
+   * t₀ = strength. With one, a given strength reaches the same stage of a sampling run at any
+   * size (at world-s's 3.2 for 2-s clips, 0.6 starts at t ≈ 0.83: the background is still
+   * undecided there, so an edit can change it).
    */
   init?: { latent: Tensor; strength: number };
 }
 
-/** steps + 1 times from `from` down to 0, uniform before the shift. */
+/** steps + 1 times, uniform in u from `from` down to 0, each shifted: t = timeShift(u, shift). */
 export function timeGrid(steps: number, shift = 1, from = 1): number[] {
   if (!Number.isInteger(steps) || steps < 1)
     throw new Error(`sample: steps must be a positive integer, got ${steps}`);
   if (!(from > 0 && from <= 1))
     throw new Error(`sample: start time must be in (0, 1], got ${from}`);
-  return Array.from({ length: steps + 1 }, (_, i) => from * timeShift(1 - i / steps, shift));
+  return Array.from({ length: steps + 1 }, (_, i) => timeShift(from * (1 - i / steps), shift));
 }
 
 /** Integrates from `noise` (caller-owned, not freed) to t = 0; returns the sample. */
@@ -50,10 +55,9 @@ export async function sampleFlow(
   velocity: Velocity,
   opts: SampleOptions,
 ): Promise<Tensor> {
-  const from = opts.init?.strength ?? 1;
-  const ts = timeGrid(opts.steps, opts.shift ?? 1, from);
+  const ts = timeGrid(opts.steps, opts.shift ?? 1, opts.init?.strength ?? 1);
   const init = opts.init;
-  let x = init ? noGrad(() => tidy(() => lerp(init.latent, noise, from))) : noise;
+  let x = init ? noGrad(() => tidy(() => lerp(init.latent, noise, ts[0]))) : noise;
   for (let i = 0; i < opts.steps; i++) {
     const [t, next] = [ts[i], ts[i + 1]];
     const prev = x;

@@ -23,8 +23,9 @@
  *   a while the transition is longer than one window holds, then a closing window whose latent 0
  *   is the last frame so far and whose last latent is b's first r frames (encoded as for
  *   backward): the trained first-last mask. Its frames between the two are the transition.
- * - edit: SDEdit — the clip's latent noised to time `strength` on the rectified-flow path and
- *   integrated back to 0 under the new prompt (strength 0 is the autoencoder's reconstruction).
+ * - edit: SDEdit — the clip's latent noised part-way along the rectified-flow path (`strength`
+ *   = the share of the sampling schedule run again, see sample.ts) and integrated back to 0 under
+ *   the new prompt (strength 0 is the autoencoder's reconstruction).
  * - long videos: a first text-to-video window, then forward windows as in extend.
  *
  * Appended or prepended frames are new; the source's own frames are kept byte for byte.
@@ -416,8 +417,8 @@ export async function loop(
 }
 
 /**
- * Edit by prompt (SDEdit): the clip's latent noised to time `strength` in [0, 1] and denoised
- * under `prompt`; 0 gives the autoencoder's reconstruction, 1 ignores the clip. The clip is
+ * Edit by prompt (SDEdit): the clip's latent noised to the point `strength` in [0, 1] of the
+ * sampling schedule (the share of it run again) and denoised under `prompt`; 0 gives the autoencoder's reconstruction, 1 ignores the clip. The clip is
  * padded with copies of its last frame to 1 + r·k frames and the output cut back to its length.
  */
 export async function edit(
