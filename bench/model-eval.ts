@@ -7,7 +7,7 @@
  * frames 0, 4, 8, 12, 16, generated above world render, 2× nearest neighbour).
  *
  *   npx tsx bench/model-eval.ts --model <dir> [--prompts 100] [--seed-base 0] [--out <dir>]
- *     [--steps 30] [--guidance 2] [--size 64]
+ *     [--steps 30] [--guidance 2] [--method euler|heun] [--size 64]
  *   npx tsx bench/model-eval.ts --list [--prompts 100]   (prints the prompts only)
  *
  * The prompts are fresh: training sees only the caption grammar's long captions of random
@@ -72,6 +72,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "30" },
     guidance: { type: "string", default: String(DEFAULT_GUIDANCE) },
     size: { type: "string", default: "64" },
+    method: { type: "string", default: "euler" },
     list: { type: "boolean", default: false },
   },
 });
@@ -89,6 +90,9 @@ const modelDir = resolve(values.model);
 for (const [name, v] of Object.entries({ prompts: n, "seed-base": seedBase, steps, size }))
   if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a whole number, got ${v}`);
 if (!(guidance >= 0)) throw new Error(`--guidance must be a number ≥ 0, got ${guidance}`);
+const method = values.method;
+if (method !== "euler" && method !== "heun")
+  throw new Error(`--method must be euler or heun, got ${method}`);
 
 const prompts = benchPrompts(n);
 const model = await loadModel(modelDir);
@@ -98,7 +102,7 @@ console.log(`model: ${modelDir} (${model.name}), weights sha256 ${model.hash}`);
 console.log(
   `${n} fresh prompts (fixed templates; training sees only the caption grammar's captions of random scenes), ` +
     `seeds ${seedBase}–${seedBase + n - 1}; ${size}×${size}, ${FRAMES} frames at ${FPS} fps; ` +
-    `${steps} steps, guidance ${guidance}; both through writeMp4 → readVideo`,
+    `${steps} ${method} steps, guidance ${guidance}; both through writeMp4 → readVideo`,
 );
 
 interface Row {
@@ -126,6 +130,7 @@ try {
       fps: FPS,
       steps,
       guidance,
+      method,
       seed,
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -245,7 +250,16 @@ if (values.out) {
   const json = join(out, "model-eval.json");
   const png = join(out, "samples.png");
   const settings = { modelDir, weights: model.hash, name: model.name, cpu: cpu.model, size };
-  const run = { ...settings, frames: FRAMES, fps: FPS, steps, guidance, seedBase, prompts: n };
+  const run = {
+    ...settings,
+    frames: FRAMES,
+    fps: FPS,
+    steps,
+    method,
+    guidance,
+    seedBase,
+    prompts: n,
+  };
   writeFileSync(json, `${JSON.stringify({ run, rows }, null, 1)}\n`);
   writeFileSync(png, contactSheet(sheet));
   console.log(`\nscores: ${json}`);
