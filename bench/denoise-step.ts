@@ -14,7 +14,7 @@
  *
  * Then, from start to finished file, the commands a user runs: `zoetrope generate` of a 2-second
  * 64×64 clip and `zoetrope image` of a 64×64 picture at the default settings (30 steps, guidance
- * 4), each a fresh process timed with /usr/bin/time (wall seconds and peak resident memory),
+ * 2), each a fresh process timed with /usr/bin/time (wall seconds and peak resident memory),
  * alternating, median of --runs. Beside them, what PyTorch's sampling loop of the same networks
  * would take from the medians just measured (30 guided steps + the decode; loading, text
  * encoding and writing the file left out, so the estimate is on PyTorch's side).
