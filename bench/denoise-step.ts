@@ -37,6 +37,7 @@ import { compile } from "../src/compile/compile.ts";
 import { createDevice } from "../src/devices.ts";
 import { latentSize, VideoAutoencoder } from "../src/models/autoencoder.ts";
 import { getConfig } from "../src/models/registry.ts";
+import { DEFAULT_GUIDANCE, DEFAULT_STEPS } from "../src/models/sampling-defaults.ts";
 import { TextToVideo } from "../src/models/text-to-video.ts";
 import { saveWeights } from "../src/models/weights.ts";
 import { noGrad, tidy } from "../src/tensor/engine.ts";
@@ -338,7 +339,7 @@ async function endToEnd(dir: string, torchClipMs: number, torchImageMs: number):
       }
     }
     console.log(
-      `\nend to end (fresh process each, median of ${RUNS} after one warm-up round; default settings: 30 steps, guidance 4)`,
+      `\nend to end (fresh process each, median of ${RUNS} after one warm-up round; default settings: ${DEFAULT_STEPS} steps, guidance ${DEFAULT_GUIDANCE})`,
     );
     console.log("| command | wall s | peak RSS MiB | target s | PyTorch loop estimate s |");
     console.log("| --- | --- | --- | --- | --- |");

@@ -40,8 +40,9 @@ if (!Number.isInteger(steps) || steps < 1)
   throw new Error(`--steps must be ≥ 1, got ${values.steps}`);
 if (!(guidance >= 0)) throw new Error(`--guidance must be ≥ 0, got ${values.guidance}`);
 
+const cpu = cpuModel();
 console.log(
-  `${cpuModel()}; ${seeds} seeds × ${THEME_PHRASES.length} themes, ${steps} steps, guidance ${guidance}`,
+  `CPU: ${cpu.model} [${cpu.flags}]; ${seeds} seeds × ${THEME_PHRASES.length} themes, ${steps} steps, guidance ${guidance}`,
 );
 const rows: string[] = [];
 for (const dir of models) {
