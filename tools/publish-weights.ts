@@ -24,7 +24,7 @@ const module =
   saved.kind === "autoencoder"
     ? new VideoAutoencoder(device, new Rng(0), saved.config as AutoencoderConfig)
     : new TextToVideo(device, new Rng(0), saved.config as ModelConfig);
-await loadWeights(from, module, saved.kind, saved.config);
+await loadWeights(from, module, saved.kind, saved.config, saved);
 const { format: _f, kind: _k, config: _c, ...extra } = saved.metadata;
 await mkdir(dirname(to), { recursive: true });
 const files = await saveWeights(to, module, saved.kind, saved.config, extra, {

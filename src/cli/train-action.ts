@@ -137,7 +137,7 @@ async function initFromWeights(
     for (const [what, was, now] of changes)
       say(`--init ${file}: training setting ${what} changes from ${was} to ${now}`);
   }
-  await loadWeights(file, model, kind, expected);
+  await loadWeights(file, model, kind, expected, saved);
 }
 
 export async function trainAction(what: string, opts: TrainCliOptions): Promise<void> {

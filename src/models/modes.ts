@@ -418,8 +418,9 @@ export async function loop(
 
 /**
  * Edit by prompt (SDEdit): the clip's latent noised to the point `strength` in [0, 1] of the
- * sampling schedule (the share of it run again) and denoised under `prompt`; 0 gives the autoencoder's reconstruction, 1 ignores the clip. The clip is
- * padded with copies of its last frame to 1 + r·k frames and the output cut back to its length.
+ * sampling schedule (the share of it run again) and denoised under `prompt`; 0 gives the
+ * autoencoder's reconstruction, 1 ignores the clip. The clip is padded with copies of its last
+ * frame to 1 + r·k frames and the output cut back to its length.
  */
 export async function edit(
   ae: VideoAutoencoder,
