@@ -6,8 +6,10 @@
  *   conv2d-taps the kT time taps stacked as channels of one 2-D Conv over [N·T, kT·C, H, W]
  *               (ONNX Runtime's NCHWc 2-D convolution kernels), with transposes around it
  *   im2col      the kT·kH·kW shifted copies of x stacked, then one MatMul
+ * and, for the weight gradient, the compiler's lowering today (one GEMM per tap over windows of
+ * the flattened padded grid, channels-last) beside shifted 3-D slices transposed into each GEMM.
  *
- *   node --import tsx bench/conv3d-lowering.ts [--reps 5]
+ *   node --import tsx bench/conv3d-lowering.ts [--reps 5] [--weight-only]
  */
 import { execSync } from "node:child_process";
 import * as ort from "onnxruntime-node";
@@ -149,6 +151,32 @@ function weightIm2col(b: GraphBuilder, x: string, g: string, s: Conv): string {
   ]);
 }
 
+/** dW as one GEMM per tap over shifted 3-D slices of x, each transposed into the GEMM (until 2026-12-06). */
+function weightShiftedSlices(b: GraphBuilder, x: string, g: string, s: Conv): string {
+  const p = (s.k - 1) / 2;
+  const xp = b.op("Pad", [x, b.ints([0, 0, s.k - 1, p, p, 0, 0, 0, p, p])]);
+  const g3 = reshape(b, g, [s.N, s.O, s.T * s.H * s.W]);
+  const taps: string[] = [];
+  for (let dt = 0; dt < s.k; dt++)
+    for (let dh = 0; dh < s.k; dh++)
+      for (let dw = 0; dw < s.k; dw++) {
+        const shifted = b.op("Slice", [
+          xp,
+          b.ints([dt, dh, dw]),
+          b.ints([dt + s.T, dh + s.H, dw + s.W]),
+          b.ints([2, 3, 4]),
+        ]); // [N, C, T, H, W]
+        const xs = b.op("Transpose", [reshape(b, shifted, [s.N, s.C, s.T * s.H * s.W])], {
+          perm: [0, 2, 1],
+        });
+        const per = b.op("MatMul", [g3, xs]); // [N, O, C]
+        taps.push(
+          b.op("Unsqueeze", [b.op("ReduceSum", [per, b.ints([0])], { keepdims: 0 }), b.ints([2])]),
+        );
+      }
+  return reshape(b, b.op("Concat", taps, { axis: 2 }), [s.O, s.C, s.k, s.k, s.k]);
+}
+
 /** dx of a stride-1 convolution: the convolution of g with the flipped, transposed kernel. */
 function inputAsConv(conv: (b: GraphBuilder, x: string, w: string, s: Conv) => string) {
   return (b: GraphBuilder, g: string, w: string, s: Conv): string => {
@@ -233,17 +261,21 @@ const row = async (
     );
   }
 };
-await row("Forward", "forward", [
-  ["conv3d", conv3d],
-  ["conv2d-taps", conv2dTaps],
-  ["im2col", im2col],
-]);
-await row("Input gradient", "input", [
-  ["ConvTranspose (today)", viaLowering("conv3d_backward_input")],
-  ["conv3d of flipped kernel", inputAsConv(conv3d)],
-  ["conv2d-taps of flipped kernel", inputAsConv(conv2dTaps)],
-]);
+const only = process.argv.includes("--weight-only");
+if (!only)
+  await row("Forward", "forward", [
+    ["conv3d", conv3d],
+    ["conv2d-taps", conv2dTaps],
+    ["im2col", im2col],
+  ]);
+if (!only)
+  await row("Input gradient", "input", [
+    ["ConvTranspose (today)", viaLowering("conv3d_backward_input")],
+    ["conv3d of flipped kernel", inputAsConv(conv3d)],
+    ["conv2d-taps of flipped kernel", inputAsConv(conv2dTaps)],
+  ]);
 await row("Weight gradient", "weight", [
-  ["dilated Conv (today)", viaLowering("conv3d_backward_weight")],
+  ["flat windows (today)", viaLowering("conv3d_backward_weight")],
   ["im2col MatMul", weightIm2col],
+  ["shifted 3-D slices (before)", weightShiftedSlices],
 ]);

@@ -580,6 +580,41 @@ const convCases: Case[] = [
   },
   {
     op: "conv3d_backward_weight",
+    name: "stride 1, causal 3×3×3 padding, batch 2, odd grid (windows of the flattened grid)",
+    inputs: [f([2, 3, 4, 5, 7]), f([2, 4, 4, 5, 7])],
+    fn: (x, g) =>
+      conv3dBackwardWeight(x, g, [3, 3, 3], {
+        padding: [
+          [2, 0],
+          [1, 1],
+          [1, 1],
+        ],
+      }),
+  },
+  {
+    op: "conv3d_backward_weight",
+    name: "stride 1, kernel [2,1,3], asymmetric padding, batch 1",
+    inputs: [f([1, 2, 3, 4, 5]), f([1, 3, 3, 5, 4])],
+    fn: (x, g) =>
+      conv3dBackwardWeight(x, g, [2, 1, 3], {
+        padding: [
+          [1, 0],
+          [0, 1],
+          [0, 1],
+        ],
+      }),
+  },
+  {
+    op: "conv3d_backward_weight",
+    name: "stride 1, kernel [2,1,1] unpadded (no spare frame), and 1×1×1",
+    inputs: [f([2, 3, 4, 3, 2]), f([2, 2, 3, 3, 2]), f([2, 5, 4, 3, 2])],
+    fn: (x, g, g1) => [
+      conv3dBackwardWeight(x, g, [2, 1, 1]),
+      conv3dBackwardWeight(x, g1, [1, 1, 1]),
+    ],
+  },
+  {
+    op: "conv3d_backward_weight",
     name: "x 6×8×7, kernel 3, stride 2 (the forward's floor drops inputs in t and h)",
     inputs: [f([2, 3, 6, 8, 7]), f([2, 4, 2, 3, 3])],
     fn: (x, g) => conv3dBackwardWeight(x, g, [3, 3, 3], { stride: [2, 2, 2] }),
