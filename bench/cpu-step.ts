@@ -5,17 +5,25 @@
  * (bench/cpu-step.py, Debian's python3-torch), and the eager CPU reference (forward only: a
  * training step takes minutes there).
  *
- *   node --import tsx bench/cpu-step.ts [--json] [--reps 7] [--rounds 3] [--no-eager] [--shapes small|all]
+ * With --model (default world-s, the bundled config; repeatable or comma-separated; none for
+ * the DiT blocks alone), also a model's whole steps beside the same networks in PyTorch: the
+ * autoencoder's training step, the text + DiT training step, one guided sampling step and the
+ * decode, from bench/model-step.ts run as a child once per task (--task ae, t2v, sample), so
+ * that each row's peak RSS, zoetrope's and PyTorch's, is that task's own process's.
+ *
+ *   node --import tsx bench/cpu-step.ts [--json] [--reps 7] [--rounds 3] [--no-eager]
+ *     [--shapes small|all] [--model world-s[,tiny]|none]
  *
  * Contenders alternate in rounds (zoetrope, torch fp32, torch bf16, …) so that the shared
- * machine's drift hits all of them; each figure is the median over rounds × reps after warm-up.
+ * machine's drift hits all of them; each figure is the median over rounds × reps after warm-up
+ * (--reps and --rounds pass to bench/model-step.ts too). The table gives each row's peak RSS;
+ * --json writes {"cpu", "rows"} (rows as bench/bench-common.ts's Row) to stdout, the rest to
+ * stderr.
  * Needs: apt-get install python3-torch libopenblas0-openmp (Debian's torch uses the reference
  * BLAS until OpenBLAS is installed). ZOETROPE_PYTHON picks the interpreter (default
  * /usr/bin/python3, Debian's, where its torch lives).
  */
-import { type ChildProcessWithoutNullStreams, execSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createInterface } from "node:readline";
+import { execFileSync } from "node:child_process";
 import { compile } from "../src/compile/compile.ts";
 import { createDevice, type Device } from "../src/devices.ts";
 import { noGrad, tidy } from "../src/tensor/engine.ts";
@@ -25,6 +33,14 @@ import type { Tensor } from "../src/tensor/tensor.ts";
 import { choosePrecision } from "../src/train/mixed-precision.ts";
 import { Trainer } from "../src/train/trainer.ts";
 import { Rng } from "../src/util/rng.ts";
+import {
+  peakRss,
+  type Row,
+  startTorch,
+  summarise,
+  type TorchChild,
+  timeIt,
+} from "./bench-common.ts";
 import { cpuModel } from "./cpu-info.ts";
 import { DitBlock, ditBlockFlops } from "./dit-block.ts";
 
@@ -52,50 +68,13 @@ const REPS = option("--reps", 5);
 const ROUNDS = option("--rounds", 3);
 const EAGER = !flag("--no-eager");
 const ONLY_SMALL = argv.includes("small");
+/** Every --model value, split at commas; world-s when none is given, nothing for "none". */
+const MODELS = argv
+  .flatMap((a, i) => (argv[i - 1] === "--model" ? a.split(",") : []))
+  .filter(Boolean);
+if (!MODELS.length) MODELS.push("world-s");
+if (MODELS.includes("none")) MODELS.length = 0;
 const log = (s: string) => (JSON_OUT ? process.stderr : process.stdout).write(`${s}\n`);
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : Number.NaN;
-};
-const spread = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? `${s[0].toFixed(1)}–${s[s.length - 1].toFixed(1)}` : "";
-};
-
-/** PyTorch in a child process that answers one JSON command per line. */
-class Torch {
-  private proc: ChildProcessWithoutNullStreams;
-  private lines: AsyncIterator<string>;
-  constructor(python: string) {
-    this.proc = spawn(python, [new URL("./cpu-step.py", import.meta.url).pathname], {
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    this.proc.stderr.on("data", (d) => process.stderr.write(d));
-    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
-  }
-  async ask(cmd: object): Promise<Record<string, unknown>> {
-    this.proc.stdin.write(`${JSON.stringify(cmd)}\n`);
-    const next = await this.lines.next();
-    if (next.done) throw new Error("PyTorch process ended (is python3-torch installed?)");
-    return JSON.parse(next.value);
-  }
-  close(): void {
-    this.proc.stdin.end();
-  }
-}
-
-function findTorch(): string | null {
-  const python =
-    process.env.ZOETROPE_PYTHON ??
-    (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
-  try {
-    execSync(`${python} -c "import torch"`, { stdio: "ignore" });
-    return python;
-  } catch {
-    return null;
-  }
-}
 
 function inputs(device: Device, s: Shape, seed: number) {
   const rng = new Rng(seed);
@@ -106,31 +85,10 @@ function inputs(device: Device, s: Shape, seed: number) {
   };
 }
 
-async function timeIt(run: () => Promise<unknown>, reps: number): Promise<number[]> {
-  const ms: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await run();
-    ms.push(performance.now() - t0);
-  }
-  return ms;
-}
-
 /** The training step, the forward in f32, and the forward with int8 weight matmuls. */
 const TASKS = ["train", "forward", "forward-int8"] as const;
 
-interface Row {
-  name: string;
-  task: (typeof TASKS)[number];
-  zoetrope_ms: number;
-  torch_fp32_ms: number | null;
-  torch_bf16_ms: number | null;
-  eager_ms: number | null;
-  gflop: number;
-  spread: Record<string, string>;
-}
-
-async function benchShape(s: Shape, torch: Torch | null): Promise<Row[]> {
+async function benchShape(s: Shape, torch: TorchChild | null): Promise<Row[]> {
   const device = await createDevice({ kind: "onnx" });
   const block = new DitBlock(device, new Rng(0), s.D, s.H);
   const trainer = new Trainer(block.parameters(), {
@@ -184,8 +142,7 @@ async function benchShape(s: Shape, torch: Torch | null): Promise<Row[]> {
       }
     }
   }
-  const memory = process.resourceUsage().maxRSS;
-  const torchMemory = torch ? ((await torch.ask({ memory: true })).max_rss_kb as number) : null;
+  const memory = await peakRss(torch);
   let eagerMs: number | null = null;
   if (EAGER && s.T <= 256) {
     // The eager reference: forward only, best of two (a training step takes minutes).
@@ -196,51 +153,47 @@ async function benchShape(s: Shape, torch: Torch | null): Promise<Row[]> {
     eagerMs = Math.min(...ms);
   }
   const fwd = ditBlockFlops(s.B, s.T, s.D);
-  const rows: Row[] = TASKS.map((task) => ({
+  return TASKS.map((task) => ({
     name: s.name,
     task,
-    zoetrope_ms: median(times[`${task}/zoetrope`]),
-    torch_fp32_ms: torch ? median(times[`${task}/torch_fp32`]) : null,
-    torch_bf16_ms: torch ? median(times[`${task}/torch_bf16`]) : null,
+    ...summarise(times, task),
     eager_ms: task === "forward" ? eagerMs : null,
     gflop: (task === "train" ? 3 : 1) * fwd * 1e-9,
-    spread: Object.fromEntries(
-      Object.entries(times)
-        .filter(([k]) => k.startsWith(`${task}/`))
-        .map(([k, v]) => [k.split("/")[1], spread(v)]),
-    ),
+    ...memory,
   }));
-  log(
-    `  peak RSS: zoetrope process ${(memory / 1024).toFixed(0)} MiB${torchMemory ? `, PyTorch process ${(torchMemory / 1024).toFixed(0)} MiB` : ""}`,
-  );
-  return rows.map((r) => ({
-    ...r,
-    peak_rss_mib: memory / 1024,
-    torch_peak_rss_mib: torchMemory ? torchMemory / 1024 : null,
-  }));
+}
+
+/** bench/model-step.ts --json for one task of one model config, in its own process. */
+function modelRows(model: string, task: "ae" | "t2v" | "sample"): Row[] {
+  const script = new URL("./model-step.ts", import.meta.url).pathname;
+  const args = ["--config", model, "--task", task, "--json"];
+  args.push("--reps", String(REPS), "--rounds", String(ROUNDS));
+  const out = execFileSync(process.execPath, [...process.execArgv, script, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 1 << 24,
+  });
+  return JSON.parse(out).rows;
 }
 
 const cpu = cpuModel();
 log(`CPU: ${cpu.model}; SIMD: ${cpu.flags}`);
-const python = findTorch();
-if (!python)
-  log(
-    "PyTorch not found: apt-get install -y python3-torch libopenblas0-openmp (Debian), or set ZOETROPE_PYTHON. Timing zoetrope alone.",
-  );
-const torch = python ? new Torch(python) : null;
+const torch = startTorch("./cpu-step.py", log);
 const rows: Row[] = [];
 for (const s of ONLY_SMALL ? SHAPES.slice(0, 1) : SHAPES)
   rows.push(...(await benchShape(s, torch)));
 torch?.close();
+for (const model of MODELS)
+  for (const task of ["ae", "t2v", "sample"] as const) rows.push(...modelRows(model, task));
 const f = (v: number | null) => (v === null ? "—" : v.toFixed(1));
 log(
-  `\n| shape | task | zoetrope ms | GFLOP/s | torch fp32 ms | ratio vs fp32 | torch bf16 ms | ratio vs bf16 | eager ms |`,
+  `\n| step | task | zoetrope ms | GFLOP/s | torch fp32 ms | ratio vs fp32 | torch bf16 ms | ratio vs bf16 | eager ms | peak RSS MiB | torch peak RSS MiB |`,
 );
-log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of rows) {
   const ratio = (t: number | null) => (t === null ? "—" : `${(t / r.zoetrope_ms).toFixed(2)}×`);
   log(
-    `| ${r.name} | ${r.task} | ${f(r.zoetrope_ms)} (${r.spread.zoetrope}) | ${(r.gflop / (r.zoetrope_ms / 1000)).toFixed(0)} | ${f(r.torch_fp32_ms)} | ${ratio(r.torch_fp32_ms)} | ${f(r.torch_bf16_ms)} | ${ratio(r.torch_bf16_ms)} | ${f(r.eager_ms)} |`,
+    `| ${r.name} | ${r.task} | ${f(r.zoetrope_ms)} (${r.spread.zoetrope}) | ${(r.gflop / (r.zoetrope_ms / 1000)).toFixed(0)} | ${f(r.torch_fp32_ms)} | ${ratio(r.torch_fp32_ms)} | ${f(r.torch_bf16_ms)} | ${ratio(r.torch_bf16_ms)} | ${f(r.eager_ms)} | ${r.peak_rss_mib.toFixed(0)} | ${r.torch_peak_rss_mib?.toFixed(0) ?? "—"} |`,
   );
 }
 log("ratio = PyTorch ms / zoetrope ms (above 1: the compiled step is faster)");

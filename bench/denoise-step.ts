@@ -26,12 +26,11 @@
  * small noise there: otherwise the velocity is identically zero and a swapped or misplaced
  * tensor would go unnoticed.
  */
-import { execSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { AE_FILE, DEFAULT_MODEL_DIR, loadModel, T2V_FILE } from "../src/cli/model-files.ts";
 import { compile } from "../src/compile/compile.ts";
 import { createDevice } from "../src/devices.ts";
@@ -44,6 +43,7 @@ import { noGrad, tidy } from "../src/tensor/engine.ts";
 import { Rng } from "../src/util/rng.ts";
 import { captionScene } from "../src/world/caption.ts";
 import { sampleScene } from "../src/world/sample.ts";
+import { startTorch } from "./bench-common.ts";
 import { cpuModel } from "./cpu-info.ts";
 
 const argv = process.argv.slice(2);
@@ -106,32 +106,13 @@ if (RANDOM) {
   process.exit(1);
 }
 
-/** The PyTorch mirror in a child process, one JSON command per line (bench/model-step.py). */
-function startTorch() {
-  const python =
-    process.env.ZOETROPE_PYTHON ??
-    (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
-  try {
-    execSync(`${python} -c "import torch, numpy"`, { stdio: "ignore" });
-  } catch {
-    throw new Error(
-      `denoise-step: ${python} has no PyTorch (apt-get install -y python3-torch python3-numpy)`,
-    );
-  }
-  const proc = spawn(python, [new URL("./model-step.py", import.meta.url).pathname], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+/** The PyTorch mirror (bench/model-step.py); this benchmark needs it. */
+function startMirror() {
+  const child = startTorch("./model-step.py", (line) => console.error(`denoise-step: ${line}`));
+  if (!child) process.exit(1);
   return {
-    async ask(cmd: object): Promise<Record<string, unknown> & Partial<HostArray>> {
-      proc.stdin.write(`${JSON.stringify(cmd)}\n`);
-      const next = await lines.next();
-      if (next.done) throw new Error("denoise-step: the PyTorch process ended");
-      const answer = JSON.parse(next.value);
-      if (answer.error) throw new Error(`denoise-step: PyTorch: ${answer.error}`);
-      return answer;
-    },
-    close: () => proc.stdin.end(),
+    ask: (cmd: object) => child.ask(cmd) as Promise<Record<string, unknown> & Partial<HostArray>>,
+    close: () => child.close(),
   };
 }
 
@@ -178,7 +159,7 @@ const cpu = cpuModel();
 console.log(`CPU: ${cpu.model} [${cpu.flags}]`);
 const model = await loadModel(device, dir);
 const { ae, t2v } = model;
-const torch = startTorch();
+const torch = startMirror();
 try {
   const loaded = await torch.ask({ load: { dir } });
   console.log(

@@ -9,7 +9,12 @@ encoder.block1_0.conv2.bias ...), so a model folder's safetensors load straight 
 Embedding keep their parameters as weight/bias where ours say gamma/beta and table (our_names).
 
 Reads one JSON command per line on stdin, answers one JSON line on stdout:
-  {"setup": {"config": {...}, "ae_batch": n, "dit_batch": n, "frames": f, "height": h, "width": w}}
+  {"setup": {"config": {...}, "ae_batch": n, "dit_batch": n, "frames": f, "height": h, "width": w,
+             "tasks": ["ae", "t2v", "sample"]}} -> {"ae_params": n, "t2v_params": n, "torch": version}
+      builds and draws inputs for the listed tasks only (default all three): "ae" the autoencoder
+      and its training step (times "ae"), "t2v" the text encoder + DiT and their training step
+      ("dit"), "sample" all three networks for inference ("velocity", "decode"); a count is left
+      out when its network was not built
   {"load": {"dir": "<model folder>"}} -> parameter counts (networks built from the files' configs)
   {"velocity_check": {"x": A, "t": [..2B], "ids": A, "guidance": g}} -> A, the guided velocity
       (A = {"shape": [...], "data": [flat]}; ids are the caption then the empty caption, as
@@ -500,39 +505,53 @@ def run(kind, dtype):
         return S["ae"].decode(S["z1"]).float().mean().item()
 
 
-def handle(cmd):
-    if "setup" in cmd:
-        s = cmd["setup"]
-        cfg = s["config"]
-        torch.manual_seed(0)
-        ae = Autoencoder(cfg["ae"])
+def setup(s):
+    """The networks, optimisers and inputs of the tasks s["tasks"] lists (default all)."""
+    tasks = s.get("tasks", ["ae", "t2v", "sample"])
+    if set(tasks) - {"ae", "t2v", "sample"}:
+        raise ValueError(f"setup: unknown tasks {tasks} (ae, t2v, sample)")
+    cfg = s["config"]
+    torch.manual_seed(0)
+    b, bd = s["ae_batch"], s["dit_batch"]
+    f, h, w = s["frames"], s["height"], s["width"]
+    latent = (cfg["ae"]["latentChannels"], 1 + (f - 1) // cfg["ae"]["temporalDown"], h // 8, w // 8)
+    L, vocab = cfg["text"]["maxTokens"], cfg["text"]["vocab"]
+    S.update(cfg=cfg)
+    out = {"torch": torch.__version__}
+    if "ae" in tasks or "sample" in tasks:
+        S["ae"] = Autoencoder(cfg["ae"])
+        out["ae_params"] = sum(p.numel() for p in S["ae"].parameters())
+    if "t2v" in tasks or "sample" in tasks:
         t2v = TextToVideo(cfg)
-        text, dit = t2v.text, t2v.dit
-        b, bd = s["ae_batch"], s["dit_batch"]
-        f, h, w = s["frames"], s["height"], s["width"]
-        lt = 1 + (f - 1) // cfg["ae"]["temporalDown"]
-        z = cfg["ae"]["latentChannels"]
-        L = cfg["text"]["maxTokens"]
+        S.update(t2v=t2v, text=t2v.text, dit=t2v.dit)
+        out["t2v_params"] = sum(p.numel() for p in t2v.parameters())
+    if "ae" in tasks:
         S.update(
-            cfg=cfg, ae=ae, text=text, dit=dit, t2v=t2v,
-            ae_opt=torch.optim.AdamW(ae.parameters(), lr=1e-3, weight_decay=0.01),
-            dit_opt=torch.optim.AdamW(t2v.parameters(), lr=1e-3, weight_decay=0.01),
+            ae_opt=torch.optim.AdamW(S["ae"].parameters(), lr=1e-3, weight_decay=0.01),
             clips=torch.rand(b, 3, f, h, w) * 2 - 1,
-            ae_noise=torch.randn(b, z, lt, h // 8, w // 8),
-            x0=torch.randn(bd, z, lt, h // 8, w // 8), noise=torch.randn(bd, z, lt, h // 8, w // 8),
-            t=torch.rand(bd), ids=torch.randint(0, cfg["text"]["vocab"], (bd, L)),
-            mask=torch.zeros(bd, 1, lt, h // 8, w // 8), clean=torch.zeros(bd, z, lt, h // 8, w // 8),
-            xs=torch.randn(2, z, lt, h // 8, w // 8), ts=torch.full((2,), 0.5),
-            ids2=torch.randint(0, cfg["text"]["vocab"], (2, L)),
-            mask2=torch.zeros(2, 1, lt, h // 8, w // 8), clean2=torch.zeros(2, z, lt, h // 8, w // 8),
-            z1=torch.randn(1, z, lt, h // 8, w // 8),
+            ae_noise=torch.randn(b, *latent),
+        )
+    if "t2v" in tasks:
+        S.update(
+            dit_opt=torch.optim.AdamW(S["t2v"].parameters(), lr=1e-3, weight_decay=0.01),
+            x0=torch.randn(bd, *latent), noise=torch.randn(bd, *latent),
+            t=torch.rand(bd), ids=torch.randint(0, vocab, (bd, L)),
+            mask=torch.zeros(bd, 1, *latent[1:]), clean=torch.zeros(bd, *latent),
         )
         S["mask"][:, :, 0] = 1
-        out = {
-            "ae_params": sum(p.numel() for p in ae.parameters()),
-            "t2v_params": sum(p.numel() for p in t2v.parameters()),
-            "torch": torch.__version__,
-        }
+    if "sample" in tasks:
+        S.update(
+            xs=torch.randn(2, *latent), ts=torch.full((2,), 0.5),
+            ids2=torch.randint(0, vocab, (2, L)),
+            mask2=torch.zeros(2, 1, *latent[1:]), clean2=torch.zeros(2, *latent),
+            z1=torch.randn(1, *latent),
+        )
+    return out
+
+
+def handle(cmd):
+    if "setup" in cmd:
+        out = setup(cmd["setup"])
     elif "load" in cmd:
         nets = load_model(cmd["load"]["dir"])
         ae, ae_cfg = nets["autoencoder"]
