@@ -4,7 +4,7 @@
  * bench/model-step.py) that answers one JSON command per line.
  */
 import { execSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 /** One timed step against PyTorch, as the tables print it and `--json` writes it. */
@@ -103,11 +103,26 @@ export function startTorch(script: string, log: (s: string) => void): TorchChild
   };
 }
 
-/** Peak resident memory in MiB of this process and of the PyTorch child. */
+/**
+ * Peak resident memory of this process in MiB: Linux's VmHWM, the high-water mark of this
+ * process's own address space. (process.resourceUsage().maxRSS carries the parent's resident
+ * size at fork across exec: a 39 MiB child of a 500 MiB node process reads 504 MiB.)
+ */
+export function ownPeakRssMib(): number {
+  try {
+    const kb = readFileSync("/proc/self/status", "utf8").match(/^VmHWM:\s*(\d+) kB/m)?.[1];
+    if (kb) return Number(kb) / 1024;
+  } catch {
+    // Not Linux: fall back to getrusage.
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Peak resident memory in MiB of this process and of the PyTorch child (bench/peak_rss.py). */
 export async function peakRss(torch: TorchChild | null) {
   const torchKb = torch ? ((await torch.ask({ memory: true })).max_rss_kb as number) : null;
   return {
-    peak_rss_mib: process.resourceUsage().maxRSS / 1024,
+    peak_rss_mib: ownPeakRssMib(),
     torch_peak_rss_mib: torchKb === null ? null : torchKb / 1024,
   };
 }

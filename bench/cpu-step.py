@@ -8,12 +8,13 @@ Threads = cores (torch.set_num_threads), as the onnxruntime side.
 """
 import json
 import os
-import resource
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+from peak_rss import peak_rss_kb
 
 torch.set_num_threads(os.cpu_count() or 2)
 
@@ -81,7 +82,7 @@ for line in sys.stdin:
             ms.append((time.perf_counter() - t0) * 1000)
         out = {"ms": ms, "loss": loss}
     elif "memory" in cmd:
-        out = {"max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+        out = {"max_rss_kb": peak_rss_kb()}
     else:
         out = {"error": f"unknown command {cmd}"}
     print(json.dumps(out), flush=True)

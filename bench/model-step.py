@@ -26,13 +26,14 @@ Reads one JSON command per line on stdin, answers one JSON line on stdout:
 import json
 import math
 import os
-import resource
 import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from peak_rss import peak_rss_kb
 
 torch.set_num_threads(os.cpu_count() or 2)
 
@@ -592,7 +593,7 @@ def handle(cmd):
             ms.append((time.perf_counter() - t0) * 1000)
         out = {"ms": ms}
     elif "memory" in cmd:
-        out = {"max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+        out = {"max_rss_kb": peak_rss_kb()}
     else:
         raise ValueError(f"unknown command {cmd}")
     return out
