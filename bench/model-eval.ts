@@ -42,6 +42,8 @@ interface Scored {
   permanence: number | null;
   pass: boolean;
   failed: string[];
+  /** The adherence checks missed, as "what: wanted …, got …" (why a part scored low). */
+  missed: string[];
 }
 
 const PARTS = ["color", "shape", "count", "theme", "motion", "direction"] as const;
@@ -57,6 +59,9 @@ function scored(r: EvalReport): Scored {
     permanence: r.scores.permanence,
     pass: r.verdict.pass,
     failed: r.verdict.failed,
+    missed: (r.adherence?.checks ?? [])
+      .filter((c) => !c.ok)
+      .map((c) => `${c.what}: wanted ${c.wanted}, got ${c.got}`),
   };
 }
 
@@ -215,6 +220,23 @@ for (const [name, f] of table)
   console.log(`${name.padEnd(22)}${f(gens).padStart(16)}${f(worlds).padStart(16)}`);
 const genSeconds = median(rows.map((r) => r.seconds));
 console.log(`${"s / clip (median)".padEnd(22)}${genSeconds.toFixed(1).padStart(16)}`);
+
+/** Of the count checks missed, how many clips showed more objects than asked and how many fewer. */
+function countMisses(s: Scored[]): string {
+  let more = 0;
+  let fewer = 0;
+  for (const x of s)
+    for (const m of x.missed) {
+      const got = m.match(/^object count: wanted (\d+), got (\d+)$/);
+      if (!got) continue;
+      if (Number(got[2]) > Number(got[1])) more++;
+      else fewer++;
+    }
+  return `${more} more, ${fewer} fewer`;
+}
+console.log(
+  `${"count missed".padEnd(22)}${countMisses(gens).padStart(16)}${countMisses(worlds).padStart(16)}`,
+);
 
 // ---------------------------------------------------------------------------------------------
 // Files
