@@ -391,4 +391,49 @@ describe("zoetrope train", () => {
     assert.match(latest, /^step-\d+$/);
     await stat(join(run, "model", "autoencoder.safetensors"));
   });
+
+  it("stops on SIGTERM the same way, and --resume carries on from that checkpoint", async () => {
+    const run = join(dir, "run-term");
+    const args = ["train", "ae", "--out", run, "--steps", "100000", "--every", "100000", ...stream];
+    const r = await runCliUntil(args, (err) => /step 2\//.test(err), "SIGTERM");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /stopping \(SIGTERM\): saving a checkpoint/);
+    const stoppedAt = Number(r.stdout.match(/stopped at step (\d+)\/100000/)?.[1]);
+    assert.ok(stoppedAt >= 2, r.stdout);
+    await stat(join(run, "model", "autoencoder.safetensors"));
+    const again = await runCliUntil(
+      [...args, "--resume"],
+      (err) => new RegExp(`step ${stoppedAt + 2}/`).test(err),
+      "SIGINT",
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /stopped at step \d+\/100000/);
+    assert.ok(Number(again.stdout.match(/stopped at step (\d+)/)?.[1]) > stoppedAt, again.stdout);
+  });
+
+  it("--minutes ends a piece with a checkpoint and the model; a bad budget is refused", async () => {
+    const run = join(dir, "run-minutes");
+    const r = await runCli([
+      "train",
+      "ae",
+      "--out",
+      run,
+      "--steps",
+      "100000",
+      "--every",
+      "100000",
+      "--minutes",
+      "0.05",
+      ...stream,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /--minutes 0\.05: time is up; saving a checkpoint/);
+    assert.match(r.stdout, /stopped at step \d+\/100000/);
+    assert.match((await readFile(join(run, "latest"), "utf8")).trim(), /^step-\d+$/);
+    await stat(join(run, "model", "autoencoder.safetensors"));
+    for (const bad of ["0", "-1", "40000", "soon"]) {
+      const refused = await runCli(["train", "ae", "--out", join(dir, "run-m"), "--minutes", bad]);
+      assertUserError(refused, /--minutes/);
+    }
+  });
 });

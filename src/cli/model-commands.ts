@@ -137,6 +137,11 @@ export function addModelCommands(program: Command): void {
     .option("--warmup <n>", "linear warm-up steps", intIn(0, 1e7), 100)
     .option("--resume", "continue the run in --out from its newest checkpoint", false)
     .option(
+      "--minutes <m>",
+      "stop after this many minutes (above 0, at most 30000), saving a checkpoint and the model as on Ctrl-C (continue with --resume)",
+      numberIn(0, 30000),
+    )
+    .option(
       "--seed <n>",
       `random seed, ${LIMITS.seed[0]} to ${LIMITS.seed[1]}`,
       intIn(...LIMITS.seed),

@@ -41,6 +41,8 @@ export interface TrainCliOptions {
   buckets?: Bucket[];
   ae?: string;
   init?: string;
+  /** Stop (checkpoint and write the model, as on Ctrl-C) after this many minutes. */
+  minutes?: number;
 }
 
 /** The default stream: clips of 1 + 4·r frames plus 1-frame images, 32 px for tiny, 64 else. */
@@ -211,20 +213,29 @@ async function runTraining(
     ? textToVideoTask(t2v, ae, data, { config: JSON.stringify(cfg) })
     : autoencoderTask(ae, data, { config: JSON.stringify(cfg.ae) });
 
-  // Ctrl-C stops the loop, which checkpoints and returns. The CLI's own SIGINT handler (clean
-  // up and exit) is set aside while training and runs on a second Ctrl-C; restored afterwards.
+  // Ctrl-C or SIGTERM stops the loop, which checkpoints and returns, and so does the end of
+  // --minutes (a piece of a long run: resume it with --resume). The CLI's own handlers (clean up
+  // and exit) are set aside while training and run on a second signal; restored afterwards.
   const stop = new AbortController();
-  const others = process.listeners("SIGINT");
-  process.removeAllListeners("SIGINT");
-  const onSigint = () => {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const others = new Map(signals.map((sig) => [sig, process.listeners(sig)]));
+  for (const sig of signals) process.removeAllListeners(sig);
+  const onSignal = (sig: NodeJS.Signals) => {
     if (stop.signal.aborted) {
-      for (const l of others) l("SIGINT");
-      process.exit(130);
+      for (const l of others.get(sig as (typeof signals)[number]) ?? []) l(sig);
+      process.exit(sig === "SIGINT" ? 130 : 143);
     }
-    process.stderr.write("\nstopping: saving a checkpoint (Ctrl-C again to quit at once)\n");
+    process.stderr.write(`\nstopping (${sig}): saving a checkpoint (again to quit at once)\n`);
     stop.abort();
   };
-  process.on("SIGINT", onSigint);
+  for (const sig of signals) process.on(sig, onSignal);
+  const budget =
+    opts.minutes === undefined
+      ? undefined
+      : setTimeout(() => {
+          process.stderr.write(`\n--minutes ${opts.minutes}: time is up; saving a checkpoint\n`);
+          stop.abort();
+        }, opts.minutes * 60_000);
   let result: Awaited<ReturnType<typeof train>>;
   try {
     result = await train(task, {
@@ -240,8 +251,11 @@ async function runTraining(
       onStep: progress,
     });
   } finally {
-    process.removeListener("SIGINT", onSigint);
-    for (const l of others) process.on("SIGINT", l as NodeJS.SignalsListener);
+    clearTimeout(budget);
+    for (const sig of signals) {
+      process.removeListener(sig, onSignal);
+      for (const l of others.get(sig) ?? []) process.on(sig, l as NodeJS.SignalsListener);
+    }
   }
 
   if (!(await stat(join(opts.out, "latest")).catch(() => null))) {
