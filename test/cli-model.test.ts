@@ -290,7 +290,7 @@ describe("zoetrope train", () => {
       c.dit.objectWeight = 7;
     });
     const tiny = getConfig("tiny");
-    const init = (file: string, out: string) =>
+    const init = (file: string, out: string, ...more: string[]) =>
       runCli([
         "train",
         "dit",
@@ -303,6 +303,7 @@ describe("zoetrope train", () => {
         "--steps",
         "1",
         ...stream,
+        ...more,
       ]);
     const ok = await init(otherSchedule, "run-init-schedule");
     assert.equal(ok.code, 0, ok.stderr);
@@ -313,6 +314,21 @@ describe("zoetrope train", () => {
     assert.match(
       ok.stdout,
       new RegExp(`dit.objectWeight changes from 7 to ${tiny.dit.objectWeight}`),
+    );
+    // --object-weight sets that training setting for the new run; the model file records it.
+    const weighted = await init(t2vFile, "run-init-weight", "--object-weight", "0.5");
+    assert.equal(weighted.code, 0, weighted.stderr);
+    assert.match(
+      weighted.stdout,
+      new RegExp(`dit.objectWeight changes from ${tiny.dit.objectWeight} to 0.5`),
+    );
+    const trained = await readWeights(
+      join(dir, "run-init-weight", "model", "text-to-video.safetensors"),
+    );
+    assert.equal((trained.config as ModelConfig).dit.objectWeight, 0.5);
+    assertUserError(
+      await init(t2vFile, "run-init-weight-bad", "--object-weight", "-1"),
+      /--object-weight/,
     );
     const wider = await restated("other-width", (c) => {
       c.dit.heads = c.dit.heads * 2;

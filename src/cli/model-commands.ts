@@ -166,6 +166,11 @@ export function addModelCommands(program: Command): void {
     )
     .option("--ae <file>", "(train dit) the trained autoencoder.safetensors to train on")
     .option(
+      "--object-weight <x>",
+      "extra loss weight on the cells that hold an object, 0 (uniform) to 100 (default: the config's)",
+      numberIn(0, 100, false),
+    )
+    .option(
       "--init <file>",
       "start a new run from these weights (autoencoder.safetensors for ae, text-to-video.safetensors for dit) with a fresh optimiser",
     )

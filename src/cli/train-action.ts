@@ -43,6 +43,8 @@ export interface TrainCliOptions {
   init?: string;
   /** Stop (checkpoint and write the model, as on Ctrl-C) after this many minutes. */
   minutes?: number;
+  /** Extra loss weight on the cells that hold an object (the config's when absent). */
+  objectWeight?: number;
 }
 
 /** The default stream: clips of 1 + 4·r frames plus 1-frame images, 32 px for tiny, 64 else. */
@@ -169,6 +171,11 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
     if (saved.kind !== "autoencoder")
       throw new Error(`--ae ${opts.ae}: holds ${saved.kind} weights, not an autoencoder's`);
     cfg.ae = saved.config as AutoencoderConfig;
+  }
+  // A training setting, not part of the network: the loss weight on object cells.
+  if (opts.objectWeight !== undefined) {
+    if (what === "dit") cfg.dit.objectWeight = opts.objectWeight;
+    else cfg.ae.objectWeight = opts.objectWeight;
   }
   const buckets = opts.buckets ?? defaultBuckets(cfg);
   checkBuckets(cfg, buckets, what === "dit");
