@@ -108,18 +108,17 @@ describe("zoetrope generate / image", () => {
   });
 
   it("the README's main command: the bundled model makes a 2-second 64×64 clip", async () => {
-    const out = join(dir, "bundled.mp4");
-    // As the README runs it, with fewer steps (the sampler, not the step count, is under test).
-    const r = await runCli([
-      "generate",
-      "a red ball bounces on the grass",
-      "-o",
-      out,
-      "--steps",
-      "3",
-    ]);
+    // As the README runs it, in a fresh folder, with fewer steps (the sampler, not the step
+    // count, is under test).
+    const cwd = await mkdtemp(join(dir, "readme-"));
+    const r = await runCli(
+      ["generate", "a red ball bounces on a sunny day", "-o", "clip.mp4", "--steps", "3"],
+      cwd,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /model world-s/);
+    assert.doesNotMatch(r.stderr, /does not know/, "the README's prompt is all known words");
+    const out = join(cwd, "clip.mp4");
     const v = await readVideo(out);
     assert.deepEqual([v.width, v.height, v.frames.length, v.fps], [64, 64, 17, 8]);
     const tags = await readMp4Metadata(out);

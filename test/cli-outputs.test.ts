@@ -32,7 +32,7 @@ function assertUserError(r: CliResult, message: RegExp): void {
 }
 
 describe("outputs", { concurrency: 3 }, () => {
-  it("the README's first command works in a fresh folder (missing parents are created)", async () => {
+  it("world render writes into a fresh folder (missing parents are created)", async () => {
     const cwd = await mkdtemp(join(dir, "fresh-"));
     const r = await runCli(
       [
