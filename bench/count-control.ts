@@ -10,10 +10,8 @@
  * Prints, per model and asked count: the mean count shown, how often it is exactly right, and how
  * many seeds show one count for all captions (the seed decides).
  */
-import { parseArgs } from "node:util";
-import { generate, loadModel } from "../src/index.ts";
-import { DEFAULT_GUIDANCE } from "../src/models/sampling-defaults.ts";
 import { evaluateVideo } from "../src/world/eval/evaluate.ts";
+import { clipOf, controlOptions, loadModel } from "./control-common.ts";
 import { cpuModel } from "./cpu-info.ts";
 
 const PROMPTS: [number, string][] = [
@@ -22,24 +20,8 @@ const PROMPTS: [number, string][] = [
   [3, "three red balls bounce on the grass"],
 ];
 
-const { values } = parseArgs({
-  options: {
-    model: { type: "string", multiple: true },
-    seeds: { type: "string", default: "6" },
-    steps: { type: "string", default: "30" },
-    guidance: { type: "string", default: String(DEFAULT_GUIDANCE) },
-  },
-});
-const models = values.model ?? [];
-if (models.length === 0) throw new Error("give at least one --model <dir>");
-const seeds = Number(values.seeds);
-const steps = Number(values.steps);
-const guidance = Number(values.guidance);
-if (!Number.isInteger(seeds) || seeds < 1)
-  throw new Error(`--seeds must be ≥ 1, got ${values.seeds}`);
-if (!Number.isInteger(steps) || steps < 1)
-  throw new Error(`--steps must be ≥ 1, got ${values.steps}`);
-if (!(guidance >= 0)) throw new Error(`--guidance must be ≥ 0, got ${values.guidance}`);
+const options = controlOptions();
+const { models, seeds, steps, guidance } = options;
 
 /** The number of objects the evaluator tracked, as its adherence "object count" check says. */
 function shownCount(report: ReturnType<typeof evaluateVideo>): number {
@@ -60,17 +42,7 @@ for (const dir of models) {
   for (let seed = 0; seed < seeds; seed++) {
     const counts: number[] = [];
     for (const [k, [, prompt]] of PROMPTS.entries()) {
-      const g = await generate(prompt, {
-        model,
-        width: 64,
-        height: 64,
-        frames: 17,
-        fps: 8,
-        steps,
-        guidance,
-        seed,
-      });
-      const n = shownCount(evaluateVideo(g.video, { prompt }));
+      const n = shownCount(evaluateVideo(await clipOf(model, prompt, seed, options), { prompt }));
       shown[k].push(n);
       counts.push(n);
     }

@@ -11,34 +11,16 @@
  * Prints, per model: how often the guessed theme is the asked one (chance is 1 in 5), and how
  * often a seed's clips all get one theme whatever the caption (the seed decides).
  */
-import { parseArgs } from "node:util";
-import { generate, loadModel } from "../src/index.ts";
-import { DEFAULT_GUIDANCE } from "../src/models/sampling-defaults.ts";
 import { evaluateVideo } from "../src/world/eval/evaluate.ts";
 import { parsePrompt } from "../src/world/prompt.ts";
+import { clipOf, controlOptions, loadModel } from "./control-common.ts";
 import { cpuModel } from "./cpu-info.ts";
 
 const THEME_PHRASES = ["at night", "underwater", "at sunset", "on a sunny day", "indoors"];
 const SUBJECT = "a red ball bounces";
 
-const { values } = parseArgs({
-  options: {
-    model: { type: "string", multiple: true },
-    seeds: { type: "string", default: "6" },
-    steps: { type: "string", default: "30" },
-    guidance: { type: "string", default: String(DEFAULT_GUIDANCE) },
-  },
-});
-const models = values.model ?? [];
-if (models.length === 0) throw new Error("give at least one --model <dir>");
-const seeds = Number(values.seeds);
-const steps = Number(values.steps);
-const guidance = Number(values.guidance);
-if (!Number.isInteger(seeds) || seeds < 1)
-  throw new Error(`--seeds must be ≥ 1, got ${values.seeds}`);
-if (!Number.isInteger(steps) || steps < 1)
-  throw new Error(`--steps must be ≥ 1, got ${values.steps}`);
-if (!(guidance >= 0)) throw new Error(`--guidance must be ≥ 0, got ${values.guidance}`);
+const options = controlOptions();
+const { models, seeds, steps, guidance } = options;
 
 const cpu = cpuModel();
 console.log(
@@ -55,17 +37,8 @@ for (const dir of models) {
     for (const phrase of THEME_PHRASES) {
       const prompt = `${SUBJECT} ${phrase}`;
       const asked = parsePrompt(prompt).constraints.theme;
-      const g = await generate(prompt, {
-        model,
-        width: 64,
-        height: 64,
-        frames: 17,
-        fps: 8,
-        steps,
-        guidance,
-        seed,
-      });
-      const guess = evaluateVideo(g.video, { prompt }).theme.guess;
+      const guess = evaluateVideo(await clipOf(model, prompt, seed, options), { prompt }).theme
+        .guess;
       guesses.push(guess);
       if (guess === asked) right++;
       total++;
