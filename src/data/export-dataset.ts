@@ -317,7 +317,31 @@ class IndexWriter {
     return onDisk?.complete === true && onDisk.count === this.count;
   }
 
+  /** Rewrites index.json from the clips done at the moment the write runs (writes are queued). */
   write(): Promise<void> {
+    return this.enqueue(() => writeFileSafely(join(this.dir, "index.json"), this.text()));
+  }
+
+  /**
+   * Lists a clip that is already renamed into place. If the index cannot be written (a full disk),
+   * the clip is taken back off the list and removed, so the folder never holds a clip that the
+   * index on disk does not name; the space it frees lets the other writes go on.
+   */
+  add(i: number, entry: IndexedClip): Promise<IndexedClip> {
+    return this.enqueue(async () => {
+      this.done.set(i, entry);
+      try {
+        await writeFileSafely(join(this.dir, "index.json"), this.text());
+      } catch (err) {
+        this.done.delete(i);
+        await rm(join(this.dir, entry.name), { recursive: true, force: true }).catch(() => {});
+        throw err;
+      }
+      return entry;
+    });
+  }
+
+  private text(): string {
     const index: DatasetIndex = {
       format: DATASET_FORMAT,
       count: this.count,
@@ -325,15 +349,16 @@ class IndexWriter {
       settings: this.settings,
       clips: this.clips(),
     };
-    const text = `${JSON.stringify(index, null, 1)}\n`;
-    const next = this.queue.then(() => writeFileSafely(join(this.dir, "index.json"), text));
-    this.queue = next.catch(() => {});
-    return next;
+    return `${JSON.stringify(index, null, 1)}\n`;
   }
 
-  async add(i: number, entry: IndexedClip): Promise<IndexedClip> {
-    this.done.set(i, entry);
-    await this.write();
-    return entry;
+  /** Runs `job` after every earlier one has finished, failed or not. */
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(job);
+    this.queue = next.then(
+      () => {},
+      () => {},
+    );
+    return next;
   }
 }
