@@ -36,6 +36,24 @@ function conv3d(b: GraphBuilder, x: string, w: string, s: Conv): string {
   return b.op("Conv", [x, w], { pads: pads(s), strides: [1, 1, 1] });
 }
 
+/**
+ * Causal padding skipped: the frames whose every tap is real as one Conv over x unpadded in time,
+ * and each of the first kT−1 frames as a Conv over the frames it sees with only its real taps;
+ * the front padding's zero taps (a fifth of the FLOPs at T = 5) are never multiplied.
+ */
+function conv3dCausalSplit(b: GraphBuilder, x: string, w: string, s: Conv): string {
+  const p = (s.k - 1) / 2;
+  const space = { pads: [0, p, p, 0, p, p], strides: [1, 1, 1] };
+  const parts: string[] = [];
+  for (let j = 0; j < Math.min(s.k - 1, s.T); j++) {
+    const xs = b.op("Slice", [x, b.ints([0]), b.ints([j + 1]), b.ints([2])]); // [N, C, j+1, H, W]
+    const ws = b.op("Slice", [w, b.ints([s.k - 1 - j]), b.ints([s.k]), b.ints([2])]); // [O, C, j+1, k, k]
+    parts.push(b.op("Conv", [xs, ws], space)); // [N, O, 1, H, W]
+  }
+  if (s.T >= s.k) parts.push(b.op("Conv", [x, w], space)); // [N, O, T−k+1, H, W]
+  return parts.length === 1 ? parts[0] : b.op("Concat", parts, { axis: 2 });
+}
+
 /** Time taps folded into channels: one 2-D convolution. */
 function conv2dTaps(b: GraphBuilder, x: string, w: string, s: Conv): string {
   const p = (s.k - 1) / 2;
@@ -262,20 +280,24 @@ const row = async (
   }
 };
 const only = process.argv.includes("--weight-only");
+const fwdOnly = process.argv.includes("--forward-only");
 if (!only)
   await row("Forward", "forward", [
     ["conv3d", conv3d],
+    ["conv3d causal split", conv3dCausalSplit],
     ["conv2d-taps", conv2dTaps],
     ["im2col", im2col],
   ]);
-if (!only)
+if (!only && !fwdOnly)
   await row("Input gradient", "input", [
     ["ConvTranspose (today)", viaLowering("conv3d_backward_input")],
     ["conv3d of flipped kernel", inputAsConv(conv3d)],
+    ["causal split of flipped kernel", inputAsConv(conv3dCausalSplit)],
     ["conv2d-taps of flipped kernel", inputAsConv(conv2dTaps)],
   ]);
-await row("Weight gradient", "weight", [
-  ["flat windows (today)", viaLowering("conv3d_backward_weight")],
-  ["im2col MatMul", weightIm2col],
-  ["shifted 3-D slices (before)", weightShiftedSlices],
-]);
+if (!fwdOnly)
+  await row("Weight gradient", "weight", [
+    ["flat windows (today)", viaLowering("conv3d_backward_weight")],
+    ["im2col MatMul", weightIm2col],
+    ["shifted 3-D slices (before)", weightShiftedSlices],
+  ]);

@@ -546,6 +546,44 @@ const convCases: Case[] = [
     fn: (x, w) => conv3d(x, w),
   },
   {
+    op: "conv3d",
+    name: "causal 3×3×3 on a 16×16 grid, bias (its time padding skipped: two end frames and the rest)",
+    inputs: [f([1, 2, 5, 16, 16]), f([3, 2, 3, 3, 3]), f([3])],
+    fn: (x, w, b) => causalConv3d(x, w, b),
+  },
+  {
+    op: "conv3d",
+    name: "causal 3×3×3 on one-frame images (only the last time tap is real), no bias",
+    inputs: [f([2, 2, 1, 4, 5]), f([3, 2, 3, 3, 3])],
+    fn: (x, w) => causalConv3d(x, w),
+  },
+  {
+    op: "conv3d",
+    name: "2 frames padded 1 in front and 2 behind, kernel 3 in time (every frame at an end)",
+    inputs: [f([1, 2, 2, 3, 4]), f([2, 2, 3, 1, 3]), f([2])],
+    fn: (x, w, b) =>
+      conv3d(x, w, b, {
+        padding: [
+          [1, 2],
+          [0, 0],
+          [1, 1],
+        ],
+      }),
+  },
+  {
+    op: "conv3d",
+    name: "a frame of padding alone (3 in front under kernel 3 in time): one plain Conv",
+    inputs: [f([1, 2, 2, 3, 3]), f([2, 2, 3, 3, 3]), f([2])],
+    fn: (x, w, b) =>
+      conv3d(x, w, b, {
+        padding: [
+          [3, 0],
+          [1, 1],
+          [1, 1],
+        ],
+      }),
+  },
+  {
     op: "conv3d_backward_input",
     name: "input 6×8×7 under kernel 3, stride 2 (the forward's floor drops inputs in t and h)",
     inputs: [f([2, 4, 2, 3, 3]), f([4, 3, 3, 3, 3])],
@@ -574,6 +612,58 @@ const convCases: Case[] = [
         padding: [
           [2, 0],
           [1, 1],
+          [1, 1],
+        ],
+      }),
+  },
+  {
+    op: "conv3d_backward_input",
+    name: "stride 1, causal 3×3×3 on a 16×16 grid (anti-causal: its time padding behind, skipped)",
+    inputs: [f([1, 3, 5, 16, 16]), f([3, 2, 3, 3, 3])],
+    fn: (g, w) =>
+      conv3dBackwardInput(g, w, [5, 16, 16], {
+        padding: [
+          [2, 0],
+          [1, 1],
+          [1, 1],
+        ],
+      }),
+  },
+  {
+    op: "conv3d_backward_input",
+    name: "stride 1, causal 3×3×3 on one-frame images",
+    inputs: [f([2, 3, 1, 4, 4]), f([3, 2, 3, 3, 3])],
+    fn: (g, w) =>
+      conv3dBackwardInput(g, w, [1, 4, 4], {
+        padding: [
+          [2, 0],
+          [1, 1],
+          [1, 1],
+        ],
+      }),
+  },
+  {
+    op: "conv3d_backward_weight",
+    name: "stride 1, causal 3×3×3 on one-frame images (two time taps land only on padding: zero)",
+    inputs: [f([2, 2, 1, 4, 5]), f([2, 3, 1, 4, 5])],
+    fn: (x, g) =>
+      conv3dBackwardWeight(x, g, [3, 3, 3], {
+        padding: [
+          [2, 0],
+          [1, 1],
+          [1, 1],
+        ],
+      }),
+  },
+  {
+    op: "conv3d_backward_weight",
+    name: "stride 1, 2 frames padded 1 in front and 2 behind under kernel 3 in time",
+    inputs: [f([1, 2, 2, 3, 4]), f([1, 3, 3, 3, 4])],
+    fn: (x, g) =>
+      conv3dBackwardWeight(x, g, [3, 1, 3], {
+        padding: [
+          [1, 2],
+          [0, 0],
           [1, 1],
         ],
       }),
