@@ -169,6 +169,41 @@ function weightIm2col(b: GraphBuilder, x: string, g: string, s: Conv): string {
   ]);
 }
 
+/**
+ * dW as today's flat windows, but with the batch folded into each GEMM's inner dimension: g is
+ * transposed once to [O, N, To·Hp·Wp], so each tap is one [O, N·L]·[N·L, C] GEMM and no
+ * ReduceSum over the batch follows.
+ */
+function weightFoldedBatch(b: GraphBuilder, x: string, g: string, s: Conv): string {
+  const p = (s.k - 1) / 2;
+  const [Hp, Wp] = [s.H + 2 * p, s.W + 2 * p];
+  const plane = Hp * Wp;
+  const rows = (s.T + 1) * plane;
+  const xt = b.op("Transpose", [x], { perm: [0, 2, 3, 4, 1] }); // [N, T, H, W, C]
+  const xp = b.op("Pad", [xt, b.ints([0, 0, p, p, 0, 0, 1, p, p, 0])]); // [N, T+1, Hp, Wp, C]
+  const xf = reshape(b, xp, [s.N, rows, s.C]);
+  const gp = b.op("Pad", [g, b.ints([0, 0, 0, 0, 0, 0, 0, 0, 2 * p, 2 * p])]); // [N, O, T, Hp, Wp]
+  const gt = b.op("Transpose", [reshape(b, gp, [s.N, s.O, s.T * plane])], { perm: [1, 0, 2] }); // [O, N, T·plane]
+  const taps: string[] = [];
+  const t0 = s.k - 1;
+  for (let dt = 0; dt < s.k; dt++) {
+    const oa = Math.max(0, t0 - dt);
+    const L = (s.T - oa) * plane;
+    const gs =
+      oa === 0 ? gt : b.op("Slice", [gt, b.ints([oa * plane]), b.ints([s.T * plane]), b.ints([2])]);
+    const g2 = reshape(b, gs, [s.O, s.N * L]);
+    const first = (oa - t0 + dt) * plane;
+    for (let dh = 0; dh < s.k; dh++)
+      for (let dw = 0; dw < s.k; dw++) {
+        const off = first + dh * Wp + dw;
+        const win = b.op("Slice", [xf, b.ints([off]), b.ints([off + L]), b.ints([1])]); // [N, L, C]
+        const per = b.op("MatMul", [g2, reshape(b, win, [s.N * L, s.C])]); // [O, C]
+        taps.push(b.op("Unsqueeze", [per, b.ints([2])]));
+      }
+  }
+  return reshape(b, b.op("Concat", taps, { axis: 2 }), [s.O, s.C, s.k, s.k, s.k]);
+}
+
 /** dW as one GEMM per tap over shifted 3-D slices of x, each transposed into the GEMM (until 2026-12-06). */
 function weightShiftedSlices(b: GraphBuilder, x: string, g: string, s: Conv): string {
   const p = (s.k - 1) / 2;
@@ -298,6 +333,7 @@ if (!only && !fwdOnly)
 if (!fwdOnly)
   await row("Weight gradient", "weight", [
     ["flat windows (today)", viaLowering("conv3d_backward_weight")],
+    ["flat windows, batch folded into K", weightFoldedBatch],
     ["im2col MatMul", weightIm2col],
     ["shifted 3-D slices (before)", weightShiftedSlices],
   ]);

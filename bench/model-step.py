@@ -297,6 +297,25 @@ class Encoder(torch.nn.Module):
         return z * torch.rsqrt(z.square().mean(1, keepdim=True) + 1e-6)
 
 
+def phase_kernels(w, axis):
+    """A 3-tap kernel on pixels repeated 2x, as two 2-tap kernels on the originals."""
+    tap = lambda i: w.narrow(axis, i, 1)  # noqa: E731
+    return torch.cat([tap(0), tap(1) + tap(2)], axis), torch.cat([tap(0) + tap(1), tap(2)], axis)
+
+
+def upsampled_conv(conv, x):
+    """conv(nearest 2x upsampling of x) on x itself, as CausalConv3d.forwardUpsampled: four phases."""
+    kt = conv.kernel_size[0]
+    b, _, t, h, w = x.shape
+    phases = []
+    for ph, rows in enumerate(phase_kernels(conv.weight, 3)):
+        for pw, k in enumerate(phase_kernels(rows, 4)):
+            phases.append(F.conv3d(F.pad(x, (1 - pw, pw, 1 - ph, ph, kt - 1, 0)), k, conv.bias))
+    o = conv.out_channels
+    y = torch.stack(phases, 0).reshape(2, 2, b, o, t, h, w).permute(2, 3, 4, 5, 0, 6, 1)
+    return y.reshape(b, o, t, 2 * h, 2 * w)
+
+
 class Decoder(torch.nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -314,7 +333,7 @@ class Decoder(torch.nn.Module):
             for blk in blocks:
                 h = blk(h)
             if i < 2:
-                h = (self.up0, self.up1)[i](F.interpolate(h, scale_factor=(1, 2, 2), mode="nearest"))
+                h = upsampled_conv((self.up0, self.up1)[i], h)
         out = from_depth(self.head(F.silu(self.norm_out(h))), (self.r, 2, 2))
         return out[:, :, self.r - 1 :]
 

@@ -10,7 +10,8 @@
  *
  * Downsampling: a 2×2 pixel-unshuffle in space (with the time fold) into the stem, then two more
  * pixel-unshuffles each followed by a 1×1×1 conv (8× in space in all). The decoder mirrors it
- * with nearest upsampling + causal conv, and a final pixel-shuffle back to frames.
+ * with nearest upsampling + causal conv (computed on the small grid, layers.ts), and a final
+ * pixel-shuffle back to frames.
  *
  * Deterministic autoencoder with latent-noise augmentation, not a VAE. The latent is normalised
  * to unit RMS per position (a parameter-free channel RMS norm), which fixes its scale without a
@@ -26,7 +27,6 @@ import { Module } from "../nn/module.ts";
 import type { Device } from "../tensor/device.ts";
 import { noGrad, tidy } from "../tensor/engine.ts";
 import { ShapeError } from "../tensor/errors.ts";
-import { upsampleNearest } from "../tensor/ops/conv.ts";
 import { add, scale, silu, sub } from "../tensor/ops/elementwise.ts";
 import { l1Loss, mseLoss } from "../tensor/ops/loss.ts";
 import { pad, sliceAxis } from "../tensor/ops/shape.ts";
@@ -153,7 +153,8 @@ export class Decoder extends Module {
     let h = this.stem.forward(z); // [B, c2, t, h, w]
     for (let i = 0; i < 3; i++) {
       for (const block of this.blocks[i]) h = block.forward(h); // [B, c, t, ·, ·]
-      if (i < 2) h = this.ups[i].forward(upsampleNearest(h, [1, 2, 2])); // [B, c', t, 2·, 2·]
+      // Nearest 2× upsampling then a conv, computed on the small grid (see forwardUpsampled).
+      if (i < 2) h = this.ups[i].forwardUpsampled(h); // [B, c', t, 2·, 2·]
     }
     const out = this.head.forward(silu(this.normOut.forward(h))); // [B, 12r, t, 4h, 4w]
     const frames = fromDepth(out, [r, 2, 2]); // [B, 3, r·t, 8h, 8w]

@@ -7,10 +7,10 @@
 import { Module } from "../nn/module.ts";
 import type { Device } from "../tensor/device.ts";
 import { ShapeError } from "../tensor/errors.ts";
-import { causalConv3d } from "../tensor/ops/conv.ts";
+import { causalConv3d, conv3d } from "../tensor/ops/conv.ts";
 import { add, affine, mul, rsqrt, silu, square } from "../tensor/ops/elementwise.ts";
 import { mean } from "../tensor/ops/reduce.ts";
-import { permute, reshape } from "../tensor/ops/shape.ts";
+import { concat, permute, reshape, sliceAxis, stack } from "../tensor/ops/shape.ts";
 import { fmt } from "../tensor/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { Rng } from "../util/rng.ts";
@@ -53,6 +53,51 @@ export class CausalConv3d extends Module {
     const b = this.weightAs(this.bias, x.dtype);
     return causalConv3d(x, w, b); // [B, Cout, T, H, W]
   }
+
+  /**
+   * The convolution of x upsampled 2× in space by repeating pixels, computed on x itself: each
+   * of the four output phases (row and column parity) of a 3×3 kernel over repeated pixels is a
+   * 2×2 kernel over the originals (taps that land on the same pixel summed), so the upsampled
+   * x is never made and the work is 16 multiplies per 4 outputs instead of 36. Same function as
+   * `forward(upsampleNearest(x, [1, 2, 2]))` up to rounding (layers.test.ts).
+   * x [B, Cin, T, H, W] → [B, Cout, T, 2H, 2W].
+   */
+  forwardUpsampled(x: Tensor): Tensor {
+    const [kT, kH, kW] = this.kernel;
+    if (x.rank !== 5 || x.shape[1] !== this.inChannels || kH !== 3 || kW !== 3)
+      throw new ShapeError(
+        `CausalConv3d.forwardUpsampled: needs a 3×3 spatial kernel and x [B, ${this.inChannels}, T, H, W], got kernel ${kT}×${kH}×${kW} and x ${fmt(x.shape)}`,
+      );
+    const [B, , T, H, W] = x.shape;
+    const w = this.weightAs(this.weight, x.dtype); // [O, C, kT, 3, 3]
+    const b = this.weightAs(this.bias, x.dtype);
+    const rows = phaseKernels(w, 3); // 2 × [O, C, kT, 2, 3]
+    const phases: Tensor[] = [];
+    for (let ph = 0; ph < 2; ph++)
+      for (const [pw, k] of phaseKernels(rows[ph], 4).entries()) {
+        // Phase 0 reads pixels i−1 and i, phase 1 pixels i and i+1.
+        const padding: [[number, number], [number, number], [number, number]] = [
+          [kT - 1, 0],
+          [1 - ph, ph],
+          [1 - pw, pw],
+        ];
+        phases.push(conv3d(x, k, b, { padding })); // [B, O, T, H, W]
+      }
+    const O = this.outChannels;
+    const all = reshape(stack(phases, 0), [2, 2, B, O, T, H, W]); // [ph, pw, B, O, T, H, W]
+    const woven = permute(all, [2, 3, 4, 5, 0, 6, 1]); // [B, O, T, H, ph, W, pw]
+    return reshape(woven, [B, O, T, 2 * H, 2 * W]); // [B, O, T, 2H, 2W]
+  }
+}
+
+/**
+ * A 3-tap kernel along `axis` applied to repeated pixels, as two 2-tap kernels on the originals:
+ * output 2i reads repeats of pixels (i−1, i, i) and output 2i+1 of (i, i, i+1), so
+ * phase 0 = (k0, k1 + k2) and phase 1 = (k0 + k1, k2).
+ */
+function phaseKernels(w: Tensor, axis: number): [Tensor, Tensor] {
+  const tap = (i: number) => sliceAxis(w, axis, i, i + 1);
+  return [concat([tap(0), add(tap(1), tap(2))], axis), concat([add(tap(0), tap(1)), tap(2)], axis)];
 }
 
 /** x·rsqrt(mean over channels of x² + eps)·gamma, per (b, t, h, w) position of [B, C, T, H, W]. */

@@ -191,9 +191,10 @@ export function autoencoderForwardFlops(
   const dec =
     conv(cfg.latentChannels, c2, pos(8)) +
     b * 2 * conv(c2, c2, pos(8)) +
-    conv(c2, c1, pos(4)) +
+    // The upsampling convolutions run as four 2×2 phase kernels (12 taps) on the small grid.
+    conv(c2, c1, pos(4), 12) +
     b * 2 * conv(c1, c1, pos(4)) +
-    conv(c1, c0, pos(2)) +
+    conv(c1, c0, pos(2), 12) +
     b * 2 * conv(c0, c0, pos(2)) +
     conv(c0, 12 * r, pos(2));
   return enc + dec;
