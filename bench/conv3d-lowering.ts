@@ -2,14 +2,18 @@
  * Which ONNX lowering of a causal 3×3×3 video convolution (stride 1) runs fastest in ONNX
  * Runtime on this CPU: measured, on the autoencoder's shapes, for the forward and both
  * gradients. Candidates:
- *   conv3d      one Conv over [N, C, T, H, W] (ONNX Runtime's generic N-d im2col path)
- *   conv2d-taps the kT time taps stacked as channels of one 2-D Conv over [N·T, kT·C, H, W]
- *               (ONNX Runtime's NCHWc 2-D convolution kernels), with transposes around it
- *   im2col      the kT·kH·kW shifted copies of x stacked, then one MatMul
+ *   conv3d        one Conv over [N, C, T, H, W] (ONNX Runtime's generic N-d im2col path)
+ *   causal split  the frames free of time padding as one Conv, each end frame as its own Conv
+ *                 with only its real taps (what the compiler does for grids of ≥ 256 positions)
+ *   conv2d-taps   the kT time taps stacked as channels of one 2-D Conv over [N·T, kT·C, H, W]
+ *                 (ONNX Runtime's NCHWc 2-D convolution kernels), with transposes around it
+ *   im2col        the kT·kH·kW shifted copies of x stacked, then one MatMul
  * and, for the weight gradient, the compiler's lowering today (one GEMM per tap over windows of
- * the flattened padded grid, channels-last) beside shifted 3-D slices transposed into each GEMM.
+ * the flattened padded grid, channels-last, over the frames where each tap is real) beside the
+ * same with the batch folded into each GEMM, with the column taps stacked as channels, im2col,
+ * and shifted 3-D slices transposed into each GEMM.
  *
- *   node --import tsx bench/conv3d-lowering.ts [--reps 5] [--weight-only]
+ *   node --import tsx bench/conv3d-lowering.ts [--reps 5] [--weight-only | --forward-only]
  */
 import { execSync } from "node:child_process";
 import * as ort from "onnxruntime-node";
@@ -204,6 +208,44 @@ function weightFoldedBatch(b: GraphBuilder, x: string, g: string, s: Conv): stri
   return reshape(b, b.op("Concat", taps, { axis: 2 }), [s.O, s.C, s.k, s.k, s.k]);
 }
 
+/**
+ * dW as today's flat windows, with the kW column taps stacked as channels first: x3 [N, rows, kW·C]
+ * holds x shifted by 0..kW−1 rows side by side, so each (dt, dh) is one [O, L]·[L, kW·C] GEMM
+ * (kT·kH GEMMs per layer instead of kT·kH·kW, each kW times wider).
+ */
+function weightStackedColumns(b: GraphBuilder, x: string, g: string, s: Conv): string {
+  const p = (s.k - 1) / 2;
+  const [Hp, Wp] = [s.H + 2 * p, s.W + 2 * p];
+  const plane = Hp * Wp;
+  const rows = (s.T + 1) * plane;
+  const xt = b.op("Transpose", [x], { perm: [0, 2, 3, 4, 1] }); // [N, T, H, W, C]
+  const xp = b.op("Pad", [xt, b.ints([0, 0, p, p, 0, 0, 1, p, p, 0])]); // [N, T+1, Hp, Wp, C]
+  const xf = reshape(b, xp, [s.N, rows, s.C]);
+  const shifted = Array.from({ length: s.k }, (_, dw) =>
+    b.op("Slice", [xf, b.ints([dw]), b.ints([rows - s.k + 1 + dw]), b.ints([1])]),
+  );
+  const x3 = b.op("Concat", shifted, { axis: 2 }); // [N, rows − k + 1, k·C]
+  const gp = b.op("Pad", [g, b.ints([0, 0, 0, 0, 0, 0, 0, 0, 2 * p, 2 * p])]); // [N, O, T, Hp, Wp]
+  const gf = reshape(b, gp, [s.N, s.O, s.T * plane]);
+  const t0 = s.k - 1;
+  const taps: string[] = [];
+  for (let dt = 0; dt < s.k; dt++) {
+    const oa = Math.max(0, t0 - dt);
+    const L = (s.T - oa) * plane;
+    const gs =
+      oa === 0 ? gf : b.op("Slice", [gf, b.ints([oa * plane]), b.ints([s.T * plane]), b.ints([2])]);
+    const first = (oa - t0 + dt) * plane;
+    for (let dh = 0; dh < s.k; dh++) {
+      const off = first + dh * Wp;
+      const win = b.op("Slice", [x3, b.ints([off]), b.ints([off + L]), b.ints([1])]); // [N, L, k·C]
+      const per = b.op("ReduceSum", [b.op("MatMul", [gs, win]), b.ints([0])], { keepdims: 0 }); // [O, k·C]
+      taps.push(reshape(b, per, [s.O, 1, s.k, s.C])); // [O, 1, kW, C]
+    }
+  }
+  const all = b.op("Concat", taps, { axis: 1 }); // [O, kT·kH, kW, C]
+  return reshape(b, b.op("Transpose", [all], { perm: [0, 3, 1, 2] }), [s.O, s.C, s.k, s.k, s.k]);
+}
+
 /** dW as one GEMM per tap over shifted 3-D slices of x, each transposed into the GEMM (until 2026-12-06). */
 function weightShiftedSlices(b: GraphBuilder, x: string, g: string, s: Conv): string {
   const p = (s.k - 1) / 2;
@@ -334,6 +376,7 @@ if (!fwdOnly)
   await row("Weight gradient", "weight", [
     ["flat windows (today)", viaLowering("conv3d_backward_weight")],
     ["flat windows, batch folded into K", weightFoldedBatch],
+    ["flat windows, column taps stacked", weightStackedColumns],
     ["im2col MatMul", weightIm2col],
     ["shifted 3-D slices (before)", weightShiftedSlices],
   ]);
