@@ -174,20 +174,34 @@ function weightIm2col(b: GraphBuilder, x: string, g: string, s: Conv): string {
 }
 
 /**
+ * The weight gradient candidates' layout: x channels-last, padded in space and by one spare frame,
+ * flattened to [N, rows, C]; g padded to the same grid and flattened to [N, O, T·plane].
+ */
+function flatGrids(b: GraphBuilder, x: string, g: string, s: Conv) {
+  const p = (s.k - 1) / 2;
+  const Wp = s.W + 2 * p;
+  const plane = (s.H + 2 * p) * Wp;
+  const rows = (s.T + 1) * plane;
+  const xt = b.op("Transpose", [x], { perm: [0, 2, 3, 4, 1] }); // [N, T, H, W, C]
+  const xp = b.op("Pad", [xt, b.ints([0, 0, p, p, 0, 0, 1, p, p, 0])]); // [N, T+1, Hp, Wp, C]
+  const gp = b.op("Pad", [g, b.ints([0, 0, 0, 0, 0, 0, 0, 0, 2 * p, 2 * p])]); // [N, O, T, Hp, Wp]
+  return {
+    Wp,
+    plane,
+    rows,
+    xf: reshape(b, xp, [s.N, rows, s.C]),
+    gf: reshape(b, gp, [s.N, s.O, s.T * plane]),
+  };
+}
+
+/**
  * dW as today's flat windows, but with the batch folded into each GEMM's inner dimension: g is
  * transposed once to [O, N, To·Hp·Wp], so each tap is one [O, N·L]·[N·L, C] GEMM and no
  * ReduceSum over the batch follows.
  */
 function weightFoldedBatch(b: GraphBuilder, x: string, g: string, s: Conv): string {
-  const p = (s.k - 1) / 2;
-  const [Hp, Wp] = [s.H + 2 * p, s.W + 2 * p];
-  const plane = Hp * Wp;
-  const rows = (s.T + 1) * plane;
-  const xt = b.op("Transpose", [x], { perm: [0, 2, 3, 4, 1] }); // [N, T, H, W, C]
-  const xp = b.op("Pad", [xt, b.ints([0, 0, p, p, 0, 0, 1, p, p, 0])]); // [N, T+1, Hp, Wp, C]
-  const xf = reshape(b, xp, [s.N, rows, s.C]);
-  const gp = b.op("Pad", [g, b.ints([0, 0, 0, 0, 0, 0, 0, 0, 2 * p, 2 * p])]); // [N, O, T, Hp, Wp]
-  const gt = b.op("Transpose", [reshape(b, gp, [s.N, s.O, s.T * plane])], { perm: [1, 0, 2] }); // [O, N, T·plane]
+  const { Wp, plane, xf, gf } = flatGrids(b, x, g, s);
+  const gt = b.op("Transpose", [gf], { perm: [1, 0, 2] }); // [O, N, T·plane]
   const taps: string[] = [];
   const t0 = s.k - 1;
   for (let dt = 0; dt < s.k; dt++) {
@@ -214,19 +228,11 @@ function weightFoldedBatch(b: GraphBuilder, x: string, g: string, s: Conv): stri
  * (kT·kH GEMMs per layer instead of kT·kH·kW, each kW times wider).
  */
 function weightStackedColumns(b: GraphBuilder, x: string, g: string, s: Conv): string {
-  const p = (s.k - 1) / 2;
-  const [Hp, Wp] = [s.H + 2 * p, s.W + 2 * p];
-  const plane = Hp * Wp;
-  const rows = (s.T + 1) * plane;
-  const xt = b.op("Transpose", [x], { perm: [0, 2, 3, 4, 1] }); // [N, T, H, W, C]
-  const xp = b.op("Pad", [xt, b.ints([0, 0, p, p, 0, 0, 1, p, p, 0])]); // [N, T+1, Hp, Wp, C]
-  const xf = reshape(b, xp, [s.N, rows, s.C]);
+  const { Wp, plane, rows, xf, gf } = flatGrids(b, x, g, s);
   const shifted = Array.from({ length: s.k }, (_, dw) =>
     b.op("Slice", [xf, b.ints([dw]), b.ints([rows - s.k + 1 + dw]), b.ints([1])]),
   );
   const x3 = b.op("Concat", shifted, { axis: 2 }); // [N, rows − k + 1, k·C]
-  const gp = b.op("Pad", [g, b.ints([0, 0, 0, 0, 0, 0, 0, 0, 2 * p, 2 * p])]); // [N, O, T, Hp, Wp]
-  const gf = reshape(b, gp, [s.N, s.O, s.T * plane]);
   const t0 = s.k - 1;
   const taps: string[] = [];
   for (let dt = 0; dt < s.k; dt++) {
