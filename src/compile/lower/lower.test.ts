@@ -518,6 +518,13 @@ const matmulCases: Case[] = [
   },
 ];
 
+/** A causal 3×3×3 convolution's padding: two frames in front, one pixel around. */
+const CAUSAL_333: [[number, number], [number, number], [number, number]] = [
+  [2, 0],
+  [1, 1],
+  [1, 1],
+];
+
 const convCases: Case[] = [
   {
     op: "conv3d",
@@ -609,11 +616,7 @@ const convCases: Case[] = [
     inputs: [f([2, 3, 4, 5, 6]), f([3, 2, 3, 3, 3])],
     fn: (g, w) =>
       conv3dBackwardInput(g, w, [4, 5, 6], {
-        padding: [
-          [2, 0],
-          [1, 1],
-          [1, 1],
-        ],
+        padding: CAUSAL_333,
       }),
   },
   {
@@ -622,11 +625,7 @@ const convCases: Case[] = [
     inputs: [f([1, 3, 5, 16, 16]), f([3, 2, 3, 3, 3])],
     fn: (g, w) =>
       conv3dBackwardInput(g, w, [5, 16, 16], {
-        padding: [
-          [2, 0],
-          [1, 1],
-          [1, 1],
-        ],
+        padding: CAUSAL_333,
       }),
   },
   {
@@ -635,11 +634,7 @@ const convCases: Case[] = [
     inputs: [f([2, 3, 1, 4, 4]), f([3, 2, 3, 3, 3])],
     fn: (g, w) =>
       conv3dBackwardInput(g, w, [1, 4, 4], {
-        padding: [
-          [2, 0],
-          [1, 1],
-          [1, 1],
-        ],
+        padding: CAUSAL_333,
       }),
   },
   {
@@ -648,11 +643,7 @@ const convCases: Case[] = [
     inputs: [f([2, 2, 1, 4, 5]), f([2, 3, 1, 4, 5])],
     fn: (x, g) =>
       conv3dBackwardWeight(x, g, [3, 3, 3], {
-        padding: [
-          [2, 0],
-          [1, 1],
-          [1, 1],
-        ],
+        padding: CAUSAL_333,
       }),
   },
   {
@@ -674,11 +665,7 @@ const convCases: Case[] = [
     inputs: [f([2, 3, 4, 5, 7]), f([2, 4, 4, 5, 7])],
     fn: (x, g) =>
       conv3dBackwardWeight(x, g, [3, 3, 3], {
-        padding: [
-          [2, 0],
-          [1, 1],
-          [1, 1],
-        ],
+        padding: CAUSAL_333,
       }),
   },
   {
