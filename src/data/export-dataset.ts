@@ -319,7 +319,7 @@ class IndexWriter {
 
   /** Rewrites index.json from the clips done at the moment the write runs (writes are queued). */
   write(): Promise<void> {
-    return this.enqueue(() => writeFileSafely(join(this.dir, "index.json"), this.text()));
+    return this.enqueue(() => this.save());
   }
 
   /**
@@ -331,7 +331,7 @@ class IndexWriter {
     return this.enqueue(async () => {
       this.done.set(i, entry);
       try {
-        await writeFileSafely(join(this.dir, "index.json"), this.text());
+        await this.save();
       } catch (err) {
         this.done.delete(i);
         await rm(join(this.dir, entry.name), { recursive: true, force: true }).catch(() => {});
@@ -341,7 +341,8 @@ class IndexWriter {
     });
   }
 
-  private text(): string {
+  /** Writes index.json (atomically) listing the clips done now. */
+  private save(): Promise<void> {
     const index: DatasetIndex = {
       format: DATASET_FORMAT,
       count: this.count,
@@ -349,7 +350,7 @@ class IndexWriter {
       settings: this.settings,
       clips: this.clips(),
     };
-    return `${JSON.stringify(index, null, 1)}\n`;
+    return writeFileSafely(join(this.dir, "index.json"), `${JSON.stringify(index, null, 1)}\n`);
   }
 
   /** Runs `job` after every earlier one has finished, failed or not. */

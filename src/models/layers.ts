@@ -83,10 +83,9 @@ export class CausalConv3d extends Module {
         ];
         phases.push(conv3d(x, k, b, { padding })); // [B, O, T, H, W]
       }
-    const O = this.outChannels;
-    const all = reshape(stack(phases, 0), [2, 2, B, O, T, H, W]); // [ph, pw, B, O, T, H, W]
-    const woven = permute(all, [2, 3, 4, 5, 0, 6, 1]); // [B, O, T, H, ph, W, pw]
-    return reshape(woven, [B, O, T, 2 * H, 2 * W]); // [B, O, T, 2H, 2W]
+    // Phase (ph, pw) as channel o·4 + 2·ph + pw: the layout the pixel-shuffle reads.
+    const depth = reshape(stack(phases, 2), [B, 4 * this.outChannels, T, H, W]); // [B, 4·O, T, H, W]
+    return fromDepth(depth, [1, 2, 2]); // [B, O, T, 2H, 2W]
   }
 }
 
@@ -96,8 +95,8 @@ export class CausalConv3d extends Module {
  * phase 0 = (k0, k1 + k2) and phase 1 = (k0 + k1, k2).
  */
 function phaseKernels(w: Tensor, axis: number): [Tensor, Tensor] {
-  const tap = (i: number) => sliceAxis(w, axis, i, i + 1);
-  return [concat([tap(0), add(tap(1), tap(2))], axis), concat([add(tap(0), tap(1)), tap(2)], axis)];
+  const [k0, k1, k2] = [0, 1, 2].map((i) => sliceAxis(w, axis, i, i + 1));
+  return [concat([k0, add(k1, k2)], axis), concat([add(k0, k1), k2], axis)];
 }
 
 /** x·rsqrt(mean over channels of x² + eps)·gamma, per (b, t, h, w) position of [B, C, T, H, W]. */
