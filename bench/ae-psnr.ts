@@ -12,17 +12,11 @@
  * picture of the first 3 clips: frames 0, 4, 8, 12, 16, each clip's row above its reconstruction.
  */
 import { writeFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { makeWorldClip } from "../src/data/world-stream.ts";
-import { createDevice } from "../src/devices.ts";
-import { readWeights as readWeightFile } from "../src/io/safetensors.ts";
-import { VideoAutoencoder } from "../src/models/autoencoder.ts";
-import type { AutoencoderConfig } from "../src/models/config.ts";
 import { arrayToVideos, psnr, videosToTensor } from "../src/models/video-tensor.ts";
 import { encodePng } from "../src/server/png.ts";
-import { Rng } from "../src/util/rng.ts";
 import { cpuModel } from "./cpu-info.ts";
+import { loadBenchAutoencoder } from "./load-autoencoder.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number) => {
@@ -37,19 +31,11 @@ const CLIPS = opt("--clips", 64);
 const FPS = opt("--fps", 8);
 const FIRST_SEED = 1_000_000_000;
 
-let file = source;
-if (!source.endsWith(".safetensors")) {
-  const latest = (await readFile(join(source, "latest"), "utf8")).trim();
-  file = join(source, latest, "ema.safetensors");
-}
-const { metadata, tensors } = await readWeightFile(file);
-const cfg = JSON.parse(metadata.config ?? "") as AutoencoderConfig;
-const device = await createDevice({ kind: "onnx" });
-const ae = new VideoAutoencoder(device, new Rng(0), cfg);
-ae.loadStateDict(Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, v.data])));
+const { ae, cfg, file, step } = await loadBenchAutoencoder(source);
+const device = ae.device;
 
 const frames = 1 + 4 * cfg.temporalDown;
-console.log(`CPU: ${cpuModel().model}; weights ${file} (step ${metadata.step ?? "?"})`);
+console.log(`CPU: ${cpuModel().model}; weights ${file} (step ${step})`);
 const results: { kind: string; seed: number; db: number }[] = [];
 const SHEET_FRAMES = [0, 4, 8, 12, 16].filter((f) => f < frames);
 const sheetRows: Uint8Array[][] = [];

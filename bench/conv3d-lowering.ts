@@ -77,6 +77,111 @@ function conv2dTaps(b: GraphBuilder, x: string, w: string, s: Conv): string {
   return b.op("Transpose", [reshape(b, y, [s.N, s.T, s.O, s.H, s.W])], { perm: [0, 2, 1, 3, 4] });
 }
 
+/**
+ * Winograd F(2×2, 3×3) in space (Lavin & Gray 2015), the time taps left direct: each 4×4 input
+ * tile (stride 2) becomes 16 transformed values Bᵀ d B, each 3×3 kernel 16 values G g Gᵀ; the
+ * convolution is then 16 channel-mixing GEMMs (one per transformed position, K = kT·C) whose
+ * results Aᵀ m A give 2×2 outputs: 16 multiplies per 4 outputs per tap row instead of 36.
+ */
+const WINO_BT = [
+  [1, 0, -1, 0],
+  [0, 1, 1, 0],
+  [0, -1, 1, 0],
+  [0, 1, 0, -1],
+];
+const WINO_G = [
+  [1, 0, 0],
+  [0.5, 0.5, 0.5],
+  [0.5, -0.5, 0.5],
+  [0, 0, 1],
+];
+const WINO_AT = [
+  [1, 1, 1, 0],
+  [0, 1, -1, -1],
+];
+/** kron(P, P) for a small matrix P [r, c]: [r·r, c·c], row (a, b), column (i, j) = P[a][i]·P[b][j]. */
+function kron2(P: number[][]): number[] {
+  const r = P.length;
+  const c = P[0].length;
+  const out: number[] = [];
+  for (let a = 0; a < r; a++)
+    for (let b2 = 0; b2 < r; b2++)
+      for (let i = 0; i < c; i++) for (let j = 0; j < c; j++) out.push(P[a][i] * P[b2][j]);
+  return out;
+}
+
+/** The transformed kernel U [16, O, kT·C] (columns ordered dt-major, as the stacked taps). */
+function winogradKernel(b: GraphBuilder, w: string, s: Conv): string {
+  const gg = b.constant(kron2(WINO_G), [16, 9]); // [16, 9]
+  const w9 = reshape(b, w, [s.O * s.C * s.k, 9]); // [O·C·kT, 9]
+  const u = b.op("MatMul", [w9, b.op("Transpose", [gg], { perm: [1, 0] })]); // [O·C·kT, 16]
+  const u4 = reshape(b, u, [s.O, s.C, s.k, 16]);
+  return reshape(b, b.op("Transpose", [u4], { perm: [3, 0, 2, 1] }), [16, s.O, s.k * s.C]); // [16, O, kT·C]
+}
+
+/** Input tiles transformed by a 1-channel strided Conv: xp [N, C, Tp, H+2, W+2] → [N, C, 16, Tp, h, w]. */
+function winogradInput(b: GraphBuilder, xp: string, s: Conv, Tp: number): string {
+  const bk = b.constant(kron2(WINO_BT), [16, 1, 1, 4, 4]);
+  const x1 = reshape(b, xp, [s.N * s.C, 1, Tp, s.H + 2, s.W + 2]);
+  const v = b.op("Conv", [x1, bk], { strides: [1, 2, 2] }); // [N·C, 16, Tp, h, w]
+  return reshape(b, v, [s.N, s.C, 16, Tp, s.H / 2, s.W / 2]);
+}
+
+/** Winograd with the 16 GEMMs as one batched MatMul over all tiles of all samples. */
+function winogradMatMul(b: GraphBuilder, x: string, w: string, s: Conv): string {
+  const h = s.H / 2;
+  const wd = s.W / 2;
+  const Tp = s.T + s.k - 1;
+  const xp = b.op("Pad", [x, b.ints([0, 0, s.k - 1, 1, 1, 0, 0, 0, 1, 1])]); // [N, C, Tp, H+2, W+2]
+  const v = winogradInput(b, xp, s, Tp); // [N, C, 16, Tp, h, w]
+  const vt = b.op("Transpose", [v], { perm: [2, 1, 3, 0, 4, 5] }); // [16, C, Tp, N, h, w]
+  const taps = Array.from({ length: s.k }, (_, dt) =>
+    b.op("Slice", [vt, b.ints([dt]), b.ints([dt + s.T]), b.ints([2])]),
+  ); // kT × [16, C, T, N, h, w]
+  const P = s.T * s.N * h * wd;
+  const vs = reshape(b, b.op("Concat", taps, { axis: 1 }), [16, s.k * s.C, P]); // [16, kT·C, P]
+  const m = b.op("MatMul", [winogradKernel(b, w, s), vs]); // [16, O, P]
+  const at = b.constant(kron2(WINO_AT), [4, 16]);
+  const y4 = b.op("MatMul", [at, reshape(b, m, [16, s.O * P])]); // [4, O·P]
+  const y7 = reshape(b, y4, [2, 2, s.O, s.T, s.N, h, wd]);
+  return reshape(b, b.op("Transpose", [y7], { perm: [4, 2, 3, 5, 0, 6, 1] }), [
+    s.N,
+    s.O,
+    s.T,
+    s.H,
+    s.W,
+  ]);
+}
+
+/** Winograd with the 16 GEMMs as one grouped Conv (group per transformed position, kernel kT×1×1). */
+function winogradGroupedConv(b: GraphBuilder, x: string, w: string, s: Conv): string {
+  const h = s.H / 2;
+  const wd = s.W / 2;
+  const Tp = s.T + s.k - 1;
+  const xp = b.op("Pad", [x, b.ints([0, 0, s.k - 1, 1, 1, 0, 0, 0, 1, 1])]);
+  const v = winogradInput(b, xp, s, Tp); // [N, C, 16, Tp, h, w]
+  const vg = reshape(b, b.op("Transpose", [v], { perm: [0, 2, 1, 3, 4, 5] }), [
+    s.N,
+    16 * s.C,
+    Tp,
+    h,
+    wd,
+  ]); // [N, 16·C, Tp, h, w]
+  const u = reshape(b, winogradKernel(b, w, s), [16, s.O, s.k, s.C]);
+  const ug = reshape(b, b.op("Transpose", [u], { perm: [0, 1, 3, 2] }), [16 * s.O, s.C, s.k, 1, 1]);
+  const m = b.op("Conv", [vg, ug], { group: 16 }); // [N, 16·O, T, h, w]
+  const at = b.constant(kron2(WINO_AT), [4, 16]);
+  const y4 = b.op("MatMul", [at, reshape(b, m, [s.N, 16, s.O * s.T * h * wd])]); // [N, 4, O·T·h·w]
+  const y7 = reshape(b, y4, [s.N, 2, 2, s.O, s.T, h, wd]);
+  return reshape(b, b.op("Transpose", [y7], { perm: [0, 3, 4, 5, 1, 6, 2] }), [
+    s.N,
+    s.O,
+    s.T,
+    s.H,
+    s.W,
+  ]);
+}
+
 /** Explicit im2col: [N, C·k³, T·H·W] then MatMul with [O, C·k³]. */
 function im2col(b: GraphBuilder, x: string, w: string, s: Conv): string {
   const p = (s.k - 1) / 2;
@@ -370,6 +475,8 @@ if (!only)
     ["conv3d causal split", conv3dCausalSplit],
     ["conv2d-taps", conv2dTaps],
     ["im2col", im2col],
+    ["winograd MatMul", winogradMatMul],
+    ["winograd grouped Conv", winogradGroupedConv],
   ]);
 if (!only && !fwdOnly)
   await row("Input gradient", "input", [

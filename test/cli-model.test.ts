@@ -378,7 +378,19 @@ describe("zoetrope train", () => {
     assert.ok(differ > same / 2, `a fresh run starts elsewhere (${differ} of ${same} differ)`);
 
     const both = await runCli(["train", "ae", "--out", fromFile, "--init", aeFile, "--resume"]);
-    assertUserError(both, /--init starts a new run .* --resume continues/);
+    assertUserError(
+      both,
+      /--init and --transfer start a new run .* --resume continues a run: give one, not --init and --resume/,
+    );
+    // --transfer takes what matches in name and shape: here the same config, so everything.
+    const moved = join(dir, "run-transfer");
+    const t = await runCli(["train", "ae", "--out", moved, "--transfer", aeFile, ...tinyStep]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, new RegExp(`--transfer ${aeFile}: ${same} parameters taken, 0 fresh`));
+    const transferred = await readWeights(join(moved, "model", "autoencoder.safetensors"));
+    assert.equal(transferred.metadata.transfer, aeFile);
+    for (const [name, tensor] of Object.entries(source.tensors))
+      assert.ok(scaledError(transferred.tensors[name].data, tensor.data) < 1e-5, `${name} taken`);
     const wrong = await runCli([
       "train",
       "dit",

@@ -174,6 +174,10 @@ export function addModelCommands(program: Command): void {
       "--init <file>",
       "start a new run from these weights (autoencoder.safetensors for ae, text-to-video.safetensors for dit) with a fresh optimiser",
     )
+    .option(
+      "--transfer <file>",
+      "start a new run from the parameters of these weights that match this config in name and shape (e.g. a text-to-video model trained on an autoencoder with fewer latent channels); the rest start fresh",
+    )
     .action(async (what: string, opts: TrainCliOptions) => {
       await (await import("./train-action.ts")).trainAction(what, opts);
     });

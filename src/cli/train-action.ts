@@ -19,7 +19,7 @@ import { getConfig } from "../models/registry.ts";
 import { autoencoderTask, textToVideoTask, type WorldData } from "../models/tasks.ts";
 import { TextToVideo } from "../models/text-to-video.ts";
 import { videosToTensor } from "../models/video-tensor.ts";
-import { loadWeights, readWeights, saveWeights } from "../models/weights.ts";
+import { loadMatchingWeights, loadWeights, readWeights, saveWeights } from "../models/weights.ts";
 import type { Module } from "../nn/module.ts";
 import { readLatestEma } from "../train/checkpoint.ts";
 import { type StepInfo, train } from "../train/loop.ts";
@@ -41,6 +41,8 @@ export interface TrainCliOptions {
   buckets?: Bucket[];
   ae?: string;
   init?: string;
+  /** Weights to take the matching parameters from (a new run with another config). */
+  transfer?: string;
   /** Stop (checkpoint and write the model, as on Ctrl-C) after this many minutes. */
   minutes?: number;
   /** Extra loss weight on the cells that hold an object (the config's when absent). */
@@ -160,9 +162,10 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
   if (what === "dit" && !opts.ae)
     throw new Error("train dit: give the trained autoencoder with --ae <autoencoder.safetensors>");
   if (what === "ae" && opts.ae) throw new Error("train ae: --ae is only for train dit");
-  if (opts.init && opts.resume)
+  const starts = (["init", "transfer", "resume"] as const).filter((k) => opts[k]);
+  if (starts.length > 1)
     throw new Error(
-      "--init starts a new run from saved weights; --resume continues a run: give one",
+      `--init and --transfer start a new run from saved weights, --resume continues a run: give one, not ${starts.map((k) => `--${k}`).join(" and ")}`,
     );
 
   if (opts.ae) {
@@ -216,6 +219,16 @@ async function runTraining(
   }
   if (opts.init)
     await initFromWeights(opts.init, t2v ?? ae, t2v ? "text-to-video" : "autoencoder", cfg);
+  if (opts.transfer) {
+    const got = await loadMatchingWeights(
+      opts.transfer,
+      t2v ?? ae,
+      t2v ? "text-to-video" : "autoencoder",
+    );
+    say(
+      `--transfer ${opts.transfer}: ${got.loaded.length} parameters taken, ${got.kept.length} fresh${got.kept.length ? ` (${got.kept.join(", ")})` : ""}${got.unused.length ? `; ${got.unused.length} of the file's not used` : ""}`,
+    );
+  }
   const task = t2v
     ? textToVideoTask(t2v, ae, data, { config: JSON.stringify(cfg) })
     : autoencoderTask(ae, data, { config: JSON.stringify(cfg.ae) });
@@ -274,6 +287,7 @@ async function runTraining(
   await mkdir(modelDir, { recursive: true });
   const extra: Record<string, string> = { step: String(result.step), seed: String(opts.seed) };
   if (opts.init) extra.init = opts.init;
+  if (opts.transfer) extra.transfer = opts.transfer;
   if (t2v) {
     await loadEma(opts.out, t2v);
     await saveWeights(join(modelDir, T2V_FILE), t2v, "text-to-video", cfg, extra);

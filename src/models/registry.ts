@@ -76,6 +76,19 @@ const REGISTRY: Record<string, ModelConfig> = {
     vocabHash: tokenizer.vocabHash,
   },
 };
+/**
+ * Candidate for world-s's next autoencoder: the same networks with a 32-channel latent. Through
+ * world-s's 16-channel autoencoder the world's own renders keep only 0.58 of their shape score
+ * and 0.81 of their count (bench/model-eval.ts, "autoencoded"): a moving 7-px object's shape
+ * over 4 frames does not fit 16 values per 8×8 cell. Twice the channels cost the transformer only
+ * its patch projections.
+ */
+REGISTRY["world-s-c32"] = {
+  ...REGISTRY["world-s"],
+  name: "world-s-c32",
+  ae: { ...REGISTRY["world-s"].ae, latentChannels: 32 },
+  dit: { ...REGISTRY["world-s"].dit, latentChannels: 32 },
+};
 
 export function configNames(): string[] {
   return Object.keys(REGISTRY);

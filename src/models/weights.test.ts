@@ -4,12 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { decodeWeights, encodeWeights } from "../io/safetensors.ts";
+import { Linear } from "../nn/linear.ts";
 import { createDevice } from "../tensor/device.ts";
 import { Rng } from "../util/rng.ts";
 import { VideoAutoencoder } from "./autoencoder.ts";
 import { getConfig } from "./registry.ts";
 import { TextToVideo } from "./text-to-video.ts";
-import { loadWeights, readWeights, saveWeights } from "./weights.ts";
+import { loadMatchingWeights, loadWeights, readWeights, saveWeights } from "./weights.ts";
 
 const device = await createDevice({ kind: "cpu" });
 const dir = await mkdtemp(join(tmpdir(), "zoetrope-weights-"));
@@ -113,5 +114,32 @@ describe("weight files", () => {
         /"decoder\.head\.bias" holds a non-finite value at 17/,
       );
     }
+  });
+
+  it("transfer what matches to a model with more latent channels, and keep the rest", async () => {
+    const file = join(dir, "t2v-c4.safetensors");
+    const a = new TextToVideo(device, new Rng(1), cfg);
+    await saveWeights(file, a, "text-to-video", cfg);
+    const wide = { ...cfg, dit: { ...cfg.dit, latentChannels: 2 * cfg.dit.latentChannels } };
+    const b = new TextToVideo(device, new Rng(2), wide);
+    const before = await b.stateDict();
+    const got = await loadMatchingWeights(file, b, "text-to-video");
+    const after = await b.stateDict();
+    const from = await a.stateDict();
+    // The patch projections in and out change shape with the latent channels; nothing else does.
+    assert.deepEqual(got.kept.sort(), got.unused.sort());
+    assert.ok(got.kept.length >= 2 && got.kept.length <= 4, got.kept.join(", "));
+    assert.ok(got.kept.some((p) => p.startsWith("dit.patch_embed")));
+    assert.equal(got.loaded.length + got.kept.length, Object.keys(after).length);
+    for (const p of got.loaded) assert.deepEqual(after[p], from[p], p);
+    for (const p of got.kept) assert.deepEqual(after[p], before[p], p);
+    // Another network, or one that shares nothing, is refused and leaves the model as it was.
+    await assert.rejects(loadMatchingWeights(file, b, "autoencoder"), /holds text-to-video/);
+    const strange = join(dir, "ae-shares-nothing.safetensors");
+    await saveWeights(strange, new Linear(device, new Rng(1), 3, 5), "autoencoder", cfg.ae);
+    const c = new VideoAutoencoder(device, new Rng(3), cfg.ae);
+    const cBefore = await c.stateDict();
+    await assert.rejects(loadMatchingWeights(strange, c, "autoencoder"), /shares no parameter/);
+    assert.deepEqual(await c.stateDict(), cBefore);
   });
 });

@@ -107,3 +107,53 @@ export async function loadWeights(
   module.loadStateDict(checkState(module, weights.tensors, file));
   return { kind: weights.kind, config: weights.config, metadata: weights.metadata };
 }
+
+/** What loadMatchingWeights took from the file and what it left as the module had it. */
+export interface MatchedWeights {
+  /** Parameters filled from the file (same name and shape). */
+  loaded: string[];
+  /** Parameters the file lacks or has in another shape: they keep the module's values. */
+  kept: string[];
+  /** Tensors of the file that the module has no place for. */
+  unused: string[];
+}
+
+/**
+ * Fills the parameters of `module` that `file` holds under the same name and shape, and leaves
+ * the rest as they are: for starting a network from one trained with a different config (e.g. a
+ * text-to-video model moved to an autoencoder with more latent channels, whose patch projections
+ * change shape while everything else carries over). The file must be the same kind of network
+ * and share at least one parameter; its values must be finite.
+ */
+export async function loadMatchingWeights(
+  file: string,
+  module: Module,
+  kind: NetworkKind,
+): Promise<MatchedWeights> {
+  const weights = await readWeights(file);
+  if (weights.kind !== kind)
+    throw new WeightFileError(`${file}: holds ${weights.kind} weights, expected ${kind}`);
+  const params = module.namedParameters();
+  const state = await module.stateDict();
+  const shapes = new Map(params.map(([p, t]) => [p, t.shape.join("×")]));
+  const matching: Record<string, NamedArray> = {};
+  const loaded: string[] = [];
+  const unused: string[] = [];
+  for (const [name, t] of Object.entries(weights.tensors)) {
+    if (shapes.get(name) === t.shape.join("×")) {
+      matching[name] = t;
+      loaded.push(name);
+    } else unused.push(name);
+  }
+  if (loaded.length === 0)
+    throw new WeightFileError(`${file}: shares no parameter (same name and shape) with the model`);
+  // checkState wants every parameter: the ones the file cannot give keep the module's values.
+  const kept: string[] = [];
+  for (const [p, t] of params)
+    if (!(p in matching)) {
+      matching[p] = { shape: [...t.shape], data: state[p] };
+      kept.push(p);
+    }
+  module.loadStateDict(checkState(module, matching, file));
+  return { loaded, kept, unused };
+}
