@@ -5,7 +5,7 @@
  * these with probability ~ clips seen / 2³².
  *
  *   npx tsx bench/ae-psnr.ts <autoencoder.safetensors | run-dir> [--clips 64] [--fps 8]
- *     [--sheet recon.png]
+ *     [--frames 17] [--sheet recon.png]
  *
  * A run folder means its newest checkpoint's EMA weights. Prints PSNR per clip kind (17-frame
  * clips and 1-frame images), mean and median, the worst clips, and the CPU. --sheet writes a
@@ -34,7 +34,12 @@ const FIRST_SEED = 1_000_000_000;
 const { ae, cfg, file, step } = await loadBenchAutoencoder(source);
 const device = ae.device;
 
-const frames = 1 + 4 * cfg.temporalDown;
+// 17 frames (2.1 s at 8 fps) whatever the autoencoder's time step, so that candidates compare.
+const frames = opt("--frames", 17);
+if (!Number.isInteger(frames) || frames < 1 || (frames - 1) % cfg.temporalDown !== 0)
+  throw new Error(
+    `--frames ${frames}: this autoencoder takes 1 + k·${cfg.temporalDown} frames (e.g. ${1 + 4 * cfg.temporalDown})`,
+  );
 console.log(`CPU: ${cpuModel().model}; weights ${file} (step ${step})`);
 const results: { kind: string; seed: number; db: number }[] = [];
 const SHEET_FRAMES = [0, 4, 8, 12, 16].filter((f) => f < frames);
