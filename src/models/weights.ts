@@ -134,7 +134,6 @@ export async function loadMatchingWeights(
   if (weights.kind !== kind)
     throw new WeightFileError(`${file}: holds ${weights.kind} weights, expected ${kind}`);
   const params = module.namedParameters();
-  const state = await module.stateDict();
   const shapes = new Map(params.map(([p, t]) => [p, t.shape.join("×")]));
   const matching: Record<string, NamedArray> = {};
   const loaded: string[] = [];
@@ -151,7 +150,7 @@ export async function loadMatchingWeights(
   const kept: string[] = [];
   for (const [p, t] of params)
     if (!(p in matching)) {
-      matching[p] = { shape: [...t.shape], data: state[p] };
+      matching[p] = { shape: [...t.shape], data: Float32Array.from(await t.toArray()) };
       kept.push(p);
     }
   module.loadStateDict(checkState(module, matching, file));
