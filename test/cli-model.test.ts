@@ -405,6 +405,122 @@ describe("zoetrope train", () => {
     assertUserError(wrong, /--init .* holds autoencoder weights, not text-to-video/);
   });
 
+  it("--decoder-only trains the decoder on the frozen encoder's latents", async () => {
+    const source = join(dir, "run-dec-src");
+    const a = await runCli(["train", "ae", "--out", source, "--steps", "2", ...stream]);
+    assert.equal(a.code, 0, a.stderr);
+    const aeFile = join(source, "model", "autoencoder.safetensors");
+    const run = join(dir, "run-dec");
+    const fast = ["--lr", "1e-2", ...stream];
+    const d = await runCli([
+      "train",
+      "ae",
+      "--decoder-only",
+      "--ae",
+      aeFile,
+      "--out",
+      run,
+      "--steps",
+      "2",
+      ...fast,
+    ]);
+    assert.equal(d.code, 0, d.stderr);
+    const resumed = await runCli([
+      "train",
+      "ae",
+      "--decoder-only",
+      "--ae",
+      aeFile,
+      "--out",
+      run,
+      "--steps",
+      "3",
+      "--resume",
+      ...fast,
+    ]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((await readFile(join(run, "latest"), "utf8")).trim(), "step-000003");
+    const before = await readWeights(aeFile);
+    const after = await readWeights(join(run, "model", "autoencoder.safetensors"));
+    assert.equal(after.metadata.decoderOf, aeFile);
+    // The latent space is the source's: same encoder, same scale, so no re-measured scale.
+    assert.deepEqual(after.config, before.config);
+    let moved = 0;
+    const names = Object.keys(before.tensors);
+    assert.deepEqual(Object.keys(after.tensors).sort(), [...names].sort());
+    for (const name of names) {
+      const err = scaledError(after.tensors[name].data, before.tensors[name].data);
+      if (name.startsWith("encoder.")) assert.equal(err, 0, `${name} is frozen`);
+      else if (err > 1e-3) moved++;
+    }
+    const decoderParams = names.filter((n) => n.startsWith("decoder.")).length;
+    assert.ok(decoderParams > 0);
+    assert.ok(
+      moved > decoderParams / 2,
+      `the decoder trained (${moved} of ${decoderParams} moved)`,
+    );
+
+    const bad: [string[], RegExp][] = [
+      [
+        ["train", "ae", "--decoder-only", "--out", join(dir, "r1")],
+        /--decoder-only: give the autoencoder .* --ae/,
+      ],
+      [
+        ["train", "ae", "--ae", aeFile, "--out", join(dir, "r2")],
+        /--ae is for train dit, or with --decoder-only/,
+      ],
+      [
+        ["train", "dit", "--decoder-only", "--ae", aeFile, "--out", join(dir, "r3")],
+        /--decoder-only is for train ae/,
+      ],
+      [
+        [
+          "train",
+          "ae",
+          "--decoder-only",
+          "--ae",
+          aeFile,
+          "--init",
+          aeFile,
+          "--out",
+          join(dir, "r4"),
+        ],
+        /starts from the decoder of --ae; --init does not apply/,
+      ],
+    ];
+    for (const [args, message] of bad) {
+      const r = await runCli(args);
+      assertUserError(r, message);
+      assert.equal(await stat(args[args.length - 1]).catch(() => null), null, "no run folder made");
+    }
+    // A whole-autoencoder run's checkpoint is not a decoder's: refused, named.
+    const wrong = await runCli([
+      "train",
+      "ae",
+      "--decoder-only",
+      "--ae",
+      aeFile,
+      "--out",
+      source,
+      "--steps",
+      "3",
+      "--resume",
+      ...stream,
+    ]);
+    assertUserError(wrong, /trains the whole autoencoder: resume it without --decoder-only/);
+    const wrong2 = await runCli([
+      "train",
+      "ae",
+      "--out",
+      run,
+      "--steps",
+      "4",
+      "--resume",
+      ...stream,
+    ]);
+    assertUserError(wrong2, /trains only a decoder: resume it with --decoder-only and its --ae/);
+  });
+
   it("stops on Ctrl-C with a checkpoint and a model file", async () => {
     const run = join(dir, "run-stop");
     const r = await runCliUntil(

@@ -164,7 +164,14 @@ export function addModelCommands(program: Command): void {
       "clip shapes as WIDTHxHEIGHTxFRAMES,... (default: one clip size plus 1-frame images)",
       parseBuckets,
     )
-    .option("--ae <file>", "(train dit) the trained autoencoder.safetensors to train on")
+    .option(
+      "--ae <file>",
+      "(train dit) the trained autoencoder.safetensors to train on; (train ae --decoder-only) the autoencoder whose decoder to train",
+    )
+    .option(
+      "--decoder-only",
+      "(train ae) train only the decoder of --ae, on its frozen encoder's latents: the latent space stays, so a text-to-video model trained on it still works",
+    )
     .option(
       "--object-weight <x>",
       "extra loss weight on the cells that hold an object, 0 (uniform) to 100 (default: the config's)",

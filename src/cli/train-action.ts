@@ -6,17 +6,18 @@
  * A `dit` run's model folder also gets a copy of the autoencoder it trained on, so that
  * `zoetrope generate --model <run>/model` works as it is.
  */
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Bucket } from "../data/buckets.ts";
 import { makeWorldClip } from "../data/world-stream.ts";
 import { createDevice } from "../devices.ts";
+import { readWeights as readWeightFile } from "../io/safetensors.ts";
 import { untrackCreatedFolder } from "../media/cleanup.ts";
 import { makeFolders } from "../media/safe-output.ts";
 import { measureLatentScale, SPATIAL_DOWN, VideoAutoencoder } from "../models/autoencoder.ts";
 import type { AutoencoderConfig, ModelConfig } from "../models/config.ts";
 import { getConfig } from "../models/registry.ts";
-import { autoencoderTask, textToVideoTask, type WorldData } from "../models/tasks.ts";
+import { autoencoderTask, decoderTask, textToVideoTask, type WorldData } from "../models/tasks.ts";
 import { TextToVideo } from "../models/text-to-video.ts";
 import { videosToTensor } from "../models/video-tensor.ts";
 import { loadMatchingWeights, loadWeights, readWeights, saveWeights } from "../models/weights.ts";
@@ -47,6 +48,8 @@ export interface TrainCliOptions {
   minutes?: number;
   /** Extra loss weight on the cells that hold an object (the config's when absent). */
   objectWeight?: number;
+  /** train ae: train only the decoder of `ae`, on its frozen encoder's latents. */
+  decoderOnly?: boolean;
 }
 
 /** The default stream: clips of 1 + 4·r frames plus 1-frame images, 32 px for tiny, 64 else. */
@@ -146,6 +149,19 @@ async function initFromWeights(
   await loadWeights(file, model, kind, expected, saved);
 }
 
+/** A decoder-only run resumes only as one, and a whole-autoencoder run only as that. */
+async function checkResumedKind(opts: TrainCliOptions): Promise<void> {
+  const latest = (await readFile(join(opts.out, "latest"), "utf8")).trim();
+  const { metadata } = await readWeightFile(join(opts.out, latest, "model.safetensors"));
+  const wasDecoderOnly = metadata.decoderOnly === "true";
+  if (wasDecoderOnly !== Boolean(opts.decoderOnly))
+    throw new Error(
+      wasDecoderOnly
+        ? `--out ${opts.out} trains only a decoder: resume it with --decoder-only and its --ae`
+        : `--out ${opts.out} trains the whole autoencoder: resume it without --decoder-only`,
+    );
+}
+
 export async function trainAction(what: string, opts: TrainCliOptions): Promise<void> {
   if (what !== "ae" && what !== "dit")
     throw new Error(
@@ -159,9 +175,23 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
     );
   if (!hasRun && opts.resume)
     throw new Error(`--out ${opts.out}: no checkpoint to resume (no ${join(opts.out, "latest")})`);
+  if (hasRun && opts.resume && what === "ae") await checkResumedKind(opts);
   if (what === "dit" && !opts.ae)
     throw new Error("train dit: give the trained autoencoder with --ae <autoencoder.safetensors>");
-  if (what === "ae" && opts.ae) throw new Error("train ae: --ae is only for train dit");
+  if (what === "dit" && opts.decoderOnly)
+    throw new Error("--decoder-only is for train ae (the autoencoder's decoder), not train dit");
+  if (what === "ae" && opts.decoderOnly && !opts.ae)
+    throw new Error(
+      "train ae --decoder-only: give the autoencoder whose decoder to train (and whose encoder stays as it is) with --ae <autoencoder.safetensors>",
+    );
+  if (what === "ae" && opts.ae && !opts.decoderOnly)
+    throw new Error(
+      "train ae: --ae is for train dit, or with --decoder-only to train that autoencoder's decoder",
+    );
+  if (opts.decoderOnly && (opts.init || opts.transfer))
+    throw new Error(
+      `train ae --decoder-only starts from the decoder of --ae; --${opts.init ? "init" : "transfer"} does not apply`,
+    );
   const starts = (["init", "transfer", "resume"] as const).filter((k) => opts[k]);
   if (starts.length > 1)
     throw new Error(
@@ -206,7 +236,13 @@ async function runTraining(
   const rng = new Rng(opts.seed);
   let ae: VideoAutoencoder;
   let t2v: TextToVideo | null = null;
-  if (opts.ae) {
+  if (opts.decoderOnly && opts.ae) {
+    // The whole autoencoder from the file; only its decoder trains (a resumed run then loads the
+    // decoder's checkpoint over it).
+    ae = new VideoAutoencoder(device, rng, cfg.ae);
+    const saved = await readWeights(opts.ae);
+    await loadWeights(opts.ae, ae, "autoencoder", saved.config, saved);
+  } else if (opts.ae) {
     ae = new VideoAutoencoder(device, rng, cfg.ae);
     await loadWeights(opts.ae, ae, "autoencoder", cfg.ae);
     if (cfg.ae.latentChannels !== cfg.dit.latentChannels)
@@ -231,7 +267,9 @@ async function runTraining(
   }
   const task = t2v
     ? textToVideoTask(t2v, ae, data, { config: JSON.stringify(cfg) })
-    : autoencoderTask(ae, data, { config: JSON.stringify(cfg.ae) });
+    : opts.decoderOnly
+      ? decoderTask(ae, data, { config: JSON.stringify(cfg.ae), decoderOnly: "true" })
+      : autoencoderTask(ae, data, { config: JSON.stringify(cfg.ae) });
 
   // Ctrl-C or SIGTERM stops the loop, which checkpoints and returns, and so does the end of
   // --minutes (a piece of a long run: resume it with --resume). The CLI's own handlers (clean up
@@ -288,7 +326,13 @@ async function runTraining(
   const extra: Record<string, string> = { step: String(result.step), seed: String(opts.seed) };
   if (opts.init) extra.init = opts.init;
   if (opts.transfer) extra.transfer = opts.transfer;
-  if (t2v) {
+  if (opts.decoderOnly) {
+    // The encoder and its latent scale are the file's, unchanged: its latents are what a
+    // text-to-video model was (or will be) trained on.
+    extra.decoderOf = opts.ae ?? "";
+    await loadEma(opts.out, ae.decoder);
+    await saveWeights(join(modelDir, AE_FILE), ae, "autoencoder", cfg.ae, extra);
+  } else if (t2v) {
     await loadEma(opts.out, t2v);
     await saveWeights(join(modelDir, T2V_FILE), t2v, "text-to-video", cfg, extra);
     await saveWeights(join(modelDir, AE_FILE), ae, "autoencoder", cfg.ae, extra);

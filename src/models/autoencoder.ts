@@ -218,7 +218,15 @@ export class VideoAutoencoder extends Module {
    * host; it is scaled by `noiseAug` here.
    */
   loss(x: Tensor, noise?: Tensor, weight?: Tensor): AutoencoderLoss {
-    const z = this.encoder.forward(x); // [B, Cz, t, h, w]
+    return this.reconstructionLoss(this.encoder.forward(x), x, noise, weight); // z [B, Cz, t, h, w]
+  }
+
+  /**
+   * `loss` from the encoder's raw latent z [B, Cz, t, h, w] (before latentScale): what training
+   * the decoder alone on a frozen encoder's latents minimises, so that a text-to-video model
+   * trained on those latents stays valid.
+   */
+  reconstructionLoss(z: Tensor, x: Tensor, noise?: Tensor, weight?: Tensor): AutoencoderLoss {
     const zn = noise && this.cfg.noiseAug > 0 ? add(z, scale(noise, this.cfg.noiseAug)) : z;
     const recon = this.decoder.forward(zn); // [B, 3, T, H, W]
     let rec = l1Loss(recon, x, weight);

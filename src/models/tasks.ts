@@ -7,6 +7,7 @@
  */
 import { type Bucket, bucketKey } from "../data/buckets.ts";
 import { makeWorldClip, planBatch, type WorldStreamOptions } from "../data/world-stream.ts";
+import { scale } from "../tensor/ops/elementwise.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { NextBatch, TrainTask } from "../train/loop.ts";
 import type { Rng } from "../util/rng.ts";
@@ -71,6 +72,36 @@ export function autoencoderTask(
       return { batch, position: index + 1, samples: b };
     },
     loss: (batch) => ae.loss(batch.x, batch.noise, batch.weight).loss,
+  };
+}
+
+/**
+ * The decoder alone, on the latents of a frozen encoder (compiled on the onnx device, as for the
+ * text-to-video task): the same loss as `autoencoderTask`, but the latent space does not move,
+ * so a text-to-video model trained on it keeps working with the new decoder.
+ */
+export function decoderTask(
+  ae: VideoAutoencoder,
+  data: WorldData,
+  metadata: Record<string, string>,
+): TrainTask {
+  const pixelTask = autoencoderTask(ae, data, metadata);
+  return {
+    model: ae.decoder,
+    metadata,
+    async batch(rng: Rng, position: unknown): Promise<NextBatch> {
+      const next = await pixelTask.batch(rng, position);
+      try {
+        // [B, Cz, t, h, w] in diffusion units (× latentScale); the loss divides it back out.
+        next.batch.latent = await ae.encodeFrames(next.batch.x);
+      } catch (err) {
+        for (const t of Object.values(next.batch)) t.dispose();
+        throw new Error(`training batch ${positionOf(position)}: ${(err as Error).message}`);
+      }
+      return next;
+    },
+    loss: (b) =>
+      ae.reconstructionLoss(scale(b.latent, 1 / ae.cfg.latentScale), b.x, b.noise, b.weight).loss,
   };
 }
 
