@@ -66,3 +66,37 @@ export interface ModelConfig {
   /** The tokenizer's vocabulary fingerprint the text encoder was built for. */
   vocabHash: string;
 }
+
+/**
+ * Fields of a model config that say how it was trained or measured, not what the networks and
+ * their sampling are: two configs that differ only here describe the same model.
+ */
+const TRAINING_FIELDS = new Set([
+  "name",
+  "ae.noiseAug",
+  "ae.latentScale",
+  "ae.edgeWeight",
+  "ae.mseWeight",
+  "ae.objectWeight",
+  "dit.objectWeight",
+]);
+
+/** The dotted paths where two model configs differ in what the model is (see TRAINING_FIELDS). */
+export function modelDifferences(a: ModelConfig, b: ModelConfig): string[] {
+  const out: string[] = [];
+  const walk = (x: unknown, y: unknown, path: string): void => {
+    if (TRAINING_FIELDS.has(path)) return;
+    const isObj = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+    if (isObj(x) && isObj(y)) {
+      const keys = new Set([...Object.keys(x as object), ...Object.keys(y as object)]);
+      for (const k of [...keys].sort())
+        walk(
+          (x as Record<string, unknown>)[k],
+          (y as Record<string, unknown>)[k],
+          path ? `${path}.${k}` : k,
+        );
+    } else if (JSON.stringify(x) !== JSON.stringify(y)) out.push(path);
+  };
+  walk(a, b, "");
+  return out;
+}

@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { modelDifferences } from "./config.ts";
+import { getConfig } from "./registry.ts";
+
+describe("modelDifferences", () => {
+  it("names what makes two configs different models, and ignores how each was trained", () => {
+    const a = getConfig("world-s");
+    const trainedOtherwise = getConfig("world-s");
+    trainedOtherwise.name = "renamed";
+    trainedOtherwise.ae.latentScale = 0.37;
+    trainedOtherwise.ae.objectWeight = 0;
+    trainedOtherwise.dit.objectWeight = 1;
+    assert.deepEqual(modelDifferences(a, trainedOtherwise), []);
+
+    const other = getConfig("world-s");
+    other.ae.temporalDown = 3;
+    other.dit.layers = 2;
+    other.flow.baseTokens = 80;
+    delete other.ae.mseWeight;
+    assert.deepEqual(modelDifferences(a, other), [
+      "ae.temporalDown",
+      "dit.layers",
+      "flow.baseTokens",
+    ]);
+    const wider = getConfig("world-s-c32");
+    assert.deepEqual(modelDifferences(a, wider), ["ae.latentChannels", "dit.latentChannels"]);
+  });
+});
