@@ -287,6 +287,7 @@ describe("zoetrope train", () => {
     const otherSchedule = await restated("other-schedule", (c) => {
       c.flow.baseTokens = 3;
       c.dit.objectWeight = 7;
+      c.name = "tiny-candidate";
     });
     const tiny = getConfig("tiny");
     const init = (file: string, out: string, ...more: string[]) =>
@@ -314,6 +315,8 @@ describe("zoetrope train", () => {
       ok.stdout,
       new RegExp(`dit.objectWeight changes from 7 to ${tiny.dit.objectWeight}`),
     );
+    // A candidate config's weights go on under the name of the same model in the registry.
+    assert.match(ok.stdout, /trained as config tiny-candidate, goes on as tiny/);
     // --object-weight sets that training setting for the new run; the model file records it.
     const weighted = await init(t2vFile, "run-init-weight", "--object-weight", "0.5");
     assert.equal(weighted.code, 0, weighted.stderr);

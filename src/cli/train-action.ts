@@ -52,11 +52,17 @@ export interface TrainCliOptions {
   decoderOnly?: boolean;
 }
 
-/** The default stream: clips of 1 + 4·r frames plus 1-frame images, 32 px for tiny, 64 else. */
-function defaultBuckets(cfg: ModelConfig): Bucket[] {
+/**
+ * The default stream: clips plus 1-frame images. tiny: 32 px, 1 + 4·r frames. Otherwise 64 px and
+ * 17 frames (2.1 s at 8 fps, what `generate` makes by default), or the nearest 1 + r·k when the
+ * time reduction r does not divide 16: the clips the model will be asked for, whatever its r.
+ */
+export function defaultBuckets(cfg: ModelConfig): Bucket[] {
+  const r = cfg.ae.temporalDown;
   const side = cfg.name === "tiny" ? 32 : 64;
+  const frames = cfg.name === "tiny" ? 1 + 4 * r : 1 + r * Math.max(1, Math.round(16 / r));
   return [
-    { width: side, height: side, frames: 1 + 4 * cfg.ae.temporalDown },
+    { width: side, height: side, frames },
     { width: side, height: side, frames: 1 },
   ];
 }
@@ -133,6 +139,8 @@ async function initFromWeights(
     const savedT2v = savedCfg as Partial<ModelConfig>;
     expected = {
       ...cfg,
+      // A candidate config's weights may start a run under the name they ship as.
+      name: savedCfg.name,
       ae: savedCfg.ae,
       flow: savedT2v.flow,
       dit: { ...cfg.dit, objectWeight: savedT2v.dit?.objectWeight },
@@ -145,6 +153,8 @@ async function initFromWeights(
     ].filter(([, was, now]) => was !== now);
     for (const [what, was, now] of changes)
       say(`--init ${file}: training setting ${what} changes from ${was} to ${now}`);
+    if (savedT2v.name !== cfg.name)
+      say(`--init ${file}: trained as config ${savedT2v.name}, goes on as ${cfg.name}`);
   }
   await loadWeights(file, model, kind, expected, saved);
 }

@@ -35,7 +35,8 @@ describe("video autoencoder", () => {
     const world = getConfig("world-s").ae;
     const big = new VideoAutoencoder(device, new Rng(1), world);
     assert.equal(big.parameterCount(), autoencoderParams(world));
-    assert.deepEqual(latentSize(world, 17, 64, 64), [5, 8, 8]);
+    assert.deepEqual(latentSize(world, 17, 64, 64), [9, 8, 8]);
+    assert.deepEqual(latentSize(getConfig("world-s-t4").ae, 17, 64, 64), [5, 8, 8]);
     big.dispose();
     const x = device.randn([1, 3, 5, 16, 16], new Rng(2), 0.5);
     const z = noGrad(() => ae.encode(x));

@@ -23,7 +23,10 @@ describe("modelDifferences", () => {
       "dit.layers",
       "flow.baseTokens",
     ]);
-    const wider = getConfig("world-s-c32");
-    assert.deepEqual(modelDifferences(a, wider), ["ae.latentChannels", "dit.latentChannels"]);
+    assert.deepEqual(modelDifferences(a, getConfig("world-s-t4")), ["ae.temporalDown"]);
+    assert.deepEqual(modelDifferences(getConfig("world-s-t4"), getConfig("world-s-c32")), [
+      "ae.latentChannels",
+      "dit.latentChannels",
+    ]);
   });
 });

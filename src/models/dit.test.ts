@@ -42,13 +42,17 @@ describe("diffusion transformer", () => {
       te.dispose();
     }
     const s = describeConfig(getConfig("world-s"), 17, 64, 64);
-    assert.deepEqual(s.latent, [16, 5, 8, 8]);
-    assert.equal(s.ditTokens, 80);
+    assert.deepEqual(s.latent, [16, 9, 8, 8]);
+    assert.equal(s.ditTokens, 144);
+    assert.equal(describeConfig(getConfig("world-s-t4"), 17, 64, 64).ditTokens, 80);
     assert.ok(
       s.ditParams > 11e6 && s.ditParams < 13e6,
       `world-s DiT has ${s.ditParams} parameters`,
     );
-    assert.throws(() => getConfig("huge"), /unknown; known: tiny, world-s/);
+    assert.throws(
+      () => getConfig("huge"),
+      /unknown; known: tiny, world-s, world-s-t4, world-s-c32/,
+    );
     for (const [name, f, h, w] of [
       ["tiny", 5, 32, 32],
       ["world-s", 17, 64, 64],

@@ -1,8 +1,10 @@
 /**
  * Every named model configuration, in one place: `tiny` for tests (trains in seconds on the CPU
- * reference) and `world-s`, the bundled model's starting size (issue 10): a 64×64×17 clip →
- * 8×8×5 latent of 16 channels; a DiT of d256, 8 layers, 4 heads (~12 M parameters) over 80
- * spacetime patches. `describeConfig` gives parameter counts and training FLOPs from formulas
+ * reference) and `world-s`, the bundled model (issue 10): a 64×64×17 clip → 8×8×9 latent of 16
+ * channels (8× in space, 2× in time); a DiT of d256, 8 layers, 4 heads (~12 M parameters) over 144
+ * spacetime patches. `world-s-t4` (4× in time, 80 patches) was the bundled model's first
+ * autoencoder and `world-s-c32` a candidate after it; both stay so that the model card's history
+ * can be re-run. `describeConfig` gives parameter counts and training FLOPs from formulas
  * (tested against instantiated models).
  */
 import { Tokenizer } from "../text/tokenizer.ts";
@@ -44,7 +46,10 @@ const REGISTRY: Record<string, ModelConfig> = {
       channels: [32, 64, 128],
       blocks: 1,
       latentChannels: 16,
-      temporalDown: 4,
+      // 2× in time, not 4×: through a 4× autoencoder the world's own renders kept only 0.83 of
+      // their prompt adherence (bench/model-eval.ts, "autoencoded"), a moving object smeared along
+      // its path within each 4-frame step; through this one 0.87 (see world-s-t4).
+      temporalDown: 2,
       noiseAug: 0.05,
       latentScale: 1,
       edgeWeight: 0.5,
@@ -65,8 +70,8 @@ const REGISTRY: Record<string, ModelConfig> = {
       // Objects meet ~10–15% of the latent cells; ×4 there gives them about a third of the loss.
       objectWeight: 3,
     },
-    // Timesteps shifted by √(80/8) ≈ 3.2 for 2-s clips (80 tokens), √2 for images (16), in
-    // training and sampling alike. With no shift (baseTokens 80, the first 8,250 steps) the
+    // Timesteps shifted by √(144/8) ≈ 4.2 for 2-s clips (144 tokens), √2 for images (16), in
+    // training and sampling alike (√(80/8) ≈ 3.2 on world-s-t4's 80). With no shift (baseTokens 80, the first 8,250 steps) the
     // background theme was visible in x_t at nearly every trained t, so the network read it from
     // there rather than from the caption: sampled from pure noise, the theme followed the seed
     // and not the prompt (theme right 25% of the time, chance is 20%), and the number of objects
@@ -77,30 +82,27 @@ const REGISTRY: Record<string, ModelConfig> = {
   },
 };
 /**
- * Candidate for world-s's next autoencoder: the same networks with a 32-channel latent. Through
- * world-s's 16-channel autoencoder the world's own renders keep only 0.58 of their shape score
- * and 0.81 of their count (bench/model-eval.ts, "autoencoded"): a moving 7-px object's shape
- * over 4 frames does not fit 16 values per 8×8 cell. Twice the channels cost the transformer only
- * its patch projections.
+ * The bundled model's first autoencoder and transformer (model card, first to fifth pieces): 4×
+ * in time, 17 frames → 5 latent frames, 80 transformer tokens. Through it the world's own renders
+ * keep 0.83 of their prompt adherence, 0.58 of their shape score and 0.81 of their count.
  */
-REGISTRY["world-s-c32"] = {
+REGISTRY["world-s-t4"] = {
   ...REGISTRY["world-s"],
-  name: "world-s-c32",
-  ae: { ...REGISTRY["world-s"].ae, latentChannels: 32 },
-  dit: { ...REGISTRY["world-s"].dit, latentChannels: 32 },
+  name: "world-s-t4",
+  ae: { ...REGISTRY["world-s"].ae, temporalDown: 4 },
 };
 
 /**
- * Candidate for world-s's next autoencoder: 2× in time instead of 4× (17 frames → 9 latent
- * frames, 144 transformer tokens instead of 80). Twice the latent channels (world-s-c32) kept
- * the world's renders at the same adherence through the autoencoder (0.837 against 0.827), so
- * the loss is in time: its stem folds 4 frames × 2×2 pixels × RGB (48 values) into 32 channels
- * and a moving object smears along its path within each 4-frame step.
+ * The candidate after world-s-t4: its networks with a 32-channel latent (twice the values per
+ * 8×8 cell). Through it the world's renders kept 0.84 of their adherence against 0.83: channels
+ * were not what the 4× autoencoder lacked, time was (world-s). Twice the channels cost the
+ * transformer only its patch projections.
  */
-REGISTRY["world-s-t2"] = {
-  ...REGISTRY["world-s"],
-  name: "world-s-t2",
-  ae: { ...REGISTRY["world-s"].ae, temporalDown: 2 },
+REGISTRY["world-s-c32"] = {
+  ...REGISTRY["world-s-t4"],
+  name: "world-s-c32",
+  ae: { ...REGISTRY["world-s-t4"].ae, latentChannels: 32 },
+  dit: { ...REGISTRY["world-s-t4"].dit, latentChannels: 32 },
 };
 
 export function configNames(): string[] {
