@@ -414,33 +414,25 @@ describe("zoetrope train", () => {
     assert.equal(a.code, 0, a.stderr);
     const aeFile = join(source, "model", "autoencoder.safetensors");
     const run = join(dir, "run-dec");
-    const fast = ["--lr", "1e-2", ...stream];
-    const d = await runCli([
-      "train",
-      "ae",
-      "--decoder-only",
-      "--ae",
-      aeFile,
-      "--out",
-      run,
-      "--steps",
-      "2",
-      ...fast,
-    ]);
+    const decoderRun = (steps: string, ...more: string[]) =>
+      runCli([
+        "train",
+        "ae",
+        "--decoder-only",
+        "--ae",
+        aeFile,
+        "--out",
+        run,
+        "--steps",
+        steps,
+        ...more,
+        "--lr",
+        "1e-2",
+        ...stream,
+      ]);
+    const d = await decoderRun("2");
     assert.equal(d.code, 0, d.stderr);
-    const resumed = await runCli([
-      "train",
-      "ae",
-      "--decoder-only",
-      "--ae",
-      aeFile,
-      "--out",
-      run,
-      "--steps",
-      "3",
-      "--resume",
-      ...fast,
-    ]);
+    const resumed = await decoderRun("3", "--resume");
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal((await readFile(join(run, "latest"), "utf8")).trim(), "step-000003");
     const before = await readWeights(aeFile);
