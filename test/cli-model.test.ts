@@ -414,7 +414,7 @@ describe("zoetrope train", () => {
     assert.equal(a.code, 0, a.stderr);
     const aeFile = join(source, "model", "autoencoder.safetensors");
     const run = join(dir, "run-dec");
-    const decoderRun = (steps: string, ...more: string[]) =>
+    const decoderRun = (out: string, steps: string, ...more: string[]) =>
       runCli([
         "train",
         "ae",
@@ -422,7 +422,7 @@ describe("zoetrope train", () => {
         "--ae",
         aeFile,
         "--out",
-        run,
+        out,
         "--steps",
         steps,
         ...more,
@@ -430,9 +430,9 @@ describe("zoetrope train", () => {
         "1e-2",
         ...stream,
       ]);
-    const d = await decoderRun("2");
+    const d = await decoderRun(run, "2");
     assert.equal(d.code, 0, d.stderr);
-    const resumed = await decoderRun("3", "--resume");
+    const resumed = await decoderRun(run, "3", "--resume");
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal((await readFile(join(run, "latest"), "utf8")).trim(), "step-000003");
     const before = await readWeights(aeFile);
@@ -489,19 +489,7 @@ describe("zoetrope train", () => {
       assert.equal(await stat(args[args.length - 1]).catch(() => null), null, "no run folder made");
     }
     // A whole-autoencoder run's checkpoint is not a decoder's: refused, named.
-    const wrong = await runCli([
-      "train",
-      "ae",
-      "--decoder-only",
-      "--ae",
-      aeFile,
-      "--out",
-      source,
-      "--steps",
-      "3",
-      "--resume",
-      ...stream,
-    ]);
+    const wrong = await decoderRun(source, "3", "--resume");
     assertUserError(wrong, /trains the whole autoencoder: resume it without --decoder-only/);
     const wrong2 = await runCli([
       "train",

@@ -244,24 +244,20 @@ async function runTraining(
   const device = await createDevice({ kind: "onnx" });
   const data: WorldData = { seed: opts.seed, buckets, fps: opts.fps, batchSize: opts.batch };
   const rng = new Rng(opts.seed);
-  let ae: VideoAutoencoder;
+  const ae = new VideoAutoencoder(device, rng, cfg.ae);
   let t2v: TextToVideo | null = null;
-  if (opts.decoderOnly && opts.ae) {
-    // The whole autoencoder from the file; only its decoder trains (a resumed run then loads the
-    // decoder's checkpoint over it).
-    ae = new VideoAutoencoder(device, rng, cfg.ae);
+  if (opts.ae) {
+    // The trained autoencoder, checked against the file's own config (--object-weight may have
+    // changed cfg.ae's for a decoder-only run, whose resumed checkpoint then loads over it).
     const saved = await readWeights(opts.ae);
     await loadWeights(opts.ae, ae, "autoencoder", saved.config, saved);
-  } else if (opts.ae) {
-    ae = new VideoAutoencoder(device, rng, cfg.ae);
-    await loadWeights(opts.ae, ae, "autoencoder", cfg.ae);
+  }
+  if (opts.ae && !opts.decoderOnly) {
     if (cfg.ae.latentChannels !== cfg.dit.latentChannels)
       throw new Error(
         `--ae ${opts.ae}: makes ${cfg.ae.latentChannels}-channel latents, config ${cfg.name}'s DiT takes ${cfg.dit.latentChannels}`,
       );
     t2v = new TextToVideo(device, rng, cfg);
-  } else {
-    ae = new VideoAutoencoder(device, rng, cfg.ae);
   }
   if (opts.init)
     await initFromWeights(opts.init, t2v ?? ae, t2v ? "text-to-video" : "autoencoder", cfg);
