@@ -8,12 +8,19 @@
  *   conv2d-taps   the kT time taps stacked as channels of one 2-D Conv over [N·T, kT·C, H, W]
  *                 (ONNX Runtime's NCHWc 2-D convolution kernels), with transposes around it
  *   im2col        the kT·kH·kW shifted copies of x stacked, then one MatMul
+ *   time-major    (--time-major) the network's activations kept [N, T, C, H, W]: one 2-D Conv over
+ *                 [N·T, C, H, W] with kT·O outputs (every time tap's kernel at once), then each
+ *                 frame sums its taps' outputs from the frames it sees (shifted Slices and a Sum)
  * and, for the weight gradient, the compiler's lowering today (one GEMM per tap over windows of
  * the flattened padded grid, channels-last, over the frames where each tap is real) beside the
  * same with the batch folded into each GEMM, with the column taps stacked as channels, im2col,
  * and shifted 3-D slices transposed into each GEMM.
  *
- *   node --import tsx bench/conv3d-lowering.ts [--reps 5] [--weight-only | --forward-only]
+ *   node --import tsx bench/conv3d-lowering.ts [--reps 5] [--frames 5]
+ *     [--weight-only | --forward-only | --time-major]
+ *
+ * --frames sets the latent-rate frames T of every shape (5: world-s-t4, the default for the
+ * figures in bench/NOTES.md before session 9; 9: world-s).
  */
 import { execSync } from "node:child_process";
 import * as ort from "onnxruntime-node";
@@ -23,12 +30,21 @@ import { reshape } from "../src/compile/lower/common.ts";
 import { matmulLowerings } from "../src/compile/lower/matmul.ts";
 
 type Conv = { N: number; C: number; O: number; T: number; H: number; W: number; k: number };
+const option = (name: string) =>
+  process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : undefined;
+const FRAMES = option("--frames") ?? 5;
+const REPS = option("--reps") ?? 5;
+for (const [name, v] of [
+  ["--frames", FRAMES],
+  ["--reps", REPS],
+] as const)
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`${name} must be a whole number ≥ 1, got ${v}`);
 const SHAPES: Conv[] = [
-  { N: 8, C: 32, O: 32, T: 5, H: 32, W: 32, k: 3 },
-  { N: 8, C: 64, O: 64, T: 5, H: 16, W: 16, k: 3 },
-  { N: 8, C: 128, O: 128, T: 5, H: 8, W: 8, k: 3 },
+  { N: 8, C: 32, O: 32, T: FRAMES, H: 32, W: 32, k: 3 },
+  { N: 8, C: 64, O: 64, T: FRAMES, H: 16, W: 16, k: 3 },
+  { N: 8, C: 128, O: 128, T: FRAMES, H: 8, W: 8, k: 3 },
 ];
-const REPS = Number(process.argv[process.argv.indexOf("--reps") + 1]) || 5;
 
 /** Causal padding: kT−1 frames in front, (k−1)/2 around in space. */
 function pads(s: Conv): number[] {
@@ -75,6 +91,46 @@ function conv2dTaps(b: GraphBuilder, x: string, w: string, s: Conv): string {
   ]);
   const y = b.op("Conv", [stacked, w2], { pads: [p, p, p, p] }); // [N·T, O, H, W]
   return b.op("Transpose", [reshape(b, y, [s.N, s.T, s.O, s.H, s.W])], { perm: [0, 2, 1, 3, 4] });
+}
+
+/**
+ * Time-major: x [N, T, C, H, W] (as a network kept in that layout would hold it) → y [N, T, O, H,
+ * W]. One 2-D Conv computes every time tap's outputs for every frame, Z [N, T, kT·O, H, W]; frame
+ * t then sums tap dt's outputs of frame t − (kT − 1) + dt, where that frame exists (causal). No
+ * padded frame is multiplied; the last kT − 1 frames' early taps are computed and unused.
+ */
+function timeMajor(b: GraphBuilder, x: string, w: string, s: Conv): string {
+  const x2 = reshape(b, x, [s.N * s.T, s.C, s.H, s.W]);
+  const w2 = reshape(b, b.op("Transpose", [w], { perm: [2, 0, 1, 3, 4] }), [
+    s.k * s.O,
+    s.C,
+    s.k,
+    s.k,
+  ]); // [kT·O, C, kH, kW], tap-major
+  const p = (s.k - 1) / 2;
+  const z = reshape(b, b.op("Conv", [x2, w2], { pads: [p, p, p, p] }), [
+    s.N,
+    s.T,
+    s.k * s.O,
+    s.H,
+    s.W,
+  ]); // Z
+  const tap = (dt: number, t0: number, t1: number) =>
+    b.op("Slice", [z, b.ints([t0, dt * s.O]), b.ints([t1, (dt + 1) * s.O]), b.ints([1, 2])]);
+  const frames: string[] = [];
+  // Frame t < kT − 1 sees only frames 0..t: taps kT−1−t..kT−1.
+  for (let t = 0; t < Math.min(s.k - 1, s.T); t++) {
+    const seen = Array.from({ length: t + 1 }, (_, j) => tap(s.k - 1 - t + j, j, j + 1));
+    frames.push(seen.length === 1 ? seen[0] : b.op("Sum", seen)); // [N, 1, O, H, W]
+  }
+  if (s.T >= s.k)
+    frames.push(
+      b.op(
+        "Sum",
+        Array.from({ length: s.k }, (_, dt) => tap(dt, dt, s.T - s.k + 1 + dt)),
+      ),
+    ); // [N, T − kT + 1, O, H, W]
+  return frames.length === 1 ? frames[0] : b.op("Concat", frames, { axis: 1 });
 }
 
 /**
@@ -405,14 +461,33 @@ function inputAsConv(conv: (b: GraphBuilder, x: string, w: string, s: Conv) => s
   };
 }
 
+/** [N, A, B, P] ↔ [N, B, A, P]: channels-first video ↔ time-major, as flat data. */
+function swapMiddle(v: Float32Array, N: number, A: number, B: number): Float32Array {
+  const P = v.length / (N * A * B);
+  const out = new Float32Array(v.length);
+  for (let n = 0; n < N; n++)
+    for (let a = 0; a < A; a++)
+      for (let c = 0; c < B; c++)
+        out.set(
+          v.subarray(((n * A + a) * B + c) * P, ((n * A + a) * B + c + 1) * P),
+          ((n * B + c) * A + a) * P,
+        );
+  return out;
+}
+
 async function time(
   build: (b: GraphBuilder, x: string, w: string, s: Conv) => string,
   s: Conv,
   kind: "forward" | "input" | "weight",
+  layout: "channels-first" | "time-major" = "channels-first",
 ) {
   const b = new GraphBuilder();
-  const xShape = [s.N, s.C, s.T, s.H, s.W];
-  const yShape = [s.N, s.O, s.T, s.H, s.W];
+  // A time-major candidate gets x and gives y as [N, T, C, H, W]; the data are moved outside the
+  // timed graph, so its output compares with the others'.
+  const tm = layout === "time-major";
+  if (tm && kind !== "forward") throw new Error("time-major: forward only");
+  const xShape = tm ? [s.N, s.T, s.C, s.H, s.W] : [s.N, s.C, s.T, s.H, s.W];
+  const yShape = tm ? [s.N, s.T, s.O, s.H, s.W] : [s.N, s.O, s.T, s.H, s.W];
   const wShape = [s.O, s.C, s.k, s.k, s.k];
   const [aShape, bShape, outShape] =
     kind === "forward"
@@ -425,7 +500,8 @@ async function time(
   b.output(build(b, x, w, s), "y", "f32", outShape);
   const session = await ort.InferenceSession.create(b.encode(), sessionOptions());
   const n = (sh: number[]) => sh.reduce((p, d) => p * d, 1);
-  const xs = new Float32Array(n(aShape)).map((_, i) => Math.sin(i));
+  const x0 = new Float32Array(n(aShape)).map((_, i) => Math.sin(i));
+  const xs = tm ? swapMiddle(x0, s.N, s.C, s.T) : x0;
   const ws = new Float32Array(n(bShape)).map((_, i) => Math.cos(i) * 0.1);
   const feeds = {
     x: new ort.Tensor("float32", xs, aShape),
@@ -440,7 +516,8 @@ async function time(
     ms.push(performance.now() - t0);
   }
   ms.sort((a, b) => a - b);
-  return { ms: ms[Math.floor(ms.length / 2)], out: out as Float32Array };
+  const y = out as Float32Array;
+  return { ms: ms[Math.floor(ms.length / 2)], out: tm ? swapMiddle(y, s.N, s.T, s.O) : y };
 }
 
 const lscpu = execSync("lscpu", { encoding: "utf8" });
@@ -448,7 +525,11 @@ console.log(`CPU: ${lscpu.match(/^Model name:\s*(.*)$/m)?.[1]}`);
 const row = async (
   title: string,
   kind: "forward" | "input" | "weight",
-  cands: [string, (b: GraphBuilder, x: string, w: string, s: Conv) => string][],
+  cands: [
+    string,
+    (b: GraphBuilder, x: string, w: string, s: Conv) => string,
+    ("channels-first" | "time-major")?,
+  ][],
 ) => {
   console.log(
     `\n${title}\n\n| shape [N, C→O, T, H, W] | GFLOP | ${cands.map(([n]) => `${n} ms (GFLOP/s)`).join(" | ")} | max |Δ| |`,
@@ -457,7 +538,7 @@ const row = async (
   for (const s of SHAPES) {
     const gflop = (2 * s.N * s.O * s.C * s.k ** 3 * s.T * s.H * s.W) / 1e9;
     const res = [];
-    for (const [, f] of cands) res.push(await time(f, s, kind));
+    for (const [, f, layout] of cands) res.push(await time(f, s, kind, layout));
     let diff = 0;
     for (const r of res.slice(1))
       for (let i = 0; i < r.out.length; i++)
@@ -469,6 +550,15 @@ const row = async (
 };
 const only = process.argv.includes("--weight-only");
 const fwdOnly = process.argv.includes("--forward-only");
+if (process.argv.includes("--time-major")) {
+  // Today's lowering timed before and after the candidate: the machine's drift shows as their gap.
+  await row("Forward, time-major layout", "forward", [
+    ["causal split (today)", conv3dCausalSplit],
+    ["time-major", timeMajor, "time-major"],
+    ["causal split, again", conv3dCausalSplit],
+  ]);
+  process.exit(0);
+}
 if (!only)
   await row("Forward", "forward", [
     ["conv3d", conv3d],
