@@ -238,8 +238,8 @@ function winogradGroupedConv(b: GraphBuilder, x: string, w: string, s: Conv): st
   ]);
 }
 
-/** Explicit im2col: [N, C·k³, T·H·W] then MatMul with [O, C·k³]. */
-function im2col(b: GraphBuilder, x: string, w: string, s: Conv): string {
+/** The causally padded input's k³ shifted copies, stacked: [N, C·k³, T·H·W] (C-major, then taps). */
+function im2colColumns(b: GraphBuilder, x: string, s: Conv): string {
   const p = (s.k - 1) / 2;
   const xp = b.op("Pad", [x, b.ints([0, 0, s.k - 1, p, p, 0, 0, 0, p, p])]);
   const cols: string[] = [];
@@ -257,7 +257,12 @@ function im2col(b: GraphBuilder, x: string, w: string, s: Conv): string {
             b.ints([2]),
           ]),
         ); // [N, C, 1, T, H, W]
-  const c = reshape(b, b.op("Concat", cols, { axis: 2 }), [s.N, s.C * s.k ** 3, s.T * s.H * s.W]);
+  return reshape(b, b.op("Concat", cols, { axis: 2 }), [s.N, s.C * s.k ** 3, s.T * s.H * s.W]);
+}
+
+/** Explicit im2col: [N, C·k³, T·H·W] then MatMul with [O, C·k³]. */
+function im2col(b: GraphBuilder, x: string, w: string, s: Conv): string {
+  const c = im2colColumns(b, x, s); // [N, C·k³, T·H·W]
   const y = b.op("MatMul", [reshape(b, w, [s.O, s.C * s.k ** 3]), c]); // [N, O, THW]
   return reshape(b, y, [s.N, s.O, s.T, s.H, s.W]);
 }
@@ -305,24 +310,7 @@ function viaLowering(name: "conv3d_backward_input" | "conv3d_backward_weight") {
 
 /** dW by im2col: per sample g [O, THW] · colsᵀ [THW, C·k³], summed over the batch. */
 function weightIm2col(b: GraphBuilder, x: string, g: string, s: Conv): string {
-  const p = (s.k - 1) / 2;
-  const xp = b.op("Pad", [x, b.ints([0, 0, s.k - 1, p, p, 0, 0, 0, p, p])]);
-  const cols: string[] = [];
-  for (let dt = 0; dt < s.k; dt++)
-    for (let dh = 0; dh < s.k; dh++)
-      for (let dw = 0; dw < s.k; dw++)
-        cols.push(
-          b.op("Unsqueeze", [
-            b.op("Slice", [
-              xp,
-              b.ints([dt, dh, dw]),
-              b.ints([dt + s.T, dh + s.H, dw + s.W]),
-              b.ints([2, 3, 4]),
-            ]),
-            b.ints([2]),
-          ]),
-        );
-  const c = reshape(b, b.op("Concat", cols, { axis: 2 }), [s.N, s.C * s.k ** 3, s.T * s.H * s.W]);
+  const c = im2colColumns(b, x, s); // [N, C·k³, T·H·W]
   const gr = reshape(b, g, [s.N, s.O, s.T * s.H * s.W]);
   const per = b.op("MatMul", [gr, b.op("Transpose", [c], { perm: [0, 2, 1] })]); // [N, O, C·k³]
   return reshape(b, b.op("ReduceSum", [per, b.ints([0])], { keepdims: 0 }), [
@@ -367,6 +355,12 @@ function weightFoldedBatch(b: GraphBuilder, x: string, g: string, s: Conv): stri
   const t0 = s.k - 1;
   for (let dt = 0; dt < s.k; dt++) {
     const oa = Math.max(0, t0 - dt);
+    if (oa >= s.T) {
+      // No output frame sees a real input frame through this tap (a short clip): its gradient is 0.
+      const zero = b.constant(new Array(s.O * s.C).fill(0), [s.O, s.C, 1]);
+      for (let i = 0; i < s.k * s.k; i++) taps.push(zero);
+      continue;
+    }
     const L = (s.T - oa) * plane;
     const gs =
       oa === 0 ? gt : b.op("Slice", [gt, b.ints([oa * plane]), b.ints([s.T * plane]), b.ints([2])]);
@@ -398,6 +392,12 @@ function weightStackedColumns(b: GraphBuilder, x: string, g: string, s: Conv): s
   const taps: string[] = [];
   for (let dt = 0; dt < s.k; dt++) {
     const oa = Math.max(0, t0 - dt);
+    if (oa >= s.T) {
+      // No output frame sees a real input frame through this tap (a short clip): its gradient is 0.
+      const zero = b.constant(new Array(s.O * s.k * s.C).fill(0), [s.O, 1, s.k, s.C]);
+      for (let dh = 0; dh < s.k; dh++) taps.push(zero);
+      continue;
+    }
     const L = (s.T - oa) * plane;
     const gs =
       oa === 0 ? gf : b.op("Slice", [gf, b.ints([oa * plane]), b.ints([s.T * plane]), b.ints([2])]);
@@ -439,7 +439,7 @@ function weightShiftedSlices(b: GraphBuilder, x: string, g: string, s: Conv): st
   return reshape(b, b.op("Concat", taps, { axis: 2 }), [s.O, s.C, s.k, s.k, s.k]);
 }
 
-/** dx of a stride-1 convolution: the convolution of g with the flipped, transposed kernel. */
+/** dx of a stride-1 convolution: the convolution of g (time reversed) with the transposed kernel flipped in space. */
 function inputAsConv(conv: (b: GraphBuilder, x: string, w: string, s: Conv) => string) {
   return (b: GraphBuilder, g: string, w: string, s: Conv): string => {
     const flipIdx = b.constant(
@@ -448,8 +448,9 @@ function inputAsConv(conv: (b: GraphBuilder, x: string, w: string, s: Conv) => s
       "int64",
     );
     let wf = b.op("Transpose", [w], { perm: [1, 0, 2, 3, 4] }); // [C, O, k, k, k]
-    for (const axis of [2, 3, 4]) wf = b.op("Gather", [wf, flipIdx], { axis });
-    // Causal in time forwards means anti-causal backwards: reverse time around the convolution.
+    for (const axis of [3, 4]) wf = b.op("Gather", [wf, flipIdx], { axis });
+    // Causal in time forwards means anti-causal backwards: reverse time around the convolution
+    // (so the time taps keep their order; only the spatial taps are flipped).
     const rev = b.constant(
       Array.from({ length: s.T }, (_, i) => s.T - 1 - i),
       [s.T],
