@@ -6,6 +6,7 @@
  * A `dit` run's model folder also gets a copy of the autoencoder it trained on, so that
  * `zoetrope generate --model <run>/model` works as it is.
  */
+
 import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Bucket } from "../data/buckets.ts";
@@ -16,6 +17,7 @@ import { untrackCreatedFolder } from "../media/cleanup.ts";
 import { makeFolders } from "../media/safe-output.ts";
 import { measureLatentScale, SPATIAL_DOWN, VideoAutoencoder } from "../models/autoencoder.ts";
 import type { AutoencoderConfig, ModelConfig } from "../models/config.ts";
+import { startFreshBlocksAsIdentity } from "../models/grow.ts";
 import { getConfig } from "../models/registry.ts";
 import { autoencoderTask, decoderTask, textToVideoTask, type WorldData } from "../models/tasks.ts";
 import { TextToVideo } from "../models/text-to-video.ts";
@@ -267,8 +269,10 @@ async function runTraining(
       t2v ?? ae,
       t2v ? "text-to-video" : "autoencoder",
     );
+    const grown = t2v ? await startFreshBlocksAsIdentity(t2v, got.kept) : [];
+    const fresh = got.kept.filter((p) => !grown.some((i) => p.startsWith(`dit.block${i}.`)));
     say(
-      `--transfer ${opts.transfer}: ${got.loaded.length} parameters taken, ${got.kept.length} fresh${got.kept.length ? ` (${got.kept.join(", ")})` : ""}${got.unused.length ? `; ${got.unused.length} of the file's not used` : ""}`,
+      `--transfer ${opts.transfer}: ${got.loaded.length} parameters taken, ${got.kept.length} fresh${fresh.length ? ` (${fresh.join(", ")})` : ""}${grown.length ? `${fresh.length ? ";" : ""} new blocks ${grown.join(", ")} start as the identity` : ""}${got.unused.length ? `; ${got.unused.length} of the file's not used` : ""}`,
     );
   }
   const task = t2v
