@@ -69,10 +69,12 @@ export function defaultBuckets(cfg: ModelConfig): Bucket[] {
   ];
 }
 
-function formatSeconds(s: number): string {
+/** Seconds as "1m05s" or "42s", rounded to the second first (so never "1m60s"). */
+export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return "?";
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`;
+  const whole = Math.round(s);
+  const m = Math.floor(whole / 60);
+  return m > 0 ? `${m}m${String(whole % 60).padStart(2, "0")}s` : `${whole}s`;
 }
 
 function progress(info: StepInfo): void {
@@ -272,7 +274,7 @@ async function runTraining(
     const grown = t2v ? await startFreshBlocksAsIdentity(t2v, got.kept) : [];
     const fresh = got.kept.filter((p) => !grown.some((i) => p.startsWith(`dit.block${i}.`)));
     say(
-      `--transfer ${opts.transfer}: ${got.loaded.length} parameters taken, ${got.kept.length} fresh${fresh.length ? ` (${fresh.join(", ")})` : ""}${grown.length ? `${fresh.length ? ";" : ""} new blocks ${grown.join(", ")} start as the identity` : ""}${got.unused.length ? `; ${got.unused.length} of the file's not used` : ""}`,
+      `--transfer ${opts.transfer}: ${got.loaded.length} parameters taken, ${got.kept.length} fresh${fresh.length ? ` (${fresh.join(", ")})` : ""}${grown.length ? `${fresh.length ? ";" : ":"} new blocks ${grown.join(", ")} start as the identity` : ""}${got.unused.length ? `; ${got.unused.length} of the file's not used` : ""}`,
     );
   }
   const task = t2v
