@@ -35,7 +35,8 @@ it("a deeper model grown by --transfer starts as exactly the trained one", async
   const source = new TextToVideo(device, new Rng(1), cfg2);
   const rng = new Rng(5);
   const state = await source.stateDict();
-  for (const v of Object.values(state)) for (let i = 0; i < v.length; i++) v[i] = rng.normal() * 0.2;
+  for (const v of Object.values(state))
+    for (let i = 0; i < v.length; i++) v[i] = rng.normal() * 0.2;
   source.loadStateDict(state);
   const file = join(dir, "source.safetensors");
   await saveWeights(file, source, "text-to-video", cfg2);
