@@ -8,5 +8,11 @@ export function cpuModel(): { model: string; flags: string } {
   const simd = ["avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"].filter((f) =>
     flags.includes(f),
   );
-  return { model: `${field("Model name")} (${field("CPU\\(s\\)")} cores)`, flags: simd.join(" ") };
+  // Cloud CPUs often report a bare "AMD EPYC": the family and model tell a Zen 4 (25/17) from a
+  // Zen 5 (26/…), whose figures differ by about 2×.
+  const generation = `family ${field("CPU family")} model ${field("Model")}`;
+  return {
+    model: `${field("Model name")}, ${generation} (${field("CPU\\(s\\)")} cores)`,
+    flags: simd.join(" "),
+  };
 }
