@@ -6,7 +6,6 @@
  * A `dit` run's model folder also gets a copy of the autoencoder it trained on, so that
  * `zoetrope generate --model <run>/model` works as it is.
  */
-
 import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Bucket } from "../data/buckets.ts";

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "node:test";
 import { createDevice } from "../devices.ts";
+import { assertClose, scaledError } from "../testing/op-check.ts";
 import { Rng } from "../util/rng.ts";
 import type { ModelConfig } from "./config.ts";
 import { freshBlocks, startFreshBlocksAsIdentity } from "./grow.ts";
@@ -19,12 +20,6 @@ import { loadMatchingWeights, saveWeights } from "./weights.ts";
 
 const SHAPE: [number, number, number, number] = [4, 3, 4, 4];
 const CAPTION = "a red ball bounces on the grass at sunset";
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 it("a deeper model grown by --transfer starts as exactly the trained one", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "zoetrope-grow-"));
@@ -52,13 +47,13 @@ it("a deeper model grown by --transfer starts as exactly the trained one", async
   const got = await loadMatchingWeights(file, plain, "text-to-video");
   assert.deepEqual(freshBlocks(plain, got.kept), [2]);
   const ungrown = await sample(plain);
-  assert.ok(maxDiff(ungrown, want) > 1e-3, `a fresh block left as drawn changes the output`);
+  assert.ok(scaledError(ungrown, want) > 1e-3, "a fresh block left as drawn changes the output");
 
   const grown = new TextToVideo(device, new Rng(2), cfg3);
   const got2 = await loadMatchingWeights(file, grown, "text-to-video");
   assert.deepEqual(await startFreshBlocksAsIdentity(grown, got2.kept), [2]);
   const same = await sample(grown);
-  assert.ok(maxDiff(same, want) < 1e-5, `grown model differs by ${maxDiff(same, want)}`);
+  assertClose(same, want, 1e-5, "the grown model's sample");
   // The new block's other parameters keep their fresh draws: it can learn.
   const s = await grown.stateDict();
   assert.ok(s["dit.block2.mlp.fc1.weight"].some((v) => v !== 0));
