@@ -8,7 +8,7 @@ import { DEFAULT_GUIDANCE, DEFAULT_STEPS } from "../models/sampling-defaults.ts"
 import type { ExportCliOptions } from "./export-action.ts";
 import type { GenerateCliOptions } from "./generate-action.ts";
 import { DEFAULT_MODEL_DIR } from "./model-files.ts";
-import { intIn, LIMITS, numberIn, parseBuckets } from "./parse-args.ts";
+import { intIn, LIMITS, numberIn, parseBuckets, parseObjectCounts } from "./parse-args.ts";
 import type { TrainCliOptions } from "./train-action.ts";
 
 function method(text: string): "euler" | "heun" {
@@ -163,6 +163,11 @@ export function addModelCommands(program: Command): void {
       "--buckets <list>",
       "clip shapes as WIDTHxHEIGHTxFRAMES,... (default: one clip size plus 1-frame images)",
       parseBuckets,
+    )
+    .option(
+      "--object-counts <list>",
+      "relative frequencies of training scenes with 1, 2, 3, 4 objects, e.g. 4,3,2,1 (default: uniform, 1 to 4)",
+      parseObjectCounts,
     )
     .option(
       "--ae <file>",

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from "commander";
 import { assertBuckets, type Bucket } from "../data/buckets.ts";
+import { checkObjectCounts } from "../data/world-stream.ts";
 import { MAX_FPS, MAX_FRAME_SIDE, MAX_SECONDS } from "../world/validate.ts";
 
 /** A parser for integers in [min, max]. */
@@ -46,6 +47,25 @@ export const LIMITS = {
 };
 
 /** Parses "64x64x24,96x64x24" into buckets (width × height × frames). */
+/**
+ * --object-counts: relative frequencies of training scenes with 1, 2, … objects, e.g. "4,3,2,1"
+ * (at most MAX_SAMPLED_OBJECTS numbers, non-negative, not all zero).
+ */
+export function parseObjectCounts(text: string): number[] {
+  const parts = text.split(",").map((p) => p.trim());
+  const counts = parts.map(Number);
+  if (parts.some((p) => p === "") || counts.some((c) => !Number.isFinite(c)))
+    throw new InvalidArgumentError(
+      `Expected numbers separated by commas (relative frequencies of scenes with 1, 2, … objects, e.g. 4,3,2,1), got "${text}".`,
+    );
+  try {
+    checkObjectCounts(counts);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return counts;
+}
+
 export function parseBuckets(text: string): Bucket[] {
   const buckets = text.split(",").map((part) => {
     const m = /^\s*(\d+)x(\d+)x(\d+)\s*$/.exec(part);

@@ -41,6 +41,8 @@ export interface TrainCliOptions {
   every: number;
   fps: number;
   buckets?: Bucket[];
+  /** Relative frequencies of training scenes with 1, 2, … objects (uniform 1–4 when absent). */
+  objectCounts?: number[];
   ae?: string;
   init?: string;
   /** Weights to take the matching parameters from (a new run with another config). */
@@ -245,7 +247,13 @@ async function runTraining(
   buckets: Bucket[],
 ): Promise<void> {
   const device = await createDevice({ kind: "onnx" });
-  const data: WorldData = { seed: opts.seed, buckets, fps: opts.fps, batchSize: opts.batch };
+  const data: WorldData = {
+    seed: opts.seed,
+    buckets,
+    fps: opts.fps,
+    batchSize: opts.batch,
+    objectCounts: opts.objectCounts,
+  };
   const rng = new Rng(opts.seed);
   const ae = new VideoAutoencoder(device, rng, cfg.ae);
   let t2v: TextToVideo | null = null;
@@ -337,6 +345,7 @@ async function runTraining(
   const extra: Record<string, string> = { step: String(result.step), seed: String(opts.seed) };
   if (opts.init) extra.init = opts.init;
   if (opts.transfer) extra.transfer = opts.transfer;
+  if (opts.objectCounts) extra.objectCounts = opts.objectCounts.join(",");
   if (opts.decoderOnly) {
     // The encoder and its latent scale are the file's, unchanged: its latents are what a
     // text-to-video model was (or will be) trained on.

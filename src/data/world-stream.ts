@@ -8,7 +8,7 @@
 import type { Video } from "../media/video.ts";
 import { Rng } from "../util/rng.ts";
 import { captionScene } from "../world/caption.ts";
-import { sampleScene } from "../world/sample.ts";
+import { MAX_SAMPLED_OBJECTS, sampleScene } from "../world/sample.ts";
 import type { ClipTruth, SceneSpec } from "../world/scene.ts";
 import { simulate } from "../world/simulate.ts";
 import { assertBuckets, type Bucket } from "./buckets.ts";
@@ -37,18 +37,36 @@ export interface WorldStreamOptions {
   batchSize: number;
   /** Relative frequency of each bucket (same order as `buckets`); equal when omitted. */
   weights?: readonly number[];
+  /** Relative frequency of scenes with 1, 2, … objects (see makeWorldClip); uniform when omitted. */
+  objectCounts?: readonly number[];
   /** First batch to produce (earlier ones are skipped without simulating); default 0. */
   startBatch?: number;
   /** Stop after this many batches; endless when omitted. */
   batches?: number;
 }
 
-/** Makes one clip: scene from the seed, simulated and rendered at the bucket's shape, captioned. */
-export function makeWorldClip(seed: number, bucket: Bucket, fps: number): WorldClip {
+/**
+ * Makes one clip: scene from the seed, simulated and rendered at the bucket's shape, captioned.
+ * `objectCounts` (relative frequencies of 1, 2, … objects, at most MAX_SAMPLED_OBJECTS) replaces
+ * the sampler's uniform draw of the object count, e.g. to lean training toward the one or two
+ * objects most prompts ask for; without it the clip is what it always was for this seed.
+ */
+export function makeWorldClip(
+  seed: number,
+  bucket: Bucket,
+  fps: number,
+  objectCounts?: readonly number[],
+): WorldClip {
   const rng = new Rng(seed);
   const sceneSeed = rng.nextU32();
   const captionSeed = rng.nextU32();
-  const scene = sampleScene(sceneSeed);
+  const scene = objectCounts
+    ? sampleScene(sceneSeed, {
+        objects: [],
+        occluders: [],
+        count: 1 + pickWeighted(rng, checkObjectCounts(objectCounts)),
+      })
+    : sampleScene(sceneSeed);
   const seconds = bucket.frames / fps;
   const { video, truth } = simulate(scene, {
     width: bucket.width,
@@ -86,12 +104,27 @@ function validate(opts: WorldStreamOptions): void {
       throw new Error(`world stream: weights must be non-negative numbers, not all zero`);
     }
   }
+  if (opts.objectCounts) checkObjectCounts(opts.objectCounts);
   for (const key of ["startBatch", "batches"] as const) {
     const v = opts[key];
     if (v !== undefined && (!Number.isInteger(v) || v < 0)) {
       throw new Error(`world stream: ${key} must be a non-negative integer, got ${v}`);
     }
   }
+}
+
+/** Relative frequencies of 1, 2, … objects per scene, checked; returned as given. */
+export function checkObjectCounts(counts: readonly number[]): readonly number[] {
+  if (
+    counts.length < 1 ||
+    counts.length > MAX_SAMPLED_OBJECTS ||
+    counts.some((w) => !(w >= 0) || !Number.isFinite(w)) ||
+    !counts.some((w) => w > 0)
+  )
+    throw new Error(
+      `object counts: give 1 to ${MAX_SAMPLED_OBJECTS} relative frequencies (of scenes with 1, 2, … objects), non-negative and not all zero; got ${counts.join(",") || "none"}`,
+    );
+  return counts;
 }
 
 /** Picks an index in proportion to weights. */
@@ -130,7 +163,7 @@ export async function* createWorldStream(opts: WorldStreamOptions): AsyncGenerat
     const { bucket, seeds } = planBatch(opts, index);
     const items: WorldClip[] = [];
     for (const seed of seeds) {
-      items.push(makeWorldClip(seed, bucket, opts.fps));
+      items.push(makeWorldClip(seed, bucket, opts.fps, opts.objectCounts));
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     yield { index, bucket, items };

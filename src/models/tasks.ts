@@ -24,13 +24,15 @@ export interface WorldData {
   batchSize: number;
   /** Relative frequency of each bucket. */
   weights?: readonly number[];
+  /** Relative frequency of scenes with 1, 2, … objects (uniform 1–4 when absent). */
+  objectCounts?: readonly number[];
 }
 
 /** The clips and captions of batch `index` of the world stream. */
 function worldBatch(data: WorldData, index: number) {
   const opts: WorldStreamOptions = { ...data };
   const { bucket, seeds } = planBatch(opts, index);
-  const clips = seeds.map((seed) => makeWorldClip(seed, bucket, data.fps));
+  const clips = seeds.map((seed) => makeWorldClip(seed, bucket, data.fps, data.objectCounts));
   return {
     bucket,
     videos: clips.map((c) => c.video),
