@@ -232,6 +232,23 @@ describe("zoetrope train", () => {
 
     const again = await runCli(["train", "ae", "--out", aeRun, "--steps", "4", ...stream]);
     assertUserError(again, /already holds a training run; add --resume/);
+    // A resume on another clip stream than the run's is refused, naming the option.
+    const resumeWith = (...extra: string[]) =>
+      runCli(["train", "ae", "--out", aeRun, "--steps", "4", "--resume", ...stream, ...extra]);
+    assertUserError(
+      await resumeWith("--object-counts", "1,1"),
+      /the run trained with --object-counts \(not given\), not 1,1; resume it with the options it started with/,
+    );
+    assertUserError(await resumeWith("--seed", "5"), /trained with --seed 0, not 5/);
+    assertUserError(
+      await resumeWith("--object-counts", "0,0"),
+      /object counts: give 1 to 4 relative frequencies .* not all zero; got 0,0/,
+    );
+    assertUserError(
+      await resumeWith("--object-counts", "2,x"),
+      /Expected numbers separated by commas/,
+    );
+    assert.equal((await readFile(join(aeRun, "latest"), "utf8")).trim(), "step-000003");
     const resumed = await runCli([
       "train",
       "ae",

@@ -8,7 +8,7 @@
  */
 import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Bucket } from "../data/buckets.ts";
+import { type Bucket, bucketKey } from "../data/buckets.ts";
 import { makeWorldClip } from "../data/world-stream.ts";
 import { createDevice } from "../devices.ts";
 import { readWeights as readWeightFile } from "../io/safetensors.ts";
@@ -164,10 +164,53 @@ async function initFromWeights(
   await loadWeights(file, model, kind, expected, saved);
 }
 
+/** The clip stream a run trains on, from its options (saved in its checkpoints). */
+function worldData(opts: TrainCliOptions, buckets: Bucket[]): WorldData {
+  return {
+    seed: opts.seed,
+    buckets,
+    fps: opts.fps,
+    batchSize: opts.batch,
+    ...(opts.objectCounts ? { objectCounts: opts.objectCounts } : {}),
+  };
+}
+
+/** The metadata of the run's newest checkpoint. */
+async function latestMetadata(out: string): Promise<Record<string, string>> {
+  const latest = (await readFile(join(out, "latest"), "utf8")).trim();
+  return (await readWeightFile(join(out, latest, "model.safetensors"))).metadata;
+}
+
+/**
+ * A resumed run goes on with the clip stream it started with: its checkpoint keeps the data
+ * position, which means other clips under other data options. (Runs from before the options were
+ * saved are not checked.)
+ */
+function checkResumedData(metadata: Record<string, string>, data: WorldData): void {
+  if (metadata.data === undefined) return;
+  const was = JSON.parse(metadata.data) as WorldData;
+  const flags: [keyof WorldData, string][] = [
+    ["seed", "--seed"],
+    ["buckets", "--buckets"],
+    ["fps", "--fps"],
+    ["batchSize", "--batch"],
+    ["objectCounts", "--object-counts"],
+  ];
+  const show = (v: unknown) =>
+    v === undefined
+      ? "(not given)"
+      : Array.isArray(v)
+        ? v.map((x) => (typeof x === "object" ? bucketKey(x as Bucket) : String(x))).join(",")
+        : String(v);
+  for (const [key, flag] of flags)
+    if (JSON.stringify(was[key]) !== JSON.stringify(data[key]))
+      throw new Error(
+        `--resume: the run trained with ${flag} ${show(was[key])}, not ${show(data[key])}; resume it with the options it started with`,
+      );
+}
+
 /** A decoder-only run resumes only as one, and a whole-autoencoder run only as that. */
-async function checkResumedKind(opts: TrainCliOptions): Promise<void> {
-  const latest = (await readFile(join(opts.out, "latest"), "utf8")).trim();
-  const { metadata } = await readWeightFile(join(opts.out, latest, "model.safetensors"));
+function checkResumedKind(metadata: Record<string, string>, opts: TrainCliOptions): void {
   const wasDecoderOnly = metadata.decoderOnly === "true";
   if (wasDecoderOnly !== Boolean(opts.decoderOnly))
     throw new Error(
@@ -190,7 +233,6 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
     );
   if (!hasRun && opts.resume)
     throw new Error(`--out ${opts.out}: no checkpoint to resume (no ${join(opts.out, "latest")})`);
-  if (hasRun && opts.resume && what === "ae") await checkResumedKind(opts);
   if (what === "dit" && !opts.ae)
     throw new Error("train dit: give the trained autoencoder with --ae <autoencoder.safetensors>");
   if (what === "dit" && opts.decoderOnly)
@@ -227,6 +269,11 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
   }
   const buckets = opts.buckets ?? defaultBuckets(cfg);
   checkBuckets(cfg, buckets, what === "dit");
+  if (hasRun && opts.resume) {
+    const metadata = await latestMetadata(opts.out);
+    if (what === "ae") checkResumedKind(metadata, opts);
+    checkResumedData(metadata, worldData(opts, buckets));
+  }
   // The run folder is made one level at a time (a recursive mkdir spins forever on paths such
   // as /proc/x); a new one is removed again if the run fails before its first checkpoint.
   const created = await makeFolders(resolve(opts.out), `--out ${opts.out}`);
@@ -247,13 +294,7 @@ async function runTraining(
   buckets: Bucket[],
 ): Promise<void> {
   const device = await createDevice({ kind: "onnx" });
-  const data: WorldData = {
-    seed: opts.seed,
-    buckets,
-    fps: opts.fps,
-    batchSize: opts.batch,
-    objectCounts: opts.objectCounts,
-  };
+  const data = worldData(opts, buckets);
   const rng = new Rng(opts.seed);
   const ae = new VideoAutoencoder(device, rng, cfg.ae);
   let t2v: TextToVideo | null = null;
@@ -284,11 +325,13 @@ async function runTraining(
       `--transfer ${opts.transfer}: ${got.loaded.length} parameters taken, ${got.kept.length} fresh${fresh.length ? ` (${fresh.join(", ")})` : ""}${grown.length ? `${fresh.length ? ";" : ":"} new blocks ${grown.join(", ")} start as the identity` : ""}${got.unused.length ? `; ${got.unused.length} of the file's not used` : ""}`,
     );
   }
+  // Checkpoints keep the data options too, so that a resume can be checked against them.
+  const dataMeta = { data: JSON.stringify(data) };
   const task = t2v
-    ? textToVideoTask(t2v, ae, data, { config: JSON.stringify(cfg) })
+    ? textToVideoTask(t2v, ae, data, { ...dataMeta, config: JSON.stringify(cfg) })
     : opts.decoderOnly
-      ? decoderTask(ae, data, { config: JSON.stringify(cfg.ae), decoderOnly: "true" })
-      : autoencoderTask(ae, data, { config: JSON.stringify(cfg.ae) });
+      ? decoderTask(ae, data, { ...dataMeta, config: JSON.stringify(cfg.ae), decoderOnly: "true" })
+      : autoencoderTask(ae, data, { ...dataMeta, config: JSON.stringify(cfg.ae) });
 
   // Ctrl-C or SIGTERM stops the loop, which checkpoints and returns, and so does the end of
   // --minutes (a piece of a long run: resume it with --resume). The CLI's own handlers (clean up
