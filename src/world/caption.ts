@@ -132,27 +132,13 @@ const OCCLUDER_REFERENCE: Record<OccluderKind, string> = {
   crate: "crate",
 };
 
-export interface CaptionOptions {
-  /**
-   * Always open with the number of objects ("the scene holds one object"). Without it the seed
-   * decides (half the captions state it): prompt expansion states it, so that the model is told
-   * the count outright instead of having to count the objects the caption describes.
-   */
-  statedTotal?: boolean;
-}
-
 /** One detailed caption of `scene`; `events` (from the simulation) add what happened. */
-export function captionScene(
-  scene: SceneSpec,
-  seed: number,
-  events?: CaptionEvent[],
-  options: CaptionOptions = {},
-): string {
+export function captionScene(scene: SceneSpec, seed: number, events?: CaptionEvent[]): string {
   validateScene(scene);
   if (typeof seed !== "number" || !Number.isFinite(seed))
     throw new Error(`captionScene: seed must be a finite number, got ${String(seed)}`);
   const facts = eventFacts(scene, events ?? []);
-  return new CaptionWriter(scene, new Rng(seed), facts, options.statedTotal === true).write();
+  return new CaptionWriter(scene, new Rng(seed), facts).write();
 }
 
 /** `n` distinct captions of one scene (different phrasings), deterministic in `seed`. */
@@ -260,7 +246,6 @@ class CaptionWriter {
     private readonly scene: SceneSpec,
     private readonly rng: Rng,
     private readonly facts: EventFacts,
-    private readonly statedTotal: boolean,
   ) {}
 
   write(): string {
@@ -269,19 +254,15 @@ class CaptionWriter {
     const sentences: string[] = [];
 
     // A stated total must come before any object is named, or the parser counts it as objects.
-    // Both draws are made either way, so that statedTotal changes nothing else in the caption.
     const n = scene.objects.length;
-    const stateIt = rng.chance(0.5);
-    const total = rng.pick(
-      n === 1
-        ? ["there is one object in the scene", "the scene holds one object"]
-        : [
-            `${NUMBER_NAMES[n]} objects share the scene`,
-            `there are ${NUMBER_NAMES[n]} objects in the scene`,
-            `the scene holds ${NUMBER_NAMES[n]} objects`,
-          ],
-    );
-    if (stateIt || this.statedTotal) sentences.push(total);
+    if (n >= 2 && rng.chance(0.3))
+      sentences.push(
+        rng.pick([
+          `${NUMBER_NAMES[n]} objects share the scene`,
+          `there are ${NUMBER_NAMES[n]} objects in the scene`,
+          `the scene holds ${NUMBER_NAMES[n]} objects`,
+        ]),
+      );
 
     const theme = rng.pick(THEME_PHRASES[scene.theme]);
     const themeMode = rng.pick(["prefix", "suffix", "first", "last"] as const);

@@ -26,9 +26,6 @@ export function expandPrompt(text: string, seed: number): ExpandedPrompt {
   // makes the motion that was asked for hard to see (and to judge).
   const scene = sampleScene(seed, { ...constraints, camera: constraints.camera ?? "still" });
   // The caption's wording gets its own stream so it does not echo the scene's draws.
-  // It states the number of objects outright (captionScene's statedTotal).
-  const caption = captionScene(scene, (Math.floor(seed) ^ 0x5bd1e995) >>> 0, undefined, {
-    statedTotal: true,
-  });
+  const caption = captionScene(scene, (Math.floor(seed) ^ 0x5bd1e995) >>> 0);
   return { scene, caption, constraints, unknownWords };
 }
