@@ -75,6 +75,37 @@ describe("createWorldStream", () => {
     assert.deepEqual(again.video.frames, item.video.frames);
   });
 
+  it("draws the number of objects per scene from objectCounts", async () => {
+    const tiny = { width: 16, height: 16, frames: 1 };
+    const shown = (counts?: number[]) =>
+      Array.from({ length: 200 }, (_, s) => makeWorldClip(s, tiny, 8, counts).scene.objects.length);
+    assert.ok(shown([1]).every((n) => n === 1));
+    assert.ok(shown([0, 0, 1]).every((n) => n === 3));
+    const leaning = shown([8, 1, 1, 0]);
+    const ones = leaning.filter((n) => n === 1).length;
+    assert.ok(ones > 130 && ones < 185, `${ones} of 200 scenes with one object, expected ~160`);
+    assert.ok(!leaning.includes(4));
+    // Uniform over 1–4 without it, as before the option existed.
+    const uniform = shown();
+    for (let n = 1; n <= 4; n++) {
+      const k = uniform.filter((m) => m === n).length;
+      assert.ok(k > 30 && k < 70, `${k} of 200 scenes with ${n} objects, expected ~50`);
+    }
+    // The captions say as many objects as the scenes hold.
+    const [batch] = await collect({
+      seed: 3,
+      buckets: [tiny],
+      fps: 8,
+      batchSize: 4,
+      batches: 1,
+      objectCounts: [0, 1],
+    });
+    for (const item of batch.items) {
+      assert.equal(item.scene.objects.length, 2);
+      assert.equal(makeWorldClip(item.seed, tiny, 8, [0, 1]).caption, item.caption);
+    }
+  });
+
   it("rejects bad options with a clear message", async () => {
     const base = { seed: 1, buckets, fps: 8, batchSize: 1, batches: 1 };
     await assert.rejects(
@@ -86,5 +117,12 @@ describe("createWorldStream", () => {
     await assert.rejects(collect({ ...base, weights: [1] }), /1 weights for 3 buckets/);
     await assert.rejects(collect({ ...base, weights: [0, 0, 0] }), /not all zero/);
     await assert.rejects(collect({ ...base, startBatch: -1 }), /startBatch must be a non-negative/);
+    await assert.rejects(
+      collect({ ...base, objectCounts: [0, 0] }),
+      /object counts: .*not all zero/,
+    );
+    await assert.rejects(collect({ ...base, objectCounts: [1, 1, 1, 1, 1] }), /1 to 4 relative/);
+    await assert.rejects(collect({ ...base, objectCounts: [1, -1] }), /non-negative.*got 1,-1/);
+    assert.throws(() => makeWorldClip(1, buckets[0], 8, []), /got none/);
   });
 });
