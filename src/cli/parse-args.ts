@@ -46,7 +46,6 @@ export const LIMITS = {
   count: [1, 1_000_000] as const,
 };
 
-/** Parses "64x64x24,96x64x24" into buckets (width × height × frames). */
 /**
  * --object-counts: relative frequencies of training scenes with 1, 2, … objects, e.g. "4,3,2,1"
  * (at most MAX_SAMPLED_OBJECTS numbers, non-negative, not all zero).
@@ -66,6 +65,7 @@ export function parseObjectCounts(text: string): number[] {
   return counts;
 }
 
+/** Parses "64x64x24,96x64x24" into buckets (width × height × frames). */
 export function parseBuckets(text: string): Bucket[] {
   const buckets = text.split(",").map((part) => {
     const m = /^\s*(\d+)x(\d+)x(\d+)\s*$/.exec(part);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { parsePrompt } from "../world/prompt.ts";
 import { type Bucket, bucketKey } from "./buckets.ts";
 import { createWorldStream, makeWorldClip, planBatch, type WorldBatch } from "./world-stream.ts";
 
@@ -91,7 +92,8 @@ describe("createWorldStream", () => {
       const k = uniform.filter((m) => m === n).length;
       assert.ok(k > 30 && k < 70, `${k} of 200 scenes with ${n} objects, expected ~50`);
     }
-    // The captions say as many objects as the scenes hold.
+    // The stream draws them too; the captions describe as many objects as the scenes hold, and
+    // a clip remade from its seed with the same counts is the same clip.
     const [batch] = await collect({
       seed: 3,
       buckets: [tiny],
@@ -102,6 +104,7 @@ describe("createWorldStream", () => {
     });
     for (const item of batch.items) {
       assert.equal(item.scene.objects.length, 2);
+      assert.equal(parsePrompt(item.caption).constraints.count, 2, item.caption);
       assert.equal(makeWorldClip(item.seed, tiny, 8, [0, 1]).caption, item.caption);
     }
   });
