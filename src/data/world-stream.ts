@@ -100,7 +100,7 @@ function validate(opts: WorldStreamOptions): void {
         `world stream: ${weights.length} weights for ${opts.buckets.length} buckets; give one per bucket`,
       );
     }
-    if (weights.some((w) => !(w >= 0) || !Number.isFinite(w)) || !weights.some((w) => w > 0)) {
+    if (!isWeightList(weights)) {
       throw new Error(`world stream: weights must be non-negative numbers, not all zero`);
     }
   }
@@ -115,16 +115,16 @@ function validate(opts: WorldStreamOptions): void {
 
 /** Relative frequencies of 1, 2, … objects per scene, checked; returned as given. */
 export function checkObjectCounts(counts: readonly number[]): readonly number[] {
-  if (
-    counts.length < 1 ||
-    counts.length > MAX_SAMPLED_OBJECTS ||
-    counts.some((w) => !(w >= 0) || !Number.isFinite(w)) ||
-    !counts.some((w) => w > 0)
-  )
+  if (counts.length < 1 || counts.length > MAX_SAMPLED_OBJECTS || !isWeightList(counts))
     throw new Error(
       `object counts: give 1 to ${MAX_SAMPLED_OBJECTS} relative frequencies (of scenes with 1, 2, … objects), non-negative and not all zero; got ${counts.join(",") || "none"}`,
     );
   return counts;
+}
+
+/** Relative frequencies: finite, non-negative, not all zero (what pickWeighted can draw from). */
+function isWeightList(weights: readonly number[]): boolean {
+  return weights.every((w) => w >= 0 && Number.isFinite(w)) && weights.some((w) => w > 0);
 }
 
 /** Picks an index in proportion to weights. */
