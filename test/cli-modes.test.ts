@@ -80,17 +80,18 @@ describe("zoetrope animate / extend / loop / edit / connect", () => {
     const src = await writeClip("src.mp4", source);
     const fwd = join(dir, "fwd.mp4");
     const prompt = "a red ball bounces";
-    const args = ["extend", src, prompt, "--seconds", "1", "-o", fwd, "--seed", "7", ...fast()];
+    const args = ["extend", src, prompt, "--seconds", "2", "-o", fwd, "--seed", "7", ...fast()];
     const r = await runCli(args);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /red|scarlet|crimson/i, "the caption is printed");
     assert.match(
       r.stdout,
-      /wrote .*fwd\.mp4: 32×16, 13 frames at 8 fps \(extend forward, 2 windows/,
+      /wrote .*fwd\.mp4: 32×16, 21 frames at 8 fps \(extend forward, 2 windows/,
     );
+    // 8 new latents: a window of 2 known and 6 new (tiny's windows are 9 latents), then 2 more.
     assert.match(r.stderr, /window 2\/2 denoising .* 2\/2/);
     const out = await readVideo(fwd);
-    assert.deepEqual([out.width, out.height, out.frames.length, out.fps], [32, 16, 13, 8]);
+    assert.deepEqual([out.width, out.height, out.frames.length, out.fps], [32, 16, 21, 8]);
     assertHolds(out, 0, source, other);
     const tags = await readMp4Metadata(fwd);
     assert.equal(tags.mode, "extend forward");
@@ -103,7 +104,7 @@ describe("zoetrope animate / extend / loop / edit / connect", () => {
     const settings = JSON.parse(tags.settings);
     assert.deepEqual(
       [settings.mode, settings.direction, settings.seconds, settings.steps],
-      ["extend forward", "forward", 1, 2],
+      ["extend forward", "forward", 2, 2],
     );
 
     // Backward, without a prompt: the clip made above says its own prompt, which is used.
@@ -121,7 +122,7 @@ describe("zoetrope animate / extend / loop / edit / connect", () => {
     assert.equal(b.code, 0, b.stderr);
     assert.match(b.stderr, /no prompt given: using .*fwd\.mp4's own prompt "a red ball bounces"/);
     const bv = await readVideo(back);
-    assert.equal(bv.frames.length, 13 + 4);
+    assert.equal(bv.frames.length, 21 + 4);
     assertHolds(bv, 4 + 0, source, other); // fwd began with the source
     assert.equal((await readMp4Metadata(back)).mode, "extend backward");
   });
@@ -149,7 +150,7 @@ describe("zoetrope animate / extend / loop / edit / connect", () => {
     const l = await runCli(["loop", src, "a ball", "-o", looped, ...fast()]);
     assert.equal(l.code, 0, l.stderr);
     const lv = await readVideo(looped);
-    assert.equal(lv.frames.length, 5 + 6, "the clip and a one-window transition of 3 latents");
+    assert.equal(lv.frames.length, 5 + 14, "the clip and a one-window transition of 7 latents");
     assertHolds(lv, 0, source, clip(5, 32, 16, 2));
 
     const edited = join(dir, "edit.mp4");
@@ -177,13 +178,13 @@ describe("zoetrope animate / extend / loop / edit / connect", () => {
     const out = join(dir, "long.mp4");
     const r = await runCli([
       ...["generate", "a red ball bounces", "-o", out, "--width", "32", "--height", "16"],
-      ...["--fps", "8", "--seconds", "2", ...fast()],
+      ...["--fps", "8", "--seconds", "3", ...fast()],
     ]);
     assert.equal(r.code, 0, r.stderr);
-    // 17 frames = 9 latents: a window of 5, then two of 2 new latents after 2 known.
-    assert.equal((await readVideo(out)).frames.length, 17);
-    assert.match(r.stderr, /window 1\/3 denoising/);
-    assert.match(r.stderr, /window 3\/3 denoising .* 2\/2/);
+    // 25 frames = 13 latents: a window of 9 (the training clip), then 4 new latents after 2 known.
+    assert.equal((await readVideo(out)).frames.length, 25);
+    assert.match(r.stderr, /window 1\/2 denoising/);
+    assert.match(r.stderr, /window 2\/2 denoising .* 2\/2/);
   });
 
   it("refuses short, wrong-size and unreadable inputs clearly, leaving the output untouched", async () => {

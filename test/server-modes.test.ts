@@ -189,7 +189,7 @@ describe("mode jobs (animate, extend, loop, edit, connect)", () => {
         seed,
         ...fast,
       }),
-      extend: await submit("extend", { video: ids.five, seconds: 1, seed, ...fast }),
+      extend: await submit("extend", { video: ids.five, seconds: 2, seed, ...fast }),
       loop: await submit("loop", { video: ids.five, prompt: "a ball", seed, ...fast }),
       edit: await submit("edit", { video: ids.five, prompt: "at night", seed, ...fast }),
       connect: await submit("connect", {
@@ -233,14 +233,15 @@ describe("mode jobs (animate, extend, loop, edit, connect)", () => {
 
     // No prompt: the uploaded clip's own prompt tag is used, as `zoetrope extend` does.
     const ext = await output(jobs.extend);
-    assert.deepEqual([ext.video.width, ext.video.height, ext.video.frames.length], [32, 16, 13]);
+    // 16 new frames = 8 latents: 6 in the first window (9 latents, 2 known), 2 in the second.
+    assert.deepEqual([ext.video.width, ext.video.height, ext.video.frames.length], [32, 16, 21]);
     common(ext, "extend forward", 2);
     assert.equal(ext.tags.prompt, sourcePrompt);
-    assert.deepEqual([ext.settings.direction, ext.settings.seconds], ["forward", 1]);
+    assert.deepEqual([ext.settings.direction, ext.settings.seconds], ["forward", 2]);
     assert.deepEqual(JSON.parse(ext.tags.source), [`${ids.five}.mp4`]);
 
     const looped = await output(jobs.loop);
-    assert.equal(looped.video.frames.length, 5 + 6, "the clip and a one-window transition");
+    assert.equal(looped.video.frames.length, 5 + 14, "the clip and a one-window transition");
     common(looped, "loop", 1);
     assert.equal(looped.tags.prompt, "a ball");
     assert.equal(looped.settings.seconds, undefined, "no seconds: one window's transition");
@@ -285,7 +286,7 @@ describe("mode jobs (animate, extend, loop, edit, connect)", () => {
     const reports: ProgressReport[] = [];
     const outputPath = join(dir, "direct.mp4");
     await kind.run({
-      settings: kind.settings.parse({ video: ids.five, seconds: 1, ...fast, steps: 3 }),
+      settings: kind.settings.parse({ video: ids.five, seconds: 2, ...fast, steps: 3 }),
       outputPath,
       inputPath: (id) => uploads.path(id),
       progress: (r) => reports.push(r),
@@ -298,7 +299,7 @@ describe("mode jobs (animate, extend, loop, edit, connect)", () => {
     );
     // A preview every ceil(3 / 8) = 1 step (test/server-previews.test.ts spaces them out).
     assert.ok(reports.every((r) => r.preview));
-    assert.equal((await readVideo(outputPath)).frames.length, 13);
+    assert.equal((await readVideo(outputPath)).frames.length, 21);
   });
 
   it("cancels a running mode job at the next step, leaving no output", async () => {

@@ -160,7 +160,7 @@ describe("previews of the current prediction", () => {
     await writeMp4(video, path, { lossless: true });
     const reports = await reportsOf(
       extendKind({ model }),
-      { video: id, seconds: 1, steps: 9, guidance: 2 },
+      { video: id, seconds: 2, steps: 9, guidance: 2 },
       { [id]: path },
     );
     // Two windows of 9 steps, a preview every ceil(9 / 8) = 2 steps and at each window's 9th.

@@ -18,7 +18,8 @@ import {
   generateLong,
   loop,
   type ModeOptions,
-  WINDOW_LATENTS,
+  WINDOW_FRAMES,
+  windowLatents,
 } from "./modes.ts";
 import { getConfig } from "./registry.ts";
 import { TextToVideo } from "./text-to-video.ts";
@@ -28,7 +29,10 @@ const device = await createDevice({ kind: "cpu" });
 const cfg = getConfig("tiny");
 const ae = new VideoAutoencoder(device, new Rng(1), cfg.ae);
 const t2v = new TextToVideo(device, new Rng(2), cfg);
-const r = cfg.ae.temporalDown; // 2 for tiny: a window is 1 + 4·2 = 9 frames
+const r = cfg.ae.temporalDown; // 2 for tiny
+// Windows of 9 frames (5 latents) rather than the default 17, so that the tests cross several
+// windows with short clips.
+const WINDOW = 9;
 
 /** A w×h clip of `n` frames: a diagonal gradient moving one pixel a frame, tinted by `tint`. */
 function clip(n: number, w = 32, h = 16, tint = 0): Video {
@@ -59,7 +63,7 @@ function maxDiff(a: Uint8Array, b: Uint8Array): number {
   return m;
 }
 
-const base: ModeOptions = { steps: 2, guidance: 2, seed: 5 };
+const base: ModeOptions = { steps: 2, guidance: 2, seed: 5, windowFrames: WINDOW };
 
 /** Records the progress callbacks: "window/windows" then each "step/steps". */
 function progress() {
@@ -184,7 +188,7 @@ describe("sampling modes (untrained tiny model: plumbing and invariants)", () =>
 
     const c = clip(5);
     const looped = await loop(ae, t2v, c, { ...base, prompt: "a ball" });
-    assert.equal(looped.video.frames.length, 5 + r * (WINDOW_LATENTS - 2));
+    assert.equal(looped.video.frames.length, 5 + r * (windowLatents(ae, WINDOW) - 2));
     assert.deepEqual(looped.video.frames.slice(0, 5), c.frames);
   });
 
@@ -265,6 +269,22 @@ describe("sampling modes (untrained tiny model: plumbing and invariants)", () =>
       short.video.frames,
       (await generate(ae, t2v, { ...o, frames: 9 })).video.frames,
     );
+    // By default a window is the training clip: 17 frames, 9 latents at 2× in time, sampled whole.
+    assert.equal(WINDOW_FRAMES, 17);
+    assert.equal(windowLatents(ae), 9);
+    const { windowFrames: _, ...plain } = { ...o, steps: 1 };
+    const clip17 = await generateLong(ae, t2v, { ...plain, frames: 17 });
+    assert.equal(clip17.windows, 1);
+    assert.deepEqual(
+      clip17.video.frames,
+      (await generate(ae, t2v, { ...plain, frames: 17 })).video.frames,
+    );
+    assert.equal((await generateLong(ae, t2v, { ...plain, frames: 19 })).windows, 2);
+    assert.throws(
+      () => windowLatents(ae, 8),
+      /window of 8 frames: .* 1 \+ 2·k frames with k ≥ 3 \(7, 9/,
+    );
+    assert.throws(() => windowLatents(ae, 5), /window of 5 frames/);
   });
 
   it("refuses too-short clips and sizes the model cannot make, saying what works", async () => {

@@ -6,8 +6,8 @@
  *
  * Latent-frame bookkeeping (r = the autoencoder's temporalDown; the autoencoder is causal): a
  * clip of 1 + r·k pixel frames has 1 + k latent frames; latent 0 encodes pixel frame 0 alone and
- * latent j ≥ 1 encodes pixel frames r(j−1)+1 … r·j. A window is WINDOW_LATENTS latent frames
- * (the training clip, 1 + 4r pixel frames).
+ * latent j ≥ 1 encodes pixel frames r(j−1)+1 … r·j. A window is windowLatents latent frames
+ * (the training clip, WINDOW_FRAMES pixel frames).
  *
  * - animate: the image, encoded as a one-frame video, is known latent 0 of the first window.
  * - extend forward: the source's last 1 + r·m pixel frames, encoded as a clip of their own (their
@@ -39,8 +39,27 @@ import { type StepCallback, withPreviews } from "./latent-preview.ts";
 import type { TextToVideo } from "./text-to-video.ts";
 import { arrayToVideos, videosToTensor } from "./video-tensor.ts";
 
-/** Latent frames of one sampling window: the training clip's (1 + 4r pixel frames). */
-export const WINDOW_LATENTS = 5;
+/**
+ * Pixel frames of one sampling window: the clip every config is trained on (2 s at 8 fps, the
+ * `--buckets` of the model card). A window longer than that asks the model for what it never saw;
+ * a shorter one cuts what it makes in one piece into pieces joined by known frames (the first
+ * 2-s clips of world-s, 2× in time, were sampled as three 9-frame windows for that reason).
+ */
+export const WINDOW_FRAMES = 17;
+
+/**
+ * Latent frames of one sampling window of `frames` pixel frames (WINDOW_FRAMES by default: 9
+ * latents at 2× in time). A window must hold latent 0, two of context and one new latent.
+ */
+export function windowLatents(ae: VideoAutoencoder, frames = WINDOW_FRAMES): number {
+  const r = ae.cfg.temporalDown;
+  const latents = 1 + (frames - 1) / r;
+  if (!Number.isInteger(latents) || latents < FORWARD_CONTEXT + 2)
+    throw new Error(
+      `window of ${frames} frames: this model's windows are 1 + ${r}·k frames with k ≥ ${FORWARD_CONTEXT + 1} (${1 + r * (FORWARD_CONTEXT + 1)}, ${1 + r * (FORWARD_CONTEXT + 2)}, …)`,
+    );
+  return latents;
+}
 /** Latent frames of context (besides latent 0) that forward windows are conditioned on. */
 const FORWARD_CONTEXT = 2;
 /** Latent frames of context that backward windows end on. */
@@ -59,6 +78,11 @@ export interface ModeOptions {
   onStep?: StepCallback;
   /** Called before each window is sampled (1-based) with the number of windows. */
   onWindow?: (window: number, windows: number) => void;
+  /**
+   * Pixel frames the model samples at once (WINDOW_FRAMES, the training clip, by default); a
+   * model trained on other clips samples best in windows of their length.
+   */
+  windowFrames?: number;
 }
 
 /** A mode's output, as `generate` returns it, plus the windows it took. */
@@ -77,9 +101,9 @@ interface HostLatent {
   shape: [number, number, number, number];
 }
 
-/** Pixel frames in one window: 1 + r·(WINDOW_LATENTS − 1). */
-export function windowFrames(ae: VideoAutoencoder): number {
-  return 1 + ae.cfg.temporalDown * (WINDOW_LATENTS - 1);
+/** Pixel frames in one window: 1 + r·(windowLatents − 1). */
+export function windowFrames(ae: VideoAutoencoder, frames = WINDOW_FRAMES): number {
+  return 1 + ae.cfg.temporalDown * (windowLatents(ae, frames) - 1);
 }
 
 /** The frame sizes the pair can work on, in words. */
@@ -218,12 +242,17 @@ async function decode(ae: VideoAutoencoder, latent: Tensor, like: Video): Promis
 }
 
 /** New latents per forward window after `frames` frames: [context m, new u] for each window. */
-function forwardPlan(r: number, frames: number, latents: number): [number, number][] {
+function forwardPlan(
+  r: number,
+  window: number,
+  frames: number,
+  latents: number,
+): [number, number][] {
   const plan: [number, number][] = [];
   let n = frames;
   for (let left = latents; left > 0; ) {
     const ctx = Math.min(FORWARD_CONTEXT, Math.floor((n - 1) / r));
-    const u = Math.min(WINDOW_LATENTS - 1 - ctx, left);
+    const u = Math.min(window - 1 - ctx, left);
     plan.push([ctx, u]);
     left -= u;
     n += r * u;
@@ -279,9 +308,9 @@ export async function animate(
   const [t] = checkRequest(ae, t2v, { ...o, width: image.width, height: image.height });
   const c = caption(o.prompt, o.seed);
   const r = ae.cfg.temporalDown;
-  const first = Math.min(WINDOW_LATENTS, t);
+  const first = Math.min(windowLatents(ae, o.windowFrames), t);
   const start = { ...image, fps: o.fps };
-  const plan = forwardPlan(r, 1 + r * (first - 1), t - first);
+  const plan = forwardPlan(r, windowLatents(ae, o.windowFrames), 1 + r * (first - 1), t - first);
   const run = new Windows(m, 1 + plan.length, c.caption, o);
   const z = await encode(ae, image.frames, start);
   const frames = await run.sample({ t: first, known: new Map([[0, latentFrame(z, 0)]]) }, start);
@@ -312,7 +341,12 @@ export async function extend(
   const add = framesFor(o.seconds, source.fps);
   const c = caption(o.prompt ?? "", o.seed);
   if (forwardDir) {
-    const plan = forwardPlan(r, source.frames.length, Math.ceil(add / r));
+    const plan = forwardPlan(
+      r,
+      windowLatents(ae, o.windowFrames),
+      source.frames.length,
+      Math.ceil(add / r),
+    );
     const run = new Windows(m, plan.length, c.caption, o);
     const out = await forward(run, source, plan);
     const frames = out.frames.slice(0, source.frames.length + add); // the excess at the far end
@@ -322,7 +356,7 @@ export async function extend(
   const plan: [number, number][] = [];
   for (let n = source.frames.length, got = 0; got < add; ) {
     const ctx = Math.min(BACKWARD_CONTEXT, Math.floor(n / r));
-    const u = Math.min(WINDOW_LATENTS - ctx, 1 + Math.ceil((add - got - 1) / r));
+    const u = Math.min(windowLatents(ae, o.windowFrames) - ctx, 1 + Math.ceil((add - got - 1) / r));
     plan.push([ctx, u]);
     got += 1 + r * (u - 1);
     n += 1 + r * (u - 1);
@@ -353,8 +387,8 @@ async function transition(
 ): Promise<{ frames: Uint8Array[]; run: Windows }> {
   const r = m.ae.cfg.temporalDown;
   const u = Math.max(1, Math.round(frames / r));
-  const closing = Math.min(u, WINDOW_LATENTS - 2); // new latents between latent 0 and b's
-  const plan = forwardPlan(r, a.frames.length, u - closing);
+  const closing = Math.min(u, windowLatents(m.ae, o.windowFrames) - 2); // new latents between latent 0 and b's
+  const plan = forwardPlan(r, windowLatents(m.ae, o.windowFrames), a.frames.length, u - closing);
   const run = new Windows(m, plan.length + 1, captionText, o);
   const lead = await forward(run, a, plan);
   const last = lead.frames[lead.frames.length - 1];
@@ -407,7 +441,9 @@ export async function loop(
   checkInput(m, clip, "the clip", minFrames(ae, "last"), " to loop");
   const c = caption(o.prompt ?? "", o.seed);
   const frames =
-    o.seconds === undefined ? r * (WINDOW_LATENTS - 2) : framesFor(o.seconds, clip.fps);
+    o.seconds === undefined
+      ? r * (windowLatents(ae, o.windowFrames) - 2)
+      : framesFor(o.seconds, clip.fps);
   const between = await transition(m, clip, clip, frames, c.caption, o);
   return result(
     between.run,
@@ -468,16 +504,22 @@ export async function edit(
 export async function generateLong(
   ae: VideoAutoencoder,
   t2v: TextToVideo,
-  o: GenerateOptions & { onWindow?: ModeOptions["onWindow"] },
+  o: GenerateOptions & Pick<ModeOptions, "onWindow" | "windowFrames">,
 ): Promise<ModeResult> {
   const [t] = checkRequest(ae, t2v, o);
-  if (t <= WINDOW_LATENTS) return { ...(await generate(ae, t2v, o)), windows: 1 };
+  const window = windowLatents(ae, o.windowFrames);
+  if (t <= window) return { ...(await generate(ae, t2v, o)), windows: 1 };
   const r = ae.cfg.temporalDown;
   const c = expandPrompt(o.prompt, o.seed);
-  const plan = forwardPlan(r, windowFrames(ae), t - WINDOW_LATENTS);
+  const plan = forwardPlan(
+    r,
+    windowLatents(ae, o.windowFrames),
+    windowFrames(ae, o.windowFrames),
+    t - window,
+  );
   const run = new Windows({ ae, t2v }, 1 + plan.length, c.caption, o);
   const like: Video = { width: o.width, height: o.height, fps: o.fps, frames: [] };
-  const frames = await run.sample({ t: WINDOW_LATENTS, known: new Map() }, like);
+  const frames = await run.sample({ t: window, known: new Map() }, like);
   const video = await forward(run, { ...like, frames }, plan);
   return result(run, video, c.unknownWords);
 }
