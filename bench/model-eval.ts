@@ -86,6 +86,7 @@ const { values } = parseArgs({
     guidance: { type: "string", default: String(DEFAULT_GUIDANCE) },
     size: { type: "string", default: "64" },
     method: { type: "string", default: "euler" },
+    "image-first": { type: "boolean", default: false },
     list: { type: "boolean", default: false },
   },
 });
@@ -121,7 +122,7 @@ if (values.autoencoder) console.log(`autoencoder: ${values.autoencoder}`);
 console.log(
   `${n} fresh prompts (fixed templates; training sees only the caption grammar's captions of random scenes), ` +
     `seeds ${seedBase}–${seedBase + n - 1}; ${size}×${size}, ${FRAMES} frames at ${FPS} fps; ` +
-    `${steps} ${method} steps, guidance ${guidance}; both through writeMp4 → readVideo`,
+    `${steps} ${method} steps, guidance ${guidance}${values["image-first"] ? ", first frame sampled as an image first" : ""}; both through writeMp4 → readVideo`,
 );
 
 /** A clip through the model's autoencoder: pixels → latent → pixels, 8-bit again. */
@@ -166,6 +167,7 @@ try {
           steps,
           guidance,
           method,
+          imageFirst: values["image-first"],
           seed,
         })
       : null;

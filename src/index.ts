@@ -54,6 +54,8 @@ export interface LibraryGenerateOptions {
   /** Same seed and settings, same video; 0 by default. */
   seed?: number;
   method?: "euler" | "heun";
+  /** Settle the first frame as an image, then draw the motion from it (see GenerateOptions). */
+  imageFirst?: boolean;
   /**
    * Called after each denoising step. `preview()` gives a small picture of the model's current
    * prediction (the middle latent frame, one pixel per 8×8 block, through a linear latent-to-RGB
@@ -138,6 +140,7 @@ export async function generate(
     guidance: guidance ?? DEFAULT_GUIDANCE,
     seed: options.seed ?? 0,
     method: options.method,
+    imageFirst: options.imageFirst,
     onStep: options.onStep,
   });
 }

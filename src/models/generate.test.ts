@@ -44,6 +44,32 @@ describe("generate (untrained tiny models: the plumbing, not the quality)", () =
     assert.equal(image.video.frames.length, 1);
   });
 
+  it("image first: the clip starts from the image sampled alone, then moves", async () => {
+    const steps: number[] = [];
+    const clip = await generate(ae, t2v, {
+      ...base,
+      imageFirst: true,
+      onStep: (s, n) => steps.push(s / n),
+    });
+    const image = await generate(ae, t2v, { ...base, frames: 1 });
+    // The causal autoencoder decodes frame 0 from latent 0 alone, which is the image's latent.
+    assert.deepEqual(clip.video.frames[0], image.video.frames[0]);
+    assert.equal(clip.video.frames.length, 5);
+    assert.deepEqual(
+      steps,
+      [1 / 3, 2 / 3, 1, 1 / 3, 2 / 3, 1],
+      "the image's steps, then the clip's",
+    );
+    const plain = await generate(ae, t2v, base);
+    assert.notDeepEqual(
+      plain.video.frames[0],
+      image.video.frames[0],
+      "without it, frame 0 differs",
+    );
+    const again = await generate(ae, t2v, { ...base, imageFirst: true });
+    assert.deepEqual(again.video.frames, clip.video.frames, "same seed, same clip");
+  });
+
   it("says what sizes and durations the model can make", async () => {
     await assert.rejects(
       generate(ae, t2v, { ...base, width: 24, frames: 4 }),

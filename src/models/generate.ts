@@ -6,8 +6,13 @@
  */
 import { createRequire } from "node:module";
 import type { Video } from "../media/video.ts";
+import { keep, noGrad, tidy } from "../tensor/engine.ts";
+import { fill } from "../tensor/ops/elementwise.ts";
+import { concat } from "../tensor/ops/shape.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 import { expandPrompt } from "../world/expand.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
+import type { KnownFrames } from "./dit.ts";
 import { type StepCallback, withPreviews } from "./latent-preview.ts";
 import type { TextToVideo } from "./text-to-video.ts";
 import { arrayToVideos } from "./video-tensor.ts";
@@ -23,6 +28,12 @@ export interface GenerateOptions {
   guidance: number;
   seed: number;
   method?: "euler" | "heun";
+  /**
+   * Sample the first frame alone as an image, then the clip with that frame given (the trained
+   * known-first-frame task, as `animate` does with a picture): the layout is settled on the
+   * image's 16 tokens before any motion is drawn. Off by default.
+   */
+  imageFirst?: boolean;
   /** Called after each denoising step; `preview()` pictures the current prediction. */
   onStep?: StepCallback;
 }
@@ -105,6 +116,20 @@ export function frameCount(seconds: number, fps: number, temporalDown: number): 
   return 1 + Math.max(0, Math.round((wanted - 1) / temporalDown)) * temporalDown;
 }
 
+/** Latent frame 0 of a t-frame latent given as `image` [1, C, 1, h, w]: mask and clean latents. */
+function firstFrameKnown(image: Tensor, t: number): KnownFrames {
+  const [, c, , h, w] = image.shape;
+  return noGrad(() =>
+    tidy(() => {
+      const rest = fill(image, 0, [1, c, t - 1, h, w]);
+      const clean = keep(concat([image, rest], 2)); // [1, C, t, h, w]
+      const one = fill(image, 1, [1, 1, 1, h, w]);
+      const mask = keep(concat([one, fill(image, 0, [1, 1, t - 1, h, w])], 2)); // [1, 1, t, h, w]
+      return { mask, clean };
+    }),
+  );
+}
+
 /** Generates one clip (deterministic in the seed and settings). */
 export async function generate(
   ae: VideoAutoencoder,
@@ -113,13 +138,23 @@ export async function generate(
 ): Promise<Generated> {
   const [t, h, w] = checkRequest(ae, t2v, o);
   const { caption, unknownWords } = expandPrompt(o.prompt, o.seed);
-  const latent = await t2v.sampleLatents([caption], [ae.cfg.latentChannels, t, h, w], {
+  const c = ae.cfg.latentChannels;
+  const settings = {
     steps: o.steps,
     guidance: o.guidance,
     seed: o.seed,
     method: o.method,
     onStep: withPreviews(ae, o.onStep),
-  });
+  };
+  let known: KnownFrames | undefined;
+  if (o.imageFirst && t > 1) {
+    const image = await t2v.sampleLatents([caption], [c, 1, h, w], settings); // [1, C, 1, h, w]
+    known = firstFrameKnown(image, t);
+    image.dispose();
+  }
+  const latent = await t2v.sampleLatents([caption], [c, t, h, w], { ...settings, known });
+  known?.mask.dispose();
+  known?.clean.dispose();
   const pixels = await ae.decodeLatent(latent); // [1, 3, frames, H, W]
   latent.dispose();
   const values = await pixels.toArray();
