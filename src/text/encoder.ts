@@ -16,7 +16,6 @@ import type { Device } from "../tensor/device.ts";
 import type { DType } from "../tensor/dtype.ts";
 import { ShapeError } from "../tensor/errors.ts";
 import { add } from "../tensor/ops/elementwise.ts";
-import { rmsNorm } from "../tensor/ops/norm.ts";
 import { reshape, sliceAxis } from "../tensor/ops/shape.ts";
 import { fmt } from "../tensor/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -31,7 +30,7 @@ export interface TextEncoderConfig {
   heads: number;
   layers: number;
   /**
-   * Add each token's own embedding (RMS-normalised), through a zero-initialised projection, to the encoder's
+   * Add each token's own embedding, through a zero-initialised projection, to the encoder's
    * outputs (default false). Trained end to end from the diffusion loss, the 2-layer encoder of
    * world-s kept colour words at their positions but all but erased "left"/"right" there (its
    * outputs changed 4% when the word did, colour words 38%; bench/caption-sensitivity.ts), so the
@@ -90,9 +89,7 @@ export class TextEncoder extends Module {
     let x = words;
     for (const block of this.blocks) x = block.forward(x); // [B, L, D], rotary positions 0..L-1
     const context = this.norm.forward(x); // [B, L, D]
-    // The embeddings are small (std 1/√D) beside the normalised context: normalised first, so
-    // that the zero-initialised skip reaches a useful size in hundreds of steps, not thousands.
-    const tokens = this.wordSkip ? add(context, this.wordSkip.forward(rmsNorm(words))) : context; // [B, L, D]
+    const tokens = this.wordSkip ? add(context, this.wordSkip.forward(words)) : context; // [B, L, D]
     const pooled = reshape(sliceAxis(tokens, 1, 0, 1), [b, dim]); // [B, D]
     return { tokens, pooled };
   }
