@@ -116,15 +116,6 @@ REGISTRY["world-s-d12"] = {
   dit: { ...REGISTRY["world-s"].dit, layers: 12 },
 };
 
-// world-s with the text encoder's word skip (TextEncoderConfig.wordSkip, session 12): the
-// transformer's cross-attention reads each word's own embedding beside its context. Grown from a
-// trained world-s with `train dit --transfer`, it starts as exactly that model.
-REGISTRY["world-s-words"] = {
-  ...REGISTRY["world-s"],
-  name: "world-s-words",
-  text: { ...REGISTRY["world-s"].text, wordSkip: true },
-};
-
 export function configNames(): string[] {
   return Object.keys(REGISTRY);
 }
@@ -155,7 +146,7 @@ export function autoencoderParams(cfg: ModelConfig["ae"]): number {
 export function textEncoderParams(cfg: ModelConfig["text"]): number {
   const d = cfg.dim;
   const block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (4 * d * d + 4 * d) + (4 * d * d + d);
-  return cfg.vocab * d + cfg.layers * block + 2 * d + (cfg.wordSkip ? d * d : 0);
+  return cfg.vocab * d + cfg.layers * block + 2 * d;
 }
 
 /** Parameters of the diffusion transformer. */

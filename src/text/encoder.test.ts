@@ -2,10 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { getConfig } from "../models/registry.ts";
 import { TextToVideo } from "../models/text-to-video.ts";
-import { backward } from "../tensor/autograd.ts";
 import { createDevice } from "../tensor/device.ts";
-import { noGrad, tidy } from "../tensor/engine.ts";
-import { sum } from "../tensor/ops/reduce.ts";
+import { noGrad } from "../tensor/engine.ts";
 import { Rng } from "../util/rng.ts";
 import { TextEncoder } from "./encoder.ts";
 import { BOS, EMPTY, Tokenizer } from "./tokenizer.ts";
@@ -36,51 +34,6 @@ describe("text encoder", () => {
       /ids must be i32 \[B, 32\]/,
     );
     enc.dispose();
-  });
-
-  it("word skip: starts as the encoder without it, learns, and adds each word's own embedding", async () => {
-    const tk = Tokenizer.world();
-    const l = cfg.text.maxTokens;
-    const d = cfg.text.dim;
-    const ids = device.tensor(tk.encode("a red ball rolls to the left", l).ids, [1, l], "i32");
-    const plain = new TextEncoder(device, new Rng(4), cfg.text);
-    const skip = new TextEncoder(device, new Rng(4), { ...cfg.text, wordSkip: true });
-    const plainNames = plain.namedParameters().map(([n]) => n);
-    assert.deepEqual(
-      skip.namedParameters().map(([n]) => n),
-      [...plainNames, "word_skip.weight"],
-    );
-    const [ps, ss] = [await plain.stateDict(), await skip.stateDict()];
-    for (const n of plainNames) assert.deepEqual(ss[n], ps[n], `${n} drawn alike`);
-    const [a, b] = noGrad(() => [plain.forward(ids).tokens, skip.forward(ids).tokens]);
-    assert.deepEqual(await b.toArray(), await a.toArray(), "a zero skip changes nothing");
-
-    // The loss reaches the skip although it starts at zero.
-    tidy(() => backward(sum(skip.forward(ids).tokens)));
-    const g = await skip.wordSkip!.weight.grad!.toArray();
-    assert.ok(
-      g.some((v) => Math.abs(v) > 1e-6),
-      "word_skip.weight got a gradient",
-    );
-
-    // With the skip set to the identity, each output is the context plus the word's embedding.
-    const eye = new Float32Array(d * d);
-    for (let i = 0; i < d; i++) eye[i * d + i] = 1;
-    skip.loadStateDict({ ...ss, "word_skip.weight": eye });
-    const c = noGrad(() => skip.forward(ids).tokens);
-    const [av, cv, table, idv] = await Promise.all([
-      a.toArray(),
-      c.toArray(),
-      skip.embed.table.toArray(),
-      ids.toArray(),
-    ]);
-    for (let p = 0; p < l; p++)
-      for (let i = 0; i < d; i++)
-        assert.ok(
-          Math.abs(cv[p * d + i] - av[p * d + i] - table[idv[p] * d + i]) < 1e-5,
-          `position ${p}, feature ${i}`,
-        );
-    for (const m of [plain, skip]) m.dispose();
   });
 
   it("drops 10 % of training captions to the empty caption", () => {

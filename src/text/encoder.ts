@@ -9,13 +9,11 @@
  */
 import { Embedding } from "../nn/embedding.ts";
 import { LayerNorm } from "../nn/layer-norm.ts";
-import { Linear } from "../nn/linear.ts";
 import { Module } from "../nn/module.ts";
 import { TransformerBlock } from "../nn/transformer.ts";
 import type { Device } from "../tensor/device.ts";
 import type { DType } from "../tensor/dtype.ts";
 import { ShapeError } from "../tensor/errors.ts";
-import { add } from "../tensor/ops/elementwise.ts";
 import { reshape, sliceAxis } from "../tensor/ops/shape.ts";
 import { fmt } from "../tensor/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -29,15 +27,6 @@ export interface TextEncoderConfig {
   dim: number;
   heads: number;
   layers: number;
-  /**
-   * Add each token's own embedding, through a zero-initialised projection, to the encoder's
-   * outputs (default false). Trained end to end from the diffusion loss, the 2-layer encoder of
-   * world-s kept colour words at their positions but all but erased "left"/"right" there (its
-   * outputs changed 4% when the word did, colour words 38%; bench/caption-sensitivity.ts), so the
-   * transformer could not read the direction asked. The skip hands it every word's identity
-   * beside its context; zero at the start, a model grown from one without it starts unchanged.
-   */
-  wordSkip?: boolean;
 }
 
 export interface TextFeatures {
@@ -51,8 +40,6 @@ export class TextEncoder extends Module {
   readonly embed: Embedding;
   readonly blocks: TransformerBlock[] = [];
   readonly norm: LayerNorm;
-  /** Embedding → output projection of `wordSkip`, or null without it. */
-  readonly wordSkip: Linear | null;
 
   constructor(
     device: Device,
@@ -71,10 +58,6 @@ export class TextEncoder extends Module {
         this.child(`block${i}`, new TransformerBlock(device, rng, dim, heads, { rope: {} })),
       );
     this.norm = this.child("norm", new LayerNorm(device, dim));
-    // Made last, so that the other parameters draw the same initial values with or without it.
-    this.wordSkip = config.wordSkip
-      ? this.child("word_skip", new Linear(device, rng, dim, dim, { bias: false, std: 0 }))
-      : null;
   }
 
   /** ids i32 [B, L] → tokens [B, L, D] and pooled [B, D], computed in `dtype`. */
@@ -85,11 +68,9 @@ export class TextEncoder extends Module {
         `TextEncoder: ids must be i32 [B, ${maxTokens}], got ${ids.dtype} ${fmt(ids.shape)}`,
       );
     const b = ids.shape[0];
-    const words = this.embed.forward(ids, dtype); // [B, L, D]
-    let x = words;
+    let x = this.embed.forward(ids, dtype); // [B, L, D]
     for (const block of this.blocks) x = block.forward(x); // [B, L, D], rotary positions 0..L-1
-    const context = this.norm.forward(x); // [B, L, D]
-    const tokens = this.wordSkip ? add(context, this.wordSkip.forward(words)) : context; // [B, L, D]
+    const tokens = this.norm.forward(x); // [B, L, D]
     const pooled = reshape(sliceAxis(tokens, 1, 0, 1), [b, dim]); // [B, D]
     return { tokens, pooled };
   }
