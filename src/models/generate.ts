@@ -130,6 +130,33 @@ function firstFrameKnown(image: Tensor, t: number): KnownFrames {
   );
 }
 
+/** The sampler settings of one clip's latent (TextToVideo.sampleLatents' options, no known frames). */
+export type ClipSampling = Omit<Parameters<TextToVideo["sampleLatents"]>[2], "known"> & {
+  imageFirst?: boolean;
+};
+
+/**
+ * Samples the latent [1, C, t, h, w] of a clip with nothing given; with `imageFirst` (and t > 1),
+ * latent frame 0 alone first, as an image, then the clip with it known.
+ */
+export async function sampleClipLatent(
+  t2v: TextToVideo,
+  caption: string,
+  [c, t, h, w]: [number, number, number, number],
+  { imageFirst, ...settings }: ClipSampling,
+): Promise<Tensor> {
+  if (!imageFirst || t === 1) return t2v.sampleLatents([caption], [c, t, h, w], settings);
+  const image = await t2v.sampleLatents([caption], [c, 1, h, w], settings); // [1, C, 1, h, w]
+  const known = firstFrameKnown(image, t);
+  image.dispose();
+  try {
+    return await t2v.sampleLatents([caption], [c, t, h, w], { ...settings, known });
+  } finally {
+    known.mask.dispose();
+    known.clean.dispose();
+  }
+}
+
 /** Generates one clip (deterministic in the seed and settings). */
 export async function generate(
   ae: VideoAutoencoder,
@@ -138,23 +165,14 @@ export async function generate(
 ): Promise<Generated> {
   const [t, h, w] = checkRequest(ae, t2v, o);
   const { caption, unknownWords } = expandPrompt(o.prompt, o.seed);
-  const c = ae.cfg.latentChannels;
-  const settings = {
+  const latent = await sampleClipLatent(t2v, caption, [ae.cfg.latentChannels, t, h, w], {
     steps: o.steps,
     guidance: o.guidance,
     seed: o.seed,
     method: o.method,
     onStep: withPreviews(ae, o.onStep),
-  };
-  let known: KnownFrames | undefined;
-  if (o.imageFirst && t > 1) {
-    const image = await t2v.sampleLatents([caption], [c, 1, h, w], settings); // [1, C, 1, h, w]
-    known = firstFrameKnown(image, t);
-    image.dispose();
-  }
-  const latent = await t2v.sampleLatents([caption], [c, t, h, w], { ...settings, known });
-  known?.mask.dispose();
-  known?.clean.dispose();
+    imageFirst: o.imageFirst,
+  });
   const pixels = await ae.decodeLatent(latent); // [1, 3, frames, H, W]
   latent.dispose();
   const values = await pixels.toArray();

@@ -264,6 +264,12 @@ describe("sampling modes (untrained tiny model: plumbing and invariants)", () =>
     );
     const again = await generateLong(ae, t2v, { ...o, frames: 1 + 7 * r });
     assert.deepEqual(again.video.frames, long.video.frames);
+    // Image first: the first window starts from the image generate makes with the same seed.
+    const fromImage = await generateLong(ae, t2v, { ...o, frames: 1 + 7 * r, imageFirst: true });
+    assert.equal(fromImage.video.frames.length, 15);
+    const image = await generate(ae, t2v, { ...o, frames: 1 });
+    assert.deepEqual(fromImage.video.frames[0], image.video.frames[0]);
+    assert.notDeepEqual(long.video.frames[0], image.video.frames[0]);
     const short = await generateLong(ae, t2v, { ...o, frames: 1 + 4 * r });
     assert.deepEqual(
       short.video.frames,

@@ -34,7 +34,13 @@ import type { Video } from "../media/video.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { expandPrompt } from "../world/expand.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
-import { checkRequest, type Generated, type GenerateOptions, generate } from "./generate.ts";
+import {
+  checkRequest,
+  type Generated,
+  type GenerateOptions,
+  generate,
+  sampleClipLatent,
+} from "./generate.ts";
 import { type StepCallback, withPreviews } from "./latent-preview.ts";
 import type { TextToVideo } from "./text-to-video.ts";
 import { arrayToVideos, videosToTensor } from "./video-tensor.ts";
@@ -78,6 +84,8 @@ export interface ModeOptions {
   onStep?: StepCallback;
   /** Called before each window is sampled (1-based) with the number of windows. */
   onWindow?: (window: number, windows: number) => void;
+  /** Start a clip with nothing given from its first frame sampled as an image (GenerateOptions). */
+  imageFirst?: boolean;
   /**
    * Pixel frames the model samples at once (WINDOW_FRAMES, the training clip, by default); a
    * model trained on other clips samples best in windows of their length.
@@ -216,14 +224,20 @@ class Windows {
         clean: t2v.device.tensor(clean, [1, c, win.t, h, w]),
       };
     }
-    const latent = await t2v.sampleLatents([this.caption], [c, win.t, h, w], {
+    const settings = {
       steps: this.o.steps,
       guidance: this.o.guidance,
       seed: windowSeed(this.o.seed, this.done),
       method: this.o.method,
       onStep: withPreviews(ae, this.o.onStep),
-      known,
-    });
+    };
+    // A window with nothing given starts a clip: sampled as `generate` samples one.
+    const latent = known
+      ? await t2v.sampleLatents([this.caption], [c, win.t, h, w], { ...settings, known })
+      : await sampleClipLatent(t2v, this.caption, [c, win.t, h, w], {
+          ...settings,
+          imageFirst: this.o.imageFirst,
+        });
     known?.mask.dispose();
     known?.clean.dispose();
     this.done++;
