@@ -146,11 +146,22 @@ export async function sampleClipLatent(
   { imageFirst, ...settings }: ClipSampling,
 ): Promise<Tensor> {
   if (!imageFirst || t === 1) return t2v.sampleLatents([caption], [c, t, h, w], settings);
-  const image = await t2v.sampleLatents([caption], [c, 1, h, w], settings); // [1, C, 1, h, w]
+  // Progress runs over both stages: the image's steps, then the clip's.
+  const { onStep } = settings;
+  const stage = (before: number): typeof onStep =>
+    onStep && ((step, steps, time, denoised) => onStep(before + step, 2 * steps, time, denoised));
+  const image = await t2v.sampleLatents([caption], [c, 1, h, w], {
+    ...settings,
+    onStep: stage(0),
+  }); // [1, C, 1, h, w]
   const known = firstFrameKnown(image, t);
   image.dispose();
   try {
-    return await t2v.sampleLatents([caption], [c, t, h, w], { ...settings, known });
+    return await t2v.sampleLatents([caption], [c, t, h, w], {
+      ...settings,
+      onStep: stage(settings.steps),
+      known,
+    });
   } finally {
     known.mask.dispose();
     known.clean.dispose();
