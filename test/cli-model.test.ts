@@ -85,6 +85,26 @@ describe("zoetrope generate / image", () => {
     assert.notDeepEqual((await readVideo(c)).frames, va.frames, "another seed, another video");
   });
 
+  it("--image-first samples the first frame as an image, then the clip, and tags it", async () => {
+    const prompt = "a green box slides left at night";
+    const args = [...small, "--seed", "5", "--model", model];
+    const first = join(dir, "first.mp4");
+    const r = await runCli(["generate", prompt, "-o", first, ...args, "--image-first"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /denoising .* 4\/4/, "the image's 2 steps, then the clip's 2");
+    assert.equal(JSON.parse((await readMp4Metadata(first)).settings).imageFirst, true);
+    const plain = join(dir, "plain.mp4");
+    assert.equal((await runCli(["generate", prompt, "-o", plain, ...args])).code, 0);
+    assert.equal(JSON.parse((await readMp4Metadata(plain)).settings).imageFirst, undefined);
+    // That frame 0 is exactly the picture is tested on the library's generate (the MP4 here is
+    // lossy, and a random model's frames are noise that H.264 keeps poorly).
+    const [a, b] = [await readVideo(first), await readVideo(plain)];
+    assert.equal(a.frames.length, 5);
+    assert.notDeepEqual(a.frames[0], b.frames[0], "frame 0 comes from the image stage");
+    const help = await runCli(["image", "--help"]);
+    assert.doesNotMatch(help.stdout, /--image-first/, "a picture has no motion to start");
+  });
+
   it("writes a one-frame picture as PNG", async () => {
     const out = join(dir, "pic.png");
     const r = await runCli([

@@ -20,6 +20,8 @@ export interface GenerateCliOptions {
   seed: number;
   model: string;
   method: "euler" | "heun";
+  /** generate only (absent for image). */
+  imageFirst?: boolean;
 }
 
 /** A progress bar on stderr over the denoising steps (one line, redrawn on a terminal). */
@@ -83,6 +85,8 @@ async function produce(
     guidance: opts.guidance,
     seed: opts.seed,
     method: opts.method,
+    // Tagged only when asked, so that the tags of clips made without it stay as they were.
+    ...(opts.imageFirst ? { imageFirst: true } : {}),
   };
   // Past one training window, sliding windows each conditioned on the frames before.
   const out = await generateLong(model.ae, model.t2v, { prompt, ...settings, ...windowBars() });

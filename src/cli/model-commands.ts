@@ -60,6 +60,10 @@ function addSamplingOptions(cmd: Command, video: boolean): Command {
         `clip length in seconds, up to ${LIMITS.seconds[1]} (rounded to a frame count the model can make)`,
         numberIn(...LIMITS.seconds),
         2,
+      )
+      .option(
+        "--image-first",
+        "sample the first frame alone as an image, then the clip from it (the layout settles before the motion)",
       );
   }
   return cmd;
