@@ -208,6 +208,26 @@ describe("generate and image jobs", () => {
     assert.equal((await readVideo(outputPath)).frames.length, 5);
   });
 
+  it("image first: the steps of both stages counted once, in order, and the clip tagged", async () => {
+    const kind = generateKind({ model });
+    const reports: ProgressReport[] = [];
+    const outputPath = join(dir, "image-first.mp4");
+    await kind.run({
+      settings: kind.settings.parse({ prompt, ...small, steps: 2, imageFirst: true }),
+      outputPath,
+      inputPath: () => Promise.reject(new Error("no uploads")),
+      progress: (r) => reports.push(r),
+      signal: new AbortController().signal,
+    });
+    assert.deepEqual(
+      reports.map((r) => [r.step, r.total]),
+      [1, 2, 3, 4].map((s) => [s, 4]),
+    );
+    assert.equal(JSON.parse((await readMp4Metadata(outputPath)).settings).imageFirst, true);
+    assert.equal((await readVideo(outputPath)).frames.length, 5);
+    assert.equal(kind.settings.parse({ prompt }).imageFirst, false, "off by default");
+  });
+
   it("makes a PNG image of the asked size", async () => {
     const job = await submit(server, "image", { prompt, width: 48, height: 32, steps: 2 });
     const { file, job: done, contentType } = await download(job.id, "image.png");

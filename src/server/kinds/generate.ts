@@ -39,6 +39,8 @@ const videoSettings = z
     ...common,
     fps: z.number().min(1).max(MAX_JOB_FPS).default(8),
     seconds: z.number().gt(0).max(MAX_JOB_SECONDS).default(2),
+    // The first frame sampled alone as an image, then the clip from it (`--image-first`).
+    imageFirst: z.boolean().default(false),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -69,7 +71,7 @@ export interface ModelKindOptions {
 async function sample(
   ctx: RunContext<ImageSettings>,
   modelDir: string | undefined,
-  timing: { frames: (temporalDown: number) => number; fps: number },
+  timing: { frames: (temporalDown: number) => number; fps: number; imageFirst?: boolean },
 ) {
   const { settings: s, signal } = ctx;
   // Loaded on use, so that starting a server does not wait for the model code.
@@ -88,6 +90,8 @@ async function sample(
     guidance: s.guidance,
     seed: s.seed,
     method: s.method,
+    // Tagged only when asked, as the CLI tags it.
+    ...(timing.imageFirst ? { imageFirst: true } : {}),
   };
   const out = await lib.generate(s.prompt, {
     model,
@@ -115,6 +119,7 @@ export function generateKind(options: ModelKindOptions = {}): JobKind<GenerateSe
       const { model, settings, out } = await sample(ctx, options.model, {
         frames: (temporalDown) => frameCount(s.seconds, s.fps, temporalDown),
         fps: s.fps,
+        imageFirst: s.imageFirst,
       });
       const { video } = out;
       // writeMp4 puts the file in place only once complete.
@@ -129,7 +134,8 @@ export function generateKind(options: ModelKindOptions = {}): JobKind<GenerateSe
         }),
       });
       await dropIfAborted(ctx);
-      finish(ctx, s.steps, video);
+      // Image first runs the steps twice: the image's, then the clip's.
+      finish(ctx, s.imageFirst ? 2 * s.steps : s.steps, video);
       return {
         prompt: s.prompt,
         caption: out.caption,
