@@ -177,19 +177,25 @@ describe("generate and image jobs", () => {
     assert.equal(same(video, c), false, "another seed, other frames");
   });
 
-  it("reports every denoising step once, in order, with previews", async () => {
-    // The event stream coalesces progress for slow clients, so the runner's own reports are
-    // recorded here, from the same kind the server registers, run on the real model.
+  /** Runs the generate kind directly on the model (not through the server), recording its reports. */
+  async function runDirect(name: string, settings: Json) {
     const kind = generateKind({ model });
     const reports: ProgressReport[] = [];
-    const outputPath = join(dir, "direct.mp4");
+    const outputPath = join(dir, name);
     await kind.run({
-      settings: kind.settings.parse({ prompt, ...small, steps: 4 }),
+      settings: kind.settings.parse({ prompt, ...small, ...settings }),
       outputPath,
       inputPath: () => Promise.reject(new Error("no uploads")),
       progress: (r) => reports.push(r),
       signal: new AbortController().signal,
     });
+    return { reports, outputPath };
+  }
+
+  it("reports every denoising step once, in order, with previews", async () => {
+    // The event stream coalesces progress for slow clients, so the runner's own reports are
+    // recorded here, from the same kind the server registers, run on the real model.
+    const { reports, outputPath } = await runDirect("direct.mp4", { steps: 4 });
     assert.deepEqual(
       reports.map((r) => [r.step, r.total]),
       [1, 2, 3, 4].map((s) => [s, 4]),
@@ -209,15 +215,9 @@ describe("generate and image jobs", () => {
   });
 
   it("image first: the steps of both stages counted once, in order, and the clip tagged", async () => {
-    const kind = generateKind({ model });
-    const reports: ProgressReport[] = [];
-    const outputPath = join(dir, "image-first.mp4");
-    await kind.run({
-      settings: kind.settings.parse({ prompt, ...small, steps: 2, imageFirst: true }),
-      outputPath,
-      inputPath: () => Promise.reject(new Error("no uploads")),
-      progress: (r) => reports.push(r),
-      signal: new AbortController().signal,
+    const { reports, outputPath } = await runDirect("image-first.mp4", {
+      steps: 2,
+      imageFirst: true,
     });
     assert.deepEqual(
       reports.map((r) => [r.step, r.total]),
@@ -225,7 +225,7 @@ describe("generate and image jobs", () => {
     );
     assert.equal(JSON.parse((await readMp4Metadata(outputPath)).settings).imageFirst, true);
     assert.equal((await readVideo(outputPath)).frames.length, 5);
-    assert.equal(kind.settings.parse({ prompt }).imageFirst, false, "off by default");
+    assert.equal(generateKind().settings.parse({ prompt }).imageFirst, false, "off by default");
   });
 
   it("makes a PNG image of the asked size", async () => {
