@@ -322,9 +322,10 @@ export async function animate(
   const [t] = checkRequest(ae, t2v, { ...o, width: image.width, height: image.height });
   const c = caption(o.prompt, o.seed);
   const r = ae.cfg.temporalDown;
-  const first = Math.min(windowLatents(ae, o.windowFrames), t);
+  const window = windowLatents(ae, o.windowFrames);
+  const first = Math.min(window, t);
   const start = { ...image, fps: o.fps };
-  const plan = forwardPlan(r, windowLatents(ae, o.windowFrames), 1 + r * (first - 1), t - first);
+  const plan = forwardPlan(r, window, 1 + r * (first - 1), t - first);
   const run = new Windows(m, 1 + plan.length, c.caption, o);
   const z = await encode(ae, image.frames, start);
   const frames = await run.sample({ t: first, known: new Map([[0, latentFrame(z, 0)]]) }, start);
@@ -354,13 +355,9 @@ export async function extend(
   );
   const add = framesFor(o.seconds, source.fps);
   const c = caption(o.prompt ?? "", o.seed);
+  const window = windowLatents(ae, o.windowFrames);
   if (forwardDir) {
-    const plan = forwardPlan(
-      r,
-      windowLatents(ae, o.windowFrames),
-      source.frames.length,
-      Math.ceil(add / r),
-    );
+    const plan = forwardPlan(r, window, source.frames.length, Math.ceil(add / r));
     const run = new Windows(m, plan.length, c.caption, o);
     const out = await forward(run, source, plan);
     const frames = out.frames.slice(0, source.frames.length + add); // the excess at the far end
@@ -370,7 +367,7 @@ export async function extend(
   const plan: [number, number][] = [];
   for (let n = source.frames.length, got = 0; got < add; ) {
     const ctx = Math.min(BACKWARD_CONTEXT, Math.floor(n / r));
-    const u = Math.min(windowLatents(ae, o.windowFrames) - ctx, 1 + Math.ceil((add - got - 1) / r));
+    const u = Math.min(window - ctx, 1 + Math.ceil((add - got - 1) / r));
     plan.push([ctx, u]);
     got += 1 + r * (u - 1);
     n += 1 + r * (u - 1);
@@ -401,8 +398,9 @@ async function transition(
 ): Promise<{ frames: Uint8Array[]; run: Windows }> {
   const r = m.ae.cfg.temporalDown;
   const u = Math.max(1, Math.round(frames / r));
-  const closing = Math.min(u, windowLatents(m.ae, o.windowFrames) - 2); // new latents between latent 0 and b's
-  const plan = forwardPlan(r, windowLatents(m.ae, o.windowFrames), a.frames.length, u - closing);
+  const window = windowLatents(m.ae, o.windowFrames);
+  const closing = Math.min(u, window - 2); // new latents between latent 0 and b's
+  const plan = forwardPlan(r, window, a.frames.length, u - closing);
   const run = new Windows(m, plan.length + 1, captionText, o);
   const lead = await forward(run, a, plan);
   const last = lead.frames[lead.frames.length - 1];
@@ -525,12 +523,7 @@ export async function generateLong(
   if (t <= window) return { ...(await generate(ae, t2v, o)), windows: 1 };
   const r = ae.cfg.temporalDown;
   const c = expandPrompt(o.prompt, o.seed);
-  const plan = forwardPlan(
-    r,
-    windowLatents(ae, o.windowFrames),
-    windowFrames(ae, o.windowFrames),
-    t - window,
-  );
+  const plan = forwardPlan(r, window, 1 + r * (window - 1), t - window);
   const run = new Windows({ ae, t2v }, 1 + plan.length, c.caption, o);
   const like: Video = { width: o.width, height: o.height, fps: o.fps, frames: [] };
   const frames = await run.sample({ t: window, known: new Map() }, like);
