@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type CaptionEvent, captionScene, captionVariants } from "./caption.ts";
 import type { SceneConstraints } from "./constraints.ts";
+import { PLACES } from "./place.ts";
 import { parsePrompt } from "./prompt.ts";
 import { constraintViolations, sampleScene } from "./sample.ts";
 import type { SceneSpec } from "./scene.ts";
@@ -125,6 +126,17 @@ describe("captionScene wording", () => {
       assert.match(c, /\b(pillar|column)\b/, c);
       assert.match(c, /\bright/, c);
     }
+  });
+
+  it("says in which third of the view each object starts", () => {
+    const words = { left: /on the left/, middle: /in the (middle|centre)/, right: /on the right/ };
+    for (const place of PLACES)
+      for (let seed = 0; seed < 10; seed++) {
+        const placed = sampleScene(seed, { objects: [{ place }], occluders: [] });
+        const c = captionScene(placed, seed);
+        assert.match(c, words[place], c);
+        assert.equal(parsePrompt(c).constraints.objects[0].place, place, c);
+      }
   });
 
   it("tells what happened when events are given", () => {

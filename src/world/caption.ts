@@ -2,11 +2,12 @@
  * The caption grammar: a scene's state (and, when known, what happened in it) to a detailed
  * description, the way Sora re-captions its training videos. The seed picks among synonyms,
  * sentence frames and clause orders, so one scene gets many different captions that all say the
- * same things: every object's size, colour, shape, material, motion and direction, the
+ * same things: every object's size, colour, shape, material, place, motion and direction, the
  * background, the camera, the occluders and the events. Every word comes from vocabulary.ts, so
  * the prompt parser reads each caption back into constraints the scene satisfies.
  */
 import { Rng } from "../util/rng.ts";
+import { objectPlace, type Place } from "./place.ts";
 import {
   CAMERAS,
   type CameraMotion,
@@ -123,6 +124,14 @@ const OCCLUDER_NOUNS: Record<OccluderKind, string[]> = {
   pillar: ["tall grey pillar", "grey stone pillar", "stone column", "tall column", "pillar"],
   wall: ["low brick wall", "brick wall", "grey concrete wall", "wall"],
   crate: ["wooden crate", "large wooden crate", "crate"],
+};
+
+/** Where an object starts (place.ts); said of every object, right after its noun. */
+const PLACE_PHRASES: Record<Place, string[]> = {
+  // Short: long multi-object captions already reach the text encoder's 128 tokens.
+  left: ["on the left", "on the left", "on the left side"],
+  middle: ["in the middle", "in the middle", "in the centre"],
+  right: ["on the right", "on the right", "on the right side"],
 };
 
 /** The bare noun a definite reference to an occluder uses ("behind the pillar"). */
@@ -330,11 +339,14 @@ class CaptionWriter {
     ]);
   }
 
-  /** "a small bouncy red ball" + "is dropped from about 2.4 metres and bounces twice". */
+  /**
+   * "a small bouncy red ball on the left" + "is dropped from about 2.4 metres and bounces twice".
+   */
   private objectClause(id: number): { np: string; vp: string } {
     const o = this.scene.objects[id];
     const np = this.nounPhrase(o);
-    return { np: `${indefiniteArticle(np)} ${np}`, vp: this.verbPhrase(o) };
+    const place = this.rng.pick(PLACE_PHRASES[objectPlace(o, this.scene.arenaWidth)]);
+    return { np: `${indefiniteArticle(np)} ${np} ${place}`, vp: this.verbPhrase(o) };
   }
 
   private nounPhrase(o: ObjectSpec): string {

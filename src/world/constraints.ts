@@ -2,6 +2,7 @@
  * What a prompt pins down about a scene. The prompt parser produces it, the scene sampler fills
  * everything it leaves open by seed, and the evaluator scores a video's adherence against it.
  */
+import type { Place } from "./place.ts";
 import type {
   CameraMotion,
   ColorName,
@@ -23,6 +24,8 @@ export interface ObjectConstraint {
   direction?: "left" | "right";
   /** Whether the prompt asks for it to bounce (e.g. "bouncing"). */
   bounces?: boolean;
+  /** The third of the view it starts in ("on the left", "in the middle"); see place.ts. */
+  place?: Place;
 }
 
 export interface SceneConstraints {

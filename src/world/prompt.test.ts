@@ -155,6 +155,35 @@ describe("parsePrompt: words", () => {
     assert.equal(parsed("a ball falls").objects[0].motion, "dropped");
   });
 
+  it("reads where an object starts, apart from where it goes", () => {
+    const one = parsed("a small red ball on the left rolls to the right").objects[0];
+    assert.equal(one.place, "left");
+    assert.equal(one.direction, "right");
+    assert.equal(parsed("a box in the middle of the frame").objects[0].place, "middle");
+    assert.equal(parsed("a box in the centre").objects[0].place, "middle");
+    assert.equal(parsed("a cube at the right side sits still").objects[0].place, "right");
+    // Toward or to the left is where it goes, not where it is.
+    const goes = parsed("a ball is thrown toward the left side").objects[0];
+    assert.equal(goes.direction, "left");
+    assert.equal(goes.place, undefined);
+    const two = parsed("a red ball on the right and a blue box on the left").objects;
+    assert.deepEqual(
+      two.map((o) => [o.color, o.place]),
+      [
+        ["red", "right"],
+        ["blue", "left"],
+      ],
+    );
+    // Said first in its clause, a place waits for the object after the comma, not the one before.
+    const fronted = parsed("a red ball rolls right. On the left, a blue box rests").objects;
+    assert.equal(fronted[0].place, undefined);
+    assert.equal(fronted[1].place, "left");
+    // A place said of an occluder is not modelled: reported, not pinned on the object.
+    const past = parsePrompt("a red ball rolls past a pillar on the left");
+    assert.equal(past.constraints.objects[0].place, undefined);
+    assert.deepEqual(past.unknownWords, ["on the left"]);
+  });
+
   it("reads every theme word", () => {
     const table: [string, string][] = [
       ["on a sunny day", "day"],
@@ -264,6 +293,7 @@ describe("parsePrompt: contradictions and bad input", () => {
     ["bouncing resting ball", /"bouncing" and "resting": a resting ball cannot bounce/],
     ["a ball resting and bouncing", /a resting ball cannot bounce/],
     ["a box rolling left and right", /"left" and "right" both give the direction of one box/],
+    ["a ball on the left in the middle", /"on the left" and "in the middle" both give the place/],
     ["a dropped thrown ball", /give one ball two motions \(dropped, thrown\)/],
     ["a motionless ball rolling left", /two motions|cannot move left/],
     ["panning left and right", /the camera cannot pan both left and right/],

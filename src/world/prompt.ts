@@ -7,6 +7,7 @@
  * property to different values are a contradiction and raise a PromptError naming both.
  */
 import type { ObjectConstraint, SceneConstraints } from "./constraints.ts";
+import type { Place } from "./place.ts";
 import {
   type CameraMotion,
   COLOR_NAMES,
@@ -85,7 +86,7 @@ function tokenize(text: string): Token[] {
 // ---------------------------------------------------------------------------------------------
 // Parser state
 
-type Field = "color" | "size" | "material" | "motion" | "direction" | "bounces";
+type Field = "color" | "size" | "material" | "motion" | "direction" | "bounces" | "place";
 
 /** One property said of an object, with the word that said it (for error messages). */
 interface Attr {
@@ -96,6 +97,8 @@ interface Attr {
   weak?: boolean;
   /** Token index of the word. */
   at?: number;
+  /** Said at the start of a clause, so it waits for the next object even past a comma. */
+  forward?: boolean;
 }
 
 interface Entry {
@@ -126,6 +129,9 @@ interface CountStatement {
   words: string;
   group: number[];
 }
+
+/** Scenery nouns that, after "in the", say an object starts in the middle of the view. */
+const MIDDLE_WORDS: ReadonlySet<string> = new Set(["middle", "centre", "center"]);
 
 const ONLY_OBJECT_FIELDS: ReadonlySet<Field> = new Set([
   "color",
@@ -170,6 +176,7 @@ const FIELD_NAMES: Record<Field, string> = {
   motion: "motion",
   direction: "direction",
   bounces: "bounce",
+  place: "place",
 };
 
 class PromptParser {
@@ -288,6 +295,8 @@ class PromptParser {
         this.objectNoun(i, lex.value, lex.plural);
         return;
       case "scenery":
+        if (MIDDLE_WORDS.has(w) && this.prevWord(i) === "the" && this.prevWord(i, 2) === "in")
+          this.place(i, "middle");
         this.dropSceneryAdjectives(i);
         this.closeNounPhrase();
         return;
@@ -534,8 +543,8 @@ class PromptParser {
   /** Adjectives left waiting when a new phrase starts describe the last noun ("the ball is red"). */
   private flushToLastGroup(): void {
     if (!this.lastGroup || this.pending.attrs.length === 0) return;
-    for (const a of this.pending.attrs) this.apply(this.lastGroup, a);
-    this.pending.attrs = [];
+    for (const a of this.pending.attrs) if (!a.forward) this.apply(this.lastGroup, a);
+    this.pending.attrs = this.pending.attrs.filter((a) => a.forward);
   }
 
   /** A noun that is neither object nor occluder closes the pending determiner. */
@@ -569,6 +578,12 @@ class PromptParser {
   // Directions, theme, camera
 
   private direction(i: number, value: "left" | "right"): void {
+    // "on the left", "at the right": where it is, not where it goes.
+    const before = this.prevWord(i, 2);
+    if (this.prevWord(i) === "the" && (before === "on" || before === "at")) {
+      this.place(i, value);
+      return;
+    }
     let dir = value;
     // "from left to right": the side it starts from is the opposite of where it goes.
     const p1 = this.prevWord(i);
@@ -576,6 +591,30 @@ class PromptParser {
     if (p1 === "from" || (p1 === "the" && p2 === "from")) dir = value === "left" ? "right" : "left";
     this.pending.article = null;
     this.describe(i, { field: "direction", value: dir, word: this.tokens[i].text });
+  }
+
+  /**
+   * "on the left", "in the middle": the third of the view an object starts in. Said after an
+   * object it places that object; at the start of a clause ("On the left, a ball ...") it waits
+   * for the next one. Occluders have no modelled place, so a place said of one is reported.
+   */
+  private place(i: number, value: Place): void {
+    this.pending.article = null;
+    const attr: Attr = {
+      field: "place",
+      value,
+      word: `${this.prevWord(i, 2)} the ${this.tokens[i].text}`,
+    };
+    const opener = this.tokens[i - 3];
+    if (!opener || opener.type === "punct") {
+      this.pending.attrs.push({ ...attr, forward: true });
+      return;
+    }
+    if (this.lastOccluders && !this.beforeNoun(i)) {
+      this.reportUnknown(attr.word);
+      return;
+    }
+    this.describe(i, attr);
   }
 
   private themeWord(i: number, value: ThemeName): void {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SceneConstraints } from "./constraints.ts";
+import { objectPlace, PLACES, placeRange } from "./place.ts";
 import {
   ARENA_WIDTHS,
   boundingRadius,
@@ -181,7 +182,8 @@ describe("sampleScene", () => {
         checkScene(scene);
         assert.deepEqual(constraintViolations(scene, c), [], `${JSON.stringify(c)} seed ${seed}`);
         // Described objects come first, in the prompt's order.
-        for (const [i, oc] of c.objects.entries()) assert.ok(objectSatisfies(scene.objects[i], oc));
+        for (const [i, oc] of c.objects.entries())
+          assert.ok(objectSatisfies(scene.objects[i], oc, scene.arenaWidth));
         if (c.count) assert.equal(scene.objects.length, c.count);
         else if (c.objects.length > 0) assert.equal(scene.objects.length, c.objects.length);
       }
@@ -222,6 +224,30 @@ describe("sampleScene", () => {
     }
   });
 
+  it("starts an object in the third of the view it is placed in, whatever its motion", () => {
+    for (const place of PLACES)
+      for (const motion of MOTIONS)
+        for (let seed = 0; seed < 40; seed++) {
+          const scene = sampleScene(seed, { objects: [{ place, motion }], occluders: [] });
+          checkScene(scene);
+          const [o] = scene.objects;
+          const [lo, hi] = placeRange(place, scene.arenaWidth);
+          assert.ok(o.x > lo && o.x < hi, `${place} ${motion} seed ${seed}: x ${o.x}`);
+          assert.equal(objectPlace(o, scene.arenaWidth), place);
+        }
+    // Places said for some objects leave the others free.
+    const mixed = sampleScene(3, { objects: [{ place: "right" }, {}], occluders: [] });
+    assert.equal(objectPlace(mixed.objects[0], mixed.arenaWidth), "right");
+  });
+
+  it("says plainly when the objects placed in one third cannot fit there", () => {
+    const big = { shape: "box", size: "large", place: "middle" } as const;
+    assert.throws(
+      () => sampleScene(1, { objects: [big, big, big, big], occluders: [] }),
+      /no room for object \d \(large box\) in the middle of the view/,
+    );
+  });
+
   it("rejects bad constraints with errors naming the problem", () => {
     const bad: [unknown, RegExp][] = [
       [{ objects: [], occluders: [], theme: "space" }, /unknown theme "space"/],
@@ -230,6 +256,7 @@ describe("sampleScene", () => {
       [{ objects: [{ color: "grey" }], occluders: [] }, /unknown colour of object 0: "grey"/],
       [{ objects: [{ motion: "flying" }], occluders: [] }, /unknown motion/],
       [{ objects: [{ direction: "up" }], occluders: [] }, /unknown direction/],
+      [{ objects: [{ place: "top" }], occluders: [] }, /unknown place of object 0: "top"/],
       [{ objects: [], occluders: [], count: 0 }, /count 0 is outside 1\.\.4/],
       [{ objects: [], occluders: [], count: 5 }, /count 5 is outside 1\.\.4/],
       [{ objects: [], occluders: [], count: 2.5 }, /count 2\.5 is outside/],

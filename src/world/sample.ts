@@ -6,6 +6,7 @@
  */
 import { Rng } from "../util/rng.ts";
 import type { ObjectConstraint, SceneConstraints } from "./constraints.ts";
+import { objectPlace, PLACES, placeRange } from "./place.ts";
 import {
   CAMERAS,
   COLOR_NAMES,
@@ -132,6 +133,8 @@ function pickMotion(rng: Rng, oc: ObjectConstraint): MotionKind {
 
 /** Gap kept between the bounding circles of two objects, and between an object and a wall (m). */
 const GAP = 0.1;
+/** How far (m) inside its third an object said to start there starts. */
+const PLACE_MARGIN = 0.15;
 
 function placeObjects(
   kinds: Omit<ObjectSpec, "x" | "y" | "vx" | "vy">[],
@@ -145,22 +148,44 @@ function placeObjects(
   for (let k = 0; k < kinds.length; k++) {
     const kind = kinds[k];
     const r = boundingRadius(kind.shape, kind.size);
+    const place = constraints[k]?.place;
+    let [lo, hi] = [-half + r + GAP, half - r - GAP];
+    if (place) {
+      // Inside the third, a little clear of its borders so the place reads plainly.
+      const [a, b] = placeRange(place, arenaWidth);
+      [lo, hi] = [Math.max(lo, a + PLACE_MARGIN), Math.min(hi, b - PLACE_MARGIN)];
+    }
     const start: StartRange = {
-      lo: -half + r + GAP,
-      hi: half - r - GAP,
+      lo,
+      hi,
       ground: restingHeight(kind.shape, kind.size),
       dir: directions[k],
       directionSaid: constraints[k]?.direction !== undefined,
-      anywhere: false,
+      anywhere: place !== undefined,
     };
     let spec: ObjectSpec | null = null;
     // First where the motion reads best (moving objects start on the side they leave), then
     // anywhere along the arena, since several objects rolling the same way may not fit on one side.
     for (let attempt = 0; attempt < 600 && !spec; attempt++) {
-      const candidate = startState(kind, { ...start, anywhere: attempt >= 300 }, rng);
+      const candidate = startState(
+        kind,
+        { ...start, anywhere: start.anywhere || attempt >= 300 },
+        rng,
+      );
       if (placed.every((o) => clear(o, candidate))) spec = candidate;
     }
-    if (!spec) return laneStarts(kinds, directions, constraints, arenaWidth, rng);
+    if (!spec && place)
+      throw new Error(
+        `sampleScene: no room for object ${k} (${kind.size} ${kind.shape}) in the ${place === "middle" ? "middle" : `${place} side`} of the view beside the objects placed before it`,
+      );
+    if (!spec) {
+      // The lanes ignore places, so they serve only scenes where no place was said.
+      if (constraints.some((c) => c?.place))
+        throw new Error(
+          "sampleScene: the objects do not fit in the places the prompt gives them; give fewer objects a place",
+        );
+      return laneStarts(kinds, directions, constraints, arenaWidth, rng);
+    }
     placed.push(spec);
   }
   return placed;
@@ -174,7 +199,8 @@ interface StartRange {
   ground: number;
   dir: 1 | -1;
   directionSaid: boolean;
-  /** Start anywhere rather than on the side the object moves away from. */
+  /** Start anywhere in [lo, hi] rather than on the side the object moves away from (always so
+   * when the prompt gave the place: [lo, hi] is then that third). */
   anywhere: boolean;
 }
 
@@ -412,6 +438,7 @@ export function validateConstraints(c: SceneConstraints): void {
     checkEnum(`material of object ${i}:`, o.material, MATERIAL_NAMES);
     checkEnum(`motion of object ${i}:`, o.motion, MOTIONS);
     checkEnum(`direction of object ${i}:`, o.direction, DIRECTIONS);
+    checkEnum(`place of object ${i}:`, o.place, PLACES);
     if (o.bounces !== undefined && typeof o.bounces !== "boolean")
       throw new Error(`scene constraints: bounces of object ${i} must be true or false`);
     if (o.motion === "resting" && o.bounces)
@@ -437,14 +464,15 @@ export function validateConstraints(c: SceneConstraints): void {
   }
 }
 
-/** Whether one object satisfies one object constraint. */
-export function objectSatisfies(o: ObjectSpec, oc: ObjectConstraint): boolean {
+/** Whether one object, in an arena `arenaWidth` m wide, satisfies one object constraint. */
+export function objectSatisfies(o: ObjectSpec, oc: ObjectConstraint, arenaWidth: number): boolean {
   if (oc.shape && o.shape !== oc.shape) return false;
   if (oc.color && o.color !== oc.color) return false;
   if (oc.size && o.size !== oc.size) return false;
   if (oc.material && o.material !== oc.material) return false;
   if (oc.motion && o.motion !== oc.motion) return false;
   if (oc.direction && Math.sign(o.vx) !== (oc.direction === "left" ? -1 : 1)) return false;
+  if (oc.place && objectPlace(o, arenaWidth) !== oc.place) return false;
   if (oc.bounces) {
     if (o.motion === "resting") return false;
     // "Bouncing" means a bouncy material and a fall, unless the prompt said otherwise.
@@ -464,7 +492,7 @@ export function constraintViolations(scene: SceneSpec, c: SceneConstraints): str
   if (c.camera && scene.camera !== c.camera) out.push(`camera is ${scene.camera}, not ${c.camera}`);
   if (c.count !== undefined && scene.objects.length !== c.count)
     out.push(`${scene.objects.length} objects, not ${c.count}`);
-  if (!matchAll(c.objects, scene.objects, objectSatisfies))
+  if (!matchAll(c.objects, scene.objects, (o, oc) => objectSatisfies(o, oc, scene.arenaWidth)))
     out.push(`no assignment of objects satisfies ${JSON.stringify(c.objects)}`);
   const wanted = c.occluders.map((kind, i) => ({ kind, layer: c.occluderLayers?.[i] ?? null }));
   const occluderFits = (o: OccluderSpec, w: (typeof wanted)[number]) =>
