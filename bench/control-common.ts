@@ -1,6 +1,7 @@
 /**
- * What bench/theme-control.ts and bench/count-control.ts share: their options (models, seeds,
- * steps, guidance) and one 2-second 64×64 clip of a prompt from a model, as `generate` makes it.
+ * What bench/theme-control.ts, bench/count-control.ts and bench/place-control.ts share: their
+ * options (models, seeds, steps, guidance) and one 2-second 64×64 clip of a prompt from a model,
+ * as `generate` makes it.
  */
 import { parseArgs } from "node:util";
 import { generate, loadModel } from "../src/index.ts";

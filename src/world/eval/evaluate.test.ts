@@ -43,6 +43,27 @@ test("the world's own clips, judged from the video and the prompt alone, pass", 
   }
 });
 
+test("start places: the world's clip shows each object where the prompt put it; swapped, caught", () => {
+  const prompt = "a red ball on the left and a blue box in the middle at night";
+  const swappedPrompt = "a red ball in the middle and a blue box on the left at night";
+  for (const [width, height] of [
+    [64, 64],
+    [96, 64],
+  ]) {
+    const size = { ...SIZE, width, height };
+    for (const seed of [11, 12]) {
+      const { scene } = expandPrompt(prompt, seed);
+      const { video } = simulate(scene, size);
+      const r = evaluateVideo(video, { prompt });
+      const where = `${width}×${height} seed ${seed}`;
+      assert.equal(r.adherence!.place, 1, `${where}\n${formatSummary(r)}`);
+      const swapped = evaluateVideo(video, { prompt: swappedPrompt });
+      assert.equal(swapped.adherence!.place, 0, `${where}\n${formatSummary(swapped)}`);
+      assert.ok(swapped.scores.adherence! < r.scores.adherence!, where);
+    }
+  }
+});
+
 test("sampled scenes of every theme, camera and frame size pass without a prompt", () => {
   const sizes = [
     { width: 64, height: 64, fps: 24 },

@@ -7,6 +7,7 @@
 import { assertVideo, type Video } from "../../media/video.ts";
 import { basePixelsPerMetre, cameraAt, groundRow } from "../camera.ts";
 import type { SceneConstraints } from "../constraints.ts";
+import { placeOf } from "../place.ts";
 import { parsePrompt } from "../prompt.ts";
 import { GRAVITY, validateConstraints } from "../sample.ts";
 import type { SceneSpec, ThemeName } from "../scene.ts";
@@ -119,7 +120,10 @@ export function evaluateVideo(video: Video, opts: EvalOptions = {}): EvalReport 
   });
   const based = rebaseTracks(tracks, view);
   const motions = based.map((t) => analyseMotion(t, { fps, pixelsPerMetre: view.pixelsPerMetre }));
-  const objects = summariseObjects(tracks, motions, frames.length, { chromaSmear });
+  // Places are thirds of the arena (place.ts); at the first frame the camera is centred on it.
+  const arenaWidth = reference?.scene.arenaWidth ?? TYPICAL_ARENA_WIDTH;
+  const placeOfColumn = (cx: number) => placeOf((cx - width / 2) / view.pixelsPerMetre, arenaWidth);
+  const objects = summariseObjects(tracks, motions, frames.length, { chromaSmear, placeOfColumn });
   const theme = guessTheme(frames, width, height);
   const temporal = scoreTemporal(
     frames,

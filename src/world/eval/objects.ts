@@ -2,6 +2,7 @@
  * What each tracked object is, as the report states it: colour, shape (a vote of template fits
  * over the frames where the object is seen whole), size, when it is seen, and how it moves.
  */
+import type { Place } from "../place.ts";
 import type { ColorName, MotionKind, ShapeKind } from "../scene.ts";
 import { median } from "./fit.ts";
 import type { TrackMotion } from "./motion.ts";
@@ -26,6 +27,8 @@ export interface ObjectSummary {
   motion: MotionKind | null;
   direction: "left" | "right" | null;
   bounces: number;
+  /** The third of the view it starts in (place.ts), or null when it is not seen in the first frame. */
+  startPlace: Place | null;
 }
 
 /** Most observations fitted per track: enough for a clear vote, bounded cost. */
@@ -47,6 +50,8 @@ const SMEARED_SHAPE_SIZE = 4.5;
 export interface SummaryOptions {
   /** How smeared the clip's colour is, 0 (exact) to 1 (yuv420p); 0 by default. */
   chromaSmear?: number;
+  /** The place of a first-frame pixel column (px); without it no object has a start place. */
+  placeOfColumn?: (cx: number) => Place;
 }
 
 export function summariseObjects(
@@ -77,6 +82,8 @@ export function summariseObjects(
       motion: m.kind,
       direction: m.direction,
       bounces: m.bounces.length,
+      startPlace:
+        t.obs[0].frame === 0 && options.placeOfColumn ? options.placeOfColumn(t.obs[0].cx) : null,
     };
   });
 }

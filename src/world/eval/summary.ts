@@ -34,6 +34,7 @@ export function formatSummary(report: EvalReport): string {
   );
   for (const o of report.objects) {
     const motion = [
+      o.startPlace ? `starts ${o.startPlace}` : "",
       o.motion ?? "motion unclear",
       o.direction ? `→ ${o.direction}` : "",
       o.bounces > 0 ? `${o.bounces} bounce${o.bounces > 1 ? "s" : ""}` : "",
@@ -60,6 +61,7 @@ export function formatSummary(report: EvalReport): string {
             ["motion", a.motion],
             ["dir", a.direction],
             ["bounce", a.bounce],
+            ["place", a.place],
             ["in view", a.presence],
             ["camera", a.camera],
           ])

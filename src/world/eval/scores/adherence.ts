@@ -2,7 +2,7 @@
  * Prompt adherence: does the clip show what the prompt asked for? The prompt's parsed
  * constraints are checked against the tracked objects: each object the prompt names is paired
  * with the tracked object that satisfies most of what was said of it (no object serves two
- * names), then colours, shapes, motion kinds, directions and bounces are each scored as the share
+ * names), then colours, shapes, motion kinds, directions, bounces and start places are each scored as the share
  * of demands met; the object count and the background theme are scored on their own. The score
  * is the mean of the parts the prompt pins down, times the share of named objects in view for
  * most of the clip. A prompt that names no theme still asks for one of the world's backgrounds.
@@ -48,6 +48,8 @@ export interface AdherenceScore {
   motion: number | null;
   direction: number | null;
   bounce: number | null;
+  /** Objects starting in the third of the view the prompt put them in ("on the left"). */
+  place: number | null;
   /** Named objects present for most of the clip. */
   presence: number | null;
   /** The camera motion asked for, as measured (null when none was asked or it is unmeasured). */
@@ -57,8 +59,8 @@ export interface AdherenceScore {
   pairing: (number | null)[];
 }
 
-type Attribute = "color" | "shape" | "motion" | "direction" | "bounce";
-const ATTRIBUTES: Attribute[] = ["color", "shape", "motion", "direction", "bounce"];
+type Attribute = "color" | "shape" | "motion" | "direction" | "bounce" | "place";
+const ATTRIBUTES: Attribute[] = ["color", "shape", "motion", "direction", "bounce", "place"];
 
 /**
  * Share of the clip in which an object is seen, or its absence explained: before it came in
@@ -89,6 +91,7 @@ export function scoreAdherence(
     motion: { met: 0, asked: 0 },
     direction: { met: 0, asked: 0 },
     bounce: { met: 0, asked: 0 },
+    place: { met: 0, asked: 0 },
   };
   wants.forEach((w, i) => {
     const k = pairing[i];
@@ -179,6 +182,7 @@ export function scoreAdherence(
     motion: part("motion"),
     direction: part("direction"),
     bounce: part("bounce"),
+    place: part("place"),
     presence,
   };
   const present = Object.values(parts).filter((v): v is number => v !== null);
@@ -191,12 +195,14 @@ export function scoreAdherence(
 
 /**
  * What the clip cannot show about an object: the shape of one too small to tell, the motion of
- * one seen too briefly, a bounce that may have happened out of view or too small to see.
+ * one seen too briefly, a bounce that may have happened out of view or too small to see, the
+ * start place of one not seen in the first frame.
  */
 function unjudgeable(o: ObjectSummary, a: Attribute): boolean {
   if (a === "shape") return o.shape === null;
   if (a === "motion") return o.motion === null;
   if (a === "bounce") return o.bounces === 0 && (o.leftView || o.sizePx < MIN_SHAPE_SIZE);
+  if (a === "place") return o.startPlace === null;
   return false;
 }
 
@@ -212,6 +218,8 @@ function wantedValue(w: ObjectConstraint, a: Attribute): string | null {
       return w.direction ?? null;
     case "bounce":
       return w.bounces === undefined ? null : w.bounces ? "bounces" : "no bounce";
+    case "place":
+      return w.place ?? null;
   }
 }
 
@@ -227,6 +235,8 @@ function gotValue(o: ObjectSummary, a: Attribute): string {
       return o.direction ?? "none";
     case "bounce":
       return o.bounces > 0 ? `bounces (${o.bounces})` : "no bounce";
+    case "place":
+      return o.startPlace ?? "not in view at the start";
   }
 }
 
@@ -242,6 +252,8 @@ function satisfies(w: ObjectConstraint, o: ObjectSummary, a: Attribute): boolean
       return w.direction === undefined || o.direction === w.direction;
     case "bounce":
       return w.bounces === undefined || o.bounces > 0 === w.bounces;
+    case "place":
+      return w.place === undefined || o.startPlace === w.place;
   }
 }
 
