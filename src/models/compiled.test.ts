@@ -26,7 +26,11 @@ const cfg = getConfig("tiny");
 type DitArgs = Record<"x0" | "ids" | "noise" | "t" | "tGrid" | "mask" | "clean" | "weight", Tensor>;
 
 async function trainDit(device: Device, compiled: boolean) {
-  const model = new TextToVideo(device, new Rng(1), cfg);
+  // With frame positions, so that their constant features and zero-started weights are compared too.
+  const model = new TextToVideo(device, new Rng(1), {
+    ...cfg,
+    dit: { ...cfg.dit, framePositions: true },
+  });
   const trainer = new Trainer(model.parameters(), {
     policy: choosePrecision(device, "f32"),
     optimizer: { lr: LR },

@@ -47,6 +47,14 @@ export interface DitConfig {
    * ground truth): 1 + objectWeight there (0 or absent: uniform); see latentObjectWeights.
    */
   objectWeight?: number;
+  /**
+   * Add to each token where it sits in the frame, as a fraction of the width and height
+   * (Fourier features through a zero-initialised linear; see `framePositionFeatures`). Rotary
+   * positions give attention only offsets between tokens, so without this a token can hardly
+   * tell whether it is on the left of the frame, which a caption saying "on the left" asks.
+   * Absent (weights trained before session 13): no such input.
+   */
+  framePositions?: boolean;
 }
 
 export interface FlowConfig {

@@ -6,7 +6,13 @@ import { sliceAxis } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { TextEncoder } from "../text/encoder.ts";
 import { Rng } from "../util/rng.ts";
-import { DiffusionTransformer, patchify, unpatchify } from "./dit.ts";
+import {
+  DiffusionTransformer,
+  FRAME_POSITION_FEATURES,
+  framePositionFeatures,
+  patchify,
+  unpatchify,
+} from "./dit.ts";
 import { describeConfig, ditParams, getConfig, textEncoderParams } from "./registry.ts";
 import { TextToVideo } from "./text-to-video.ts";
 
@@ -112,6 +118,56 @@ describe("diffusion transformer", () => {
       /x must be \[B, 4, T, H, W\]/,
     );
     dit.dispose();
+  });
+
+  it("with frame positions: starts as the model without them, then tells left from right", async () => {
+    const plain = new DiffusionTransformer(device, new Rng(2), cfg.dit);
+    const placed = new DiffusionTransformer(device, new Rng(2), {
+      ...cfg.dit,
+      framePositions: true,
+    });
+    randomise(plain, 5);
+    const state: Record<string, ArrayLike<number>> = {};
+    for (const [path, t] of plain.namedParameters()) state[path] = await t.toArray();
+    const zeros = (n: number) => new Float32Array(n);
+    placed.loadStateDict({
+      ...state,
+      "frame_pos.weight": zeros(FRAME_POSITION_FEATURES * cfg.dit.dim),
+      "frame_pos.bias": zeros(cfg.dit.dim),
+    });
+    // One frame, the same at every position: attention then mixes identical values whatever
+    // its weights, so without frame positions every token comes out alike. (With more frames,
+    // rotary offsets differ at the frame's edges, a weak cue to where a token is.)
+    const flat = device.tensor(
+      Array.from({ length: 4 * 4 * 6 }, (_, i) => Math.sin(Math.floor(i / 24))),
+      [1, 4, 1, 4, 6],
+    );
+    const run = (m: DiffusionTransformer) =>
+      noGrad(() => tidy(() => m.forward(flat, device.tensor([0.6], [1]), text(1, 4)))).toArray();
+    const before = await run(plain);
+    const grown = await run(placed);
+    for (let i = 0; i < before.length; i++) assert.ok(Math.abs(before[i] - grown[i]) < 1e-6);
+    // [C, T, H, W] = [4, 1, 4, 6]: channel 0, row 1, columns 0 and 4 (the first pixel of the
+    // leftmost and rightmost 2×2 patches).
+    const at = (v: ArrayLike<number>, x: number) => v[1 * 6 + x];
+    assert.ok(Math.abs(at(before, 0) - at(before, 4)) < 1e-5, "no frame positions: alike");
+    placed.loadStateDict({
+      ...state,
+      "frame_pos.weight": Float32Array.from(
+        { length: FRAME_POSITION_FEATURES * cfg.dit.dim },
+        (_, i) => 0.3 * Math.sin(i),
+      ),
+      "frame_pos.bias": zeros(cfg.dit.dim),
+    });
+    const after = await run(placed);
+    assert.ok(Math.abs(at(after, 0) - at(after, 4)) > 1e-3, "frame positions: left ≠ right");
+    // The features are fractions of the frame: the same in every frame, and mirrored across.
+    const f = framePositionFeatures(2, 1, 4);
+    const n = FRAME_POSITION_FEATURES;
+    assert.deepEqual(f.slice(0, 4 * n), f.slice(4 * n));
+    assert.ok(Math.abs(f[0] - f[3 * n]) < 1e-6, "sin(πu) is the same at u = 1/8 and 7/8");
+    plain.dispose();
+    placed.dispose();
   });
 
   it("treats batch items independently and reads the timestep, caption and known frames", async () => {

@@ -42,6 +42,8 @@ export class DiffusionTransformer extends Module {
   readonly textEmbed: Linear;
   readonly blocks: DitBlock[] = [];
   readonly final: FinalLayer;
+  /** Frame-position features → model width, zero-initialised (cfg.framePositions). */
+  readonly framePos: Linear | null = null;
 
   constructor(
     device: Device,
@@ -63,6 +65,13 @@ export class DiffusionTransformer extends Module {
         this.child(`block${i}`, new DitBlock(device, rng, dim, heads, cfg.textDim, cfg.mlpRatio)),
       );
     this.final = this.child("final", new FinalLayer(device, rng, dim, p * c));
+    // Last, so that models without it draw the same initial values as before. Zero: a model
+    // grown from weights without it starts as exactly that model.
+    if (cfg.framePositions)
+      this.framePos = this.child(
+        "frame_pos",
+        new Linear(device, rng, FRAME_POSITION_FEATURES, dim, { std: 0 }),
+      );
   }
 
   /** Patch grid (t, h, w) of a latent [T, H, W]; the error says which sizes fit. */
@@ -117,6 +126,14 @@ export class DiffusionTransformer extends Module {
 
     const patches = patchify(inp, patch); // [B, N, Ci·P], N = gt·gh·gw in row-major (t, h, w)
     let h = this.patchEmbed.forward(patches); // [B, N, D]
+    if (this.framePos) {
+      const feats = this.device.tensor(framePositionFeatures(gt, gh, gw), [
+        1,
+        gt * gh * gw,
+        FRAME_POSITION_FEATURES,
+      ]); // [1, N, F], a constant of a compiled step
+      h = add(h, this.framePos.forward(cast(feats, dt))); // [B, N, D]
+    }
 
     // Conditioning: timestep + pooled caption, through SiLU once for every adaLN.
     const temb = this.timeEmbed.forward(cast(t, dt)); // [B, D]
@@ -129,6 +146,32 @@ export class DiffusionTransformer extends Module {
 
     return unpatchify(out, c, [gt, gh, gw], patch); // [B, C, T, H, W]
   }
+}
+
+/** Frequencies per axis of the frame-position features: sin and cos of π·k·u, k = 1..4. */
+const FRAME_POSITION_FREQUENCIES = 4;
+/** Features per token: sin and cos for each frequency, across and down. */
+export const FRAME_POSITION_FEATURES = 4 * FRAME_POSITION_FREQUENCIES;
+
+/**
+ * Where each token of a (gt, gh, gw) grid sits in its frame, row-major (t, h, w) like the
+ * tokens: u = (j + ½)/gw across, v = (i + ½)/gh down, each as sin(π·k·u), cos(π·k·u) for
+ * k = 1..4. Fractions of the frame, not token indices, so "the left third" is the same
+ * features at every size and aspect ratio; the same for every frame (time has its rotary
+ * positions).
+ */
+export function framePositionFeatures(gt: number, gh: number, gw: number): Float32Array {
+  const out = new Float32Array(gt * gh * gw * FRAME_POSITION_FEATURES);
+  let o = 0;
+  for (let t = 0; t < gt; t++)
+    for (let i = 0; i < gh; i++)
+      for (let j = 0; j < gw; j++)
+        for (const u of [(j + 0.5) / gw, (i + 0.5) / gh])
+          for (let k = 1; k <= FRAME_POSITION_FREQUENCIES; k++) {
+            out[o++] = Math.sin(Math.PI * k * u);
+            out[o++] = Math.cos(Math.PI * k * u);
+          }
+  return out;
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import { Tokenizer } from "../text/tokenizer.ts";
 import type { ModelConfig } from "./config.ts";
+import { FRAME_POSITION_FEATURES } from "./dit.ts";
 import { TIME_FREQUENCIES } from "./dit-layers.ts";
 
 const tokenizer = Tokenizer.world();
@@ -72,6 +73,9 @@ const REGISTRY: Record<string, ModelConfig> = {
       textDim: 128,
       // Objects meet ~10–15% of the latent cells; ×4 there gives them about a third of the loss.
       objectWeight: 3,
+      // Captions say where each object starts (session 13); rotary positions alone did not let
+      // the transformer follow that (bench/place-control.ts: the seed decided the place).
+      framePositions: true,
     },
     // Timesteps shifted by √(144/8) ≈ 4.2 for 2-s clips (144 tokens), √2 for images (16), in
     // training and sampling alike (√(80/8) ≈ 3.2 on world-s-t4's 80). With no shift (baseTokens 80, the first 8,250 steps) the
@@ -171,7 +175,8 @@ export function ditParams(cfg: ModelConfig["dit"]): number {
     lin(hidden, d) +
     lin(d, 6 * d);
   const final = lin(d, 2 * d) + lin(d, p * cfg.latentChannels);
-  return embed + cfg.layers * block + final;
+  const framePos = cfg.framePositions ? lin(FRAME_POSITION_FEATURES, d) : 0;
+  return embed + cfg.layers * block + final + framePos;
 }
 
 /**
@@ -190,7 +195,8 @@ export function ditForwardFlops(
   const p = cfg.patch[0] * cfg.patch[1] * cfg.patch[2];
   const hidden = Math.round(d * cfg.mlpRatio);
   const inCh = 2 * cfg.latentChannels + 1;
-  const perToken = 2 * (inCh * p * d + d * p * cfg.latentChannels);
+  const framePos = cfg.framePositions ? FRAME_POSITION_FEATURES * d : 0;
+  const perToken = 2 * (inCh * p * d + d * p * cfg.latentChannels + framePos);
   const perBlockToken = 2 * (3 * d * d + d * d + d * d + d * d + 2 * d * hidden);
   const kv = 2 * textTokens * cfg.textDim * 2 * d;
   const attn = 4 * tokens * tokens * d + 4 * tokens * textTokens * d;
