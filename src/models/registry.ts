@@ -73,8 +73,9 @@ const REGISTRY: Record<string, ModelConfig> = {
       textDim: 128,
       // Objects meet ~10–15% of the latent cells; ×4 there gives them about a third of the loss.
       objectWeight: 3,
-      // Captions say where each object starts (session 13); rotary positions alone did not let
-      // the transformer follow that (bench/place-control.ts: the seed decided the place).
+      // Captions say where each object starts (session 13), which needs a token to know where
+      // in the frame it is; rotary positions give only offsets. Not yet shown to help: in the
+      // session's short arms the place was not followed with or without them (model card).
       framePositions: true,
     },
     // Timesteps shifted by √(144/8) ≈ 4.2 for 2-s clips (144 tokens), √2 for images (16), in
