@@ -578,16 +578,15 @@ class PromptParser {
   // Directions, theme, camera
 
   private direction(i: number, value: "left" | "right"): void {
+    const p1 = this.prevWord(i);
+    const p2 = this.prevWord(i, 2);
     // "on the left", "at the right": where it is, not where it goes.
-    const before = this.prevWord(i, 2);
-    if (this.prevWord(i) === "the" && (before === "on" || before === "at")) {
+    if (p1 === "the" && (p2 === "on" || p2 === "at")) {
       this.place(i, value);
       return;
     }
     let dir = value;
     // "from left to right": the side it starts from is the opposite of where it goes.
-    const p1 = this.prevWord(i);
-    const p2 = this.prevWord(i, 2);
     if (p1 === "from" || (p1 === "the" && p2 === "from")) dir = value === "left" ? "right" : "left";
     this.pending.article = null;
     this.describe(i, { field: "direction", value: dir, word: this.tokens[i].text });
