@@ -16,7 +16,7 @@ import { untrackCreatedFolder } from "../media/cleanup.ts";
 import { makeFolders } from "../media/safe-output.ts";
 import { measureLatentScale, SPATIAL_DOWN, VideoAutoencoder } from "../models/autoencoder.ts";
 import type { AutoencoderConfig, ModelConfig } from "../models/config.ts";
-import { startFreshBlocksAsIdentity } from "../models/grow.ts";
+import { startFreshBlocksAsIdentity, widenPatchEmbed } from "../models/grow.ts";
 import { getConfig } from "../models/registry.ts";
 import { autoencoderTask, decoderTask, textToVideoTask, type WorldData } from "../models/tasks.ts";
 import { TextToVideo } from "../models/text-to-video.ts";
@@ -320,9 +320,15 @@ async function runTraining(
       t2v ? "text-to-video" : "autoencoder",
     );
     const grown = t2v ? await startFreshBlocksAsIdentity(t2v, got.kept) : [];
-    const fresh = got.kept.filter((p) => !grown.some((i) => p.startsWith(`dit.block${i}.`)));
+    // More input channels than the file's (a layout): the shared ones keep their projection.
+    const widened = t2v && (await widenPatchEmbed(t2v, (await readWeights(opts.transfer)).tensors));
+    const fresh = got.kept.filter(
+      (p) =>
+        !grown.some((i) => p.startsWith(`dit.block${i}.`)) &&
+        !(widened && p === "dit.patch_embed.weight"),
+    );
     say(
-      `--transfer ${opts.transfer}: ${got.loaded.length} parameters taken, ${got.kept.length} fresh${fresh.length ? ` (${fresh.join(", ")})` : ""}${grown.length ? `${fresh.length ? ";" : ":"} new blocks ${grown.join(", ")} start as the identity` : ""}${got.unused.length ? `; ${got.unused.length} of the file's not used` : ""}`,
+      `--transfer ${opts.transfer}: ${got.loaded.length} parameters taken${widened ? ", the patch projection widened for the new input channels (zero)" : ""}, ${got.kept.length - (widened ? 1 : 0)} fresh${fresh.length ? ` (${fresh.join(", ")})` : ""}${grown.length ? `${fresh.length ? ";" : ":"} new blocks ${grown.join(", ")} start as the identity` : ""}${got.unused.length ? `; ${got.unused.length} of the file's not used` : ""}`,
     );
   }
   // Checkpoints keep the data options too, so that a resume can be checked against them.

@@ -15,6 +15,7 @@ import type { Tensor } from "../tensor/tensor.ts";
 import { choosePrecision } from "../train/mixed-precision.ts";
 import { Trainer } from "../train/trainer.ts";
 import { Rng } from "../util/rng.ts";
+import type { StartLayout } from "../world/start-layout.ts";
 import { VideoAutoencoder } from "./autoencoder.ts";
 import { getConfig } from "./registry.ts";
 import { type FlowBatch, TextToVideo } from "./text-to-video.ts";
@@ -23,13 +24,24 @@ const STEPS = 4;
 const LR = 3e-3;
 const cfg = getConfig("tiny");
 
-type DitArgs = Record<"x0" | "ids" | "noise" | "t" | "tGrid" | "mask" | "clean" | "weight", Tensor>;
+type DitArgs = Record<
+  "x0" | "ids" | "noise" | "t" | "tGrid" | "mask" | "clean" | "weight" | "layout",
+  Tensor
+>;
+
+/** A 4 × 4-cell first-frame layout: one white object in the top-left cell. */
+const LAYOUT: StartLayout = {
+  rows: 4,
+  cols: 4,
+  occupancy: Float32Array.from({ length: 16 }, (_, i) => (i === 0 ? 1 : 0)),
+  color: Float32Array.from({ length: 48 }, (_, i) => (i % 16 === 0 ? 1 : 0)),
+};
 
 async function trainDit(device: Device, compiled: boolean) {
-  // With frame positions, so that their constant features and zero-started weights are compared too.
+  // With frame positions (constant features, zero-started weights) and a layout input too.
   const model = new TextToVideo(device, new Rng(1), {
     ...cfg,
-    dit: { ...cfg.dit, framePositions: true },
+    dit: { ...cfg.dit, framePositions: true, startLayout: true },
   });
   const trainer = new Trainer(model.parameters(), {
     policy: choosePrecision(device, "f32"),
@@ -44,15 +56,18 @@ async function trainDit(device: Device, compiled: boolean) {
       ids: a.ids,
       draws: { noise: a.noise, t: a.t, tGrid: a.tGrid },
       known: { mask: a.mask, clean: a.clean, weight: a.weight },
+      layout: a.layout,
       dispose() {},
     };
     return { loss: trainer.step((dtype) => model.loss(a.x0, batch, dtype)).loss };
   };
   const run = compiled ? compile(step) : async (a: DitArgs) => step(a);
   for (let s = 0; s < STEPS; s++) {
-    const b = model.drawBatch(data, x0, ["a red ball bounces", "two blue boxes slide"]);
+    const b = model.drawBatch(data, x0, ["a red ball bounces", "two blue boxes slide"], {
+      layouts: [LAYOUT, LAYOUT],
+    });
     const known = b.known;
-    assert.ok(known);
+    assert.ok(known && b.layout);
     const args: DitArgs = {
       x0,
       ids: b.ids,
@@ -62,6 +77,7 @@ async function trainDit(device: Device, compiled: boolean) {
       mask: known.mask,
       clean: known.clean,
       weight: known.weight,
+      layout: b.layout,
     };
     losses.push(await (await run(args)).loss.item());
     b.dispose();

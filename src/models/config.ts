@@ -55,6 +55,12 @@ export interface DitConfig {
    * Absent (weights trained before session 13): no such input.
    */
   framePositions?: boolean;
+  /**
+   * Take the first frame's planned layout (occupancy and colour per latent cell, from the
+   * expanded prompt's scene; see src/world/start-layout.ts) as four more input channels. Absent
+   * (weights trained before session 14): no such input.
+   */
+  startLayout?: boolean;
 }
 
 export interface FlowConfig {

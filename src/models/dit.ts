@@ -21,6 +21,7 @@ import type { Tensor } from "../tensor/tensor.ts";
 import type { Rng } from "../util/rng.ts";
 import type { DitConfig } from "./config.ts";
 import { DitBlock, FinalLayer, TimestepEmbedder } from "./dit-layers.ts";
+import { LAYOUT_CHANNELS } from "./layout-input.ts";
 
 export interface DitConditioning {
   /** Caption tokens [B, L, Dt]. */
@@ -35,6 +36,9 @@ export interface KnownFrames {
   /** [B, C, T, H, W], the given latent where mask is 1 (anything elsewhere is ignored as 0·x is added). */
   clean: Tensor;
 }
+
+/** The first frame's planned layout [B, LAYOUT_CHANNELS, T, H, W] (see layout-input.ts). */
+export type LayoutInput = Tensor;
 
 export class DiffusionTransformer extends Module {
   readonly patchEmbed: Linear;
@@ -57,7 +61,10 @@ export class DiffusionTransformer extends Module {
       throw new ShapeError(
         `DiffusionTransformer: layers must be a positive integer, got ${layers}`,
       );
-    this.patchEmbed = this.child("patch_embed", new Linear(device, rng, (2 * c + 1) * p, dim));
+    this.patchEmbed = this.child(
+      "patch_embed",
+      new Linear(device, rng, ditInputChannels(cfg) * p, dim),
+    );
     this.timeEmbed = this.child("time_embed", new TimestepEmbedder(device, rng, dim));
     this.textEmbed = this.child("text_embed", new Linear(device, rng, cfg.textDim, dim));
     for (let i = 0; i < layers; i++)
@@ -93,9 +100,16 @@ export class DiffusionTransformer extends Module {
 
   /**
    * x [B, C, T, H, W] (noisy latent), t [B] (flow time in [0, 1], 1 = noise), cond (caption),
-   * known (optional known frames) → velocity [B, C, T, H, W]. Computes in x's dtype.
+   * known (optional known frames), layout (optional first-frame layout, for a model whose config
+   * has startLayout; zeros when absent) → velocity [B, C, T, H, W]. Computes in x's dtype.
    */
-  forward(x: Tensor, t: Tensor, cond: DitConditioning, known?: KnownFrames): Tensor {
+  forward(
+    x: Tensor,
+    t: Tensor,
+    cond: DitConditioning,
+    known?: KnownFrames,
+    layout?: LayoutInput,
+  ): Tensor {
     const { latentChannels: c, patch } = this.cfg;
     if (x.rank !== 5 || x.shape[1] !== c)
       throw new ShapeError(
@@ -116,13 +130,22 @@ export class DiffusionTransformer extends Module {
       throw new ShapeError(
         `DiffusionTransformer: known mask ${fmt(known.mask.shape)} / clean ${fmt(known.clean.shape)} must be [${b}, 1, ${T}, ${H}, ${W}] / ${fmt(x.shape)}`,
       );
+    if (layout && !this.cfg.startLayout)
+      throw new ShapeError("DiffusionTransformer: this model takes no layout input");
+    if (layout && layout.shape.join() !== [b, LAYOUT_CHANNELS, T, H, W].join())
+      throw new ShapeError(
+        `DiffusionTransformer: layout ${fmt(layout.shape)} must be [${b}, ${LAYOUT_CHANNELS}, ${T}, ${H}, ${W}]`,
+      );
     const [gt, gh, gw] = this.grid(T, H, W);
     const dt = x.dtype;
 
     // Inputs as channels.
     const mask = known ? cast(known.mask, dt) : fill(x, 0, [b, 1, T, H, W]); // [B, 1, T, H, W]
     const clean = known ? cast(known.clean, dt) : fill(x, 0, x.shape); // [B, C, T, H, W]
-    const inp = concat([x, clean, mask], 1); // [B, 2C+1, T, H, W]
+    const parts = [x, clean, mask];
+    if (this.cfg.startLayout)
+      parts.push(layout ? cast(layout, dt) : fill(x, 0, [b, LAYOUT_CHANNELS, T, H, W])); // [B, 4, T, H, W]
+    const inp = concat(parts, 1); // [B, Ci, T, H, W], Ci = 2C + 1 (+ 4 with a layout)
 
     const patches = patchify(inp, patch); // [B, N, Ci·P], N = gt·gh·gw in row-major (t, h, w)
     let h = this.patchEmbed.forward(patches); // [B, N, D]
@@ -146,6 +169,15 @@ export class DiffusionTransformer extends Module {
 
     return unpatchify(out, c, [gt, gh, gw], patch); // [B, C, T, H, W]
   }
+}
+
+/**
+ * Input channels per latent cell: the noisy latent, the known frames' clean latent and mask, and
+ * the layout channels where the config asks for them (last, so that a model grown to take a
+ * layout keeps its trained patch projection in the leading rows).
+ */
+export function ditInputChannels(cfg: DitConfig): number {
+  return 2 * cfg.latentChannels + 1 + (cfg.startLayout ? LAYOUT_CHANNELS : 0);
 }
 
 /** Frequencies per axis of the frame-position features: sin and cos of π·k·u, k = 1..4. */

@@ -11,9 +11,11 @@ import { fill } from "../tensor/ops/elementwise.ts";
 import { concat } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { expandPrompt } from "../world/expand.ts";
+import { type StartLayout, startLayout } from "../world/start-layout.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
 import type { KnownFrames } from "./dit.ts";
 import { type StepCallback, withPreviews } from "./latent-preview.ts";
+import { LAYOUT_CHANNELS, layoutChannels } from "./layout-input.ts";
 import type { TextToVideo } from "./text-to-video.ts";
 import { arrayToVideos } from "./video-tensor.ts";
 
@@ -131,9 +133,21 @@ function firstFrameKnown(image: Tensor, t: number): KnownFrames {
 }
 
 /** The sampler settings of one clip's latent (TextToVideo.sampleLatents' options, no known frames). */
-export type ClipSampling = Omit<Parameters<TextToVideo["sampleLatents"]>[2], "known"> & {
+export type ClipSampling = Omit<Parameters<TextToVideo["sampleLatents"]>[2], "known" | "layout"> & {
   imageFirst?: boolean;
+  /** The first frame's planned layout (used by a model with startLayout, ignored otherwise). */
+  layout?: StartLayout | null;
 };
+
+/** A planned layout as the [1, 4, t, h, w] input of a model that takes one (else undefined). */
+function layoutTensor(
+  t2v: TextToVideo,
+  layout: StartLayout | null | undefined,
+  [t, h, w]: [number, number, number],
+): Tensor | undefined {
+  if (!layout || !t2v.cfg.dit.startLayout) return undefined;
+  return t2v.device.tensor(layoutChannels([layout], t, h, w), [1, LAYOUT_CHANNELS, t, h, w]);
+}
 
 /**
  * Samples the latent [1, C, t, h, w] of a clip with nothing given; with `imageFirst` (and t > 1),
@@ -143,28 +157,42 @@ export async function sampleClipLatent(
   t2v: TextToVideo,
   caption: string,
   [c, t, h, w]: [number, number, number, number],
-  { imageFirst, ...settings }: ClipSampling,
+  { imageFirst, layout: plan, ...settings }: ClipSampling,
 ): Promise<Tensor> {
-  if (!imageFirst || t === 1) return t2v.sampleLatents([caption], [c, t, h, w], settings);
+  if (!imageFirst || t === 1) {
+    const layout = layoutTensor(t2v, plan, [t, h, w]);
+    try {
+      return await t2v.sampleLatents([caption], [c, t, h, w], { ...settings, layout });
+    } finally {
+      layout?.dispose();
+    }
+  }
   // Progress runs over both stages: the image's steps, then the clip's.
   const { onStep } = settings;
   const stage = (before: number): typeof onStep =>
     onStep && ((step, steps, time, denoised) => onStep(before + step, 2 * steps, time, denoised));
-  const image = await t2v.sampleLatents([caption], [c, 1, h, w], {
-    ...settings,
-    onStep: stage(0),
-  }); // [1, C, 1, h, w]
+  const imageLayout = layoutTensor(t2v, plan, [1, h, w]);
+  const image = await t2v
+    .sampleLatents([caption], [c, 1, h, w], {
+      ...settings,
+      onStep: stage(0),
+      layout: imageLayout,
+    })
+    .finally(() => imageLayout?.dispose()); // [1, C, 1, h, w]
   const known = firstFrameKnown(image, t);
   image.dispose();
+  const layout = layoutTensor(t2v, plan, [t, h, w]);
   try {
     return await t2v.sampleLatents([caption], [c, t, h, w], {
       ...settings,
       onStep: stage(settings.steps),
       known,
+      layout,
     });
   } finally {
     known.mask.dispose();
     known.clean.dispose();
+    layout?.dispose();
   }
 }
 
@@ -175,7 +203,7 @@ export async function generate(
   o: GenerateOptions,
 ): Promise<Generated> {
   const [t, h, w] = checkRequest(ae, t2v, o);
-  const { caption, unknownWords } = expandPrompt(o.prompt, o.seed);
+  const { caption, unknownWords, scene } = expandPrompt(o.prompt, o.seed);
   const latent = await sampleClipLatent(t2v, caption, [ae.cfg.latentChannels, t, h, w], {
     steps: o.steps,
     guidance: o.guidance,
@@ -183,6 +211,8 @@ export async function generate(
     method: o.method,
     onStep: withPreviews(ae, o.onStep),
     imageFirst: o.imageFirst,
+    // The expansion's scene as planned for the first frame at this size.
+    layout: t2v.cfg.dit.startLayout ? startLayout(scene, o.width, o.height, SPATIAL_DOWN) : null,
   });
   const pixels = await ae.decodeLatent(latent); // [1, 3, frames, H, W]
   latent.dispose();

@@ -6,6 +6,8 @@
  * Zeroing that projection makes every wholly new block the identity, so the grown model starts
  * as exactly the trained one (the same velocities) and the new blocks learn from there.
  */
+
+import type { NamedArray } from "../io/safetensors.ts";
 import type { Module } from "../nn/module.ts";
 
 const BLOCK = /^dit\.block(\d+)\./;
@@ -43,4 +45,30 @@ export async function startFreshBlocksAsIdentity(
   }
   module.loadStateDict(state);
   return blocks;
+}
+
+const PATCH_EMBED = "dit.patch_embed.weight";
+
+/**
+ * Gives a DiT that takes more input channels than the file's (a model grown to take a layout,
+ * whose channels come last) the file's patch projection for the channels they share and zero
+ * for the new ones, so that with the new inputs all zero it starts as exactly the file's model.
+ * `fileTensors` are the file's weights; returns whether the projection was widened.
+ */
+export async function widenPatchEmbed(
+  module: Module,
+  fileTensors: Record<string, NamedArray>,
+): Promise<boolean> {
+  const old = fileTensors[PATCH_EMBED];
+  const state = await module.stateDict();
+  const now = state[PATCH_EMBED];
+  const param = module.namedParameters().find(([name]) => name === PATCH_EMBED)?.[1];
+  if (!old || !now || !param) return false;
+  const [out, inNow] = param.shape; // [out, in]
+  const [outOld, inOld] = old.shape;
+  if (old.shape.length !== 2 || outOld !== out || inOld >= inNow) return false;
+  now.fill(0);
+  for (let o = 0; o < out; o++) now.set(old.data.subarray(o * inOld, (o + 1) * inOld), o * inNow);
+  module.loadStateDict(state);
+  return true;
 }

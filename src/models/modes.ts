@@ -33,6 +33,8 @@
 import type { Video } from "../media/video.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { expandPrompt } from "../world/expand.ts";
+import type { SceneSpec } from "../world/scene.ts";
+import { startLayout } from "../world/start-layout.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
 import {
   checkRequest,
@@ -149,11 +151,14 @@ export function minFrames(ae: VideoAutoencoder, end: "last" | "first"): number {
   return end === "last" ? 1 + ae.cfg.temporalDown : ae.cfg.temporalDown;
 }
 
-function caption(prompt: string, seed: number): { caption: string; unknownWords: string[] } {
+function caption(
+  prompt: string,
+  seed: number,
+): { caption: string; unknownWords: string[]; scene: SceneSpec | null } {
   // No prompt: the empty caption, on which the model was trained unconditionally.
-  if (prompt.trim() === "") return { caption: "", unknownWords: [] };
-  const { caption, unknownWords } = expandPrompt(prompt, seed);
-  return { caption, unknownWords };
+  if (prompt.trim() === "") return { caption: "", unknownWords: [], scene: null };
+  const { caption, unknownWords, scene } = expandPrompt(prompt, seed);
+  return { caption, unknownWords, scene };
 }
 
 /** Window i's noise seed: window 0 uses the seed itself. */
@@ -200,6 +205,8 @@ class Windows {
     readonly total: number,
     readonly caption: string,
     readonly o: ModeOptions,
+    /** The expanded prompt's scene, planned as the first frame of a window with nothing given. */
+    readonly scene: SceneSpec | null = null,
   ) {}
 
   /** Samples one window and decodes it to frames at `like`'s size and rate. */
@@ -237,6 +244,10 @@ class Windows {
       : await sampleClipLatent(t2v, this.caption, [c, win.t, h, w], {
           ...settings,
           imageFirst: this.o.imageFirst,
+          layout:
+            this.scene && t2v.cfg.dit.startLayout
+              ? startLayout(this.scene, like.width, like.height, SPATIAL_DOWN)
+              : null,
         });
     known?.mask.dispose();
     known?.clean.dispose();
@@ -524,7 +535,7 @@ export async function generateLong(
   const r = ae.cfg.temporalDown;
   const c = expandPrompt(o.prompt, o.seed);
   const plan = forwardPlan(r, window, 1 + r * (window - 1), t - window);
-  const run = new Windows({ ae, t2v }, 1 + plan.length, c.caption, o);
+  const run = new Windows({ ae, t2v }, 1 + plan.length, c.caption, o, c.scene);
   const like: Video = { width: o.width, height: o.height, fps: o.fps, frames: [] };
   const frames = await run.sample({ t: window, known: new Map() }, like);
   const video = await forward(run, { ...like, frames }, plan);

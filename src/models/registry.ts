@@ -9,7 +9,7 @@
  */
 import { Tokenizer } from "../text/tokenizer.ts";
 import type { ModelConfig } from "./config.ts";
-import { FRAME_POSITION_FEATURES } from "./dit.ts";
+import { ditInputChannels, FRAME_POSITION_FEATURES } from "./dit.ts";
 import { TIME_FREQUENCIES } from "./dit-layers.ts";
 
 const tokenizer = Tokenizer.world();
@@ -77,6 +77,9 @@ const REGISTRY: Record<string, ModelConfig> = {
       // in the frame it is; rotary positions give only offsets. Not yet shown to help: in the
       // session's short arms the place was not followed with or without them (model card).
       framePositions: true,
+      // The first frame's planned layout from the expanded prompt (session 14): how many objects,
+      // where and what colour, which the caption's words had left to the seed.
+      startLayout: true,
     },
     // Timesteps shifted by √(144/8) ≈ 4.2 for 2-s clips (144 tokens), √2 for images (16), in
     // training and sampling alike (√(80/8) ≈ 3.2 on world-s-t4's 80). With no shift (baseTokens 80, the first 8,250 steps) the
@@ -163,7 +166,7 @@ export function ditParams(cfg: ModelConfig["dit"]): number {
   const lin = (i: number, o: number) => i * o + o;
   const p = cfg.patch[0] * cfg.patch[1] * cfg.patch[2];
   const hidden = Math.round(d * cfg.mlpRatio);
-  const inCh = 2 * cfg.latentChannels + 1;
+  const inCh = ditInputChannels(cfg);
   const embed = lin(inCh * p, d) + lin(2 * TIME_FREQUENCIES, d) + lin(d, d) + lin(cfg.textDim, d);
   const block =
     lin(d, 3 * d) +
@@ -195,7 +198,7 @@ export function ditForwardFlops(
   const d = cfg.dim;
   const p = cfg.patch[0] * cfg.patch[1] * cfg.patch[2];
   const hidden = Math.round(d * cfg.mlpRatio);
-  const inCh = 2 * cfg.latentChannels + 1;
+  const inCh = ditInputChannels(cfg);
   const framePos = cfg.framePositions ? FRAME_POSITION_FEATURES * d : 0;
   const perToken = 2 * (inCh * p * d + d * p * cfg.latentChannels + framePos);
   const perBlockToken = 2 * (3 * d * d + d * d + d * d + d * d + 2 * d * hidden);

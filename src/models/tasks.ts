@@ -11,6 +11,7 @@ import { scale } from "../tensor/ops/elementwise.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { NextBatch, TrainTask } from "../train/loop.ts";
 import type { Rng } from "../util/rng.ts";
+import { startLayout } from "../world/start-layout.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
 import { latentObjectWeights, objectWeights } from "./object-weights.ts";
 import type { TextToVideo } from "./text-to-video.ts";
@@ -37,6 +38,7 @@ function worldBatch(data: WorldData, index: number) {
     bucket,
     videos: clips.map((c) => c.video),
     captions: clips.map((c) => c.caption),
+    scenes: clips.map((c) => c.scene),
     // Per clip, per frame: the boxes of the objects in view.
     boxes: clips.map((c) =>
       c.truth.frames.map((f) => f.objects.filter((o) => o.visible > 0).map((o) => o.bbox)),
@@ -122,7 +124,7 @@ export function textToVideoTask(
     metadata,
     async batch(rng: Rng, position: unknown): Promise<NextBatch> {
       const index = positionOf(position);
-      const { videos, captions, bucket, boxes } = worldBatch(data, index);
+      const { videos, captions, bucket, boxes, scenes } = worldBatch(data, index);
       const pixels = videosToTensor(ae.device, videos);
       let x0: Tensor;
       try {
@@ -134,7 +136,11 @@ export function textToVideoTask(
       } finally {
         pixels.dispose();
       }
-      const drawn = t2v.drawBatch(rng, x0, captions);
+      // The first frame's layout, as prompt expansion plans it at generation (startLayout only).
+      const layouts = t2v.cfg.dit.startLayout
+        ? scenes.map((s) => startLayout(s, bucket.width, bucket.height, SPATIAL_DOWN))
+        : undefined;
+      const drawn = t2v.drawBatch(rng, x0, captions, { layouts });
       const known = drawn.known;
       const batch: Record<string, Tensor> = {
         x0,
@@ -145,6 +151,7 @@ export function textToVideoTask(
       };
       if (known)
         Object.assign(batch, { mask: known.mask, clean: known.clean, weight: known.weight });
+      if (drawn.layout) batch.layout = drawn.layout;
       const extra = t2v.cfg.dit.objectWeight ?? 0;
       if (extra > 0) {
         const { width, height, frames } = bucket;
@@ -159,7 +166,13 @@ export function textToVideoTask(
       const known = b.mask ? { mask: b.mask, clean: b.clean, weight: b.weight } : null;
       return t2v.loss(
         b.x0,
-        { ids: b.ids, draws: { noise: b.noise, t: b.t, tGrid: b.tGrid }, known, dispose: () => {} },
+        {
+          ids: b.ids,
+          draws: { noise: b.noise, t: b.t, tGrid: b.tGrid },
+          known,
+          layout: b.layout ?? null,
+          dispose: () => {},
+        },
         dtype,
         b.objectWeight,
       );

@@ -31,8 +31,10 @@ import type { Tensor } from "../tensor/tensor.ts";
 import { TextEncoder, type TextFeatures } from "../text/encoder.ts";
 import { Tokenizer } from "../text/tokenizer.ts";
 import { Rng } from "../util/rng.ts";
+import type { StartLayout } from "../world/start-layout.ts";
 import type { ModelConfig } from "./config.ts";
 import { DiffusionTransformer, type KnownFrames } from "./dit.ts";
+import { LAYOUT_CHANNELS, layoutChannels } from "./layout-input.ts";
 
 /** The tensors a velocity evaluation reads (see TextToVideo.velocity). */
 export interface VelocityArgs {
@@ -43,10 +45,19 @@ export interface VelocityArgs {
   guidance?: Tensor;
   mask?: Tensor;
   clean?: Tensor;
+  /** First-frame layout [B (or 2B when guided), 4, T, H, W], for a model with startLayout. */
+  layout?: Tensor;
 }
 
 /** Probability that a training caption is replaced by the empty caption. */
 export const CAPTION_DROPOUT = 0.1;
+
+/**
+ * Probability that a kept caption's layout is dropped (all zeros) all the same, so that the model
+ * also works with a caption alone (a user's own footage, modes that plan no layout). A dropped
+ * caption always drops its layout: the unconditional model of guidance has neither.
+ */
+export const LAYOUT_DROPOUT = 0.2;
 
 /** Everything random about one training batch, drawn on the host and uploaded. */
 export interface FlowBatch {
@@ -54,6 +65,8 @@ export interface FlowBatch {
   ids: Tensor;
   draws: FlowDraws;
   known: KnownFrameTensors | null;
+  /** Layout channels [B, 4, T, H, W] (dropped ones zero), for a model with startLayout. */
+  layout?: Tensor | null;
   dispose(): void;
 }
 
@@ -99,19 +112,45 @@ export class TextToVideo extends Module {
 
   /**
    * The random part of a training batch for latents x0 [B, C, T, H, W]: captions dropped with
-   * probability `captionDropout`, noise, logit-normal shifted timesteps, known-frame masks.
+   * probability `captionDropout`, noise, logit-normal shifted timesteps, known-frame masks, and
+   * for a model with startLayout the clips' first-frame `layouts` (dropped with their caption, or
+   * alone with probability LAYOUT_DROPOUT; none given: all dropped).
    */
   drawBatch(
     rng: Rng,
     x0: Tensor,
     captions: readonly string[],
-    options: { captionDropout?: number; knownFrames?: boolean } = {},
+    options: {
+      captionDropout?: number;
+      knownFrames?: boolean;
+      layouts?: readonly (StartLayout | null)[];
+    } = {},
   ): FlowBatch {
     const [b, , t, h, w] = x0.shape;
     if (captions.length !== b)
       throw new ShapeError(`TextToVideo: ${captions.length} captions for a batch of ${b} latents`);
+    if (options.layouts && options.layouts.length !== b)
+      throw new ShapeError(
+        `TextToVideo: ${options.layouts.length} layouts for a batch of ${b} latents`,
+      );
     const p = options.captionDropout ?? CAPTION_DROPOUT;
-    const kept = captions.map((c) => (rng.chance(p) ? "" : c));
+    const dropped = captions.map(() => rng.chance(p));
+    const kept = captions.map((c, i) => (dropped[i] ? "" : c));
+    // Drawn only for a model that takes layouts, so that other models' batches are as before.
+    const layout = this.cfg.dit.startLayout
+      ? this.device.tensor(
+          layoutChannels(
+            captions.map((_, i) => {
+              const keepLayout = !rng.chance(LAYOUT_DROPOUT) && !dropped[i];
+              return keepLayout ? (options.layouts?.[i] ?? null) : null;
+            }),
+            t,
+            h,
+            w,
+          ),
+          [b, LAYOUT_CHANNELS, t, h, w],
+        )
+      : null;
     const ids = this.tokenize(kept);
     const { logitMean, logitStd, baseTokens } = this.cfg.flow;
     const shift = shiftForTokens(this.tokenCount(t, h, w), baseTokens);
@@ -126,12 +165,14 @@ export class TextToVideo extends Module {
       draws.t,
       draws.tGrid,
       ...(known ? [known.mask, known.clean, known.weight] : []),
+      ...(layout ? [layout] : []),
     ];
     for (const tensor of all) keep(tensor);
     return {
       ids,
       draws,
       known,
+      layout,
       dispose: () => {
         for (const x of all) x.dispose();
       },
@@ -148,7 +189,8 @@ export class TextToVideo extends Module {
     const [x, n, tg] = [x0, noise, tGrid].map((z) => cast(z, dtype));
     const { xt, target } = flowPair(x, n, tg); // 2 × [B, C, T, H, W]
     const known: KnownFrames | undefined = batch.known ?? undefined;
-    const pred = this.dit.forward(xt, t, cond, known); // [B, C, T, H, W], in dtype
+    const layout = batch.layout ?? undefined; // [B, 4, T, H, W]
+    const pred = this.dit.forward(xt, t, cond, known, layout); // [B, C, T, H, W], in dtype
     const frameWeight = batch.known?.weight; // [B, 1, T, 1, 1]
     const weight =
       frameWeight && objectWeight ? mul(frameWeight, objectWeight) : (frameWeight ?? objectWeight);
@@ -164,9 +206,9 @@ export class TextToVideo extends Module {
   velocity(a: VelocityArgs): Tensor {
     const cond = { tokens: a.tokens, pooled: a.pooled };
     const known = a.mask && a.clean ? { mask: a.mask, clean: a.clean } : undefined;
-    if (!a.guidance) return this.dit.forward(a.x, a.t, cond, known); // [B, C, T, H, W]
+    if (!a.guidance) return this.dit.forward(a.x, a.t, cond, known, a.layout); // [B, C, T, H, W]
     const b = a.x.shape[0];
-    const v = this.dit.forward(concat([a.x, a.x], 0), a.t, cond, known); // [2B, C, T, H, W]
+    const v = this.dit.forward(concat([a.x, a.x], 0), a.t, cond, known, a.layout); // [2B, C, T, H, W]
     const [vc, vu] = split(v, [b, b], 0);
     return lerp(vu, vc, a.guidance); // v_u + g·(v_c − v_u)
   }
@@ -174,7 +216,9 @@ export class TextToVideo extends Module {
   /**
    * Samples latents [B, C, T, H, W] for `captions` from seeded noise. `guidance` > 1 batches
    * each caption with the empty caption and moves the velocity away from the unconditional one:
-   * v = v_u + g·(v_c − v_u). `known` gives frames to keep (mask + clean latents). On the onnx
+   * v = v_u + g·(v_c − v_u). `known` gives frames to keep (mask + clean latents); `layout`
+   * [B, 4, T, H, W] the first frame's planned layout (a model with startLayout; the empty captions
+   * of guidance get none, as in training). On the onnx
    * device each velocity is one compiled ONNX Runtime program (compiled once per shape).
    */
   async sampleLatents(
@@ -184,6 +228,7 @@ export class TextToVideo extends Module {
       seed: number;
       guidance?: number;
       known?: KnownFrames;
+      layout?: Tensor;
     },
   ): Promise<Tensor> {
     const b = captions.length;
@@ -214,6 +259,32 @@ export class TextToVideo extends Module {
             })),
           )
         : known;
+    const given = options.layout;
+    if (given && given.shape.join() !== [b, LAYOUT_CHANNELS, t, h, w].join())
+      throw new ShapeError(
+        `sampleLatents: layout ${given.shape.join("×")} must be ${[b, LAYOUT_CHANNELS, t, h, w].join("×")}`,
+      );
+    if (given && !this.cfg.dit.startLayout)
+      throw new ShapeError(`sampleLatents: model "${this.cfg.name}" takes no layout`);
+    // A model with startLayout always gets one (zeros where none was planned), so that the
+    // compiled velocity has one signature.
+    const none = (): Tensor =>
+      this.device.tensor(new Float32Array(b * LAYOUT_CHANNELS * t * h * w), [
+        b,
+        LAYOUT_CHANNELS,
+        t,
+        h,
+        w,
+      ]);
+    // Made here (and disposed at the end) unless it is the caller's own tensor.
+    const ownLayout = !this.cfg.dit.startLayout
+      ? undefined
+      : guided
+        ? keep(noGrad(() => tidy(() => concat([given ?? none(), none()], 0))))
+        : given
+          ? undefined
+          : keep(none());
+    const layout = ownLayout ?? given;
     const guidance = guided ? keep(this.device.tensor([g], [1])) : undefined;
     const compiled = this.device.kind === "onnx";
     const velocity = async (x: Tensor, time: number): Promise<Tensor> => {
@@ -222,6 +293,7 @@ export class TextToVideo extends Module {
       const args: VelocityArgs = { x, t: tt, tokens: cond.tokens, pooled: cond.pooled };
       if (guidance) args.guidance = guidance;
       if (knownBoth) Object.assign(args, { mask: knownBoth.mask, clean: knownBoth.clean });
+      if (layout) args.layout = layout;
       const v = compiled
         ? await this.compiledVelocity(args as unknown as Record<string, Tensor>)
         : noGrad(() => tidy(() => this.velocity(args)));
@@ -243,6 +315,7 @@ export class TextToVideo extends Module {
         cond.tokens,
         cond.pooled,
         ...(guidance ? [guidance] : []),
+        ...(ownLayout ? [ownLayout] : []),
         ...(knownBoth && knownBoth !== known ? [knownBoth.mask, knownBoth.clean] : []),
       ])
         tensor.dispose();

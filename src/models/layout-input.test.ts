@@ -1,0 +1,223 @@
+/**
+ * The first-frame layout as the diffusion transformer's input: its channels, a model grown to
+ * take it (starting as exactly the model without), its dropout in training, and a tiny model
+ * that learns to tell two clips with one caption apart by their layouts alone.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { createDevice } from "../devices.ts";
+import { noGrad, tidy } from "../tensor/engine.ts";
+import { concat } from "../tensor/ops/shape.ts";
+import { assertClose, scaledError } from "../testing/op-check.ts";
+import { choosePrecision } from "../train/mixed-precision.ts";
+import { Trainer } from "../train/trainer.ts";
+import { Rng } from "../util/rng.ts";
+import type { StartLayout } from "../world/start-layout.ts";
+import type { ModelConfig } from "./config.ts";
+import { DiffusionTransformer } from "./dit.ts";
+import { widenPatchEmbed } from "./grow.ts";
+import { LAYOUT_CHANNELS, layoutChannels } from "./layout-input.ts";
+import { getConfig } from "./registry.ts";
+import { LAYOUT_DROPOUT, TextToVideo } from "./text-to-video.ts";
+import { loadMatchingWeights, readWeights, saveWeights } from "./weights.ts";
+
+const device = await createDevice({ kind: "cpu" });
+const tiny = getConfig("tiny");
+const laid: ModelConfig = { ...tiny, name: "tiny-layout", dit: { ...tiny.dit, startLayout: true } };
+const SHAPE: [number, number, number, number] = [4, 3, 4, 4];
+const CAPTION = "a red ball bounces on the grass";
+
+/** A 4 × 4-cell layout with one object of `occupancy` in cell (row, col), coloured `rgb`. */
+function oneObject(row: number, col: number, occupancy: number, rgb: number[]): StartLayout {
+  const occ = new Float32Array(16);
+  occ[row * 4 + col] = occupancy;
+  const color = new Float32Array(48);
+  rgb.forEach((v, k) => {
+    color[k * 16 + row * 4 + col] = v * occupancy;
+  });
+  return { rows: 4, cols: 4, occupancy: occ, color };
+}
+
+const mse = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return s / a.length;
+};
+
+describe("first-frame layout input", () => {
+  it("fills latent frame 0 of each clip's four channels and leaves the rest zero", () => {
+    const a = oneObject(1, 2, 0.5, [1, -1, 0.5]);
+    const v = layoutChannels([a, null], 3, 4, 4); // [2, 4, 3, 4, 4]
+    assert.equal(v.length, 2 * LAYOUT_CHANNELS * 3 * 16);
+    const at = (b: number, k: number, f: number, cell: number) =>
+      v[((b * LAYOUT_CHANNELS + k) * 3 + f) * 16 + cell];
+    assert.equal(at(0, 0, 0, 6), 0.5);
+    assert.equal(at(0, 1, 0, 6), 0.5);
+    assert.equal(at(0, 2, 0, 6), -0.5);
+    assert.equal(at(0, 3, 0, 6), 0.25);
+    let nonzero = 0;
+    for (const x of v) if (x !== 0) nonzero++;
+    assert.equal(nonzero, 4, "only clip 0's frame 0, one cell per channel");
+    assert.throws(() => layoutChannels([a], 3, 4, 8), /layout is 4×4 cells, the latent 8×4/);
+  });
+
+  it("a model with startLayout reads it; no layout is a zero layout; shapes are checked", async () => {
+    const dit = new DiffusionTransformer(device, new Rng(3), laid.dit);
+    // Every parameter random: adaLN-Zero's zero-initialised layers would otherwise hide the input.
+    const draw = new Rng(8);
+    const state: Record<string, Float32Array> = {};
+    for (const [path, p] of dit.namedParameters())
+      state[path] = Float32Array.from({ length: p.size }, () => 0.2 * draw.normal());
+    dit.loadStateDict(state);
+    const x = device.randn([1, ...SHAPE], new Rng(4));
+    const t = device.tensor([0.5], [1]);
+    const rng = new Rng(5);
+    const cond = {
+      tokens: device.randn([1, tiny.text.maxTokens, tiny.text.dim], rng),
+      pooled: device.randn([1, tiny.text.dim], rng),
+    };
+    const layout = (l: StartLayout | null) =>
+      device.tensor(layoutChannels([l], 3, 4, 4), [1, LAYOUT_CHANNELS, 3, 4, 4]);
+    const run = (l?: ReturnType<typeof layout>) =>
+      noGrad(() => tidy(() => dit.forward(x, t, cond, undefined, l))).toArray();
+    const none = await run();
+    assert.deepEqual(await run(layout(null)), none);
+    assert.ok(scaledError(await run(layout(oneObject(0, 0, 1, [1, 0, 0]))), none) > 1e-3);
+    assert.throws(
+      () => dit.forward(x, t, cond, undefined, device.zeros([1, 3, 3, 4, 4])),
+      /layout \[1, 3, 3, 4, 4\] must be \[1, 4, 3, 4, 4\]/,
+    );
+    const plain = new DiffusionTransformer(device, new Rng(3), tiny.dit);
+    assert.throws(
+      () => plain.forward(x, t, cond, undefined, layout(null)),
+      /takes no layout input/,
+    );
+  });
+
+  it("a model grown to take a layout starts as exactly the one without", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "zoetrope-layout-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const source = new TextToVideo(device, new Rng(1), tiny);
+    const rng = new Rng(6);
+    const state = await source.stateDict();
+    for (const v of Object.values(state))
+      for (let i = 0; i < v.length; i++) v[i] = rng.normal() * 0.2;
+    source.loadStateDict(state);
+    const file = join(dir, "source.safetensors");
+    await saveWeights(file, source, "text-to-video", tiny);
+    const sample = async (m: TextToVideo) => {
+      const z = await m.sampleLatents([CAPTION], SHAPE, { seed: 3, steps: 4, guidance: 2 });
+      const v = await z.toArray();
+      z.dispose();
+      return v;
+    };
+    const want = await sample(source);
+    const grown = new TextToVideo(device, new Rng(2), laid);
+    const got = await loadMatchingWeights(file, grown, "text-to-video");
+    assert.ok(got.kept.includes("dit.patch_embed.weight"), "the wider projection is not taken");
+    assert.ok(scaledError(await sample(grown), want) > 1e-3, "left as drawn, it differs");
+    assert.equal(await widenPatchEmbed(grown, (await readWeights(file)).tensors), true);
+    assertClose(await sample(grown), want, 1e-5, "the widened model's sample");
+    // Widening again (same width) or from a model that is not narrower does nothing.
+    const again = new TextToVideo(device, new Rng(2), tiny);
+    assert.equal(await widenPatchEmbed(again, (await readWeights(file)).tensors), false);
+  });
+
+  it("training drops a layout with its caption, and alone at about LAYOUT_DROPOUT", async () => {
+    const model = new TextToVideo(device, new Rng(1), laid);
+    const n = 400;
+    const x0 = device.zeros([n, ...SHAPE]);
+    const captions = Array.from({ length: n }, () => CAPTION);
+    const layouts = captions.map(() => oneObject(2, 1, 1, [0, 0, 0]));
+    const batch = model.drawBatch(new Rng(7), x0, captions, { layouts, knownFrames: false });
+    assert.ok(batch.layout);
+    const values = await batch.layout.toArray();
+    const ids = await batch.ids.toArray();
+    const empty = await model.tokenize([""]).toArray();
+    const per = LAYOUT_CHANNELS * 3 * 16;
+    const L = tiny.text.maxTokens;
+    let kept = 0;
+    let droppedCaptions = 0;
+    for (let b = 0; b < n; b++) {
+      const has = values[b * per + 2 * 4 + 1] === 1; // occupancy of cell (2, 1), frame 0
+      const captionDropped = empty.every((x, i) => x === ids[b * L + i]);
+      if (has) kept++;
+      if (captionDropped) {
+        droppedCaptions++;
+        assert.ok(!has, `clip ${b}: a dropped caption's layout is dropped too`);
+      }
+    }
+    const expected = n * (1 - LAYOUT_DROPOUT) * 0.9;
+    assert.ok(Math.abs(kept - expected) < 0.15 * expected, `${kept} layouts kept of ${n}`);
+    assert.ok(droppedCaptions > 10, `${droppedCaptions} captions dropped`);
+    batch.dispose();
+    // A model without startLayout draws none.
+    const plain = new TextToVideo(device, new Rng(1), tiny);
+    const b2 = plain.drawBatch(new Rng(7), device.zeros([2, ...SHAPE]), [CAPTION, CAPTION]);
+    assert.equal(b2.layout, null);
+    b2.dispose();
+  });
+
+  it("learns two clips with one caption apart by their layouts", async (t) => {
+    const model = new TextToVideo(device, new Rng(1), laid);
+    const rng = new Rng(2);
+    const a = device.randn([1, ...SHAPE], rng);
+    const b = device.randn([1, ...SHAPE], rng);
+    const [av, bv] = [await a.toArray(), await b.toArray()];
+    const la = oneObject(0, 0, 1, [1, -1, -1]);
+    const lb = oneObject(3, 3, 1, [-1, -1, 1]);
+    const x0 = concat([a, b, a, b], 0);
+    const captions = [CAPTION, CAPTION, CAPTION, CAPTION];
+    const trainer = new Trainer(model.parameters(), {
+      policy: choosePrecision(device, "f32"),
+      optimizer: { lr: 3e-3 },
+      clipNorm: 1,
+    });
+    const data = new Rng(3);
+    for (let step = 0; step < 300; step++) {
+      const batch = model.drawBatch(data, x0, captions, {
+        knownFrames: false,
+        layouts: [la, lb, la, lb],
+      });
+      const { loss, gradNorm } = trainer.step((dtype) => model.loss(x0, batch, dtype));
+      batch.dispose();
+      loss.dispose();
+      gradNorm?.dispose();
+    }
+    const sample = async (l: StartLayout, guidance: number) => {
+      const layout = device.tensor(layoutChannels([l], 3, 4, 4), [1, LAYOUT_CHANNELS, 3, 4, 4]);
+      const z = await model.sampleLatents([CAPTION], SHAPE, {
+        seed: 9,
+        steps: 10,
+        guidance,
+        layout,
+      });
+      layout.dispose();
+      const v = await z.toArray();
+      z.dispose();
+      return v;
+    };
+    for (const guidance of [1, 2]) {
+      const [ga, gb] = [await sample(la, guidance), await sample(lb, guidance)];
+      const d = { aa: mse(ga, av), ab: mse(ga, bv), bb: mse(gb, bv), ba: mse(gb, av) };
+      t.diagnostic(`guidance ${guidance}: ${JSON.stringify(d)}`);
+      assert.ok(d.aa < 0.5 * d.ab, `guidance ${guidance}: A's layout gives A`);
+      assert.ok(d.bb < 0.5 * d.ba, `guidance ${guidance}: B's layout gives B`);
+    }
+    assert.deepEqual(await sample(la, 2), await sample(la, 2), "deterministic by seed");
+    await assert.rejects(
+      () =>
+        model.sampleLatents([CAPTION], SHAPE, {
+          seed: 1,
+          steps: 2,
+          layout: device.zeros([1, LAYOUT_CHANNELS, 2, 4, 4]),
+        }),
+      /layout 1×4×2×4×4 must be 1×4×3×4×4/,
+    );
+    trainer.dispose();
+    model.dispose();
+  });
+});

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { sampleScene } from "./sample.ts";
+import { OBJECT_COLORS } from "./scene.ts";
+import { simulate } from "./simulate.ts";
+import { startLayout } from "./start-layout.ts";
+import { makeScene } from "./test-scenes.ts";
+
+const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
+
+describe("startLayout", () => {
+  it("puts each object in the cells its first-frame pixels fall in, with its colour", () => {
+    // A blue box on the left, a yellow box on the right, both in the air.
+    const scene = makeScene([
+      { x: -2.5, y: 2, shape: "box", color: "blue", size: "large" },
+      { x: 2.5, y: 2, shape: "box", color: "yellow", size: "large" },
+    ]);
+    const layout = startLayout(scene, 64, 64, 8);
+    assert.equal(layout.rows, 8);
+    assert.equal(layout.cols, 8);
+    const { truth, video } = simulate(scene, { width: 64, height: 64, fps: 8, seconds: 0.125 });
+    const cell = (px: number, py: number) => Math.floor(py / 8) * 8 + Math.floor(px / 8);
+    for (const o of truth.frames[0].objects) {
+      const c = cell(o.px, o.py);
+      assert.ok(layout.occupancy[c] > 0.2, `object ${o.id}'s centre cell is occupied`);
+      // Colour over occupancy gives back the object's colour where only it is.
+      const rgb = OBJECT_COLORS[scene.objects[o.id].color].map((v) => (v / 255) * 2 - 1);
+      for (let k = 0; k < 3; k++) {
+        const got = layout.color[k * 64 + c] / layout.occupancy[c];
+        assert.ok(Math.abs(got - rgb[k]) < 1e-4, `channel ${k}: ${got} vs ${rgb[k]}`);
+      }
+    }
+    // The covered area matches the rendered objects: pixels painted (nearly) in their colours.
+    const frame = video.frames[0];
+    let painted = 0;
+    for (let p = 0; p < 64 * 64; p++)
+      for (const name of ["blue", "yellow"] as const) {
+        const [r, g, b] = OBJECT_COLORS[name];
+        const d =
+          Math.abs(frame[3 * p] - r) +
+          Math.abs(frame[3 * p + 1] - g) +
+          Math.abs(frame[3 * p + 2] - b);
+        if (d < 120) painted++;
+      }
+    const area = sum(layout.occupancy) * 64;
+    assert.ok(Math.abs(area - painted) <= 0.3 * painted, `area ${area} vs ${painted} pixels`);
+    // Nothing in the left half's top row beyond the ball, nothing at all in the sky's far corners.
+    assert.equal(layout.occupancy[0], 0);
+    assert.equal(layout.occupancy[7], 0);
+  });
+
+  it("matches the simulation's first frame on sampled scenes", () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const scene = sampleScene(seed);
+      const layout = startLayout(scene, 64, 48, 8);
+      const { truth } = simulate(scene, { width: 64, height: 48, fps: 8, seconds: 0.125 });
+      // Every object the simulation sees at frame 0 has layout where its box is, none elsewhere.
+      const boxes = truth.frames[0].objects.filter((o) => o.visible > 0).map((o) => o.bbox);
+      for (let r = 0; r < layout.rows; r++)
+        for (let c = 0; c < layout.cols; c++) {
+          const touches = boxes.some(
+            ([x0, y0, x1, y1]) => x1 > c * 8 && x0 < (c + 1) * 8 && y1 > r * 8 && y0 < (r + 1) * 8,
+          );
+          if (!touches) assert.equal(layout.occupancy[r * layout.cols + c], 0, `seed ${seed}`);
+        }
+      const seen = truth.frames[0].objects.reduce((s, o) => s + o.visible, 0);
+      assert.equal(sum(layout.occupancy) > 0, seen > 0, `seed ${seed}: something is seen`);
+    }
+  });
+
+  it("leaves out what a front occluder hides", () => {
+    const ball = { x: 0, y: 0.4, size: "medium" as const };
+    const open = startLayout(makeScene([ball]), 64, 64, 8);
+    const hidden = startLayout(
+      makeScene([ball], {
+        occluders: [{ kind: "wall", x: 0, width: 2, height: 2, layer: "front" }],
+      }),
+      64,
+      64,
+      8,
+    );
+    const behind = startLayout(
+      makeScene([ball], {
+        occluders: [{ kind: "wall", x: 0, width: 2, height: 2, layer: "back" }],
+      }),
+      64,
+      64,
+      8,
+    );
+    assert.ok(sum(open.occupancy) > 0.3, `occupancy ${sum(open.occupancy)}`);
+    assert.equal(sum(hidden.occupancy), 0);
+    assert.deepEqual(behind.occupancy, open.occupancy);
+  });
+
+  it("refuses a size that is not whole cells", () => {
+    const scene = makeScene([{ x: 0, y: 1 }]);
+    assert.throws(() => startLayout(scene, 60, 64, 8), /60×64 is not a whole number of 8-pixel/);
+    assert.throws(() => startLayout(scene, 64, 64, 0), /not a whole number/);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * Where a scene's objects are in its first frame, as a coarse map: for each `down`×`down` cell
+ * of the frame, how much of it the objects cover (what the viewer sees: front occluders and the
+ * frame edges hide) and their colour there. Prompt expansion plans the whole scene, so a model
+ * can be given this plan of the first frame beside the caption (as layout-grounded video
+ * diffusion gives boxes planned by a language model): it says how many objects there are and
+ * where, which a caption's words alone left to chance (issue 10: extra copies of the named
+ * object in the first frame). Motion is not in it; the model still draws that from the caption.
+ */
+import { cameraAt } from "./camera.ts";
+import { shapeGeometry } from "./geometry.ts";
+import { OBJECT_COLORS, type SceneSpec } from "./scene.ts";
+import { rectCoverage, screenShape, shapeBounds, shapeCoverage } from "./screen.ts";
+import { frontOccluderRects } from "./visibility.ts";
+
+export interface StartLayout {
+  /** Cells down and across: height / down, width / down. */
+  rows: number;
+  cols: number;
+  /** [rows·cols], row-major: the share of each cell's pixels the objects cover (0..1). */
+  occupancy: Float32Array;
+  /**
+   * [3, rows·cols]: per channel (R, G, B), the cell's coverage-weighted object colour in [−1, 1]
+   * (the pixel scale the models use) times its occupancy; 0 where no object is.
+   */
+  color: Float32Array;
+}
+
+/**
+ * The first-frame layout of `scene` rendered at width × height, in cells of `down` pixels
+ * (width and height must be multiples of it). Objects start at rest pose (angle 0) at their
+ * spec's position, exactly as the simulation's frame 0 has them.
+ */
+export function startLayout(
+  scene: SceneSpec,
+  width: number,
+  height: number,
+  down: number,
+): StartLayout {
+  if (
+    ![width, height, down].every((n) => Number.isInteger(n) && n > 0) ||
+    width % down !== 0 ||
+    height % down !== 0
+  )
+    throw new Error(`startLayout: ${width}×${height} is not a whole number of ${down}-pixel cells`);
+  const [rows, cols] = [height / down, width / down];
+  const cam = cameraAt(scene, 0, width, height);
+  const fronts = frontOccluderRects(scene.occluders, cam);
+  // Per pixel: the objects' visible coverage (summed, at most 1) and its colour-weighted sum.
+  const cover = new Float32Array(width * height);
+  const paint = new Float32Array(3 * width * height);
+  for (const o of scene.objects) {
+    const shape = screenShape(shapeGeometry(o.shape, o.size), { x: o.x, y: o.y, angle: 0 }, cam);
+    const [x0, y0, x1, y1] = shapeBounds(shape);
+    const rgb = OBJECT_COLORS[o.color].map((v) => (v / 255) * 2 - 1);
+    for (let j = Math.max(0, Math.floor(y0)); j < Math.min(height, Math.ceil(y1)); j++)
+      for (let i = Math.max(0, Math.floor(x0)); i < Math.min(width, Math.ceil(x1)); i++) {
+        let cov = shapeCoverage(shape, i + 0.5, j + 0.5);
+        if (cov === 0) continue;
+        for (const r of fronts) cov *= 1 - rectCoverage(r, i, j);
+        const p = j * width + i;
+        cov = Math.min(cov, 1 - cover[p]); // objects overlapping a pixel share it
+        cover[p] += cov;
+        for (let k = 0; k < 3; k++) paint[k * width * height + p] += cov * rgb[k];
+      }
+  }
+  // Cell averages: occupancy = mean coverage; colour = mean of coverage × colour, which is the
+  // coverage-weighted colour times the occupancy.
+  const occupancy = new Float32Array(rows * cols);
+  const color = new Float32Array(3 * rows * cols);
+  const area = down * down;
+  for (let j = 0; j < height; j++)
+    for (let i = 0; i < width; i++) {
+      const p = j * width + i;
+      if (cover[p] === 0) continue;
+      const cell = Math.floor(j / down) * cols + Math.floor(i / down);
+      occupancy[cell] += cover[p] / area;
+      for (let k = 0; k < 3; k++)
+        color[k * rows * cols + cell] += paint[k * width * height + p] / area;
+    }
+  return { rows, cols, occupancy, color };
+}
