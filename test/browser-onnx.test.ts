@@ -34,6 +34,8 @@ import {
 import { launchChromium } from "./chromium.ts";
 
 const SEED = 7;
+/** The tiny config reading a first-frame layout, as the bundled model does. */
+const CFG = { ...getConfig("tiny"), dit: { ...getConfig("tiny").dit, startLayout: true } };
 
 let dir = "";
 let exported = "";
@@ -44,7 +46,7 @@ const pageProblems: string[] = [];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "zoetrope-browser-onnx-"));
-  const model = await writeTinyModel(join(dir, "tiny"));
+  const model = await writeTinyModel(join(dir, "tiny"), CFG);
   await wakeZeroLayers(model);
   modelDir = model;
   exported = join(dir, "onnx");
@@ -71,7 +73,7 @@ after(async () => {
  */
 async function wakeZeroLayers(model: string): Promise<void> {
   const device = await createDevice({ kind: "cpu" });
-  const cfg = getConfig("tiny");
+  const cfg = CFG;
   const t2v = new TextToVideo(device, new Rng(2), cfg);
   const state = await t2v.stateDict();
   let seed = 100;
@@ -153,6 +155,7 @@ describe("exported ONNX graphs in the browser", () => {
     ) as ExportManifest;
     const shapes = velocityShapes(manifest);
     const inputs = seededStepInputs(manifest, SEED);
+    assert.ok(inputs.layout, "the export of a layout-reading model takes its layout");
 
     // Node: the same graph and inputs in onnxruntime-node.
     const session = await ortNode.InferenceSession.create(join(exported, "velocity.onnx"));
@@ -163,6 +166,7 @@ describe("exported ONNX graphs in the browser", () => {
       t: feed(new Float32Array(shapes.t[0]).fill(inputs.t), shapes.t),
       tokens: feed(inputs.tokens, shapes.tokens),
       pooled: feed(inputs.pooled, shapes.pooled),
+      ...(inputs.layout ? { layout: feed(inputs.layout, shapes.layout) } : {}),
     });
     await session.release();
     const vNode = res.v.data as Float32Array;

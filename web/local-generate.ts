@@ -11,10 +11,12 @@
 
 import { shiftForTokens } from "../src/diffusion/rectified-flow.ts";
 import { timeGrid } from "../src/diffusion/sample.ts";
+import { LAYOUT_CHANNELS, layoutChannels } from "../src/models/layout-input.ts";
 import { arrayToVideos } from "../src/models/video-tensor.ts";
 import { Tokenizer } from "../src/text/tokenizer.ts";
 import { Rng } from "../src/util/rng.ts";
 import { expandPrompt } from "../src/world/expand.ts";
+import { startLayout } from "../src/world/start-layout.ts";
 import {
   type Backend,
   createSession,
@@ -93,7 +95,7 @@ export async function generateLocally(
   const shapes = (name: string) =>
     Object.fromEntries(manifest.graphs[name].inputs.map((i) => [i.name, i.shape]));
 
-  const { caption } = expandPrompt(o.prompt, o.seed);
+  const { caption, scene } = expandPrompt(o.prompt, o.seed);
   const length = cfg.text.maxTokens;
   const captions = guided ? [caption, ""] : [caption];
   const ids = new Int32Array(captions.length * length);
@@ -116,6 +118,16 @@ export async function generateLocally(
   const batch = vShapes.t[0];
   const guidance = new ort.Tensor("float32", new Float32Array([o.guidance]), [1]);
   const times = timeGrid(o.steps, shift);
+  // A model that reads the first frame's planned layout gets the expansion's, as generate does;
+  // the empty caption's rows get none.
+  let layout: InstanceType<typeof ort.Tensor> | undefined;
+  if (vShapes.layout) {
+    const { width, height } = manifest.clip;
+    const planned = startLayout(scene, width, height, width / w);
+    const values = new Float32Array(batch * LAYOUT_CHANNELS * t * h * w);
+    values.set(layoutChannels([planned], t, h, w));
+    layout = new ort.Tensor("float32", values, vShapes.layout);
+  }
   for (let i = 0; i < o.steps; i++) {
     const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
       x: new ort.Tensor("float32", x, vShapes.x),
@@ -124,6 +136,7 @@ export async function generateLocally(
       pooled,
     };
     if (guided) feeds.guidance = guidance;
+    if (layout) feeds.layout = layout;
     const out = await velocity.run(feeds);
     const v = (await out.v.getData()) as Float32Array;
     x = eulerUpdate(x, v, times[i + 1] - times[i]);

@@ -49,6 +49,8 @@ export interface StepInputs {
   tNext: number;
   tokens: Float32Array;
   pooled: Float32Array;
+  /** The first-frame layout, for a model whose velocity graph takes one. */
+  layout?: Float32Array;
 }
 
 export interface StepResult {
@@ -116,6 +118,7 @@ export function seededStepInputs(
     tNext,
     tokens: seededNormals(count(shapes.tokens), seed + 1),
     pooled: seededNormals(count(shapes.pooled), seed + 2),
+    ...(shapes.layout ? { layout: seededNormals(count(shapes.layout), seed + 3) } : {}),
   };
 }
 
@@ -213,12 +216,17 @@ export class LocalVelocity {
     };
     const batch = shapes.t[0] ?? 1;
     const started = performance.now();
-    const out = await this.session.run({
+    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
       x: tensor("x", inputs.x),
       t: tensor("t", new Float32Array(batch).fill(inputs.t)),
       tokens: tensor("tokens", inputs.tokens),
       pooled: tensor("pooled", inputs.pooled),
-    });
+    };
+    if (shapes.layout) {
+      if (!inputs.layout) throw new Error("this model's velocity graph takes a layout");
+      feeds.layout = tensor("layout", inputs.layout);
+    }
+    const out = await this.session.run(feeds);
     const v = (await out.v.getData()) as Float32Array;
     const milliseconds = performance.now() - started;
     for (const t of Object.values(out)) t.dispose();

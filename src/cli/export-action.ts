@@ -12,6 +12,7 @@ import { createDevice } from "../devices.ts";
 import { trackTemp, untrackCreatedFolder, untrackTemp } from "../media/cleanup.ts";
 import { makeFolders, writeFileSafely } from "../media/safe-output.ts";
 import { checkRequest } from "../models/generate.ts";
+import { LAYOUT_CHANNELS } from "../models/layout-input.ts";
 import { noGrad } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { type LoadedModel, loadModel } from "./model-files.ts";
@@ -124,15 +125,27 @@ async function writeGraphs(
   const x = device.zeros([1, c, t, h, w]);
   const tokens = device.zeros([1, maxTokens, dim]);
   const pooled = device.zeros([1, dim]);
+  // A model that reads the first frame's planned layout takes it as one more input.
+  const layout = (b: number): Record<string, Tensor> =>
+    t2v.cfg.dit.startLayout ? { layout: device.zeros([b, LAYOUT_CHANNELS, t, h, w]) } : {};
   await put(
     "velocity",
-    (a) => ({ v: t2v.velocity({ x: a.x, t: a.t, tokens: a.tokens, pooled: a.pooled }) }),
-    { x, t: device.zeros([1]), tokens, pooled },
+    (a) => ({
+      v: t2v.velocity({ x: a.x, t: a.t, tokens: a.tokens, pooled: a.pooled, layout: a.layout }),
+    }),
+    { x, t: device.zeros([1]), tokens, pooled, ...layout(1) },
   );
   await put(
     "velocity-guided",
     (a) => ({
-      v: t2v.velocity({ x: a.x, t: a.t, tokens: a.tokens, pooled: a.pooled, guidance: a.guidance }),
+      v: t2v.velocity({
+        x: a.x,
+        t: a.t,
+        tokens: a.tokens,
+        pooled: a.pooled,
+        guidance: a.guidance,
+        layout: a.layout,
+      }),
     }),
     {
       x,
@@ -140,6 +153,7 @@ async function writeGraphs(
       tokens: device.zeros([2, maxTokens, dim]),
       pooled: device.zeros([2, dim]),
       guidance: device.tensor([1], [1]),
+      ...layout(2),
     },
   );
   await put("encoder", (a) => ({ z: ae.encode(a.x) }), {
@@ -153,7 +167,7 @@ async function writeGraphs(
     clip: { width: opts.width, height: opts.height, frames },
     latent: [c, t, h, w],
     notes:
-      "velocity-guided: rows 0..B-1 of tokens/pooled are the captions, rows B..2B-1 the empty caption; v = v_u + guidance·(v_c − v_u). Text ids come from the world tokenizer (vocabHash in config).",
+      "velocity-guided: rows 0..B-1 of tokens/pooled are the captions, rows B..2B-1 the empty caption; v = v_u + guidance·(v_c − v_u). Text ids come from the world tokenizer (vocabHash in config). layout (models with dit.startLayout): the expanded prompt's first-frame layout at latent frame 0 (src/world/start-layout.ts, src/models/layout-input.ts), all zeros for the empty caption's rows.",
     graphs,
     config: { autoencoder: ae.cfg, textToVideo: t2v.cfg },
   };

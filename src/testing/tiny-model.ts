@@ -7,16 +7,19 @@ import { join } from "node:path";
 import { AE_FILE, T2V_FILE } from "../cli/model-files.ts";
 import { createDevice } from "../devices.ts";
 import { VideoAutoencoder } from "../models/autoencoder.ts";
+import type { ModelConfig } from "../models/config.ts";
 import { getConfig } from "../models/registry.ts";
 import { TextToVideo } from "../models/text-to-video.ts";
 import { saveWeights } from "../models/weights.ts";
 import { Rng } from "../util/rng.ts";
 
-/** Writes a tiny model into `dir` (created) and returns `dir`. */
-export async function writeTinyModel(dir: string): Promise<string> {
+/** Writes a tiny model (or one of config `cfg`) into `dir` (created) and returns `dir`. */
+export async function writeTinyModel(
+  dir: string,
+  cfg: ModelConfig = getConfig("tiny"),
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const device = await createDevice({ kind: "cpu" });
-  const cfg = getConfig("tiny");
   const ae = new VideoAutoencoder(device, new Rng(1), cfg.ae);
   await saveWeights(join(dir, AE_FILE), ae, "autoencoder", cfg.ae);
   const t2v = new TextToVideo(device, new Rng(2), cfg);
