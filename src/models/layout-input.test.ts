@@ -18,6 +18,7 @@ import { Rng } from "../util/rng.ts";
 import type { StartLayout } from "../world/start-layout.ts";
 import type { ModelConfig } from "./config.ts";
 import { DiffusionTransformer } from "./dit.ts";
+import { sampleClipLatent } from "./generate.ts";
 import { widenPatchEmbed } from "./grow.ts";
 import { LAYOUT_CHANNELS, layoutChannels } from "./layout-input.ts";
 import { getConfig } from "./registry.ts";
@@ -159,6 +160,39 @@ describe("first-frame layout input", () => {
     const b2 = plain.drawBatch(new Rng(7), device.zeros([2, ...SHAPE]), [CAPTION, CAPTION]);
     assert.equal(b2.layout, null);
     b2.dispose();
+  });
+
+  it("image-first sampling passes the layout to the image and the clip", async () => {
+    const model = new TextToVideo(device, new Rng(1), laid);
+    const draw = new Rng(12);
+    const state = await model.stateDict();
+    for (const v of Object.values(state))
+      for (let i = 0; i < v.length; i++) v[i] = 0.2 * draw.normal();
+    model.loadStateDict(state);
+    const run = async (layout: StartLayout | null) => {
+      const z = await sampleClipLatent(model, CAPTION, SHAPE, {
+        seed: 4,
+        steps: 3,
+        guidance: 2,
+        imageFirst: true,
+        layout,
+      });
+      const v = await z.toArray();
+      z.dispose();
+      return v;
+    };
+    const a = oneObject(0, 0, 1, [1, 1, 1]);
+    const first = await run(a);
+    assert.deepEqual(await run(a), first, "deterministic");
+    const other = await run(oneObject(3, 3, 1, [-1, -1, -1]));
+    // [C, T, h, w] = [4, 3, 4, 4]: latent frame 0 of channel 0 comes from the image stage.
+    const frame0 = (v: ArrayLike<number>) => Array.from(v).slice(0, 16);
+    assert.ok(scaledError(frame0(other), frame0(first)) > 1e-3, "the image reads the layout");
+    assert.ok(scaledError(other, first) > 1e-3);
+    // No layout is the zero layout.
+    const zero = { rows: 4, cols: 4, occupancy: new Float32Array(16), color: new Float32Array(48) };
+    assert.deepEqual(await run(null), await run(zero));
+    model.dispose();
   });
 
   it("learns two clips with one caption apart by their layouts", async (t) => {
