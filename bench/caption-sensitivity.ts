@@ -4,17 +4,23 @@
  * change of the text encoder's output (caption tokens and pooled vector) and of the transformer's
  * velocity on the same noisy latent at a few times, averaged over seeds. A word the model reads
  * moves the velocity; a word it ignores leaves it about where it was. Colour is the control: the
- * model gets colour right 0.9 of the time. Runs on the CPU reference (the numbers do not depend
- * on speed).
+ * model gets colour right 0.9 of the time. For a model that reads the first frame's planned layout
+ * (dit.startLayout), every caption gets the layout of a small red ball on the left, and two more
+ * rows change the layout alone: the ball moved to the right, and no layout. Runs on the CPU
+ * reference (the numbers do not depend on speed).
  *
  *   npx tsx bench/caption-sensitivity.ts [--model models/world-s] [--seeds 4]
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_MODEL_DIR, loadModel } from "../src/cli/model-files.ts";
 import { createDevice } from "../src/devices.ts";
+import { SPATIAL_DOWN } from "../src/models/autoencoder.ts";
+import { LAYOUT_CHANNELS, layoutChannels } from "../src/models/layout-input.ts";
 import { noGrad } from "../src/tensor/engine.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
 import { Rng } from "../src/util/rng.ts";
+import { startLayout } from "../src/world/start-layout.ts";
+import { makeScene } from "../src/world/test-scenes.ts";
 import { cpuModel } from "./cpu-info.ts";
 
 const { values } = parseArgs({
@@ -57,9 +63,31 @@ async function features(caption: string) {
   return noGrad(() => t2v.text.forward(t2v.tokenize([caption])));
 }
 type Features = Awaited<ReturnType<typeof features>>;
-async function velocity(cond: Features, x: Tensor, time: number): Promise<Float64Array> {
+// The planned first frame: a small red ball at rest on the ground, on the left or the right.
+const laidOut = t2v.cfg.dit.startLayout === true;
+const layoutAt = (x: number | null): Tensor | undefined => {
+  if (!laidOut) return undefined;
+  const objects = x === null ? [] : [{ x, y: 0.25, size: "small" as const }];
+  const plan = objects.length
+    ? startLayout(makeScene(objects), w * SPATIAL_DOWN, h * SPATIAL_DOWN, SPATIAL_DOWN)
+    : null;
+  return device.tensor(layoutChannels([plan], t, h, w), [1, LAYOUT_CHANNELS, t, h, w]);
+};
+const LEFT = layoutAt(-2.5);
+async function velocity(
+  cond: Features,
+  x: Tensor,
+  time: number,
+  layout = LEFT,
+): Promise<Float64Array> {
   const v = noGrad(() =>
-    t2v.velocity({ x, t: device.tensor([time], [1]), tokens: cond.tokens, pooled: cond.pooled }),
+    t2v.velocity({
+      x,
+      t: device.tensor([time], [1]),
+      tokens: cond.tokens,
+      pooled: cond.pooled,
+      ...(layout ? { layout } : {}),
+    }),
   );
   return flat(v);
 }
@@ -98,8 +126,17 @@ const basePooled = await flat(base.pooled);
 const rows: string[] = [];
 // The base caption's velocity on each noisy latent, computed once for all the swaps.
 const baseVelocity = new Map<string, Float64Array>();
-for (const [what, caption] of SWAPS) {
-  const f = await features(caption);
+const LAYOUT_SWAPS: [string, string, Tensor | undefined][] = laidOut
+  ? [
+      ["layout", "ball on the left → on the right", layoutAt(2.5)],
+      ["layout", "ball on the left → no layout", layoutAt(null)],
+    ]
+  : [];
+for (const [what, caption, layout] of [
+  ...SWAPS.map(([a, b]): [string, string, Tensor | undefined] => [a, b, LEFT]),
+  ...LAYOUT_SWAPS,
+]) {
+  const f = await features(what === "layout" ? BASE : caption);
   const tokens = relChange(baseTokens, await flat(f.tokens));
   const pooled = relChange(basePooled, await flat(f.pooled));
   const perTime: number[] = [];
@@ -114,12 +151,12 @@ for (const [what, caption] of SWAPS) {
       const key = `${time} ${s}`;
       const vb = baseVelocity.get(key) ?? (await velocity(base, x, time));
       baseVelocity.set(key, vb);
-      sum += relChange(vb, await velocity(f, x, time));
+      sum += relChange(vb, await velocity(f, x, time, layout));
     }
     perTime.push(sum / seeds);
   }
   rows.push(
-    `| ${what} | ${diffWords(BASE, caption)} | ${tokens.toFixed(3)} | ${pooled.toFixed(3)} | ${perTime.map((v) => v.toFixed(4)).join(" | ")} |`,
+    `| ${what} | ${what === "layout" ? caption : diffWords(BASE, caption)} | ${tokens.toFixed(3)} | ${pooled.toFixed(3)} | ${perTime.map((v) => v.toFixed(4)).join(" | ")} |`,
   );
 }
 console.log(

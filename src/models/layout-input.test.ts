@@ -20,7 +20,7 @@ import type { ModelConfig } from "./config.ts";
 import { DiffusionTransformer } from "./dit.ts";
 import { sampleClipLatent } from "./generate.ts";
 import { widenPatchEmbed } from "./grow.ts";
-import { LAYOUT_CHANNELS, layoutChannels } from "./layout-input.ts";
+import { LAYOUT_CHANNELS, LAYOUT_SCALE, layoutChannels } from "./layout-input.ts";
 import { getConfig } from "./registry.ts";
 import { LAYOUT_DROPOUT, TextToVideo } from "./text-to-video.ts";
 import { loadMatchingWeights, readWeights, saveWeights } from "./weights.ts";
@@ -55,10 +55,10 @@ describe("first-frame layout input", () => {
     assert.equal(v.length, 2 * LAYOUT_CHANNELS * 3 * 16);
     const at = (b: number, k: number, f: number, cell: number) =>
       v[((b * LAYOUT_CHANNELS + k) * 3 + f) * 16 + cell];
-    assert.equal(at(0, 0, 0, 6), 0.5);
-    assert.equal(at(0, 1, 0, 6), 0.5);
-    assert.equal(at(0, 2, 0, 6), -0.5);
-    assert.equal(at(0, 3, 0, 6), 0.25);
+    assert.equal(at(0, 0, 0, 6), 0.5 * LAYOUT_SCALE);
+    assert.equal(at(0, 1, 0, 6), 0.5 * LAYOUT_SCALE);
+    assert.equal(at(0, 2, 0, 6), -0.5 * LAYOUT_SCALE);
+    assert.equal(at(0, 3, 0, 6), 0.25 * LAYOUT_SCALE);
     let nonzero = 0;
     for (const x of v) if (x !== 0) nonzero++;
     assert.equal(nonzero, 4, "only clip 0's frame 0, one cell per channel");
