@@ -143,7 +143,7 @@ describe("first-frame layout input", () => {
     let kept = 0;
     let droppedCaptions = 0;
     for (let b = 0; b < n; b++) {
-      const has = values[b * per + 2 * 4 + 1] === 1; // occupancy of cell (2, 1), frame 0
+      const has = values[b * per + 2 * 4 + 1] === LAYOUT_SCALE; // occupancy of cell (2, 1), frame 0
       const captionDropped = empty.every((x, i) => x === ids[b * L + i]);
       if (has) kept++;
       if (captionDropped) {
