@@ -151,14 +151,11 @@ export function minFrames(ae: VideoAutoencoder, end: "last" | "first"): number {
   return end === "last" ? 1 + ae.cfg.temporalDown : ae.cfg.temporalDown;
 }
 
-function caption(
-  prompt: string,
-  seed: number,
-): { caption: string; unknownWords: string[]; scene: SceneSpec | null } {
+function caption(prompt: string, seed: number): { caption: string; unknownWords: string[] } {
   // No prompt: the empty caption, on which the model was trained unconditionally.
-  if (prompt.trim() === "") return { caption: "", unknownWords: [], scene: null };
-  const { caption, unknownWords, scene } = expandPrompt(prompt, seed);
-  return { caption, unknownWords, scene };
+  if (prompt.trim() === "") return { caption: "", unknownWords: [] };
+  const { caption, unknownWords } = expandPrompt(prompt, seed);
+  return { caption, unknownWords };
 }
 
 /** Window i's noise seed: window 0 uses the seed itself. */
