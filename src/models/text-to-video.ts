@@ -268,14 +268,7 @@ export class TextToVideo extends Module {
       throw new ShapeError(`sampleLatents: model "${this.cfg.name}" takes no layout`);
     // A model with startLayout always gets one (zeros where none was planned), so that the
     // compiled velocity has one signature.
-    const none = (): Tensor =>
-      this.device.tensor(new Float32Array(b * LAYOUT_CHANNELS * t * h * w), [
-        b,
-        LAYOUT_CHANNELS,
-        t,
-        h,
-        w,
-      ]);
+    const none = (): Tensor => this.device.zeros([b, LAYOUT_CHANNELS, t, h, w]);
     // Made here (and disposed at the end) unless it is the caller's own tensor.
     const ownLayout = !this.cfg.dit.startLayout
       ? undefined
