@@ -320,7 +320,7 @@ class Decoder(torch.nn.Module):
     def __init__(self, c):
         super().__init__()
         c0, c1, c2 = c["channels"]
-        r, nb = c["temporalDown"], c["blocks"]
+        r, nb = c["temporalDown"], c.get("decoderBlocks", c["blocks"])
         self.r = r
         self.stem = CausalConv(c["latentChannels"], c2)
         self.levels = [named_list(self, f"block{i}_{{}}", (ResBlock(ch) for _ in range(nb))) for i, ch in enumerate((c2, c1, c0))]

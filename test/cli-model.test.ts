@@ -492,6 +492,35 @@ describe("zoetrope train", () => {
       `the decoder trained (${moved} of ${decoderParams} moved)`,
     );
 
+    // Grown: two blocks per decoder level; the encoder and latent scale stay the file's.
+    const grownRun = join(dir, "run-dec-grown");
+    const g = await decoderRun(grownRun, "2", "--decoder-blocks", "2");
+    assert.equal(g.code, 0, g.stderr);
+    assert.match(g.stderr + g.stdout, /grown by block0_1, block1_1, block2_1/);
+    const noFlag = await decoderRun(grownRun, "3", "--resume");
+    assertUserError(noFlag, /decoder has 2 blocks per level.*resume it with --decoder-blocks 2/);
+    const g2 = await decoderRun(grownRun, "3", "--resume", "--decoder-blocks", "2");
+    assert.equal(g2.code, 0, g2.stderr);
+    const grownFile = join(grownRun, "model", "autoencoder.safetensors");
+    const grown = await readWeights(grownFile);
+    assert.deepEqual(grown.config, { ...(before.config as object), decoderBlocks: 2 });
+    for (const name of names.filter((n) => n.startsWith("encoder.")))
+      assert.deepEqual(grown.tensors[name].data, before.tensors[name].data, `${name} is frozen`);
+    assert.ok(Object.keys(grown.tensors).some((n) => n.startsWith("decoder.block2_1.")));
+    const cut = await runCli([
+      "train",
+      "ae",
+      "--decoder-only",
+      "--ae",
+      grownFile,
+      "--decoder-blocks",
+      "1",
+      "--out",
+      join(dir, "r-cut"),
+      ...stream,
+    ]);
+    assertUserError(cut, /already has 2 blocks per level; a decoder grows, it is not cut/);
+
     const bad: [string[], RegExp][] = [
       [
         ["train", "ae", "--decoder-only", "--out", join(dir, "r1")],
@@ -518,6 +547,10 @@ describe("zoetrope train", () => {
           join(dir, "r4"),
         ],
         /starts from the decoder of --ae; --init does not apply/,
+      ],
+      [
+        ["train", "ae", "--decoder-blocks", "2", "--out", join(dir, "r5")],
+        /--decoder-blocks grows the decoder .* needs train ae --decoder-only/,
       ],
     ];
     for (const [args, message] of bad) {

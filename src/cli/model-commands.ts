@@ -182,6 +182,11 @@ export function addModelCommands(program: Command): void {
       "(train ae) train only the decoder of --ae, on its frozen encoder's latents: the latent space stays, so a text-to-video model trained on it still works",
     )
     .option(
+      "--decoder-blocks <n>",
+      "(train ae --decoder-only) residual blocks per decoder level, 1 to 8: more than the decoder of --ae has grows it, the new blocks starting as the identity (the encoder and latent space stay)",
+      intIn(1, 8),
+    )
+    .option(
       "--object-weight <x>",
       "extra loss weight on the cells that hold an object, 0 (uniform) to 100 (default: the config's)",
       numberIn(0, 100, false),

@@ -14,9 +14,18 @@ import { createDevice } from "../devices.ts";
 import { readWeights as readWeightFile } from "../io/safetensors.ts";
 import { untrackCreatedFolder } from "../media/cleanup.ts";
 import { makeFolders } from "../media/safe-output.ts";
-import { measureLatentScale, SPATIAL_DOWN, VideoAutoencoder } from "../models/autoencoder.ts";
+import {
+  decoderBlocks,
+  measureLatentScale,
+  SPATIAL_DOWN,
+  VideoAutoencoder,
+} from "../models/autoencoder.ts";
 import type { AutoencoderConfig, ModelConfig } from "../models/config.ts";
-import { startFreshBlocksAsIdentity, widenPatchEmbed } from "../models/grow.ts";
+import {
+  loadIntoGrownDecoder,
+  startFreshBlocksAsIdentity,
+  widenPatchEmbed,
+} from "../models/grow.ts";
 import { getConfig } from "../models/registry.ts";
 import { autoencoderTask, decoderTask, textToVideoTask, type WorldData } from "../models/tasks.ts";
 import { TextToVideo } from "../models/text-to-video.ts";
@@ -53,6 +62,8 @@ export interface TrainCliOptions {
   objectWeight?: number;
   /** train ae: train only the decoder of `ae`, on its frozen encoder's latents. */
   decoderOnly?: boolean;
+  /** train ae --decoder-only: residual blocks per decoder level, the file's or more (grown). */
+  decoderBlocks?: number;
 }
 
 /**
@@ -209,14 +220,27 @@ function checkResumedData(metadata: Record<string, string>, data: WorldData): vo
       );
 }
 
-/** A decoder-only run resumes only as one, and a whole-autoencoder run only as that. */
-function checkResumedKind(metadata: Record<string, string>, opts: TrainCliOptions): void {
+/**
+ * A decoder-only run resumes only as one, and a whole-autoencoder run only as that; a grown
+ * decoder resumes with the --decoder-blocks it was grown to (its checkpoint has those blocks).
+ */
+function checkResumedKind(
+  metadata: Record<string, string>,
+  opts: TrainCliOptions,
+  ae: AutoencoderConfig,
+): void {
   const wasDecoderOnly = metadata.decoderOnly === "true";
   if (wasDecoderOnly !== Boolean(opts.decoderOnly))
     throw new Error(
       wasDecoderOnly
         ? `--out ${opts.out} trains only a decoder: resume it with --decoder-only and its --ae`
         : `--out ${opts.out} trains the whole autoencoder: resume it without --decoder-only`,
+    );
+  if (!wasDecoderOnly || metadata.config === undefined) return;
+  const was = decoderBlocks(JSON.parse(metadata.config) as AutoencoderConfig);
+  if (was !== decoderBlocks(ae))
+    throw new Error(
+      `--resume: the run's decoder has ${was} blocks per level, this one would have ${decoderBlocks(ae)}; resume it with --decoder-blocks ${was}`,
     );
 }
 
@@ -245,6 +269,10 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
     throw new Error(
       "train ae: --ae is for train dit, or with --decoder-only to train that autoencoder's decoder",
     );
+  if (opts.decoderBlocks !== undefined && !(what === "ae" && opts.decoderOnly))
+    throw new Error(
+      "--decoder-blocks grows the decoder of a trained autoencoder: it needs train ae --decoder-only --ae <file>",
+    );
   if (opts.decoderOnly && (opts.init || opts.transfer))
     throw new Error(
       `train ae --decoder-only starts from the decoder of --ae; --${opts.init ? "init" : "transfer"} does not apply`,
@@ -261,6 +289,13 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
     if (saved.kind !== "autoencoder")
       throw new Error(`--ae ${opts.ae}: holds ${saved.kind} weights, not an autoencoder's`);
     cfg.ae = saved.config as AutoencoderConfig;
+    if (opts.decoderBlocks !== undefined) {
+      if (opts.decoderBlocks < decoderBlocks(cfg.ae))
+        throw new Error(
+          `--decoder-blocks ${opts.decoderBlocks}: the decoder of --ae ${opts.ae} already has ${decoderBlocks(cfg.ae)} blocks per level; a decoder grows, it is not cut`,
+        );
+      cfg.ae.decoderBlocks = opts.decoderBlocks;
+    }
   }
   // A training setting, not part of the network: the loss weight on object cells.
   if (opts.objectWeight !== undefined) {
@@ -271,7 +306,7 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
   checkBuckets(cfg, buckets, what === "dit");
   if (hasRun && opts.resume) {
     const metadata = await latestMetadata(opts.out);
-    if (what === "ae") checkResumedKind(metadata, opts);
+    if (what === "ae") checkResumedKind(metadata, opts, cfg.ae);
     checkResumedData(metadata, worldData(opts, buckets));
   }
   // The run folder is made one level at a time (a recursive mkdir spins forever on paths such
@@ -302,7 +337,13 @@ async function runTraining(
     // The trained autoencoder, checked against the file's own config (--object-weight may have
     // changed cfg.ae's for a decoder-only run, whose resumed checkpoint then loads over it).
     const saved = await readWeights(opts.ae);
-    await loadWeights(opts.ae, ae, "autoencoder", saved.config, saved);
+    const file = saved.config as AutoencoderConfig;
+    if (decoderBlocks(cfg.ae) > decoderBlocks(file)) {
+      const grown = await loadIntoGrownDecoder(opts.ae, ae);
+      say(
+        `--decoder-blocks ${decoderBlocks(cfg.ae)}: the decoder of ${opts.ae} grown by ${grown.join(", ")}, which start as the identity`,
+      );
+    } else await loadWeights(opts.ae, ae, "autoencoder", saved.config, saved);
   }
   if (opts.ae && !opts.decoderOnly) {
     if (cfg.ae.latentChannels !== cfg.dit.latentChannels)

@@ -38,6 +38,12 @@ describe("video autoencoder", () => {
     assert.deepEqual(latentSize(world, 17, 64, 64), [9, 8, 8]);
     assert.deepEqual(latentSize(getConfig("world-s-t4").ae, 17, 64, 64), [5, 8, 8]);
     big.dispose();
+    // A grown decoder: two blocks per level in the decoder, the encoder's one.
+    const grown = new VideoAutoencoder(device, new Rng(1), { ...cfg, decoderBlocks: 2 });
+    assert.equal(grown.parameterCount(), autoencoderParams({ ...cfg, decoderBlocks: 2 }));
+    assert.ok(grown.decoder.blocks.every((level) => level.length === 2));
+    assert.ok(grown.encoder.blocks.every((level) => level.length === cfg.blocks));
+    grown.dispose();
     const x = device.randn([1, 3, 5, 16, 16], new Rng(2), 0.5);
     const z = noGrad(() => ae.encode(x));
     assert.deepEqual(z.shape, [1, cfg.latentChannels, 3, 2, 2]);

@@ -43,6 +43,11 @@ import {
   toDepth,
 } from "./layers.ts";
 
+/** Residual blocks at each of the decoder's resolutions. */
+export function decoderBlocks(cfg: AutoencoderConfig): number {
+  return cfg.decoderBlocks ?? cfg.blocks;
+}
+
 /** Spatial downsampling factor of every autoencoder here. */
 export const SPATIAL_DOWN = 8;
 
@@ -132,7 +137,7 @@ export class Decoder extends Module {
     this.stem = this.child("stem", new CausalConv3d(device, rng, cfg.latentChannels, c2));
     [c2, c1, c0].forEach((c, i) => {
       this.blocks.push(
-        Array.from({ length: cfg.blocks }, (_, j) =>
+        Array.from({ length: decoderBlocks(cfg) }, (_, j) =>
           this.child(`block${i}_${j}`, new ResBlock(device, rng, c)),
         ),
       );

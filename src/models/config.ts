@@ -9,6 +9,12 @@ export interface AutoencoderConfig {
   channels: [number, number, number];
   /** Residual blocks at each of the three resolutions. */
   blocks: number;
+  /**
+   * Residual blocks at each of the decoder's three resolutions (absent: `blocks`). A decoder can
+   * grow after training (`train ae --decoder-only --decoder-blocks n`): the encoder, and with it
+   * the latent space a text-to-video model was trained on, stays as it is.
+   */
+  decoderBlocks?: number;
   latentChannels: number;
   /** Input frames per latent frame after the first (the first frame is encoded alone). */
   temporalDown: number;

@@ -66,4 +66,8 @@ it("the FLOP formulas count what the forward passes run", async () => {
   const clip = device.randn([1, 3, 5, 16, 16], rng);
   const a = noGrad(() => recordGraph(() => ae.decode(ae.encode(clip))));
   assert.equal(graphFlops(a.graph), autoencoderForwardFlops(cfg.ae, 5, 16, 16));
+  const grownCfg = { ...cfg.ae, decoderBlocks: 3 };
+  const grown = new VideoAutoencoder(device, rng, grownCfg);
+  const g = noGrad(() => recordGraph(() => grown.decode(grown.encode(clip))));
+  assert.equal(graphFlops(g.graph), autoencoderForwardFlops(grownCfg, 5, 16, 16));
 });

@@ -12,8 +12,9 @@ import { it } from "node:test";
 import { createDevice } from "../devices.ts";
 import { assertClose, scaledError } from "../testing/op-check.ts";
 import { Rng } from "../util/rng.ts";
+import { VideoAutoencoder } from "./autoencoder.ts";
 import type { ModelConfig } from "./config.ts";
-import { freshBlocks, startFreshBlocksAsIdentity } from "./grow.ts";
+import { freshBlocks, loadIntoGrownDecoder, startFreshBlocksAsIdentity } from "./grow.ts";
 import { getConfig } from "./registry.ts";
 import { TextToVideo } from "./text-to-video.ts";
 import { loadMatchingWeights, saveWeights } from "./weights.ts";
@@ -60,4 +61,47 @@ it("a deeper model grown by --transfer starts as exactly the trained one", async
   assert.ok(s["dit.block2.cross.proj.weight"].every((v) => v === 0));
   // A model that took every parameter has no fresh block and is left alone.
   assert.deepEqual(await startFreshBlocksAsIdentity(source, []), []);
+});
+
+it("a decoder grown by --decoder-blocks decodes as the trained one and keeps its encoder", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "zoetrope-grow-decoder-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const device = await createDevice({ kind: "cpu" });
+  const cfg = getConfig("tiny").ae;
+  const source = new VideoAutoencoder(device, new Rng(1), cfg);
+  const rng = new Rng(6);
+  const state = await source.stateDict();
+  for (const v of Object.values(state))
+    for (let i = 0; i < v.length; i++) v[i] = rng.normal() * 0.2;
+  source.loadStateDict(state);
+  const file = join(dir, "autoencoder.safetensors");
+  await saveWeights(file, source, "autoencoder", cfg);
+
+  const grown = new VideoAutoencoder(device, new Rng(2), { ...cfg, decoderBlocks: 3 });
+  const added = await loadIntoGrownDecoder(file, grown);
+  assert.deepEqual(added.sort(), [
+    "block0_1",
+    "block0_2",
+    "block1_1",
+    "block1_2",
+    "block2_1",
+    "block2_2",
+  ]);
+  const clip = device.randn([1, 3, 5, 16, 16], new Rng(3), 0.5);
+  const run = async (ae: VideoAutoencoder) => {
+    const z = await ae.encodeFrames(clip);
+    const x = await ae.decodeLatent(z);
+    return { z: await z.toArray(), x: await x.toArray() };
+  };
+  const a = await run(source);
+  const b = await run(grown);
+  assert.deepEqual(b.z, a.z, "the encoder is the file's");
+  assertClose(b.x, a.x, 1e-5, "the grown decoder starts as the file's");
+  // A decoder that is not the file's (other channels) is refused, naming what did not load.
+  const other = new VideoAutoencoder(device, new Rng(2), {
+    ...cfg,
+    channels: [8, 16, 24],
+    decoderBlocks: 2,
+  });
+  await assert.rejects(loadIntoGrownDecoder(file, other), /does not load into a decoder grown/);
 });

@@ -1,14 +1,20 @@
 /**
- * Growing a trained transformer deeper. When `train dit --transfer` starts a model with more
- * blocks than the file holds, the new blocks come fresh. Their adaLN-Zero modulation is zero, so
- * the self-attention and MLP branches are gated off, but the cross-attention branch is added
- * ungated: a fresh block would still change the output by a random projection of the caption.
- * Zeroing that projection makes every wholly new block the identity, so the grown model starts
- * as exactly the trained one (the same velocities) and the new blocks learn from there.
+ * Growing trained networks so that the grown one starts as exactly the trained one.
+ *
+ * A transformer deeper: when `train dit --transfer` starts a model with more blocks than the file
+ * holds, the new blocks come fresh. Their adaLN-Zero modulation is zero, so the self-attention
+ * and MLP branches are gated off, but the cross-attention branch is added ungated: a fresh block
+ * would still change the output by a random projection of the caption. Zeroing that projection
+ * makes every wholly new block the identity (the same velocities), and the new blocks learn from
+ * there. Wider inputs: new patch-projection columns start at zero. A decoder deeper: new residual
+ * blocks, whose last convolution starts at zero.
  */
 
 import type { NamedArray } from "../io/safetensors.ts";
 import type { Module } from "../nn/module.ts";
+import { decoderBlocks, type VideoAutoencoder } from "./autoencoder.ts";
+import type { AutoencoderConfig } from "./config.ts";
+import { loadMatchingWeights, readWeights } from "./weights.ts";
 
 const BLOCK = /^dit\.block(\d+)\./;
 
@@ -71,4 +77,26 @@ export async function widenPatchEmbed(
   for (let o = 0; o < out; o++) now.set(old.data.subarray(o * inOld, (o + 1) * inOld), o * inNow);
   module.loadStateDict(state);
   return true;
+}
+
+/**
+ * Loads a trained autoencoder `file` into `ae`, whose decoder has more residual blocks per level
+ * than the file's (`train ae --decoder-only --decoder-blocks`): every parameter of the file must
+ * land, so the encoder and the latent space are the file's, and only the decoder's new blocks
+ * keep their initialisation. A ResBlock's last convolution starts at zero, so each new block is
+ * the identity and the grown decoder starts as exactly the file's. Returns the new blocks.
+ */
+export async function loadIntoGrownDecoder(file: string, ae: VideoAutoencoder): Promise<string[]> {
+  const from = decoderBlocks((await readWeights(file)).config as AutoencoderConfig);
+  const isNew = (p: string) => {
+    const m = /^decoder\.block\d+_(\d+)\./.exec(p);
+    return m !== null && Number(m[1]) >= from;
+  };
+  const got = await loadMatchingWeights(file, ae, "autoencoder");
+  const wrong = [...got.unused, ...got.kept.filter((p) => !isNew(p))];
+  if (wrong.length > 0)
+    throw new Error(
+      `${file}: does not load into a decoder grown from it (${wrong.slice(0, 3).join(", ")}${wrong.length > 3 ? ", …" : ""} ${got.unused.length ? "left over or " : ""}missing)`,
+    );
+  return [...new Set(got.kept.map((p) => p.split(".")[1]))];
 }

@@ -8,6 +8,7 @@
  * (tested against instantiated models).
  */
 import { Tokenizer } from "../text/tokenizer.ts";
+import { decoderBlocks } from "./autoencoder.ts";
 import type { ModelConfig } from "./config.ts";
 import { ditInputChannels, FRAME_POSITION_FEATURES } from "./dit.ts";
 import { TIME_FREQUENCIES } from "./dit-layers.ts";
@@ -145,10 +146,12 @@ export function autoencoderParams(cfg: ModelConfig["ae"]): number {
   const [c0, c1, c2] = cfg.channels;
   const r = cfg.temporalDown;
   const res = (c: number) => 2 * c + 2 * conv(c, c);
-  const blocks = cfg.blocks * (res(c0) + res(c1) + res(c2));
-  const enc = conv(12 * r, c0) + blocks + conv(4 * c0, c1, 1) + conv(4 * c1, c2, 1) + c2;
+  const levels = res(c0) + res(c1) + res(c2);
+  const enc =
+    conv(12 * r, c0) + cfg.blocks * levels + conv(4 * c0, c1, 1) + conv(4 * c1, c2, 1) + c2;
   const encHead = conv(c2, cfg.latentChannels);
-  const dec = conv(cfg.latentChannels, c2) + blocks + conv(c2, c1) + conv(c1, c0) + c0;
+  const dec =
+    conv(cfg.latentChannels, c2) + decoderBlocks(cfg) * levels + conv(c2, c1) + conv(c1, c0) + c0;
   const decHead = conv(c0, 12 * r);
   return enc + encHead + dec + decHead;
 }
@@ -232,6 +235,7 @@ export function autoencoderForwardFlops(
     2 * cin * cout * k * positions;
   const [c0, c1, c2] = cfg.channels;
   const b = cfg.blocks;
+  const db = decoderBlocks(cfg);
   const enc =
     conv(12 * r, c0, pos(2)) +
     b * 2 * conv(c0, c0, pos(2)) +
@@ -242,12 +246,12 @@ export function autoencoderForwardFlops(
     conv(c2, cfg.latentChannels, pos(8));
   const dec =
     conv(cfg.latentChannels, c2, pos(8)) +
-    b * 2 * conv(c2, c2, pos(8)) +
+    db * 2 * conv(c2, c2, pos(8)) +
     // The upsampling convolutions run as four 2×2 phase kernels (12 taps) on the small grid.
     conv(c2, c1, pos(4), 12) +
-    b * 2 * conv(c1, c1, pos(4)) +
+    db * 2 * conv(c1, c1, pos(4)) +
     conv(c1, c0, pos(2), 12) +
-    b * 2 * conv(c0, c0, pos(2)) +
+    db * 2 * conv(c0, c0, pos(2)) +
     conv(c0, 12 * r, pos(2));
   return enc + dec;
 }
