@@ -5,6 +5,7 @@
  * these with probability ~ clips seen / 2³².
  *
  *   npx tsx bench/ae-psnr.ts <autoencoder.safetensors | run-dir> [--clips 64] [--fps 8]
+ *     [--encoder <autoencoder.safetensors>]   (a decoder-only run from before session 15)
  *     [--frames 17] [--sheet recon.png]
  *
  * A run folder means its newest checkpoint's EMA weights. Prints PSNR per clip kind (17-frame
@@ -26,12 +27,15 @@ const opt = (name: string, fallback: number) => {
 const source = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
 const sheetIndex = args.indexOf("--sheet");
 const SHEET = sheetIndex < 0 ? null : args[sheetIndex + 1];
+// A decoder-only run's encoder, when its checkpoints do not name it (before session 15).
+const encoderIndex = args.indexOf("--encoder");
+const ENCODER = encoderIndex < 0 ? undefined : args[encoderIndex + 1];
 if (!source) throw new Error("usage: bench/ae-psnr.ts <autoencoder.safetensors | run-dir>");
 const CLIPS = opt("--clips", 64);
 const FPS = opt("--fps", 8);
 const FIRST_SEED = 1_000_000_000;
 
-const { ae, cfg, file, step } = await loadBenchAutoencoder(source);
+const { ae, cfg, file, step } = await loadBenchAutoencoder(source, undefined, ENCODER);
 const device = ae.device;
 
 // 17 frames (2.1 s at 8 fps) whatever the autoencoder's time step, so that candidates compare.

@@ -11,8 +11,11 @@
  *
  *   npx tsx bench/model-eval.ts --model <dir> [--prompts 100] [--seed-base 0] [--out <dir>]
  *     [--steps 30] [--guidance 2] [--method euler|heun] [--size 64]
- *     [--autoencoder <autoencoder.safetensors | ae run folder>]
+ *     [--autoencoder <autoencoder.safetensors | ae run folder>] [--encoder <autoencoder.safetensors>]
  *   npx tsx bench/model-eval.ts --autoencoder <file | run> [...]   (world and autoencoded only)
+ *
+ * A decoder-only run's folder holds the decoder alone: its encoder comes from the autoencoder it
+ * trained on, which newer checkpoints name; for older ones give it with --encoder.
  *   npx tsx bench/model-eval.ts --list [--prompts 100]   (prints the prompts only)
  *
  * The prompts are fresh: training sees only the caption grammar's long captions of random
@@ -79,6 +82,7 @@ const { values } = parseArgs({
   options: {
     model: { type: "string" },
     autoencoder: { type: "string" },
+    encoder: { type: "string" },
     prompts: { type: "string", default: "100" },
     "seed-base": { type: "string", default: "0" },
     out: { type: "string" },
@@ -113,7 +117,7 @@ const prompts = benchPrompts(n);
 const model = modelDir ? await loadModel(modelDir) : null;
 // The autoencoder the world's renders go through: --autoencoder's, else the model's.
 const coder = values.autoencoder
-  ? (await loadBenchAutoencoder(values.autoencoder, model?.ae.device)).ae
+  ? (await loadBenchAutoencoder(values.autoencoder, model?.ae.device, values.encoder)).ae
   : (model as LoadedModel).ae;
 const cpu = cpuModel();
 console.log(`CPU: ${cpu.model} [${cpu.flags}]`);

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as ort from "onnxruntime-node";
 import { type CliResult, runCli, runCliUntil } from "../src/cli/run-cli.ts";
 import { createDevice } from "../src/devices.ts";
-import { writeWeights } from "../src/io/safetensors.ts";
+import { readWeights as readWeightFile, writeWeights } from "../src/io/safetensors.ts";
 import { readMp4Metadata } from "../src/media/mp4-metadata.ts";
 import { readVideo } from "../src/media/read-video.ts";
 import type { ModelConfig } from "../src/models/config.ts";
@@ -501,6 +501,10 @@ describe("zoetrope train", () => {
     assertUserError(noFlag, /decoder has 2 blocks per level.*resume it with --decoder-blocks 2/);
     const g2 = await decoderRun(grownRun, "3", "--resume", "--decoder-blocks", "2");
     assert.equal(g2.code, 0, g2.stderr);
+    // Its checkpoints hold the decoder alone and name the encoder they go with (for the benches).
+    const checkpoint = await readWeightFile(join(grownRun, "step-000003", "ema.safetensors"));
+    assert.equal(checkpoint.metadata.decoderOf, resolve(aeFile));
+    assert.ok(Object.keys(checkpoint.tensors).every((n) => !n.startsWith("encoder.")));
     const grownFile = join(grownRun, "model", "autoencoder.safetensors");
     const grown = await readWeights(grownFile);
     assert.deepEqual(grown.config, { ...(before.config as object), decoderBlocks: 2 });

@@ -377,7 +377,14 @@ async function runTraining(
   const task = t2v
     ? textToVideoTask(t2v, ae, data, { ...dataMeta, config: JSON.stringify(cfg) })
     : opts.decoderOnly
-      ? decoderTask(ae, data, { ...dataMeta, config: JSON.stringify(cfg.ae), decoderOnly: "true" })
+      ? decoderTask(ae, data, {
+          ...dataMeta,
+          config: JSON.stringify(cfg.ae),
+          decoderOnly: "true",
+          // Where the frozen encoder is, for the benches that read a checkpoint (its EMA holds
+          // the decoder alone).
+          decoderOf: resolve(opts.ae ?? ""),
+        })
       : autoencoderTask(ae, data, { ...dataMeta, config: JSON.stringify(cfg.ae) });
 
   // Ctrl-C or SIGTERM stops the loop, which checkpoints and returns, and so does the end of
