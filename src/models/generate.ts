@@ -11,6 +11,7 @@ import { fill } from "../tensor/ops/elementwise.ts";
 import { concat } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { expandPrompt } from "../world/expand.ts";
+import type { SceneSpec } from "../world/scene.ts";
 import { type StartLayout, startLayout } from "../world/start-layout.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
 import type { KnownFrames } from "./dit.ts";
@@ -139,6 +140,19 @@ export type ClipSampling = Omit<Parameters<TextToVideo["sampleLatents"]>[2], "kn
   layout?: StartLayout | null;
 };
 
+/**
+ * The first frame of an expanded prompt's scene as a model's layout input at width × height
+ * pixels, or null for a model that takes none (trained before session 14).
+ */
+export function plannedLayout(
+  t2v: TextToVideo,
+  scene: SceneSpec | null | undefined,
+  width: number,
+  height: number,
+): StartLayout | null {
+  return scene && t2v.cfg.dit.startLayout ? startLayout(scene, width, height, SPATIAL_DOWN) : null;
+}
+
 /** A planned layout as the [1, 4, t, h, w] input of a model that takes one (else undefined). */
 function layoutTensor(
   t2v: TextToVideo,
@@ -212,7 +226,7 @@ export async function generate(
     onStep: withPreviews(ae, o.onStep),
     imageFirst: o.imageFirst,
     // The expansion's scene as planned for the first frame at this size.
-    layout: t2v.cfg.dit.startLayout ? startLayout(scene, o.width, o.height, SPATIAL_DOWN) : null,
+    layout: plannedLayout(t2v, scene, o.width, o.height),
   });
   const pixels = await ae.decodeLatent(latent); // [1, 3, frames, H, W]
   latent.dispose();

@@ -34,13 +34,13 @@ import type { Video } from "../media/video.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { expandPrompt } from "../world/expand.ts";
 import type { SceneSpec } from "../world/scene.ts";
-import { startLayout } from "../world/start-layout.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
 import {
   checkRequest,
   type Generated,
   type GenerateOptions,
   generate,
+  plannedLayout,
   sampleClipLatent,
 } from "./generate.ts";
 import { type StepCallback, withPreviews } from "./latent-preview.ts";
@@ -241,10 +241,7 @@ class Windows {
       : await sampleClipLatent(t2v, this.caption, [c, win.t, h, w], {
           ...settings,
           imageFirst: this.o.imageFirst,
-          layout:
-            this.scene && t2v.cfg.dit.startLayout
-              ? startLayout(this.scene, like.width, like.height, SPATIAL_DOWN)
-              : null,
+          layout: plannedLayout(t2v, this.scene, like.width, like.height),
         });
     known?.mask.dispose();
     known?.clean.dispose();
