@@ -23,7 +23,10 @@ describe("modelDifferences", () => {
       "dit.layers",
       "flow.baseTokens",
     ]);
-    assert.deepEqual(modelDifferences(a, getConfig("world-s-t4")), ["ae.temporalDown"]);
+    assert.deepEqual(modelDifferences(a, getConfig("world-s-t4")), [
+      "ae.decoderBlocks",
+      "ae.temporalDown",
+    ]);
     assert.deepEqual(modelDifferences(getConfig("world-s-t4"), getConfig("world-s-c32")), [
       "ae.latentChannels",
       "dit.latentChannels",
