@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { it } from "node:test";
 import { createDevice } from "../devices.ts";
 import { assertClose, scaledError } from "../testing/op-check.ts";
+import { randomizeParameters } from "../testing/tiny-model.ts";
 import { Rng } from "../util/rng.ts";
 import { VideoAutoencoder } from "./autoencoder.ts";
 import type { ModelConfig } from "./config.ts";
@@ -30,10 +31,7 @@ it("a deeper model grown by --transfer starts as exactly the trained one", async
   const cfg3: ModelConfig = { ...cfg2, name: "tiny-3", dit: { ...cfg2.dit, layers: 3 } };
   const source = new TextToVideo(device, new Rng(1), cfg2);
   const rng = new Rng(5);
-  const state = await source.stateDict();
-  for (const v of Object.values(state))
-    for (let i = 0; i < v.length; i++) v[i] = rng.normal() * 0.2;
-  source.loadStateDict(state);
+  await randomizeParameters(source, rng, 0.2);
   const file = join(dir, "source.safetensors");
   await saveWeights(file, source, "text-to-video", cfg2);
   const sample = async (m: TextToVideo) => {
@@ -70,10 +68,7 @@ it("a decoder grown by --decoder-blocks decodes as the trained one and keeps its
   const cfg = getConfig("tiny").ae;
   const source = new VideoAutoencoder(device, new Rng(1), cfg);
   const rng = new Rng(6);
-  const state = await source.stateDict();
-  for (const v of Object.values(state))
-    for (let i = 0; i < v.length; i++) v[i] = rng.normal() * 0.2;
-  source.loadStateDict(state);
+  await randomizeParameters(source, rng, 0.2);
   const file = join(dir, "autoencoder.safetensors");
   await saveWeights(file, source, "autoencoder", cfg);
 

@@ -12,6 +12,7 @@ import { createDevice } from "../devices.ts";
 import { noGrad, tidy } from "../tensor/engine.ts";
 import { concat } from "../tensor/ops/shape.ts";
 import { assertClose, scaledError } from "../testing/op-check.ts";
+import { randomizeParameters } from "../testing/tiny-model.ts";
 import { choosePrecision } from "../train/mixed-precision.ts";
 import { Trainer } from "../train/trainer.ts";
 import { Rng } from "../util/rng.ts";
@@ -103,10 +104,7 @@ describe("first-frame layout input", () => {
     t.after(() => rm(dir, { recursive: true, force: true }));
     const source = new TextToVideo(device, new Rng(1), tiny);
     const rng = new Rng(6);
-    const state = await source.stateDict();
-    for (const v of Object.values(state))
-      for (let i = 0; i < v.length; i++) v[i] = rng.normal() * 0.2;
-    source.loadStateDict(state);
+    await randomizeParameters(source, rng, 0.2);
     const file = join(dir, "source.safetensors");
     await saveWeights(file, source, "text-to-video", tiny);
     const sample = async (m: TextToVideo) => {
@@ -165,10 +163,7 @@ describe("first-frame layout input", () => {
   it("image-first sampling passes the layout to the image and the clip", async () => {
     const model = new TextToVideo(device, new Rng(1), laid);
     const draw = new Rng(12);
-    const state = await model.stateDict();
-    for (const v of Object.values(state))
-      for (let i = 0; i < v.length; i++) v[i] = 0.2 * draw.normal();
-    model.loadStateDict(state);
+    await randomizeParameters(model, draw, 0.2);
     const run = async (layout: StartLayout | null) => {
       const z = await sampleClipLatent(model, CAPTION, SHAPE, {
         seed: 4,

@@ -11,6 +11,7 @@ import type { ModelConfig } from "../models/config.ts";
 import { getConfig } from "../models/registry.ts";
 import { TextToVideo } from "../models/text-to-video.ts";
 import { saveWeights } from "../models/weights.ts";
+import type { Module } from "../nn/module.ts";
 import { Rng } from "../util/rng.ts";
 
 /** Writes a tiny model (or one of config `cfg`) into `dir` (created) and returns `dir`. */
@@ -25,4 +26,15 @@ export async function writeTinyModel(
   const t2v = new TextToVideo(device, new Rng(2), cfg);
   await saveWeights(join(dir, T2V_FILE), t2v, "text-to-video", cfg);
   return dir;
+}
+
+/**
+ * Sets every parameter of `module` to N(0, std²) from `rng` (parameters in state-dict order), so
+ * that no block is the identity or zero by accident, as a freshly initialised one may be.
+ */
+export async function randomizeParameters(module: Module, rng: Rng, std: number): Promise<void> {
+  const state = await module.stateDict();
+  for (const v of Object.values(state))
+    for (let i = 0; i < v.length; i++) v[i] = rng.normal() * std;
+  module.loadStateDict(state);
 }
