@@ -13,10 +13,10 @@
  *     [--steps 30] [--guidance 2] [--method euler|heun] [--size 64]
  *     [--autoencoder <autoencoder.safetensors | ae run folder>] [--encoder <autoencoder.safetensors>]
  *   npx tsx bench/model-eval.ts --autoencoder <file | run> [...]   (world and autoencoded only)
+ *   npx tsx bench/model-eval.ts --list [--prompts 100]   (prints the prompts only)
  *
  * A decoder-only run's folder holds the decoder alone: its encoder comes from the autoencoder it
  * trained on, which newer checkpoints name; for older ones give it with --encoder.
- *   npx tsx bench/model-eval.ts --list [--prompts 100]   (prints the prompts only)
  *
  * The prompts are fresh: training sees only the caption grammar's long captions of random
  * scenes (src/data/world-stream.ts), never these short prompts. Prompt i is the same in every

@@ -12,9 +12,8 @@
 
 import type { NamedArray } from "../io/safetensors.ts";
 import type { Module } from "../nn/module.ts";
-import { decoderBlocks, type VideoAutoencoder } from "./autoencoder.ts";
-import type { AutoencoderConfig } from "./config.ts";
-import { loadMatchingWeights, readWeights } from "./weights.ts";
+import type { VideoAutoencoder } from "./autoencoder.ts";
+import { loadMatchingWeights } from "./weights.ts";
 
 const BLOCK = /^dit\.block(\d+)\./;
 
@@ -87,12 +86,11 @@ export async function widenPatchEmbed(
  * the identity and the grown decoder starts as exactly the file's. Returns the new blocks.
  */
 export async function loadIntoGrownDecoder(file: string, ae: VideoAutoencoder): Promise<string[]> {
-  const from = decoderBlocks((await readWeights(file)).config as AutoencoderConfig);
-  const isNew = (p: string) => {
-    const m = /^decoder\.block\d+_(\d+)\./.exec(p);
-    return m !== null && Number(m[1]) >= from;
-  };
+  const blockIndex = (p: string) => Number(/^decoder\.block\d+_(\d+)\./.exec(p)?.[1] ?? -1);
   const got = await loadMatchingWeights(file, ae, "autoencoder");
+  // The file's decoder blocks per level: one past the highest block index it gave.
+  const from = 1 + Math.max(-1, ...got.loaded.map(blockIndex));
+  const isNew = (p: string) => blockIndex(p) >= from;
   const wrong = [...got.unused, ...got.kept.filter((p) => !isNew(p))];
   if (wrong.length > 0)
     throw new Error(
