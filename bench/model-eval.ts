@@ -88,6 +88,7 @@ const { values } = parseArgs({
     out: { type: "string" },
     steps: { type: "string", default: "30" },
     guidance: { type: "string", default: String(DEFAULT_GUIDANCE) },
+    "layout-guidance": { type: "string", default: "1" },
     size: { type: "string", default: "64" },
     method: { type: "string", default: "euler" },
     "image-first": { type: "boolean", default: false },
@@ -104,11 +105,14 @@ const n = Number(values.prompts);
 const seedBase = Number(values["seed-base"]);
 const steps = Number(values.steps);
 const guidance = Number(values.guidance);
+const layoutGuidance = Number(values["layout-guidance"]);
 const size = Number(values.size);
 const modelDir = values.model ? resolve(values.model) : null;
 for (const [name, v] of Object.entries({ prompts: n, "seed-base": seedBase, steps, size }))
   if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a whole number, got ${v}`);
 if (!(guidance >= 0)) throw new Error(`--guidance must be a number ≥ 0, got ${guidance}`);
+if (!(layoutGuidance >= 0))
+  throw new Error(`--layout-guidance must be a number ≥ 0, got ${layoutGuidance}`);
 const method = values.method;
 if (method !== "euler" && method !== "heun")
   throw new Error(`--method must be euler or heun, got ${method}`);
@@ -126,7 +130,7 @@ if (values.autoencoder) console.log(`autoencoder: ${values.autoencoder}`);
 console.log(
   `${n} fresh prompts (fixed templates; training sees only the caption grammar's captions of random scenes), ` +
     `seeds ${seedBase}–${seedBase + n - 1}; ${size}×${size}, ${FRAMES} frames at ${FPS} fps; ` +
-    `${steps} ${method} steps, guidance ${guidance}${values["image-first"] ? ", first frame sampled as an image first" : ""}; both through writeMp4 → readVideo`,
+    `${steps} ${method} steps, guidance ${guidance}${layoutGuidance !== 1 ? `, layout guidance ${layoutGuidance}` : ""}${values["image-first"] ? ", first frame sampled as an image first" : ""}; both through writeMp4 → readVideo`,
 );
 
 /** A clip through the model's autoencoder: pixels → latent → pixels, 8-bit again. */
@@ -170,6 +174,7 @@ try {
           fps: FPS,
           steps,
           guidance,
+          layoutGuidance,
           method,
           imageFirst: values["image-first"],
           seed,
@@ -340,6 +345,7 @@ if (values.out) {
     steps,
     method,
     guidance,
+    layoutGuidance,
     seedBase,
     prompts: n,
   };

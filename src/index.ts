@@ -56,6 +56,8 @@ export interface LibraryGenerateOptions {
   method?: "euler" | "heun";
   /** Settle the first frame as an image, then draw the motion from it (see GenerateOptions). */
   imageFirst?: boolean;
+  /** Layout guidance (see GenerateOptions); 1, plain guidance, by default. */
+  layoutGuidance?: number;
   /**
    * Called after each denoising step. `preview()` gives a small picture of the model's current
    * prediction (the middle latent frame, one pixel per 8×8 block, through a linear latent-to-RGB
@@ -141,6 +143,7 @@ export async function generate(
     seed: options.seed ?? 0,
     method: options.method,
     imageFirst: options.imageFirst,
+    layoutGuidance: options.layoutGuidance,
     onStep: options.onStep,
   });
 }

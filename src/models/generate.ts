@@ -37,6 +37,12 @@ export interface GenerateOptions {
    * image's 16 tokens before any motion is drawn. Off by default.
    */
   imageFirst?: boolean;
+  /**
+   * How strongly the planned first-frame layout steers the sample, inside the caption's guidance
+   * (`TextToVideo.sampleLatents`): 1 (the default) is plain guidance; above 1 the layout is
+   * weighed more, at the cost of a third batch per step.
+   */
+  layoutGuidance?: number;
   /** Called after each denoising step; `preview()` pictures the current prediction. */
   onStep?: StepCallback;
 }
@@ -225,6 +231,7 @@ export async function generate(
     method: o.method,
     onStep: withPreviews(ae, o.onStep),
     imageFirst: o.imageFirst,
+    layoutGuidance: o.layoutGuidance,
     // The expansion's scene as planned for the first frame at this size.
     layout: plannedLayout(t2v, scene, o.width, o.height),
   });

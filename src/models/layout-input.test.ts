@@ -249,4 +249,56 @@ describe("first-frame layout input", () => {
     trainer.dispose();
     model.dispose();
   });
+
+  it("layout guidance weighs the layout inside the caption's guidance", async () => {
+    const model = new TextToVideo(device, new Rng(1), laid);
+    await randomizeParameters(model, new Rng(21), 0.2);
+    const plan = oneObject(1, 2, 1, [1, -1, 0.5]);
+    const layoutOf = () =>
+      device.tensor(layoutChannels([plan], 3, 4, 4), [1, LAYOUT_CHANNELS, ...SHAPE.slice(1)]);
+    // One Euler step from t = 1 to 0 gives noise − v, so samples combine as velocities do.
+    const oneStep = async (
+      caption: string,
+      o: { guidance?: number; layoutGuidance?: number; layout?: boolean },
+    ) => {
+      const layout = o.layout ? layoutOf() : undefined;
+      const z = await model.sampleLatents([caption], SHAPE, {
+        seed: 8,
+        steps: 1,
+        guidance: o.guidance,
+        layoutGuidance: o.layoutGuidance,
+        layout,
+      });
+      layout?.dispose();
+      const v = await z.toArray();
+      z.dispose();
+      return v;
+    };
+    const full = await oneStep(CAPTION, { layout: true }); // caption and layout
+    const text = await oneStep(CAPTION, {}); // the caption alone
+    const none = await oneStep("", {}); // neither
+    const [g, s] = [2, 3];
+    const want = full.map((_, i) => none[i] + g * (text[i] + s * (full[i] - text[i]) - none[i]));
+    const got = await oneStep(CAPTION, { guidance: g, layoutGuidance: s, layout: true });
+    assertClose(got, want, 1e-4, "v_u + g·(v_t + s·(v_cl − v_t) − v_u)");
+    // 1 is plain guidance; without a layout there is nothing to weigh.
+    const plain = await oneStep(CAPTION, { guidance: g, layout: true });
+    assertClose(
+      plain,
+      full.map((_, i) => none[i] + g * (full[i] - none[i])),
+      1e-4,
+      "plain",
+    );
+    assert.ok(scaledError(got, plain) > 1e-3, "layout guidance changes the sample");
+    assert.deepEqual(
+      await oneStep(CAPTION, { guidance: g, layoutGuidance: s }),
+      await oneStep(CAPTION, { guidance: g }),
+    );
+    for (const bad of [-1, Number.NaN])
+      await assert.rejects(
+        () => oneStep(CAPTION, { guidance: g, layoutGuidance: bad, layout: true }),
+        /layout guidance must be a number ≥ 0/,
+      );
+    model.dispose();
+  });
 });

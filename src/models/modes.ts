@@ -88,6 +88,8 @@ export interface ModeOptions {
   onWindow?: (window: number, windows: number) => void;
   /** Start a clip with nothing given from its first frame sampled as an image (GenerateOptions). */
   imageFirst?: boolean;
+  /** Layout guidance for a clip with nothing given (GenerateOptions); 1, plain guidance, by default. */
+  layoutGuidance?: number;
   /**
    * Pixel frames the model samples at once (WINDOW_FRAMES, the training clip, by default); a
    * model trained on other clips samples best in windows of their length.
@@ -241,6 +243,7 @@ class Windows {
       : await sampleClipLatent(t2v, this.caption, [c, win.t, h, w], {
           ...settings,
           imageFirst: this.o.imageFirst,
+          layoutGuidance: this.o.layoutGuidance,
           layout: plannedLayout(t2v, this.scene, like.width, like.height),
         });
     known?.mask.dispose();

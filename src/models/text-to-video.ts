@@ -43,9 +43,14 @@ export interface VelocityArgs {
   tokens: Tensor;
   pooled: Tensor;
   guidance?: Tensor;
+  /**
+   * Layout guidance s [1] (with `guidance` and a layout): a third B rows of the caption without
+   * its layout, and v_c = v_t + s·(v_cl − v_t) before the caption's guidance.
+   */
+  layoutGuidance?: Tensor;
   mask?: Tensor;
   clean?: Tensor;
-  /** First-frame layout [B (or 2B when guided), 4, T, H, W], for a model with startLayout. */
+  /** First-frame layout [B (or 2B / 3B when guided), 4, T, H, W], for a model with startLayout. */
   layout?: Tensor;
 }
 
@@ -199,17 +204,24 @@ export class TextToVideo extends Module {
 
   /**
    * The velocity of a batch, from tensors only (so that the compiled sampler can trace it):
-   * x [B, C, T, H, W]; t [B] (or [2B] when guided); caption tokens and pooled vectors for B (or
-   * the B conditional then the B empty captions when guided); `guidance` [1] when guided:
-   * v = v_u + g·(v_c − v_u).
+   * x [B, C, T, H, W]; t [B] (or [2B] / [3B] when guided); caption tokens and pooled vectors for
+   * B (or the B conditional then the B empty captions when guided; with layout guidance the B
+   * conditional, the same B again without their layout, then the B empty captions); `guidance`
+   * [1] when guided: v = v_u + g·(v_c − v_u), where with `layoutGuidance` s [1]
+   * v_c = v_t + s·(v_cl − v_t) (v_cl with the layout, v_t the caption alone: the two-condition
+   * guidance of InstructPix2Pix, the layout nested inside the caption).
    */
   velocity(a: VelocityArgs): Tensor {
     const cond = { tokens: a.tokens, pooled: a.pooled };
     const known = a.mask && a.clean ? { mask: a.mask, clean: a.clean } : undefined;
     if (!a.guidance) return this.dit.forward(a.x, a.t, cond, known, a.layout); // [B, C, T, H, W]
     const b = a.x.shape[0];
-    const v = this.dit.forward(concat([a.x, a.x], 0), a.t, cond, known, a.layout); // [2B, C, T, H, W]
-    const [vc, vu] = split(v, [b, b], 0);
+    const rows = a.layoutGuidance ? 3 : 2;
+    const x = concat(Array.from({ length: rows }, () => a.x), 0); // [rows·B, C, T, H, W]
+    const v = this.dit.forward(x, a.t, cond, known, a.layout); // [rows·B, C, T, H, W]
+    const parts = split(v, Array.from({ length: rows }, () => b), 0);
+    const vu = parts[rows - 1];
+    const vc = a.layoutGuidance ? lerp(parts[1], parts[0], a.layoutGuidance) : parts[0]; // v_t + s·(v_cl − v_t)
     return lerp(vu, vc, a.guidance); // v_u + g·(v_c − v_u)
   }
 
@@ -218,7 +230,9 @@ export class TextToVideo extends Module {
    * each caption with the empty caption and moves the velocity away from the unconditional one:
    * v = v_u + g·(v_c − v_u). `known` gives frames to keep (mask + clean latents); `layout`
    * [B, 4, T, H, W] the first frame's planned layout (a model with startLayout; the empty captions
-   * of guidance get none, as in training). On the onnx
+   * of guidance get none, as in training). `layoutGuidance` s ≠ 1 (guided, with a layout)
+   * adds the captions without their layouts as a third batch and weighs the layout by s inside
+   * the caption's guidance (see `velocity`); 1, the default, is plain guidance. On the onnx
    * device each velocity is one compiled ONNX Runtime program (compiled once per shape).
    */
   async sampleLatents(
@@ -227,6 +241,7 @@ export class TextToVideo extends Module {
     options: Omit<SampleOptions, "shift"> & {
       seed: number;
       guidance?: number;
+      layoutGuidance?: number;
       known?: KnownFrames;
       layout?: Tensor;
     },
@@ -240,12 +255,25 @@ export class TextToVideo extends Module {
     this.dit.grid(t, h, w);
     const g = options.guidance ?? 1;
     const guided = g !== 1;
-    const n = guided ? 2 * b : b;
+    const s = options.layoutGuidance ?? 1;
+    if (!(Number.isFinite(s) && s >= 0))
+      throw new RangeError(`sampleLatents: layout guidance must be a number ≥ 0, got ${s}`);
+    // Only where there is a layout to weigh and a guided batch to nest it in.
+    const layoutGuided = guided && s !== 1 && options.layout !== undefined;
+    const rows = layoutGuided ? 3 : guided ? 2 : 1;
+    const n = rows * b;
     const shift = shiftForTokens(this.tokenCount(t, h, w), this.cfg.flow.baseTokens);
     const noise = keep(this.device.randn([b, c, t, h, w], new Rng(options.seed)));
     const cond = noGrad(() =>
       tidy(() => {
-        const ids = this.tokenize(guided ? [...captions, ...captions.map(() => "")] : captions);
+        const empty = captions.map(() => "");
+        const ids = this.tokenize(
+          layoutGuided
+            ? [...captions, ...captions, ...empty]
+            : guided
+              ? [...captions, ...empty]
+              : captions,
+        );
         return this.text.forward(ids);
       }),
     );
@@ -254,8 +282,8 @@ export class TextToVideo extends Module {
       known && guided
         ? noGrad(() =>
             tidy(() => ({
-              mask: concat([known.mask, known.mask], 0),
-              clean: concat([known.clean, known.clean], 0),
+              mask: concat(Array.from({ length: rows }, () => known.mask), 0),
+              clean: concat(Array.from({ length: rows }, () => known.clean), 0),
             })),
           )
         : known;
@@ -273,18 +301,24 @@ export class TextToVideo extends Module {
     const ownLayout = !this.cfg.dit.startLayout
       ? undefined
       : guided
-        ? keep(noGrad(() => tidy(() => concat([given ?? none(), none()], 0))))
+        ? keep(
+            noGrad(() =>
+              tidy(() => concat([given ?? none(), ...Array.from({ length: rows - 1 }, none)], 0)),
+            ),
+          )
         : given
           ? undefined
           : keep(none());
     const layout = ownLayout ?? given;
     const guidance = guided ? keep(this.device.tensor([g], [1])) : undefined;
+    const layoutGuidance = layoutGuided ? keep(this.device.tensor([s], [1])) : undefined;
     const compiled = this.device.kind === "onnx";
     const velocity = async (x: Tensor, time: number): Promise<Tensor> => {
       const tt = this.device.tensor(new Float32Array(n).fill(time), [n]);
       // Unguided: no guidance key at all (a compiled step takes tensors only).
       const args: VelocityArgs = { x, t: tt, tokens: cond.tokens, pooled: cond.pooled };
       if (guidance) args.guidance = guidance;
+      if (layoutGuidance) args.layoutGuidance = layoutGuidance;
       if (knownBoth) Object.assign(args, { mask: knownBoth.mask, clean: knownBoth.clean });
       if (layout) args.layout = layout;
       const v = compiled
@@ -308,6 +342,7 @@ export class TextToVideo extends Module {
         cond.tokens,
         cond.pooled,
         ...(guidance ? [guidance] : []),
+        ...(layoutGuidance ? [layoutGuidance] : []),
         ...(ownLayout ? [ownLayout] : []),
         ...(knownBoth && knownBoth !== known ? [knownBoth.mask, knownBoth.clean] : []),
       ])
