@@ -54,6 +54,9 @@ export interface VelocityArgs {
   layout?: Tensor;
 }
 
+/** n copies of x, for the batches of guidance. */
+const copies = <T>(n: number, x: T): T[] => new Array<T>(n).fill(x);
+
 /** Probability that a training caption is replaced by the empty caption. */
 export const CAPTION_DROPOUT = 0.1;
 
@@ -217,9 +220,9 @@ export class TextToVideo extends Module {
     if (!a.guidance) return this.dit.forward(a.x, a.t, cond, known, a.layout); // [B, C, T, H, W]
     const b = a.x.shape[0];
     const rows = a.layoutGuidance ? 3 : 2;
-    const x = concat(Array.from({ length: rows }, () => a.x), 0); // [rows·B, C, T, H, W]
+    const x = concat(copies(rows, a.x), 0); // [rows·B, C, T, H, W]
     const v = this.dit.forward(x, a.t, cond, known, a.layout); // [rows·B, C, T, H, W]
-    const parts = split(v, Array.from({ length: rows }, () => b), 0);
+    const parts = split(v, copies(rows, b), 0);
     const vu = parts[rows - 1];
     const vc = a.layoutGuidance ? lerp(parts[1], parts[0], a.layoutGuidance) : parts[0]; // v_t + s·(v_cl − v_t)
     return lerp(vu, vc, a.guidance); // v_u + g·(v_c − v_u)
@@ -282,8 +285,8 @@ export class TextToVideo extends Module {
       known && guided
         ? noGrad(() =>
             tidy(() => ({
-              mask: concat(Array.from({ length: rows }, () => known.mask), 0),
-              clean: concat(Array.from({ length: rows }, () => known.clean), 0),
+              mask: concat(copies(rows, known.mask), 0),
+              clean: concat(copies(rows, known.clean), 0),
             })),
           )
         : known;
