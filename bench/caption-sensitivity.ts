@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_MODEL_DIR, loadModel } from "../src/cli/model-files.ts";
 import { createDevice } from "../src/devices.ts";
 import { SPATIAL_DOWN } from "../src/models/autoencoder.ts";
-import { LAYOUT_CHANNELS, layoutChannels } from "../src/models/layout-input.ts";
+import { layoutChannelCount, layoutChannels } from "../src/models/layout-input.ts";
 import { noGrad } from "../src/tensor/engine.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
 import { Rng } from "../src/util/rng.ts";
@@ -71,7 +71,8 @@ const layoutAt = (x: number | null): Tensor | undefined => {
   const plan = objects.length
     ? startLayout(makeScene(objects), w * SPATIAL_DOWN, h * SPATIAL_DOWN, SPATIAL_DOWN)
     : null;
-  return device.tensor(layoutChannels([plan], t, h, w), [1, LAYOUT_CHANNELS, t, h, w]);
+  const n = layoutChannelCount(t2v.cfg.dit);
+  return device.tensor(layoutChannels([plan], t, h, w, n), [1, n, t, h, w]);
 };
 const LEFT = layoutAt(-2.5);
 async function velocity(

@@ -7,7 +7,7 @@
  */
 import { createDevice } from "../src/devices.ts";
 import { ditInputChannels } from "../src/models/dit.ts";
-import { LAYOUT_CHANNELS } from "../src/models/layout-input.ts";
+import { layoutChannelCount } from "../src/models/layout-input.ts";
 import { TextToVideo } from "../src/models/text-to-video.ts";
 import { loadWeights, readWeights, saveWeights } from "../src/models/weights.ts";
 import { Rng } from "../src/util/rng.ts";
@@ -26,7 +26,7 @@ const state = await t2v.stateDict();
 const w = state["dit.patch_embed.weight"]; // [dim, Ci·P], features in (channel, dt, dy, dx) order
 const p = cfg.dit.patch[0] * cfg.dit.patch[1] * cfg.dit.patch[2];
 const inputs = ditInputChannels(cfg.dit) * p;
-const first = (ditInputChannels(cfg.dit) - LAYOUT_CHANNELS) * p; // the layout channels come last
+const first = (ditInputChannels(cfg.dit) - layoutChannelCount(cfg.dit)) * p; // the layout channels come last
 for (let o = 0; o < w.length / inputs; o++)
   for (let i = first; i < inputs; i++) w[o * inputs + i] /= factor;
 t2v.loadStateDict(state);

@@ -11,7 +11,7 @@
 
 import { shiftForTokens } from "../src/diffusion/rectified-flow.ts";
 import { timeGrid } from "../src/diffusion/sample.ts";
-import { LAYOUT_CHANNELS, layoutChannels } from "../src/models/layout-input.ts";
+import { layoutChannels } from "../src/models/layout-input.ts";
 import { arrayToVideos } from "../src/models/video-tensor.ts";
 import { Tokenizer } from "../src/text/tokenizer.ts";
 import { Rng } from "../src/util/rng.ts";
@@ -124,8 +124,9 @@ export async function generateLocally(
   if (vShapes.layout) {
     const { width, height } = manifest.clip;
     const planned = startLayout(scene, width, height, width / w);
-    const values = new Float32Array(batch * LAYOUT_CHANNELS * t * h * w);
-    values.set(layoutChannels([planned], t, h, w));
+    const n = vShapes.layout[1]; // 4, or 6 for a model that also reads the starting motion
+    const values = new Float32Array(batch * n * t * h * w);
+    values.set(layoutChannels([planned], t, h, w, n));
     layout = new ort.Tensor("float32", values, vShapes.layout);
   }
   for (let i = 0; i < o.steps; i++) {

@@ -12,7 +12,7 @@ import { createDevice } from "../devices.ts";
 import { trackTemp, untrackCreatedFolder, untrackTemp } from "../media/cleanup.ts";
 import { makeFolders, writeFileSafely } from "../media/safe-output.ts";
 import { checkRequest } from "../models/generate.ts";
-import { LAYOUT_CHANNELS } from "../models/layout-input.ts";
+import { layoutChannelCount } from "../models/layout-input.ts";
 import { noGrad } from "../tensor/engine.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { type LoadedModel, loadModel } from "./model-files.ts";
@@ -127,7 +127,9 @@ async function writeGraphs(
   const pooled = device.zeros([1, dim]);
   // A model that reads the first frame's planned layout takes it as one more input.
   const layout = (b: number): Record<string, Tensor> =>
-    t2v.cfg.dit.startLayout ? { layout: device.zeros([b, LAYOUT_CHANNELS, t, h, w]) } : {};
+    t2v.cfg.dit.startLayout
+      ? { layout: device.zeros([b, layoutChannelCount(t2v.cfg.dit), t, h, w]) }
+      : {};
   await put(
     "velocity",
     (a) => ({

@@ -29,19 +29,20 @@ type DitArgs = Record<
   Tensor
 >;
 
-/** A 4 × 4-cell first-frame layout: one white object in the top-left cell. */
+/** A 4 × 4-cell first-frame layout: one white object in the top-left cell, moving right and up. */
 const LAYOUT: StartLayout = {
   rows: 4,
   cols: 4,
   occupancy: Float32Array.from({ length: 16 }, (_, i) => (i === 0 ? 1 : 0)),
   color: Float32Array.from({ length: 48 }, (_, i) => (i % 16 === 0 ? 1 : 0)),
+  motion: Float32Array.from({ length: 32 }, (_, i) => (i === 0 ? 0.7 : i === 16 ? -0.4 : 0)),
 };
 
 async function trainDit(device: Device, compiled: boolean) {
   // With frame positions (constant features, zero-started weights) and a layout input too.
   const model = new TextToVideo(device, new Rng(1), {
     ...cfg,
-    dit: { ...cfg.dit, framePositions: true, startLayout: true },
+    dit: { ...cfg.dit, framePositions: true, startLayout: true, startMotion: true },
   });
   const trainer = new Trainer(model.parameters(), {
     policy: choosePrecision(device, "f32"),

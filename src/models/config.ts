@@ -67,6 +67,13 @@ export interface DitConfig {
    * (weights trained before session 14): no such input.
    */
   startLayout?: boolean;
+  /**
+   * With startLayout: the layout also holds each object's planned starting velocity on the
+   * screen (two more channels, see StartLayout.motion), so that which way and how fast an object
+   * sets off comes from the plan, as where it starts does. Absent (weights trained before
+   * session 16): occupancy and colour only.
+   */
+  startMotion?: boolean;
 }
 
 export interface FlowConfig {

@@ -21,7 +21,7 @@ import type { Tensor } from "../tensor/tensor.ts";
 import type { Rng } from "../util/rng.ts";
 import type { DitConfig } from "./config.ts";
 import { DitBlock, FinalLayer, TimestepEmbedder } from "./dit-layers.ts";
-import { LAYOUT_CHANNELS } from "./layout-input.ts";
+import { layoutChannelCount } from "./layout-input.ts";
 
 export interface DitConditioning {
   /** Caption tokens [B, L, Dt]. */
@@ -37,7 +37,7 @@ export interface KnownFrames {
   clean: Tensor;
 }
 
-/** The first frame's planned layout [B, LAYOUT_CHANNELS, T, H, W] (see layout-input.ts). */
+/** The first frame's planned layout [B, layoutChannelCount(cfg), T, H, W] (see layout-input.ts). */
 export type LayoutInput = Tensor;
 
 export class DiffusionTransformer extends Module {
@@ -132,9 +132,10 @@ export class DiffusionTransformer extends Module {
       );
     if (layout && !this.cfg.startLayout)
       throw new ShapeError("DiffusionTransformer: this model takes no layout input");
-    if (layout && layout.shape.join() !== [b, LAYOUT_CHANNELS, T, H, W].join())
+    const nl = layoutChannelCount(this.cfg);
+    if (layout && layout.shape.join() !== [b, nl, T, H, W].join())
       throw new ShapeError(
-        `DiffusionTransformer: layout ${fmt(layout.shape)} must be [${b}, ${LAYOUT_CHANNELS}, ${T}, ${H}, ${W}]`,
+        `DiffusionTransformer: layout ${fmt(layout.shape)} must be [${b}, ${nl}, ${T}, ${H}, ${W}]`,
       );
     const [gt, gh, gw] = this.grid(T, H, W);
     const dt = x.dtype;
@@ -143,9 +144,8 @@ export class DiffusionTransformer extends Module {
     const mask = known ? cast(known.mask, dt) : fill(x, 0, [b, 1, T, H, W]); // [B, 1, T, H, W]
     const clean = known ? cast(known.clean, dt) : fill(x, 0, x.shape); // [B, C, T, H, W]
     const parts = [x, clean, mask];
-    if (this.cfg.startLayout)
-      parts.push(layout ? cast(layout, dt) : fill(x, 0, [b, LAYOUT_CHANNELS, T, H, W])); // [B, 4, T, H, W]
-    const inp = concat(parts, 1); // [B, Ci, T, H, W], Ci = 2C + 1 (+ 4 with a layout)
+    if (this.cfg.startLayout) parts.push(layout ? cast(layout, dt) : fill(x, 0, [b, nl, T, H, W])); // [B, 4 or 6, T, H, W]
+    const inp = concat(parts, 1); // [B, Ci, T, H, W], Ci = 2C + 1 (+ 4 or 6 with a layout)
 
     const patches = patchify(inp, patch); // [B, N, Ci·P], N = gt·gh·gw in row-major (t, h, w)
     let h = this.patchEmbed.forward(patches); // [B, N, D]
@@ -177,7 +177,7 @@ export class DiffusionTransformer extends Module {
  * layout keeps its trained patch projection in the leading rows).
  */
 export function ditInputChannels(cfg: DitConfig): number {
-  return 2 * cfg.latentChannels + 1 + (cfg.startLayout ? LAYOUT_CHANNELS : 0);
+  return 2 * cfg.latentChannels + 1 + layoutChannelCount(cfg);
 }
 
 /** Frequencies per axis of the frame-position features: sin and cos of π·k·u, k = 1..4. */

@@ -16,7 +16,7 @@ import { type StartLayout, startLayout } from "../world/start-layout.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
 import type { KnownFrames } from "./dit.ts";
 import { type StepCallback, withPreviews } from "./latent-preview.ts";
-import { LAYOUT_CHANNELS, layoutChannels } from "./layout-input.ts";
+import { layoutChannelCount, layoutChannels } from "./layout-input.ts";
 import type { TextToVideo } from "./text-to-video.ts";
 import { arrayToVideos } from "./video-tensor.ts";
 
@@ -166,7 +166,8 @@ function layoutTensor(
   [t, h, w]: [number, number, number],
 ): Tensor | undefined {
   if (!layout || !t2v.cfg.dit.startLayout) return undefined;
-  return t2v.device.tensor(layoutChannels([layout], t, h, w), [1, LAYOUT_CHANNELS, t, h, w]);
+  const n = layoutChannelCount(t2v.cfg.dit);
+  return t2v.device.tensor(layoutChannels([layout], t, h, w, n), [1, n, t, h, w]);
 }
 
 /**

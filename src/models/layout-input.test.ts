@@ -21,7 +21,13 @@ import type { ModelConfig } from "./config.ts";
 import { DiffusionTransformer } from "./dit.ts";
 import { sampleClipLatent } from "./generate.ts";
 import { widenPatchEmbed } from "./grow.ts";
-import { LAYOUT_CHANNELS, LAYOUT_SCALE, layoutChannels } from "./layout-input.ts";
+import {
+  LAYOUT_CHANNELS,
+  LAYOUT_SCALE,
+  layoutChannelCount,
+  layoutChannels,
+  MOTION_CHANNELS,
+} from "./layout-input.ts";
 import { getConfig } from "./registry.ts";
 import { LAYOUT_DROPOUT, TextToVideo } from "./text-to-video.ts";
 import { loadMatchingWeights, readWeights, saveWeights } from "./weights.ts";
@@ -32,15 +38,28 @@ const laid: ModelConfig = { ...tiny, name: "tiny-layout", dit: { ...tiny.dit, st
 const SHAPE: [number, number, number, number] = [4, 3, 4, 4];
 const CAPTION = "a red ball bounces on the grass";
 
-/** A 4 × 4-cell layout with one object of `occupancy` in cell (row, col), coloured `rgb`. */
-function oneObject(row: number, col: number, occupancy: number, rgb: number[]): StartLayout {
+/**
+ * A 4 × 4-cell layout with one object of `occupancy` in cell (row, col), coloured `rgb`, setting
+ * off with velocity `v` (x, y).
+ */
+function oneObject(
+  row: number,
+  col: number,
+  occupancy: number,
+  rgb: number[],
+  v: [number, number] = [0, 0],
+): StartLayout {
   const occ = new Float32Array(16);
   occ[row * 4 + col] = occupancy;
   const color = new Float32Array(48);
-  rgb.forEach((v, k) => {
-    color[k * 16 + row * 4 + col] = v * occupancy;
+  rgb.forEach((value, k) => {
+    color[k * 16 + row * 4 + col] = value * occupancy;
   });
-  return { rows: 4, cols: 4, occupancy: occ, color };
+  const motion = new Float32Array(32);
+  v.forEach((value, k) => {
+    motion[k * 16 + row * 4 + col] = value * occupancy;
+  });
+  return { rows: 4, cols: 4, occupancy: occ, color, motion };
 }
 
 const mse = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -125,6 +144,66 @@ describe("first-frame layout input", () => {
     assert.equal(await widenPatchEmbed(again, (await readWeights(file)).tensors), false);
   });
 
+  it("with startMotion, channels 4 and 5 hold the starting velocity times occupancy", () => {
+    const a = oneObject(1, 2, 0.5, [1, -1, 0.5], [0.8, -1.2]);
+    const n = layoutChannelCount({ startLayout: true, startMotion: true });
+    assert.equal(n, LAYOUT_CHANNELS + MOTION_CHANNELS);
+    assert.equal(layoutChannelCount({ startLayout: true }), LAYOUT_CHANNELS);
+    assert.equal(layoutChannelCount({ startMotion: true }), 0, "motion is part of a layout");
+    const v = layoutChannels([null, a], 2, 4, 4, n); // [2, 6, 2, 4, 4]
+    assert.equal(v.length, 2 * n * 2 * 16);
+    const at = (b: number, k: number, f: number, cell: number) =>
+      v[((b * n + k) * 2 + f) * 16 + cell];
+    assert.equal(at(1, 0, 0, 6), 0.5 * LAYOUT_SCALE);
+    assert.equal(at(1, 3, 0, 6), 0.25 * LAYOUT_SCALE);
+    assert.ok(Math.abs(at(1, 4, 0, 6) - 0.4 * LAYOUT_SCALE) < 1e-6);
+    assert.ok(Math.abs(at(1, 5, 0, 6) + 0.6 * LAYOUT_SCALE) < 1e-6);
+    let nonzero = 0;
+    for (const x of v) if (x !== 0) nonzero++;
+    assert.equal(nonzero, n, "only clip 1's frame 0, one cell per channel");
+    // The four-channel layout of the same plan is the first four channels.
+    const four = layoutChannels([a], 2, 4, 4);
+    const clip1 = n * 2 * 16; // where clip 1's channels start
+    assert.deepEqual(Array.from(v.subarray(clip1, clip1 + four.length)), Array.from(four));
+    assert.throws(() => layoutChannels([a], 2, 4, 4, 5), /5 channels/);
+  });
+
+  it("a layout model grown to read the motion starts as exactly the one without", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "zoetrope-motion-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const source = new TextToVideo(device, new Rng(1), laid);
+    await randomizeParameters(source, new Rng(16), 0.2);
+    const file = join(dir, "source.safetensors");
+    await saveWeights(file, source, "text-to-video", laid);
+    const plan = oneObject(1, 1, 1, [1, -1, 0], [1, -0.5]);
+    const sample = async (m: TextToVideo) => {
+      const n = layoutChannelCount(m.cfg.dit);
+      const layout = device.tensor(layoutChannels([plan], 3, 4, 4, n), [1, n, 3, 4, 4]);
+      const z = await m.sampleLatents([CAPTION], SHAPE, { seed: 3, steps: 4, guidance: 2, layout });
+      layout.dispose();
+      const v = await z.toArray();
+      z.dispose();
+      return v;
+    };
+    const want = await sample(source);
+    const moving: ModelConfig = { ...laid, dit: { ...laid.dit, startMotion: true } };
+    const grown = new TextToVideo(device, new Rng(2), moving);
+    await loadMatchingWeights(file, grown, "text-to-video");
+    assert.equal(await widenPatchEmbed(grown, (await readWeights(file)).tensors), true);
+    assertClose(await sample(grown), want, 1e-5, "the grown model's sample, motion given");
+    // Once the motion columns are trained (here: drawn), the planned velocity changes the sample.
+    const state = await grown.stateDict();
+    const w = state["dit.patch_embed.weight"];
+    const draw = new Rng(17);
+    const inputs = w.length / grown.cfg.dit.dim;
+    const p = 4; // 1×2×2 patches
+    for (let o = 0; o < grown.cfg.dit.dim; o++)
+      for (let i = inputs - MOTION_CHANNELS * p; i < inputs; i++)
+        w[o * inputs + i] = 0.3 * draw.normal();
+    grown.loadStateDict(state);
+    assert.ok(scaledError(await sample(grown), want) > 1e-3, "the motion columns are read");
+  });
+
   it("training drops a layout with its caption, and alone at about LAYOUT_DROPOUT", async () => {
     const model = new TextToVideo(device, new Rng(1), laid);
     const n = 400;
@@ -185,7 +264,7 @@ describe("first-frame layout input", () => {
     assert.ok(scaledError(frame0(other), frame0(first)) > 1e-3, "the image reads the layout");
     assert.ok(scaledError(other, first) > 1e-3);
     // No layout is the zero layout.
-    const zero = { rows: 4, cols: 4, occupancy: new Float32Array(16), color: new Float32Array(48) };
+    const zero = oneObject(0, 0, 0, [0, 0, 0]);
     assert.deepEqual(await run(null), await run(zero));
     model.dispose();
   });

@@ -1,6 +1,7 @@
 /**
  * The first-frame layout (src/world/start-layout.ts) as extra input channels of the diffusion
- * transformer: [B, 4, T, h, w] holding occupancy and the three colour channels (× LAYOUT_SCALE)
+ * transformer: [B, 4, T, h, w] holding occupancy and the three colour channels (× LAYOUT_SCALE),
+ * [B, 6, T, h, w] with the starting velocity's two after them for a model with startMotion,
  * at latent frame 0
  * (the first frame alone, as the autoencoder encodes it) and zeros in every later latent frame.
  * A clip without a layout (a dropped one in training, a user's own footage, a mode that gives
@@ -8,9 +9,18 @@
  */
 import { ShapeError } from "../tensor/errors.ts";
 import type { StartLayout } from "../world/start-layout.ts";
+import type { DitConfig } from "./config.ts";
 
 /** Occupancy, then R, G, B times occupancy. */
 export const LAYOUT_CHANNELS = 4;
+/** Then x and y starting velocity times occupancy (a model with startMotion). */
+export const MOTION_CHANNELS = 2;
+
+/** The layout channels a DiT of this config takes (0 without startLayout). */
+export function layoutChannelCount(cfg: Pick<DitConfig, "startLayout" | "startMotion">): number {
+  if (!cfg.startLayout) return 0;
+  return LAYOUT_CHANNELS + (cfg.startMotion ? MOTION_CHANNELS : 0);
+}
 
 /**
  * Every channel is multiplied by this, so that a cell holding an object reads about 1, as the
@@ -22,28 +32,36 @@ export const LAYOUT_CHANNELS = 4;
  */
 export const LAYOUT_SCALE = 4;
 
-/** Layout channels [B, 4, T, h, w] (row-major) for a latent of T frames of h × w cells. */
+/**
+ * Layout channels [B, n, T, h, w] (row-major) for a latent of T frames of h × w cells: n = 4
+ * (occupancy and colour) or 6 (and the starting velocity).
+ */
 export function layoutChannels(
   layouts: readonly (StartLayout | null)[],
   t: number,
   h: number,
   w: number,
+  n: number = LAYOUT_CHANNELS,
 ): Float32Array {
+  if (n !== LAYOUT_CHANNELS && n !== LAYOUT_CHANNELS + MOTION_CHANNELS)
+    throw new ShapeError(`layoutChannels: ${n} channels; a layout has 4, or 6 with its motion`);
   const cells = h * w;
-  const out = new Float32Array(layouts.length * LAYOUT_CHANNELS * t * cells);
+  const out = new Float32Array(layouts.length * n * t * cells);
   layouts.forEach((layout, b) => {
     if (!layout) return;
     if (layout.rows !== h || layout.cols !== w)
       throw new ShapeError(
         `layoutChannels: clip ${b}'s layout is ${layout.cols}×${layout.rows} cells, the latent ${w}×${h}`,
       );
-    // Channel k of clip b starts at ((b·4 + k)·T + 0)·cells: latent frame 0.
+    // Channel k of clip b starts at ((b·n + k)·T + 0)·cells: latent frame 0.
     const put = (values: Float32Array, k: number) => {
-      const at = (b * LAYOUT_CHANNELS + k) * t * cells;
+      const at = (b * n + k) * t * cells;
       for (let i = 0; i < cells; i++) out[at + i] = LAYOUT_SCALE * values[i];
     };
     put(layout.occupancy, 0);
     for (let k = 0; k < 3; k++) put(layout.color.subarray(k * cells, (k + 1) * cells), 1 + k);
+    if (n > LAYOUT_CHANNELS)
+      for (let k = 0; k < 2; k++) put(layout.motion.subarray(k * cells, (k + 1) * cells), 4 + k);
   });
   return out;
 }

@@ -84,6 +84,9 @@ const REGISTRY: Record<string, ModelConfig> = {
       // The first frame's planned layout from the expanded prompt (session 14): how many objects,
       // where and what colour, which the caption's words had left to the seed.
       startLayout: true,
+      // And each object's starting velocity on the screen (session 16): which way and how fast it
+      // sets off, which the caption's direction words left to the seed (direction near chance).
+      startMotion: true,
     },
     // Timesteps shifted by √(144/8) ≈ 4.2 for 2-s clips (144 tokens), √2 for images (16), in
     // training and sampling alike (√(80/8) ≈ 3.2 on world-s-t4's 80). With no shift (baseTokens 80, the first 8,250 steps) the

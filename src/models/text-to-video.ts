@@ -34,7 +34,7 @@ import { Rng } from "../util/rng.ts";
 import type { StartLayout } from "../world/start-layout.ts";
 import type { ModelConfig } from "./config.ts";
 import { DiffusionTransformer, type KnownFrames } from "./dit.ts";
-import { LAYOUT_CHANNELS, layoutChannels } from "./layout-input.ts";
+import { layoutChannelCount, layoutChannels } from "./layout-input.ts";
 
 /** The tensors a velocity evaluation reads (see TextToVideo.velocity). */
 export interface VelocityArgs {
@@ -145,6 +145,7 @@ export class TextToVideo extends Module {
     const dropped = captions.map(() => rng.chance(p));
     const kept = captions.map((c, i) => (dropped[i] ? "" : c));
     // Drawn only for a model that takes layouts, so that other models' batches are as before.
+    const nl = layoutChannelCount(this.cfg.dit);
     const layout = this.cfg.dit.startLayout
       ? this.device.tensor(
           layoutChannels(
@@ -155,8 +156,9 @@ export class TextToVideo extends Module {
             t,
             h,
             w,
+            nl,
           ),
-          [b, LAYOUT_CHANNELS, t, h, w],
+          [b, nl, t, h, w],
         )
       : null;
     const ids = this.tokenize(kept);
@@ -291,15 +293,16 @@ export class TextToVideo extends Module {
           )
         : known;
     const given = options.layout;
-    if (given && given.shape.join() !== [b, LAYOUT_CHANNELS, t, h, w].join())
+    const nl = layoutChannelCount(this.cfg.dit);
+    if (given && given.shape.join() !== [b, nl, t, h, w].join())
       throw new ShapeError(
-        `sampleLatents: layout ${given.shape.join("×")} must be ${[b, LAYOUT_CHANNELS, t, h, w].join("×")}`,
+        `sampleLatents: layout ${given.shape.join("×")} must be ${[b, nl, t, h, w].join("×")}`,
       );
     if (given && !this.cfg.dit.startLayout)
       throw new ShapeError(`sampleLatents: model "${this.cfg.name}" takes no layout`);
     // A model with startLayout always gets one (zeros where none was planned), so that the
     // compiled velocity has one signature.
-    const none = (): Tensor => this.device.zeros([b, LAYOUT_CHANNELS, t, h, w]);
+    const none = (): Tensor => this.device.zeros([b, nl, t, h, w]);
     // Made here (and disposed at the end) unless it is the caller's own tensor.
     const ownLayout = !this.cfg.dit.startLayout
       ? undefined

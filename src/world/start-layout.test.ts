@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { sampleScene } from "./sample.ts";
 import { OBJECT_COLORS } from "./scene.ts";
 import { simulate } from "./simulate.ts";
-import { startLayout } from "./start-layout.ts";
+import { MOTION_UNIT, startLayout } from "./start-layout.ts";
 import { makeScene } from "./test-scenes.ts";
 
 const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
@@ -90,6 +90,35 @@ describe("startLayout", () => {
     assert.ok(sum(open.occupancy) > 0.3, `occupancy ${sum(open.occupancy)}`);
     assert.equal(sum(hidden.occupancy), 0);
     assert.deepEqual(behind.occupancy, open.occupancy);
+  });
+
+  it("holds each object's starting velocity on the screen, as the simulation moves it", () => {
+    // A ball thrown right and up on the left, a box resting on the right.
+    const scene = makeScene([
+      { x: -2, y: 1.5, shape: "ball", size: "large", motion: "thrown", vx: 3, vy: 4 },
+      { x: 2, y: 0.5, shape: "box", size: "large", motion: "resting" },
+    ]);
+    const layout = startLayout(scene, 64, 64, 8);
+    // Its pixels' shift over the first 1/120 s, in cells per second over MOTION_UNIT.
+    const fps = 120;
+    const { truth } = simulate(scene, { width: 64, height: 64, fps, seconds: 2 / fps });
+    const [a, b] = [truth.frames[0].objects[0], truth.frames[1].objects[0]];
+    const want = [((b.px - a.px) * fps) / 8 / MOTION_UNIT, ((b.py - a.py) * fps) / 8 / MOTION_UNIT];
+    assert.ok(want[0] > 0.5 && want[1] < -0.5, `right and up: ${want}`);
+    const cell = Math.floor(a.py / 8) * 8 + Math.floor(a.px / 8);
+    for (let k = 0; k < 2; k++) {
+      const got = layout.motion[k * 64 + cell] / layout.occupancy[cell];
+      assert.ok(
+        Math.abs(got - want[k]) < 0.05 * Math.abs(want[k]),
+        `axis ${k}: ${got} vs ${want[k]}`,
+      );
+    }
+    // The resting box's cells are occupied and still.
+    const rest = truth.frames[0].objects[1];
+    const boxCell = Math.floor(rest.py / 8) * 8 + Math.floor(rest.px / 8);
+    assert.ok(layout.occupancy[boxCell] > 0.2);
+    assert.equal(layout.motion[boxCell], 0);
+    assert.equal(layout.motion[64 + boxCell], 0);
   });
 
   it("refuses a size that is not whole cells", () => {

@@ -5,7 +5,9 @@
  * can be given this plan of the first frame beside the caption (as layout-grounded video
  * diffusion gives boxes planned by a language model): it says how many objects there are and
  * where, which a caption's words alone left to chance (issue 10: extra copies of the named
- * object in the first frame). Motion is not in it; the model still draws that from the caption.
+ * object in the first frame). It also holds each object's planned starting velocity on the
+ * screen (which way and how fast it sets off, as motion-conditioned video models take drag
+ * arrows); everything after that (gravity, bounces, friction, collisions) the model draws.
  */
 import { cameraAt } from "./camera.ts";
 import { shapeGeometry } from "./geometry.ts";
@@ -24,7 +26,20 @@ export interface StartLayout {
    * (the pixel scale the models use) times its occupancy; 0 where no object is.
    */
   color: Float32Array;
+  /**
+   * [2, rows·cols]: per axis (x rightwards, y downwards on the screen), the cell's
+   * coverage-weighted starting velocity in cells per second over MOTION_UNIT, times its
+   * occupancy; 0 where no object is. Camera motion is not in it (the caption says that).
+   */
+  motion: Float32Array;
 }
+
+/**
+ * Starting velocities are in cells per second divided by this, so that the fastest the world
+ * plans (a throw of 3.5 m/s across, 5.5 up: about 4 and 6 cells per second in a 64-pixel view)
+ * read about 1 to 1.5, the scale of the other channels.
+ */
+export const MOTION_UNIT = 4;
 
 /**
  * The first-frame layout of `scene` rendered at width × height, in cells of `down` pixels
@@ -46,13 +61,17 @@ export function startLayout(
   const [rows, cols] = [height / down, width / down];
   const cam = cameraAt(scene, 0, width, height);
   const fronts = frontOccluderRects(scene.occluders, cam);
-  // Per pixel: the objects' visible coverage (summed, at most 1) and its colour-weighted sum.
+  // Per pixel: the objects' visible coverage (summed, at most 1), its colour-weighted sum and its
+  // velocity-weighted sum (screen cells per second / MOTION_UNIT; y grows downward).
   const cover = new Float32Array(width * height);
   const paint = new Float32Array(3 * width * height);
+  const moving = new Float32Array(2 * width * height);
+  const speed = cam.pixelsPerMetre / down / MOTION_UNIT;
   for (const o of scene.objects) {
     const shape = screenShape(shapeGeometry(o.shape, o.size), { x: o.x, y: o.y, angle: 0 }, cam);
     const [x0, y0, x1, y1] = shapeBounds(shape);
     const rgb = OBJECT_COLORS[o.color].map((v) => (v / 255) * 2 - 1);
+    const velocity = [o.vx * speed, -o.vy * speed];
     for (let j = Math.max(0, Math.floor(y0)); j < Math.min(height, Math.ceil(y1)); j++)
       for (let i = Math.max(0, Math.floor(x0)); i < Math.min(width, Math.ceil(x1)); i++) {
         let cov = shapeCoverage(shape, i + 0.5, j + 0.5);
@@ -62,12 +81,14 @@ export function startLayout(
         cov = Math.min(cov, 1 - cover[p]); // objects overlapping a pixel share it
         cover[p] += cov;
         for (let k = 0; k < 3; k++) paint[k * width * height + p] += cov * rgb[k];
+        for (let k = 0; k < 2; k++) moving[k * width * height + p] += cov * velocity[k];
       }
   }
   // Cell averages: occupancy = mean coverage; colour = mean of coverage × colour, which is the
   // coverage-weighted colour times the occupancy.
   const occupancy = new Float32Array(rows * cols);
   const color = new Float32Array(3 * rows * cols);
+  const motion = new Float32Array(2 * rows * cols);
   const area = down * down;
   for (let j = 0; j < height; j++)
     for (let i = 0; i < width; i++) {
@@ -77,6 +98,8 @@ export function startLayout(
       occupancy[cell] += cover[p] / area;
       for (let k = 0; k < 3; k++)
         color[k * rows * cols + cell] += paint[k * width * height + p] / area;
+      for (let k = 0; k < 2; k++)
+        motion[k * rows * cols + cell] += moving[k * width * height + p] / area;
     }
-  return { rows, cols, occupancy, color };
+  return { rows, cols, occupancy, color, motion };
 }
