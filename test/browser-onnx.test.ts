@@ -34,8 +34,11 @@ import {
 import { launchChromium } from "./chromium.ts";
 
 const SEED = 7;
-/** The tiny config reading a first-frame layout, as the bundled model does. */
-const CFG = { ...getConfig("tiny"), dit: { ...getConfig("tiny").dit, startLayout: true } };
+/** The tiny config reading a first-frame layout and its motion, as the bundled model does. */
+const CFG = {
+  ...getConfig("tiny"),
+  dit: { ...getConfig("tiny").dit, startLayout: true, startMotion: true },
+};
 
 let dir = "";
 let exported = "";
