@@ -10,7 +10,7 @@
  * frames 0, 4, 8, 12, 16, generated above world render, 2× nearest neighbour).
  *
  *   npx tsx bench/model-eval.ts --model <dir> [--prompts 100] [--seed-base 0] [--out <dir>]
- *     [--steps 30] [--guidance 2] [--method euler|heun] [--size 64]
+ *     [--steps 30] [--guidance 2] [--layout-guidance 1] [--method euler|heun] [--size 64]
  *     [--autoencoder <autoencoder.safetensors | ae run folder>] [--encoder <autoencoder.safetensors>]
  *   npx tsx bench/model-eval.ts --autoencoder <file | run> [...]   (world and autoencoded only)
  *   npx tsx bench/model-eval.ts --list [--prompts 100]   (prints the prompts only)
