@@ -196,7 +196,7 @@ describe("first-frame layout input", () => {
     const w = state["dit.patch_embed.weight"];
     const draw = new Rng(17);
     const inputs = w.length / grown.cfg.dit.dim;
-    const p = 4; // 1×2×2 patches
+    const p = grown.cfg.dit.patch.reduce((a, b) => a * b, 1); // values per channel per patch
     for (let o = 0; o < grown.cfg.dit.dim; o++)
       for (let i = inputs - MOTION_CHANNELS * p; i < inputs; i++)
         w[o * inputs + i] = 0.3 * draw.normal();

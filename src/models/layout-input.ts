@@ -61,7 +61,8 @@ export function layoutChannels(
     put(layout.occupancy, 0);
     for (let k = 0; k < 3; k++) put(layout.color.subarray(k * cells, (k + 1) * cells), 1 + k);
     if (n > LAYOUT_CHANNELS)
-      for (let k = 0; k < 2; k++) put(layout.motion.subarray(k * cells, (k + 1) * cells), 4 + k);
+      for (let k = 0; k < MOTION_CHANNELS; k++)
+        put(layout.motion.subarray(k * cells, (k + 1) * cells), LAYOUT_CHANNELS + k);
   });
   return out;
 }
