@@ -578,6 +578,134 @@ describe("zoetrope train", () => {
     assertUserError(wrong2, /trains only a decoder: resume it with --decoder-only and its --ae/);
   });
 
+  it("--denoiser trains the decoder on a text-to-video model's one-step denoised latents", async () => {
+    const source = join(dir, "run-den-src");
+    const a = await runCli(["train", "ae", "--out", source, "--steps", "1", ...stream]);
+    assert.equal(a.code, 0, a.stderr);
+    const aeFile = join(source, "model", "autoencoder.safetensors");
+    const ditRun = join(dir, "run-den-dit");
+    const d = await runCli([
+      "train",
+      "dit",
+      "--out",
+      ditRun,
+      "--steps",
+      "1",
+      "--ae",
+      aeFile,
+      ...stream,
+    ]);
+    assert.equal(d.code, 0, d.stderr);
+    const t2vFile = join(ditRun, "model", "text-to-video.safetensors");
+    const run = join(dir, "run-den");
+    const decoderRun = (steps: string, ...more: string[]) =>
+      runCli([
+        "train",
+        "ae",
+        "--decoder-only",
+        "--ae",
+        aeFile,
+        "--out",
+        run,
+        "--steps",
+        steps,
+        "--lr",
+        "1e-2",
+        ...more,
+        ...stream,
+      ]);
+    const r = await decoderRun("2", "--denoiser", t2vFile, "--denoise-share", "1");
+    assert.equal(r.code, 0, r.stderr);
+    const after = await readWeights(join(run, "model", "autoencoder.safetensors"));
+    const before = await readWeights(aeFile);
+    assert.deepEqual(after.config, before.config, "the latent space stays the encoder's");
+    const moved = Object.keys(before.tensors).filter(
+      (n) =>
+        n.startsWith("decoder.") &&
+        scaledError(after.tensors[n].data, before.tensors[n].data) > 1e-3,
+    );
+    assert.ok(moved.length > 0, "the decoder trained");
+    // The checkpoint records how its latents were made; a resume must make them the same way.
+    const checkpoint = await readWeightFile(join(run, "step-000002", "model.safetensors"));
+    assert.equal(
+      checkpoint.metadata.denoiser,
+      `${resolve(t2vFile)}, share 1, max t 0.4, guidance 2`,
+    );
+    assertUserError(
+      await decoderRun("3", "--resume", "--denoiser", t2vFile),
+      /trained on denoised latents \(.*share 1, max t 0.4.*\), not denoised latents \(.*share 0.75.*\); resume it with the --denoiser options it started with/,
+    );
+    assertUserError(
+      await decoderRun("3", "--resume"),
+      /not the encoder's latents alone; resume it with the --denoiser options/,
+    );
+    const resumed = await decoderRun(
+      "3",
+      "--resume",
+      "--denoiser",
+      t2vFile,
+      "--denoise-share",
+      "1",
+    );
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((await readFile(join(run, "latest"), "utf8")).trim(), "step-000003");
+
+    const bad: [string[], RegExp][] = [
+      [
+        ["train", "ae", "--denoiser", t2vFile, "--out", join(dir, "rd1")],
+        /--denoiser .* needs train ae --decoder-only --ae <file>/,
+      ],
+      [
+        [
+          "train",
+          "ae",
+          "--decoder-only",
+          "--ae",
+          aeFile,
+          "--denoise-max-t",
+          "0.2",
+          "--out",
+          join(dir, "rd2"),
+        ],
+        /--denoise-max-t set how --denoiser's latents are made: give --denoiser/,
+      ],
+      [
+        [
+          "train",
+          "ae",
+          "--decoder-only",
+          "--ae",
+          aeFile,
+          "--denoiser",
+          t2vFile,
+          "--denoise-share",
+          "0",
+          "--out",
+          join(dir, "rd3"),
+        ],
+        /--denoise-share.*Must be above 0 and at most 1/,
+      ],
+      [
+        [
+          "train",
+          "ae",
+          "--decoder-only",
+          "--ae",
+          aeFile,
+          "--denoiser",
+          aeFile,
+          "--out",
+          join(dir, "rd4"),
+        ],
+        /--denoiser .*holds autoencoder weights, not a text-to-video model's/,
+      ],
+    ];
+    for (const [args, message] of bad) {
+      assertUserError(await runCli([...args, ...stream]), message);
+      assert.equal(await stat(args[args.length - 1]).catch(() => null), null, "no run folder made");
+    }
+  });
+
   it("stops on Ctrl-C with a checkpoint and a model file", async () => {
     const run = join(dir, "run-stop");
     const r = await runCliUntil(

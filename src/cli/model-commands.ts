@@ -187,6 +187,20 @@ export function addModelCommands(program: Command): void {
       intIn(1, 8),
     )
     .option(
+      "--denoiser <file>",
+      "(train ae --decoder-only) a text-to-video.safetensors trained on the latents of --ae: a share of the clips is decoded from its one-step denoised latents, the latents generation gives the decoder",
+    )
+    .option(
+      "--denoise-share <x>",
+      "(with --denoiser) share of the clips decoded from denoised latents, above 0 and at most 1 (default 0.75)",
+      numberIn(0, 1),
+    )
+    .option(
+      "--denoise-max-t <t>",
+      "(with --denoiser) largest noise time the denoised latents start from, above 0 and at most 1 (default 0.4)",
+      numberIn(0, 1),
+    )
+    .option(
       "--object-weight <x>",
       "extra loss weight on the cells that hold an object, 0 (uniform) to 100 (default: the config's)",
       numberIn(0, 100, false),

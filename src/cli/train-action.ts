@@ -27,11 +27,13 @@ import {
   widenPatchEmbed,
 } from "../models/grow.ts";
 import { getConfig } from "../models/registry.ts";
+import { DEFAULT_GUIDANCE } from "../models/sampling-defaults.ts";
 import { autoencoderTask, decoderTask, textToVideoTask, type WorldData } from "../models/tasks.ts";
 import { TextToVideo } from "../models/text-to-video.ts";
 import { videosToTensor } from "../models/video-tensor.ts";
 import { loadMatchingWeights, loadWeights, readWeights, saveWeights } from "../models/weights.ts";
 import type { Module } from "../nn/module.ts";
+import type { Device } from "../tensor/device.ts";
 import { readLatestEma } from "../train/checkpoint.ts";
 import { type StepInfo, train } from "../train/loop.ts";
 import { Rng } from "../util/rng.ts";
@@ -64,7 +66,19 @@ export interface TrainCliOptions {
   decoderOnly?: boolean;
   /** train ae --decoder-only: residual blocks per decoder level, the file's or more (grown). */
   decoderBlocks?: number;
+  /**
+   * train ae --decoder-only: a text-to-video model whose one-step denoised latents a share of
+   * the clips is decoded from (the latents generation gives the decoder).
+   */
+  denoiser?: string;
+  /** Share of the clips decoded from the denoiser's latents (0.75 when absent). */
+  denoiseShare?: number;
+  /** Largest noise time the denoiser's latents are made from (0.4 when absent). */
+  denoiseMaxT?: number;
 }
+
+const DENOISE_SHARE = 0.75;
+const DENOISE_MAX_T = 0.4;
 
 /**
  * The default stream: clips plus 1-frame images. tiny: 32 px, 1 + 4·r frames. Otherwise 64 px and
@@ -236,12 +250,55 @@ function checkResumedKind(
         ? `--out ${opts.out} trains only a decoder: resume it with --decoder-only and its --ae`
         : `--out ${opts.out} trains the whole autoencoder: resume it without --decoder-only`,
     );
+  if (wasDecoderOnly) {
+    const was = metadata.denoiser ?? "(none)";
+    const now = denoiserMetadata(opts).denoiser ?? "(none)";
+    if (was !== now)
+      throw new Error(
+        `--resume: the run's decoder trained on ${was === "(none)" ? "the encoder's latents alone" : `denoised latents (${was})`}, not ${now === "(none)" ? "the encoder's latents alone" : `denoised latents (${now})`}; resume it with the --denoiser options it started with`,
+      );
+  }
   if (!wasDecoderOnly || metadata.config === undefined) return;
   const was = decoderBlocks(JSON.parse(metadata.config) as AutoencoderConfig);
   if (was !== decoderBlocks(ae))
     throw new Error(
       `--resume: the run's decoder has ${was} blocks per level, this one would have ${decoderBlocks(ae)}; resume it with --decoder-blocks ${was}`,
     );
+}
+
+/** How a decoder-only run's denoised latents are made, as its checkpoints record it. */
+function denoiserMetadata(opts: TrainCliOptions): { denoiser?: string } {
+  if (!opts.denoiser) return {};
+  const share = opts.denoiseShare ?? DENOISE_SHARE;
+  const maxT = opts.denoiseMaxT ?? DENOISE_MAX_T;
+  return {
+    denoiser: `${resolve(opts.denoiser)}, share ${share}, max t ${maxT}, guidance ${DEFAULT_GUIDANCE}`,
+  };
+}
+
+/**
+ * The frozen text-to-video model of --denoiser, checked to work in the latent space of the
+ * decoder's encoder (the file records the autoencoder it trained on).
+ */
+async function loadDenoiser(
+  file: string,
+  device: Device,
+  ae: AutoencoderConfig,
+): Promise<TextToVideo> {
+  const saved = await readWeights(file);
+  if (saved.kind !== "text-to-video")
+    throw new Error(`--denoiser ${file}: holds ${saved.kind} weights, not a text-to-video model's`);
+  const cfg = saved.config as ModelConfig;
+  const mismatch = (["latentChannels", "temporalDown", "latentScale"] as const).filter(
+    (k) => cfg.ae?.[k] !== ae[k],
+  );
+  if (cfg.dit.latentChannels !== ae.latentChannels || mismatch.length > 0)
+    throw new Error(
+      `--denoiser ${file}: trained on another latent space than the encoder of --ae (${mismatch.map((k) => `${k} ${cfg.ae?.[k]} vs ${ae[k]}`).join(", ") || "latent channels"})`,
+    );
+  const model = new TextToVideo(device, new Rng(0), cfg);
+  await loadWeights(file, model, "text-to-video", cfg, saved);
+  return model;
 }
 
 export async function trainAction(what: string, opts: TrainCliOptions): Promise<void> {
@@ -272,6 +329,17 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
   if (opts.decoderBlocks !== undefined && !(what === "ae" && opts.decoderOnly))
     throw new Error(
       "--decoder-blocks grows the decoder of a trained autoencoder: it needs train ae --decoder-only --ae <file>",
+    );
+  if (
+    (opts.denoiser || opts.denoiseShare !== undefined || opts.denoiseMaxT !== undefined) &&
+    !(what === "ae" && opts.decoderOnly)
+  )
+    throw new Error(
+      "--denoiser (with --denoise-share, --denoise-max-t) trains a decoder on a text-to-video model's latents: it needs train ae --decoder-only --ae <file>",
+    );
+  if ((opts.denoiseShare !== undefined || opts.denoiseMaxT !== undefined) && !opts.denoiser)
+    throw new Error(
+      "--denoise-share and --denoise-max-t set how --denoiser's latents are made: give --denoiser <text-to-video.safetensors>",
     );
   if (opts.decoderOnly && (opts.init || opts.transfer))
     throw new Error(
@@ -377,14 +445,27 @@ async function runTraining(
   const task = t2v
     ? textToVideoTask(t2v, ae, data, { ...dataMeta, config: JSON.stringify(cfg) })
     : opts.decoderOnly
-      ? decoderTask(ae, data, {
-          ...dataMeta,
-          config: JSON.stringify(cfg.ae),
-          decoderOnly: "true",
-          // Where the frozen encoder is, for the benches that read a checkpoint (its EMA holds
-          // the decoder alone).
-          decoderOf: resolve(opts.ae ?? ""),
-        })
+      ? decoderTask(
+          ae,
+          data,
+          {
+            ...dataMeta,
+            config: JSON.stringify(cfg.ae),
+            decoderOnly: "true",
+            // Where the frozen encoder is, for the benches that read a checkpoint (its EMA holds
+            // the decoder alone).
+            decoderOf: resolve(opts.ae ?? ""),
+            ...denoiserMetadata(opts),
+          },
+          opts.denoiser
+            ? {
+                model: await loadDenoiser(opts.denoiser, device, cfg.ae),
+                share: opts.denoiseShare ?? DENOISE_SHARE,
+                maxT: opts.denoiseMaxT ?? DENOISE_MAX_T,
+                guidance: DEFAULT_GUIDANCE,
+              }
+            : undefined,
+        )
       : autoencoderTask(ae, data, { ...dataMeta, config: JSON.stringify(cfg.ae) });
 
   // Ctrl-C or SIGTERM stops the loop, which checkpoints and returns, and so does the end of

@@ -13,6 +13,7 @@ import type { NextBatch, TrainTask } from "../train/loop.ts";
 import type { Rng } from "../util/rng.ts";
 import { startLayout } from "../world/start-layout.ts";
 import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
+import { type DenoiserOptions, denoisedLatents } from "./denoised-latents.ts";
 import { latentObjectWeights, objectWeights } from "./object-weights.ts";
 import type { TextToVideo } from "./text-to-video.ts";
 import { videosToTensor } from "./video-tensor.ts";
@@ -62,42 +63,57 @@ export function autoencoderTask(
   return {
     model: ae,
     metadata,
-    batch(rng: Rng, position: unknown): NextBatch {
-      const index = positionOf(position);
-      const { videos, boxes } = worldBatch(data, index);
-      const x = videosToTensor(ae.device, videos); // [B, 3, T, H, W] in [-1, 1]
-      const [b, , t, h, w] = x.shape;
-      const z = [b, ae.cfg.latentChannels, 1 + (t - 1) / ae.cfg.temporalDown, h / 8, w / 8];
-      const noise = ae.device.randn(z, rng);
-      const extra = ae.cfg.objectWeight ?? 0;
-      const batch: Record<string, Tensor> = { x, noise };
-      if (extra > 0)
-        batch.weight = ae.device.tensor(objectWeights(boxes, t, h, w, extra), [b, 1, t, h, w]);
-      return { batch, position: index + 1, samples: b };
-    },
+    batch: (rng: Rng, position: unknown): NextBatch => pixelBatch(ae, data, rng, position).next,
     loss: (batch) => ae.loss(batch.x, batch.noise, batch.weight).loss,
   };
+}
+
+/** The autoencoder's batch `position` of the world stream, and the clips it was made from. */
+function pixelBatch(ae: VideoAutoencoder, data: WorldData, rng: Rng, position: unknown) {
+  const index = positionOf(position);
+  const world = worldBatch(data, index);
+  const x = videosToTensor(ae.device, world.videos); // [B, 3, T, H, W] in [-1, 1]
+  const [b, , t, h, w] = x.shape;
+  const z = [b, ae.cfg.latentChannels, 1 + (t - 1) / ae.cfg.temporalDown, h / 8, w / 8];
+  const noise = ae.device.randn(z, rng);
+  const extra = ae.cfg.objectWeight ?? 0;
+  const batch: Record<string, Tensor> = { x, noise };
+  if (extra > 0)
+    batch.weight = ae.device.tensor(objectWeights(world.boxes, t, h, w, extra), [b, 1, t, h, w]);
+  const next: NextBatch = { batch, position: index + 1, samples: b };
+  return { next, world };
 }
 
 /**
  * The decoder alone, on the latents of a frozen encoder (compiled on the onnx device, as for the
  * text-to-video task): the same loss as `autoencoderTask`, but the latent space does not move,
- * so a text-to-video model trained on it keeps working with the new decoder.
+ * so a text-to-video model trained on it keeps working with the new decoder. With a `denoiser`,
+ * a share of the clips is decoded from the frozen transformer's one-step estimates of their
+ * latents instead (src/models/denoised-latents.ts): the latents generation gives the decoder.
  */
 export function decoderTask(
   ae: VideoAutoencoder,
   data: WorldData,
   metadata: Record<string, string>,
+  denoiser?: DenoiserOptions,
 ): TrainTask {
-  const pixelTask = autoencoderTask(ae, data, metadata);
   return {
     model: ae.decoder,
     metadata,
     async batch(rng: Rng, position: unknown): Promise<NextBatch> {
-      const next = await pixelTask.batch(rng, position);
+      const { next, world } = pixelBatch(ae, data, rng, position);
       try {
         // [B, Cz, t, h, w] in diffusion units (× latentScale); the loss divides it back out.
-        next.batch.latent = await ae.encodeFrames(next.batch.x);
+        const exact = await ae.encodeFrames(next.batch.x);
+        next.batch.latent = exact;
+        if (denoiser) {
+          const { width, height } = world.bucket;
+          const layouts = denoiser.model.cfg.dit.startLayout
+            ? world.scenes.map((s) => startLayout(s, width, height, SPATIAL_DOWN))
+            : undefined;
+          next.batch.latent = await denoisedLatents(exact, world.captions, layouts, rng, denoiser);
+          exact.dispose();
+        }
       } catch (err) {
         for (const t of Object.values(next.batch)) t.dispose();
         throw new Error(`training batch ${positionOf(position)}: ${(err as Error).message}`);

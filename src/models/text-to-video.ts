@@ -316,7 +316,6 @@ export class TextToVideo extends Module {
     const layout = ownLayout ?? given;
     const guidance = guided ? keep(this.device.tensor([g], [1])) : undefined;
     const layoutGuidance = layoutGuided ? keep(this.device.tensor([s], [1])) : undefined;
-    const compiled = this.device.kind === "onnx";
     const velocity = async (x: Tensor, time: number): Promise<Tensor> => {
       const tt = this.device.tensor(new Float32Array(n).fill(time), [n]);
       // Unguided: no guidance key at all (a compiled step takes tensors only).
@@ -325,9 +324,7 @@ export class TextToVideo extends Module {
       if (layoutGuidance) args.layoutGuidance = layoutGuidance;
       if (knownBoth) Object.assign(args, { mask: knownBoth.mask, clean: knownBoth.clean });
       if (layout) args.layout = layout;
-      const v = compiled
-        ? await this.compiledVelocity(args as unknown as Record<string, Tensor>)
-        : noGrad(() => tidy(() => this.velocity(args)));
+      const v = await this.evaluateVelocity(args);
       tt.dispose();
       return v;
     };
@@ -352,6 +349,16 @@ export class TextToVideo extends Module {
       ])
         tensor.dispose();
     }
+  }
+
+  /**
+   * `velocity` without gradients: on the onnx device one compiled ONNX Runtime program per
+   * argument shape (sampling, and the denoised latents a decoder trains on), elsewhere eager.
+   */
+  async evaluateVelocity(args: VelocityArgs): Promise<Tensor> {
+    return this.device.kind === "onnx"
+      ? await this.compiledVelocity(args as unknown as Record<string, Tensor>)
+      : noGrad(() => tidy(() => this.velocity(args)));
   }
 
   /** `velocity` as one ONNX Runtime program per argument shape (made on first use). */
