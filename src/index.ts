@@ -54,6 +54,11 @@ export interface LibraryGenerateOptions {
   /** Same seed and settings, same video; 0 by default. */
   seed?: number;
   method?: "euler" | "heun";
+  /**
+   * Stochastic sampling (DDIM's η on the flow's path, `SampleOptions.eta`): each step puts back
+   * this share of fresh noise; 0, plain Euler steps, by default.
+   */
+  eta?: number;
   /** Settle the first frame as an image, then draw the motion from it (see GenerateOptions). */
   imageFirst?: boolean;
   /** Layout guidance (see GenerateOptions); 1, plain guidance, by default. */
@@ -97,6 +102,7 @@ function checkOptions(
     fps?: number;
     seconds?: number;
     guidance?: number;
+    eta?: number;
   },
 ): void {
   const fail = (what: string, value: unknown, range: string): never => {
@@ -116,6 +122,8 @@ function checkOptions(
     fail("seconds", seconds, `above 0 and at most ${LIMITS.seconds[1]}`);
   if (guidance !== undefined && !(guidance >= 0 && guidance <= 30))
     fail("guidance", guidance, "a number from 0 to 30");
+  if (o.eta !== undefined && !(o.eta >= 0 && o.eta <= 1))
+    fail("eta", o.eta, "a number from 0 to 1");
 }
 
 /** Makes a video (frames, size, fps) and the caption the model saw, from a prompt. */
@@ -142,6 +150,7 @@ export async function generate(
     guidance: guidance ?? DEFAULT_GUIDANCE,
     seed: options.seed ?? 0,
     method: options.method,
+    eta: options.eta,
     imageFirst: options.imageFirst,
     layoutGuidance: options.layoutGuidance,
     onStep: options.onStep,

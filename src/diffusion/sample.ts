@@ -5,8 +5,10 @@
  * input (SDEdit) begins part-way down the grid.
  */
 import { noGrad, tidy } from "../tensor/engine.ts";
+import { scale } from "../tensor/ops/elementwise.ts";
 import { addScaled, lerp } from "../tensor/ops/fused.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import type { Rng } from "../util/rng.ts";
 import { timeShift } from "./rectified-flow.ts";
 
 /**
@@ -20,6 +22,16 @@ export interface SampleOptions {
   /** Timestep shift (see rectified-flow.ts); default 1. */
   shift?: number;
   method?: "euler" | "heun";
+  /**
+   * Stochastic Euler steps (DDIM's η, on the rectified-flow path): from t the step goes to
+   * x_s = (1 − s)·x̂0 + s·(√(1 − η²)·ε̂ + η·z), with the model's estimates x̂0 = x_t − t·v and
+   * ε̂ = x_t + (1 − t)·v and fresh noise z, so that each step puts back part of the noise its
+   * estimate consumed and the path can leave a wrong start. 0 (the default) is the plain Euler
+   * step exactly; 1 replaces the whole noise estimate. Euler only; needs `noiseRng`.
+   */
+  eta?: number;
+  /** The seeded stream of the stochastic steps' fresh noise (with `eta` > 0). */
+  noiseRng?: Rng;
   /**
    * Called after each step with its 1-based index and the time reached. `denoised()` makes the
    * model's current prediction of the clean sample, x̂0 = x_t − t·v from the step's start (on the
@@ -56,13 +68,23 @@ export async function sampleFlow(
   opts: SampleOptions,
 ): Promise<Tensor> {
   const ts = timeGrid(opts.steps, opts.shift ?? 1, opts.init?.strength ?? 1);
+  const eta = opts.eta ?? 0;
+  if (!(eta >= 0 && eta <= 1)) throw new Error(`sample: eta must be in [0, 1], got ${eta}`);
+  if (eta > 0 && opts.method === "heun")
+    throw new Error("sample: eta (stochastic steps) is for the euler method, not heun");
+  const noiseRng = opts.noiseRng;
+  if (eta > 0 && !noiseRng)
+    throw new Error("sample: eta > 0 needs noiseRng, the seeded stream of its fresh noise");
   const init = opts.init;
   let x = init ? noGrad(() => tidy(() => lerp(init.latent, noise, ts[0]))) : noise;
   for (let i = 0; i < opts.steps; i++) {
     const [t, next] = [ts[i], ts[i + 1]];
     const prev = x;
     const v = await velocity(prev, t);
-    const euler = noGrad(() => tidy(() => addScaled(prev, v, next - t))); // x + (t_next − t)·v
+    const euler =
+      eta > 0 && noiseRng && next > 0
+        ? stochasticStep(prev, v, t, next, eta, noiseRng)
+        : noGrad(() => tidy(() => addScaled(prev, v, next - t))); // x + (t_next − t)·v
     if (opts.method !== "heun" || next === 0) x = euler;
     else {
       // Heun: average the slope here and at the Euler point.
@@ -82,4 +104,21 @@ export async function sampleFlow(
     }
   }
   return x;
+}
+
+/** x_s = (1 − s)·x̂0 + s·(√(1 − η²)·ε̂ + η·z) from x_t and its velocity v (see `eta`). */
+function stochasticStep(x: Tensor, v: Tensor, t: number, s: number, eta: number, rng: Rng) {
+  const z = x.device.randn(x.shape, rng);
+  try {
+    return noGrad(() =>
+      tidy(() => {
+        const x0 = addScaled(x, v, -t); // x_t − t·v
+        const eps = addScaled(x, v, 1 - t); // x_t + (1 − t)·v
+        const fresh = addScaled(scale(eps, Math.sqrt(1 - eta * eta)), z, eta);
+        return addScaled(scale(x0, 1 - s), fresh, s);
+      }),
+    );
+  } finally {
+    z.dispose();
+  }
 }

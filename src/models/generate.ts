@@ -31,6 +31,8 @@ export interface GenerateOptions {
   guidance: number;
   seed: number;
   method?: "euler" | "heun";
+  /** Stochastic sampling steps' η (`SampleOptions.eta`); 0, plain Euler steps, by default. */
+  eta?: number;
   /**
    * Sample the first frame alone as an image, then the clip with that frame given (the trained
    * known-first-frame task, as `animate` does with a picture): the layout is settled on the
@@ -230,6 +232,7 @@ export async function generate(
     guidance: o.guidance,
     seed: o.seed,
     method: o.method,
+    eta: o.eta,
     onStep: withPreviews(ae, o.onStep),
     imageFirst: o.imageFirst,
     layoutGuidance: o.layoutGuidance,

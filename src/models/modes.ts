@@ -79,6 +79,8 @@ export interface ModeOptions {
   guidance: number;
   seed: number;
   method?: "euler" | "heun";
+  /** Stochastic sampling steps' η (`SampleOptions.eta`); 0, plain Euler steps, by default. */
+  eta?: number;
   /**
    * Called after each denoising step of the current window; `preview()` pictures the window's
    * current prediction.
@@ -235,6 +237,7 @@ class Windows {
       guidance: this.o.guidance,
       seed: windowSeed(this.o.seed, this.done),
       method: this.o.method,
+      eta: this.o.eta,
       onStep: withPreviews(ae, this.o.onStep),
     };
     // A window with nothing given starts a clip: sampled as `generate` samples one.
@@ -507,6 +510,7 @@ export async function edit(
       guidance: o.guidance,
       seed: o.seed,
       method: o.method,
+      eta: o.eta,
       onStep: withPreviews(ae, o.onStep),
       init: { latent: z, strength: o.strength },
     });

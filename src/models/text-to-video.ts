@@ -243,7 +243,7 @@ export class TextToVideo extends Module {
   async sampleLatents(
     captions: readonly string[],
     shape: [number, number, number, number],
-    options: Omit<SampleOptions, "shift"> & {
+    options: Omit<SampleOptions, "shift" | "noiseRng"> & {
       seed: number;
       guidance?: number;
       layoutGuidance?: number;
@@ -268,7 +268,9 @@ export class TextToVideo extends Module {
     const rows = layoutGuided ? 3 : guided ? 2 : 1;
     const n = rows * b;
     const shift = shiftForTokens(this.tokenCount(t, h, w), this.cfg.flow.baseTokens);
-    const noise = keep(this.device.randn([b, c, t, h, w], new Rng(options.seed)));
+    // The seed's stream gives the starting noise, then any stochastic steps' fresh noise.
+    const seeded = new Rng(options.seed);
+    const noise = keep(this.device.randn([b, c, t, h, w], seeded));
     const cond = noGrad(() =>
       tidy(() => {
         // The captions; again (without their layouts) for layout guidance; the empty captions.
@@ -329,7 +331,7 @@ export class TextToVideo extends Module {
       return v;
     };
     try {
-      let x = await sampleFlow(noise, velocity, { ...options, shift });
+      let x = await sampleFlow(noise, velocity, { ...options, shift, noiseRng: seeded });
       if (known) {
         const sampled = x;
         x = noGrad(() => tidy(() => lerp(sampled, known.clean, known.mask))); // known frames exactly as given
