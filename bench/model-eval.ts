@@ -10,7 +10,7 @@
  * frames 0, 4, 8, 12, 16, generated above world render, 2× nearest neighbour).
  *
  *   npx tsx bench/model-eval.ts --model <dir> [--prompts 100] [--seed-base 0] [--out <dir>]
- *     [--steps 30] [--guidance 2] [--layout-guidance 1] [--method euler|heun] [--eta 0] [--size 64]
+ *     [--steps 30] [--guidance 2] [--layout-guidance 1] [--method euler|heun] [--eta 0] [--eta-until 0] [--size 64]
  *     [--autoencoder <autoencoder.safetensors | ae run folder>] [--encoder <autoencoder.safetensors>]
  *   npx tsx bench/model-eval.ts --autoencoder <file | run> [...]   (world and autoencoded only)
  *   npx tsx bench/model-eval.ts --list [--prompts 100]   (prints the prompts only)
@@ -92,6 +92,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "64" },
     method: { type: "string", default: "euler" },
     eta: { type: "string", default: "0" },
+    "eta-until": { type: "string", default: "0" },
     "image-first": { type: "boolean", default: false },
     list: { type: "boolean", default: false },
   },
@@ -120,6 +121,9 @@ if (method !== "euler" && method !== "heun")
 const eta = Number(values.eta);
 if (!(eta >= 0 && eta <= 1))
   throw new Error(`--eta must be a number from 0 to 1, got ${values.eta}`);
+const etaUntil = Number(values["eta-until"]);
+if (!(etaUntil >= 0 && etaUntil < 1))
+  throw new Error(`--eta-until must be a number from 0 up to 1, got ${values["eta-until"]}`);
 
 const prompts = benchPrompts(n);
 const model = modelDir ? await loadModel(modelDir) : null;
@@ -134,7 +138,7 @@ if (values.autoencoder) console.log(`autoencoder: ${values.autoencoder}`);
 console.log(
   `${n} fresh prompts (fixed templates; training sees only the caption grammar's captions of random scenes), ` +
     `seeds ${seedBase}–${seedBase + n - 1}; ${size}×${size}, ${FRAMES} frames at ${FPS} fps; ` +
-    `${steps} ${method} steps${eta > 0 ? ` (stochastic, η ${eta})` : ""}, guidance ${guidance}${layoutGuidance !== 1 ? `, layout guidance ${layoutGuidance}` : ""}${values["image-first"] ? ", first frame sampled as an image first" : ""}; both through writeMp4 → readVideo`,
+    `${steps} ${method} steps${eta > 0 ? ` (stochastic, η ${eta}${etaUntil > 0 ? ` down to t = ${etaUntil}` : ""})` : ""}, guidance ${guidance}${layoutGuidance !== 1 ? `, layout guidance ${layoutGuidance}` : ""}${values["image-first"] ? ", first frame sampled as an image first" : ""}; both through writeMp4 → readVideo`,
 );
 
 /** A clip through the model's autoencoder: pixels → latent → pixels, 8-bit again. */
@@ -181,6 +185,7 @@ try {
           layoutGuidance,
           method,
           eta,
+          etaUntil,
           imageFirst: values["image-first"],
           seed,
         })
@@ -350,6 +355,7 @@ if (values.out) {
     steps,
     method,
     eta,
+    etaUntil,
     guidance,
     layoutGuidance,
     seedBase,

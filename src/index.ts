@@ -59,6 +59,8 @@ export interface LibraryGenerateOptions {
    * this share of fresh noise; 0, plain Euler steps, by default.
    */
   eta?: number;
+  /** With `eta`: below this time the steps are plain Euler again; 0 by default. */
+  etaUntil?: number;
   /** Settle the first frame as an image, then draw the motion from it (see GenerateOptions). */
   imageFirst?: boolean;
   /** Layout guidance (see GenerateOptions); 1, plain guidance, by default. */
@@ -103,6 +105,7 @@ function checkOptions(
     seconds?: number;
     guidance?: number;
     eta?: number;
+    etaUntil?: number;
   },
 ): void {
   const fail = (what: string, value: unknown, range: string): never => {
@@ -124,6 +127,8 @@ function checkOptions(
     fail("guidance", guidance, "a number from 0 to 30");
   if (o.eta !== undefined && !(o.eta >= 0 && o.eta <= 1))
     fail("eta", o.eta, "a number from 0 to 1");
+  if (o.etaUntil !== undefined && !(o.etaUntil >= 0 && o.etaUntil < 1))
+    fail("etaUntil", o.etaUntil, "a number from 0 up to (not including) 1");
 }
 
 /** Makes a video (frames, size, fps) and the caption the model saw, from a prompt. */
@@ -151,6 +156,7 @@ export async function generate(
     seed: options.seed ?? 0,
     method: options.method,
     eta: options.eta,
+    etaUntil: options.etaUntil,
     imageFirst: options.imageFirst,
     layoutGuidance: options.layoutGuidance,
     onStep: options.onStep,

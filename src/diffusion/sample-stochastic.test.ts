@@ -48,6 +48,20 @@ it("is seeded, and η = 0 is the Euler step", async () => {
   assert.notDeepEqual(a, euler);
 });
 
+it("etaUntil keeps the steps below it plain Euler", async () => {
+  const euler = await run(wobbly, {});
+  const all = await run(wobbly, { eta: 0.5, noiseRng: new Rng(1) });
+  // Every step of the grid ends below 0.999: all Euler.
+  assert.deepEqual(await run(wobbly, { eta: 0.5, etaUntil: 0.999, noiseRng: new Rng(1) }), euler);
+  const half = await run(wobbly, { eta: 0.5, etaUntil: 0.5, noiseRng: new Rng(1) });
+  assert.notDeepEqual(half, euler);
+  assert.notDeepEqual(half, all);
+  await assert.rejects(
+    run(wobbly, { eta: 0.5, etaUntil: 1, noiseRng: new Rng(1) }),
+    /etaUntil must be in \[0, 1\), got 1/,
+  );
+});
+
 it("refuses an η out of range, with Heun, or without its noise stream", async () => {
   await assert.rejects(
     run(wobbly, { eta: 1.5, noiseRng: new Rng(1) }),

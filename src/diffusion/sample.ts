@@ -30,6 +30,11 @@ export interface SampleOptions {
    * step exactly; 1 replaces the whole noise estimate. Euler only; needs `noiseRng`.
    */
   eta?: number;
+  /**
+   * With `eta`: the stochastic steps stop at this time, and the steps below it are plain Euler
+   * (0, the default: stochastic all the way down).
+   */
+  etaUntil?: number;
   /** The seeded stream of the stochastic steps' fresh noise (with `eta` > 0). */
   noiseRng?: Rng;
   /**
@@ -72,6 +77,9 @@ export async function sampleFlow(
   if (!(eta >= 0 && eta <= 1)) throw new Error(`sample: eta must be in [0, 1], got ${eta}`);
   if (eta > 0 && opts.method === "heun")
     throw new Error("sample: eta (stochastic steps) is for the euler method, not heun");
+  const etaUntil = opts.etaUntil ?? 0;
+  if (!(etaUntil >= 0 && etaUntil < 1))
+    throw new Error(`sample: etaUntil must be in [0, 1), got ${etaUntil}`);
   const noiseRng = opts.noiseRng;
   if (eta > 0 && !noiseRng)
     throw new Error("sample: eta > 0 needs noiseRng, the seeded stream of its fresh noise");
@@ -82,7 +90,7 @@ export async function sampleFlow(
     const prev = x;
     const v = await velocity(prev, t);
     const euler =
-      eta > 0 && noiseRng && next > 0
+      eta > 0 && noiseRng && next > 0 && next >= etaUntil
         ? stochasticStep(prev, v, t, next, eta, noiseRng)
         : noGrad(() => tidy(() => addScaled(prev, v, next - t))); // x + (t_next − t)·v
     if (opts.method !== "heun" || next === 0) x = euler;

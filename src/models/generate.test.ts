@@ -70,6 +70,16 @@ describe("generate (untrained tiny models: the plumbing, not the quality)", () =
     assert.deepEqual(again.video.frames, clip.video.frames, "same seed, same clip");
   });
 
+  it("stochastic steps (eta) are seeded by the video's seed and change the sample", async () => {
+    const plain = await generate(ae, t2v, base);
+    const a = await generate(ae, t2v, { ...base, eta: 0.7 });
+    const again = await generate(ae, t2v, { ...base, eta: 0.7 });
+    assert.deepEqual(again.video.frames, a.video.frames, "same seed and eta, same video");
+    assert.notDeepEqual(a.video.frames, plain.video.frames);
+    const late = await generate(ae, t2v, { ...base, eta: 0.7, etaUntil: 0.5 });
+    assert.notDeepEqual(late.video.frames, a.video.frames, "etaUntil ends the stochastic steps");
+  });
+
   it("says what sizes and durations the model can make", async () => {
     await assert.rejects(
       generate(ae, t2v, { ...base, width: 24, frames: 4 }),

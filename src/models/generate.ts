@@ -33,6 +33,8 @@ export interface GenerateOptions {
   method?: "euler" | "heun";
   /** Stochastic sampling steps' η (`SampleOptions.eta`); 0, plain Euler steps, by default. */
   eta?: number;
+  /** Where the stochastic steps stop (`SampleOptions.etaUntil`); 0 by default. */
+  etaUntil?: number;
   /**
    * Sample the first frame alone as an image, then the clip with that frame given (the trained
    * known-first-frame task, as `animate` does with a picture): the layout is settled on the
@@ -233,6 +235,7 @@ export async function generate(
     seed: o.seed,
     method: o.method,
     eta: o.eta,
+    etaUntil: o.etaUntil,
     onStep: withPreviews(ae, o.onStep),
     imageFirst: o.imageFirst,
     layoutGuidance: o.layoutGuidance,

@@ -81,6 +81,8 @@ export interface ModeOptions {
   method?: "euler" | "heun";
   /** Stochastic sampling steps' η (`SampleOptions.eta`); 0, plain Euler steps, by default. */
   eta?: number;
+  /** Where the stochastic steps stop (`SampleOptions.etaUntil`); 0 by default. */
+  etaUntil?: number;
   /**
    * Called after each denoising step of the current window; `preview()` pictures the window's
    * current prediction.
@@ -238,6 +240,7 @@ class Windows {
       seed: windowSeed(this.o.seed, this.done),
       method: this.o.method,
       eta: this.o.eta,
+      etaUntil: this.o.etaUntil,
       onStep: withPreviews(ae, this.o.onStep),
     };
     // A window with nothing given starts a clip: sampled as `generate` samples one.
@@ -511,6 +514,7 @@ export async function edit(
       seed: o.seed,
       method: o.method,
       eta: o.eta,
+      etaUntil: o.etaUntil,
       onStep: withPreviews(ae, o.onStep),
       init: { latent: z, strength: o.strength },
     });
