@@ -250,13 +250,13 @@ function checkResumedKind(
         ? `--out ${opts.out} trains only a decoder: resume it with --decoder-only and its --ae`
         : `--out ${opts.out} trains the whole autoencoder: resume it without --decoder-only`,
     );
-  if (wasDecoderOnly) {
-    const was = metadata.denoiser ?? "(none)";
-    const now = denoiserMetadata(opts).denoiser ?? "(none)";
-    if (was !== now)
-      throw new Error(
-        `--resume: the run's decoder trained on ${was === "(none)" ? "the encoder's latents alone" : `denoised latents (${was})`}, not ${now === "(none)" ? "the encoder's latents alone" : `denoised latents (${now})`}; resume it with the --denoiser options it started with`,
-      );
+  const trained = metadata.denoiser;
+  const asked = denoiserMetadata(opts).denoiser;
+  if (wasDecoderOnly && trained !== asked) {
+    const latents = (d?: string) => (d ? `denoised latents (${d})` : "the encoder's latents alone");
+    throw new Error(
+      `--resume: the run's decoder trained on ${latents(trained)}, not ${latents(asked)}; resume it with the --denoiser options it started with`,
+    );
   }
   if (!wasDecoderOnly || metadata.config === undefined) return;
   const was = decoderBlocks(JSON.parse(metadata.config) as AutoencoderConfig);
