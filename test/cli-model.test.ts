@@ -226,6 +226,32 @@ describe("zoetrope export --onnx", () => {
 
 describe("zoetrope train", () => {
   const stream = ["--batch", "2", "--buckets", "32x32x5,32x32x1", "--warmup", "1"];
+  /** train ae --decoder-only of `aeFile` into `out` for `steps` (lr 1e-2, the tiny stream). */
+  const decoderRunOf =
+    (aeFile: string) =>
+    (out: string, steps: string, ...more: string[]) =>
+      runCli([
+        "train",
+        "ae",
+        "--decoder-only",
+        "--ae",
+        aeFile,
+        "--out",
+        out,
+        "--steps",
+        steps,
+        ...more,
+        "--lr",
+        "1e-2",
+        ...stream,
+      ]);
+  /** Each command is refused with its message, and leaves no run folder (its last argument). */
+  const assertRefused = async (cases: [string[], RegExp][]) => {
+    for (const [args, message] of cases) {
+      assertUserError(await runCli(args), message);
+      assert.equal(await stat(args[args.length - 1]).catch(() => null), null, "no run folder made");
+    }
+  };
 
   it("trains ae then dit into run folders whose model generates, with exact-resume refusals", async () => {
     const aeRun = join(dir, "run-ae");
@@ -451,22 +477,7 @@ describe("zoetrope train", () => {
     assert.equal(a.code, 0, a.stderr);
     const aeFile = join(source, "model", "autoencoder.safetensors");
     const run = join(dir, "run-dec");
-    const decoderRun = (out: string, steps: string, ...more: string[]) =>
-      runCli([
-        "train",
-        "ae",
-        "--decoder-only",
-        "--ae",
-        aeFile,
-        "--out",
-        out,
-        "--steps",
-        steps,
-        ...more,
-        "--lr",
-        "1e-2",
-        ...stream,
-      ]);
+    const decoderRun = decoderRunOf(aeFile);
     const d = await decoderRun(run, "2");
     assert.equal(d.code, 0, d.stderr);
     const resumed = await decoderRun(run, "3", "--resume");
@@ -557,11 +568,7 @@ describe("zoetrope train", () => {
         /--decoder-blocks grows the decoder .* needs train ae --decoder-only/,
       ],
     ];
-    for (const [args, message] of bad) {
-      const r = await runCli(args);
-      assertUserError(r, message);
-      assert.equal(await stat(args[args.length - 1]).catch(() => null), null, "no run folder made");
-    }
+    await assertRefused(bad);
     // A whole-autoencoder run's checkpoint is not a decoder's: refused, named.
     const wrong = await decoderRun(source, "3", "--resume");
     assertUserError(wrong, /trains the whole autoencoder: resume it without --decoder-only/);
@@ -599,21 +606,7 @@ describe("zoetrope train", () => {
     const t2vFile = join(ditRun, "model", "text-to-video.safetensors");
     const run = join(dir, "run-den");
     const decoderRun = (steps: string, ...more: string[]) =>
-      runCli([
-        "train",
-        "ae",
-        "--decoder-only",
-        "--ae",
-        aeFile,
-        "--out",
-        run,
-        "--steps",
-        steps,
-        "--lr",
-        "1e-2",
-        ...more,
-        ...stream,
-      ]);
+      decoderRunOf(aeFile)(run, steps, ...more);
     const r = await decoderRun("2", "--denoiser", t2vFile, "--denoise-share", "1");
     assert.equal(r.code, 0, r.stderr);
     const after = await readWeights(join(run, "model", "autoencoder.safetensors"));
@@ -700,10 +693,8 @@ describe("zoetrope train", () => {
         /--denoiser .*holds autoencoder weights, not a text-to-video model's/,
       ],
     ];
-    for (const [args, message] of bad) {
-      assertUserError(await runCli([...args, ...stream]), message);
-      assert.equal(await stat(args[args.length - 1]).catch(() => null), null, "no run folder made");
-    }
+    // The tiny stream's options after "train ae", the run folder still last.
+    await assertRefused(bad.map(([[t, ae, ...rest], m]) => [[t, ae, ...stream, ...rest], m]));
   });
 
   it("stops on Ctrl-C with a checkpoint and a model file", async () => {
