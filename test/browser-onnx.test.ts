@@ -37,7 +37,7 @@ const SEED = 7;
 /** The tiny config reading a first-frame layout and its motion, as the bundled model does. */
 const CFG = {
   ...getConfig("tiny"),
-  dit: { ...getConfig("tiny").dit, startLayout: true, startMotion: true },
+  dit: { ...getConfig("tiny").dit, startLayout: true, startMotion: true, startMarks: true },
 };
 
 let dir = "";

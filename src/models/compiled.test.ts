@@ -36,13 +36,21 @@ const LAYOUT: StartLayout = {
   occupancy: Float32Array.from({ length: 16 }, (_, i) => (i === 0 ? 1 : 0)),
   color: Float32Array.from({ length: 48 }, (_, i) => (i % 16 === 0 ? 1 : 0)),
   motion: Float32Array.from({ length: 32 }, (_, i) => (i === 0 ? 0.7 : i === 16 ? -0.4 : 0)),
+  // One ball marked in that cell, its centre left of and below the cell's middle, 0.8 cells wide.
+  marks: Float32Array.from({ length: 112 }, (_, i) => [1, -0.3, 0.4, 1, 0, 0, 0.8][i / 16] ?? 0),
 };
 
 async function trainDit(device: Device, compiled: boolean) {
   // With frame positions (constant features, zero-started weights) and a layout input too.
   const model = new TextToVideo(device, new Rng(1), {
     ...cfg,
-    dit: { ...cfg.dit, framePositions: true, startLayout: true, startMotion: true },
+    dit: {
+      ...cfg.dit,
+      framePositions: true,
+      startLayout: true,
+      startMotion: true,
+      startMarks: true,
+    },
   });
   const trainer = new Trainer(model.parameters(), {
     policy: choosePrecision(device, "f32"),

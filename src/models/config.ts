@@ -74,6 +74,13 @@ export interface DitConfig {
    * session 16): occupancy and colour only.
    */
   startMotion?: boolean;
+  /**
+   * With startMotion: the layout also marks each object once, in the cell holding its centre,
+   * with the centre's place in that cell, its shape and its size (seven more channels, see
+   * StartLayout.marks), so that a small object straddling cells reads as one object of one shape.
+   * Absent (weights trained before session 18): no marks.
+   */
+  startMarks?: boolean;
 }
 
 export interface FlowConfig {

@@ -11,7 +11,7 @@ import { noGrad } from "../tensor/engine.ts";
 import { Rng } from "../util/rng.ts";
 import type { StartLayout } from "../world/start-layout.ts";
 import { denoiseAt, denoisedLatents } from "./denoised-latents.ts";
-import { layoutChannels } from "./layout-input.ts";
+import { layoutChannelCount, layoutChannels } from "./layout-input.ts";
 import { getConfig } from "./registry.ts";
 import { TextToVideo } from "./text-to-video.ts";
 
@@ -27,13 +27,22 @@ const layoutAt = (at: number, rgb: number[]): StartLayout => ({
   occupancy: Float32Array.from({ length: 16 }, (_, i) => (i === at ? 1 : 0)),
   color: Float32Array.from({ length: 48 }, (_, i) => (i % 16 === at ? rgb[i >> 4] : 0)),
   motion: Float32Array.from({ length: 32 }, (_, i) => (i === at ? 0.5 : 0)),
+  marks: Float32Array.from({ length: 112 }, (_, i) =>
+    i % 16 === at ? [1, 0, 0, 0, 1, 0, 0.9][i >> 4] : 0,
+  ),
 });
 const LAYOUTS = [layoutAt(0, [1, 0, 0]), null, layoutAt(9, [0, 1, 0])];
 
 function model(device: Device): TextToVideo {
   return new TextToVideo(device, new Rng(1), {
     ...cfg,
-    dit: { ...cfg.dit, framePositions: true, startLayout: true, startMotion: true },
+    dit: {
+      ...cfg.dit,
+      framePositions: true,
+      startLayout: true,
+      startMotion: true,
+      startMarks: true,
+    },
   });
 }
 
@@ -54,6 +63,7 @@ it("denoiseAt is x_t − t·v with the guided velocity of sampling", async () =>
     const s = TIMES[Math.floor(i / per)];
     return (1 - s) * v + s * na[i];
   });
+  const nl = layoutChannelCount(t2v.cfg.dit);
   const velocityOf = async (captions: string[], layouts: (StartLayout | null)[]) => {
     const cond = noGrad(() => t2v.text.forward(t2v.tokenize(captions)));
     const v = noGrad(() =>
@@ -62,7 +72,7 @@ it("denoiseAt is x_t − t·v with the guided velocity of sampling", async () =>
         t: device.tensor(TIMES, [b]),
         tokens: cond.tokens,
         pooled: cond.pooled,
-        layout: device.tensor(layoutChannels(layouts, t, h, w, 6), [b, 6, t, h, w]),
+        layout: device.tensor(layoutChannels(layouts, t, h, w, nl), [b, nl, t, h, w]),
       }),
     );
     return v.toArray();

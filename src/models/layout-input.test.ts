@@ -26,6 +26,8 @@ import {
   LAYOUT_SCALE,
   layoutChannelCount,
   layoutChannels,
+  MARK_CHANNELS,
+  MARK_SCALE,
   MOTION_CHANNELS,
 } from "./layout-input.ts";
 import { getConfig } from "./registry.ts";
@@ -40,7 +42,8 @@ const CAPTION = "a red ball bounces on the grass";
 
 /**
  * A 4 × 4-cell layout with one object of `occupancy` in cell (row, col), coloured `rgb`, setting
- * off with velocity `v` (x, y).
+ * off with velocity `v` (x, y), marked there as a ball 0.75 cells wide centred at `place` in the
+ * cell.
  */
 function oneObject(
   row: number,
@@ -48,6 +51,7 @@ function oneObject(
   occupancy: number,
   rgb: number[],
   v: [number, number] = [0, 0],
+  place: [number, number] = [0, 0],
 ): StartLayout {
   const occ = new Float32Array(16);
   occ[row * 4 + col] = occupancy;
@@ -59,7 +63,11 @@ function oneObject(
   v.forEach((value, k) => {
     motion[k * 16 + row * 4 + col] = value * occupancy;
   });
-  return { rows: 4, cols: 4, occupancy: occ, color, motion };
+  const marks = new Float32Array(MARK_CHANNELS * 16);
+  [1, ...place, 1, 0, 0, 0.75].forEach((value, k) => {
+    marks[k * 16 + row * 4 + col] = value;
+  });
+  return { rows: 4, cols: 4, occupancy: occ, color, motion, marks };
 }
 
 const mse = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -168,41 +176,73 @@ describe("first-frame layout input", () => {
     assert.throws(() => layoutChannels([a], 2, 4, 4, 5), /5 channels/);
   });
 
-  it("a layout model grown to read the motion starts as exactly the one without", async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), "zoetrope-motion-"));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const source = new TextToVideo(device, new Rng(1), laid);
-    await randomizeParameters(source, new Rng(16), 0.2);
-    const file = join(dir, "source.safetensors");
-    await saveWeights(file, source, "text-to-video", laid);
-    const plan = oneObject(1, 1, 1, [1, -1, 0], [1, -0.5]);
-    const sample = async (m: TextToVideo) => {
-      const n = layoutChannelCount(m.cfg.dit);
-      const layout = device.tensor(layoutChannels([plan], 3, 4, 4, n), [1, n, 3, 4, 4]);
-      const z = await m.sampleLatents([CAPTION], SHAPE, { seed: 3, steps: 4, guidance: 2, layout });
-      layout.dispose();
-      const v = await z.toArray();
-      z.dispose();
-      return v;
-    };
-    const want = await sample(source);
-    const moving: ModelConfig = { ...laid, dit: { ...laid.dit, startMotion: true } };
-    const grown = new TextToVideo(device, new Rng(2), moving);
-    await loadMatchingWeights(file, grown, "text-to-video");
-    assert.equal(await widenPatchEmbed(grown, (await readWeights(file)).tensors), true);
-    assertClose(await sample(grown), want, 1e-5, "the grown model's sample, motion given");
-    // Once the motion columns are trained (here: drawn), the planned velocity changes the sample.
-    const state = await grown.stateDict();
-    const w = state["dit.patch_embed.weight"];
-    const draw = new Rng(17);
-    const inputs = w.length / grown.cfg.dit.dim;
-    const p = grown.cfg.dit.patch.reduce((a, b) => a * b, 1); // values per channel per patch
-    for (let o = 0; o < grown.cfg.dit.dim; o++)
-      for (let i = inputs - MOTION_CHANNELS * p; i < inputs; i++)
-        w[o * inputs + i] = 0.3 * draw.normal();
-    grown.loadStateDict(state);
-    assert.ok(scaledError(await sample(grown), want) > 1e-3, "the motion columns are read");
+  it("with startMarks, channels 6 to 12 hold the marks as they are", () => {
+    const a = oneObject(2, 1, 0.3, [0, 1, 0], [0.5, 0], [-0.25, 0.5]);
+    const n = layoutChannelCount({ startLayout: true, startMotion: true, startMarks: true });
+    assert.equal(n, LAYOUT_CHANNELS + MOTION_CHANNELS + MARK_CHANNELS);
+    assert.throws(
+      () => layoutChannelCount({ startLayout: true, startMarks: true }),
+      /startMarks needs startMotion/,
+    );
+    const v = layoutChannels([a, null], 1, 4, 4, n); // [2, 13, 1, 4, 4]
+    const at = (b: number, k: number, cell: number) => v[(b * n + k) * 16 + cell];
+    const want = [1, -0.25, 0.5, 1, 0, 0, 0.75];
+    for (let k = 0; k < MARK_CHANNELS; k++)
+      assert.equal(at(0, 6 + k, 9), want[k] * MARK_SCALE, `mark channel ${k}`);
+    let nonzero = 0;
+    for (const x of v) if (x !== 0) nonzero++;
+    // Occupancy, G, x motion and five mark channels (count, x, y, ball, size) are nonzero.
+    assert.equal(nonzero, 8, "only clip 0's cell 9");
+    // The six-channel layout of the same plan is the first six channels.
+    const six = layoutChannels([a], 1, 4, 4, 6);
+    assert.deepEqual(Array.from(v.subarray(0, six.length)), Array.from(six));
+    assert.throws(() => layoutChannels([a], 1, 4, 4, 12), /12 channels/);
   });
+
+  const moving: ModelConfig = { ...laid, dit: { ...laid.dit, startMotion: true } };
+  const marked: ModelConfig = { ...moving, dit: { ...moving.dit, startMarks: true } };
+  for (const [what, from, to, added] of [
+    ["motion", laid, moving, MOTION_CHANNELS],
+    ["marks", moving, marked, MARK_CHANNELS],
+  ] as const)
+    it(`a layout model grown to read the ${what} starts as exactly the one without`, async (t) => {
+      const dir = await mkdtemp(join(tmpdir(), "zoetrope-grow-layout-"));
+      t.after(() => rm(dir, { recursive: true, force: true }));
+      const source = new TextToVideo(device, new Rng(1), from);
+      await randomizeParameters(source, new Rng(16), 0.2);
+      const file = join(dir, "source.safetensors");
+      await saveWeights(file, source, "text-to-video", from);
+      const plan = oneObject(1, 1, 1, [1, -1, 0], [1, -0.5], [0.5, -0.5]);
+      const sample = async (m: TextToVideo) => {
+        const n = layoutChannelCount(m.cfg.dit);
+        const layout = device.tensor(layoutChannels([plan], 3, 4, 4, n), [1, n, 3, 4, 4]);
+        const z = await m.sampleLatents([CAPTION], SHAPE, {
+          seed: 3,
+          steps: 4,
+          guidance: 2,
+          layout,
+        });
+        layout.dispose();
+        const v = await z.toArray();
+        z.dispose();
+        return v;
+      };
+      const want = await sample(source);
+      const grown = new TextToVideo(device, new Rng(2), to);
+      await loadMatchingWeights(file, grown, "text-to-video");
+      assert.equal(await widenPatchEmbed(grown, (await readWeights(file)).tensors), true);
+      assertClose(await sample(grown), want, 1e-5, `the grown model's sample, ${what} given`);
+      // Once the new columns are trained (here: drawn), the plan's new channels change the sample.
+      const state = await grown.stateDict();
+      const w = state["dit.patch_embed.weight"];
+      const draw = new Rng(17);
+      const inputs = w.length / grown.cfg.dit.dim;
+      const p = grown.cfg.dit.patch.reduce((a, b) => a * b, 1); // values per channel per patch
+      for (let o = 0; o < grown.cfg.dit.dim; o++)
+        for (let i = inputs - added * p; i < inputs; i++) w[o * inputs + i] = 0.3 * draw.normal();
+      grown.loadStateDict(state);
+      assert.ok(scaledError(await sample(grown), want) > 1e-3, `the ${what} columns are read`);
+    });
 
   it("training drops a layout with its caption, and alone at about LAYOUT_DROPOUT", async () => {
     const model = new TextToVideo(device, new Rng(1), laid);

@@ -87,6 +87,9 @@ const REGISTRY: Record<string, ModelConfig> = {
       // And each object's starting velocity on the screen (session 16): which way and how fast it
       // sets off, which the caption's direction words left to the seed (direction near chance).
       startMotion: true,
+      // And one mark per object at its centre, with its shape and size (session 18): a 5-pixel
+      // object across two cells read as two faint objects (too many objects in 45 of 100 clips).
+      startMarks: true,
     },
     // Timesteps shifted by √(144/8) ≈ 4.2 for 2-s clips (144 tokens), √2 for images (16), in
     // training and sampling alike (√(80/8) ≈ 3.2 on world-s-t4's 80). With no shift (baseTokens 80, the first 8,250 steps) the

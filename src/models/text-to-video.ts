@@ -50,7 +50,7 @@ export interface VelocityArgs {
   layoutGuidance?: Tensor;
   mask?: Tensor;
   clean?: Tensor;
-  /** First-frame layout [B (or 2B / 3B when guided), 4 or 6, T, H, W], for a model with startLayout. */
+  /** First-frame layout [B (or 2B / 3B when guided), 4, 6 or 13, T, H, W], for a model with startLayout. */
   layout?: Tensor;
 }
 
@@ -234,7 +234,7 @@ export class TextToVideo extends Module {
    * Samples latents [B, C, T, H, W] for `captions` from seeded noise. `guidance` > 1 batches
    * each caption with the empty caption and moves the velocity away from the unconditional one:
    * v = v_u + g·(v_c − v_u). `known` gives frames to keep (mask + clean latents); `layout`
-   * [B, 4 or 6, T, H, W] the first frame's planned layout (a model with startLayout; the empty captions
+   * [B, 4, 6 or 13, T, H, W] the first frame's planned layout (a model with startLayout; the empty captions
    * of guidance get none, as in training). `layoutGuidance` s ≠ 1 (guided, with a layout)
    * adds the captions without their layouts as a third batch and weighs the layout by s inside
    * the caption's guidance (see `velocity`); 1, the default, is plain guidance. On the onnx

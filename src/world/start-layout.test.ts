@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { sampleScene } from "./sample.ts";
-import { OBJECT_COLORS } from "./scene.ts";
+import { OBJECT_COLORS, SHAPES } from "./scene.ts";
 import { simulate } from "./simulate.ts";
-import { MOTION_UNIT, startLayout } from "./start-layout.ts";
+import { MARK_CHANNELS, MOTION_UNIT, startLayout } from "./start-layout.ts";
 import { makeScene } from "./test-scenes.ts";
 
 const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
@@ -119,6 +119,41 @@ describe("startLayout", () => {
     assert.ok(layout.occupancy[boxCell] > 0.2);
     assert.equal(layout.motion[boxCell], 0);
     assert.equal(layout.motion[64 + boxCell], 0);
+  });
+
+  it("marks each object once, at its centre, with its place in the cell, shape and size", () => {
+    // Three objects, one hidden behind a front wall.
+    const scene = makeScene(
+      [
+        { x: -2.1, y: 1.3, shape: "ball", size: "small" },
+        { x: 0.9, y: 0.5, shape: "triangle", size: "large" },
+        { x: 2.6, y: 0.4, shape: "box", size: "medium" },
+      ],
+      { occluders: [{ kind: "wall", x: 2.6, width: 1.5, height: 2, layer: "front" }] },
+    );
+    const layout = startLayout(scene, 64, 64, 8);
+    const cells = 64;
+    const ch = (k: number) => layout.marks.subarray(k * cells, (k + 1) * cells);
+    assert.equal(layout.marks.length, MARK_CHANNELS * cells);
+    assert.equal(sum(ch(0)), 3, "one mark per object in the frame, the hidden one too");
+    const { truth } = simulate(scene, { width: 64, height: 64, fps: 8, seconds: 0.125 });
+    for (const o of truth.frames[0].objects) {
+      const [x0, y0, x1, y1] = o.bbox;
+      const [cx, cy] = [(x0 + x1) / 2, (y0 + y1) / 2];
+      const cell = Math.floor(cy / 8) * 8 + Math.floor(cx / 8);
+      assert.equal(ch(0)[cell], 1, `object ${o.id} is marked in the cell of its centre`);
+      // The place in the cell gives the centre back, to a tenth of a pixel.
+      const px = (Math.floor(cx / 8) + (ch(1)[cell] + 1) / 2) * 8;
+      const py = (Math.floor(cy / 8) + (ch(2)[cell] + 1) / 2) * 8;
+      assert.ok(Math.abs(px - cx) < 0.1 && Math.abs(py - cy) < 0.1, `${px},${py} vs ${cx},${cy}`);
+      const shape = SHAPES.indexOf(scene.objects[o.id].shape);
+      for (let s = 0; s < SHAPES.length; s++) assert.equal(ch(3 + s)[cell], s === shape ? 1 : 0);
+      assert.ok(Math.abs(ch(6)[cell] - (x1 - x0) / 8) < 0.05, `object ${o.id}'s width in cells`);
+      // The wall hides the box: no coverage, but its mark says it is there.
+      if (o.id === 2) assert.equal(layout.occupancy[cell], 0);
+    }
+    // One mark of each shape, and none anywhere else.
+    for (let s = 0; s < SHAPES.length; s++) assert.equal(sum(ch(3 + s)), 1, SHAPES[s]);
   });
 
   it("refuses a size that is not whole cells", () => {

@@ -8,10 +8,13 @@
  * object in the first frame). It also holds each object's planned starting velocity on the
  * screen (which way and how fast it sets off, as motion-conditioned video models take drag
  * arrows); everything after that (gravity, bounces, friction, collisions) the model draws.
+ * Objects of 5–9 pixels often straddle two or four cells, where the coverage alone reads as two or
+ * four faint objects; so each object is also marked once, in the cell holding its centre, with
+ * where in that cell the centre is, its shape and its size (`marks`).
  */
 import { cameraAt } from "./camera.ts";
 import { shapeGeometry } from "./geometry.ts";
-import { OBJECT_COLORS, type SceneSpec } from "./scene.ts";
+import { OBJECT_COLORS, type SceneSpec, SHAPES } from "./scene.ts";
 import { rectCoverage, screenShape, shapeBounds, shapeCoverage } from "./screen.ts";
 import { frontOccluderRects } from "./visibility.ts";
 
@@ -32,7 +35,18 @@ export interface StartLayout {
    * occupancy; 0 where no object is. Camera motion is not in it (the caption says that).
    */
   motion: Float32Array;
+  /**
+   * [MARK_CHANNELS, rows·cols]: one mark per object whose centre is in the frame, in the cell
+   * holding that centre, hidden or not (a front occluder hides it, the mark says it is there):
+   * 1 (so the channel sums to the number of objects), the centre's place in the cell across and
+   * down in [−1, 1] (0 at the cell's middle), 1 in the channel of its shape (SHAPES order) and its
+   * width on the screen in cells. Objects sharing a cell add up.
+   */
+  marks: Float32Array;
 }
+
+/** Mark channels: the count, x and y within the cell, one per shape, the size. */
+export const MARK_CHANNELS = 3 + SHAPES.length + 1;
 
 /**
  * Starting velocities are in cells per second divided by this, so that the fastest the world
@@ -67,9 +81,24 @@ export function startLayout(
   const paint = new Float32Array(3 * width * height);
   const moving = new Float32Array(2 * width * height);
   const speed = cam.pixelsPerMetre / down / MOTION_UNIT;
+  const marks = new Float32Array(MARK_CHANNELS * rows * cols);
   for (const o of scene.objects) {
     const shape = screenShape(shapeGeometry(o.shape, o.size), { x: o.x, y: o.y, angle: 0 }, cam);
     const [x0, y0, x1, y1] = shapeBounds(shape);
+    // The mark: at the centre of the object's screen box, when that is in the frame.
+    const [cx, cy] = [(x0 + x1) / 2, (y0 + y1) / 2];
+    if (cx >= 0 && cx < width && cy >= 0 && cy < height) {
+      const [col, row] = [Math.floor(cx / down), Math.floor(cy / down)];
+      const cell = row * cols + col;
+      const put = (k: number, v: number) => {
+        marks[k * rows * cols + cell] += v;
+      };
+      put(0, 1);
+      put(1, ((cx - col * down) / down) * 2 - 1);
+      put(2, ((cy - row * down) / down) * 2 - 1);
+      put(3 + SHAPES.indexOf(o.shape), 1);
+      put(3 + SHAPES.length, (x1 - x0) / down);
+    }
     const rgb = OBJECT_COLORS[o.color].map((v) => (v / 255) * 2 - 1);
     const velocity = [o.vx * speed, -o.vy * speed];
     for (let j = Math.max(0, Math.floor(y0)); j < Math.min(height, Math.ceil(y1)); j++)
@@ -101,5 +130,5 @@ export function startLayout(
       for (let k = 0; k < 2; k++)
         motion[k * rows * cols + cell] += moving[k * width * height + p] / area;
     }
-  return { rows, cols, occupancy, color, motion };
+  return { rows, cols, occupancy, color, motion, marks };
 }
