@@ -31,5 +31,6 @@ describe("modelDifferences", () => {
       "ae.latentChannels",
       "dit.latentChannels",
     ]);
+    assert.deepEqual(modelDifferences(a, getConfig("world-s-marks")), ["dit.startMarks"]);
   });
 });
