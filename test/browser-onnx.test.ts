@@ -18,11 +18,10 @@ import { exportAction } from "../src/cli/export-action.ts";
 import { loadModel, T2V_FILE } from "../src/cli/model-files.ts";
 import { createDevice } from "../src/devices.ts";
 import { generate } from "../src/models/generate.ts";
-import { getConfig } from "../src/models/registry.ts";
 import { TextToVideo } from "../src/models/text-to-video.ts";
 import { saveWeights } from "../src/models/weights.ts";
 import { type RunningServer, startServer } from "../src/server/server.ts";
-import { writeTinyModel } from "../src/testing/tiny-model.ts";
+import { tinyLayoutConfig, writeTinyModel } from "../src/testing/tiny-model.ts";
 import { Rng } from "../src/util/rng.ts";
 import {
   type ExportManifest,
@@ -34,11 +33,8 @@ import {
 import { launchChromium } from "./chromium.ts";
 
 const SEED = 7;
-/** The tiny config reading a first-frame layout and its motion, as the bundled model does. */
-const CFG = {
-  ...getConfig("tiny"),
-  dit: { ...getConfig("tiny").dit, startLayout: true, startMotion: true, startMarks: true },
-};
+/** The tiny config reading the whole first-frame layout: its motion as the bundled model does, and marks. */
+const CFG = tinyLayoutConfig();
 
 let dir = "";
 let exported = "";

@@ -12,6 +12,7 @@ import { it } from "node:test";
 import { compile } from "../compile/compile.ts";
 import { createDevice, type Device } from "../devices.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { tinyLayoutConfig } from "../testing/tiny-model.ts";
 import { choosePrecision } from "../train/mixed-precision.ts";
 import { Trainer } from "../train/trainer.ts";
 import { Rng } from "../util/rng.ts";
@@ -42,16 +43,7 @@ const LAYOUT: StartLayout = {
 
 async function trainDit(device: Device, compiled: boolean) {
   // With frame positions (constant features, zero-started weights) and a layout input too.
-  const model = new TextToVideo(device, new Rng(1), {
-    ...cfg,
-    dit: {
-      ...cfg.dit,
-      framePositions: true,
-      startLayout: true,
-      startMotion: true,
-      startMarks: true,
-    },
-  });
+  const model = new TextToVideo(device, new Rng(1), tinyLayoutConfig(true));
   const trainer = new Trainer(model.parameters(), {
     policy: choosePrecision(device, "f32"),
     optimizer: { lr: LR },

@@ -8,14 +8,13 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { createDevice, type Device } from "../devices.ts";
 import { noGrad } from "../tensor/engine.ts";
+import { tinyLayoutConfig } from "../testing/tiny-model.ts";
 import { Rng } from "../util/rng.ts";
 import type { StartLayout } from "../world/start-layout.ts";
 import { denoiseAt, denoisedLatents } from "./denoised-latents.ts";
 import { layoutChannelCount, layoutChannels } from "./layout-input.ts";
-import { getConfig } from "./registry.ts";
 import { TextToVideo } from "./text-to-video.ts";
 
-const cfg = getConfig("tiny");
 const SHAPE = [3, 4, 3, 4, 4];
 const CAPTIONS = ["a red ball falls", "two blue boxes slide left", "a green cone rests"];
 const TIMES = [0, 0.3, 0.85];
@@ -34,16 +33,7 @@ const layoutAt = (at: number, rgb: number[]): StartLayout => ({
 const LAYOUTS = [layoutAt(0, [1, 0, 0]), null, layoutAt(9, [0, 1, 0])];
 
 function model(device: Device): TextToVideo {
-  return new TextToVideo(device, new Rng(1), {
-    ...cfg,
-    dit: {
-      ...cfg.dit,
-      framePositions: true,
-      startLayout: true,
-      startMotion: true,
-      startMarks: true,
-    },
-  });
+  return new TextToVideo(device, new Rng(1), tinyLayoutConfig(true));
 }
 
 it("denoiseAt is x_t − t·v with the guided velocity of sampling", async () => {

@@ -14,6 +14,18 @@ import { saveWeights } from "../models/weights.ts";
 import type { Module } from "../nn/module.ts";
 import { Rng } from "../util/rng.ts";
 
+/**
+ * The tiny config reading the whole first-frame layout (occupancy, colour, the starting motion and
+ * the objects' marks: 13 channels), with frame positions when `framePositions`.
+ */
+export function tinyLayoutConfig(framePositions = false): ModelConfig {
+  const tiny = getConfig("tiny");
+  return {
+    ...tiny,
+    dit: { ...tiny.dit, framePositions, startLayout: true, startMotion: true, startMarks: true },
+  };
+}
+
 /** Writes a tiny model (or one of config `cfg`) into `dir` (created) and returns `dir`. */
 export async function writeTinyModel(
   dir: string,
