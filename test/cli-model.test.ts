@@ -286,6 +286,12 @@ describe("zoetrope train", () => {
       /the run trained with --object-counts \(not given\), not 1,1; resume it with the options it started with/,
     );
     assertUserError(await resumeWith("--seed", "5"), /trained with --seed 0, not 5/);
+    // And with the training settings it started with; --logit-mean is the transformer's alone.
+    assertUserError(
+      await resumeWith("--object-weight", "9"),
+      /the run trained with --object-weight \(not given\), not 9; resume it with the options/,
+    );
+    assertUserError(await resumeWith("--logit-mean", "1"), /--logit-mean is for train dit/);
     assertUserError(
       await resumeWith("--object-counts", "0,0"),
       /object counts: give 1 to 4 relative frequencies .* not all zero; got 0,0/,
@@ -320,9 +326,34 @@ describe("zoetrope train", () => {
       "2",
       "--ae",
       aeFile,
+      "--logit-mean",
+      "0.5",
       ...stream,
     ]);
     assert.equal(d.code, 0, d.stderr);
+    // The run's timesteps centred where asked: its model file and checkpoint record it, and a
+    // resume under other timesteps is refused, as is a mean out of range.
+    const dit = await readWeights(join(ditRun, "model", "text-to-video.safetensors"));
+    assert.equal((dit.config as ModelConfig).flow.logitMean, 0.5);
+    const ditAgain = (...extra: string[]) =>
+      runCli([
+        "train",
+        "dit",
+        "--out",
+        ditRun,
+        "--steps",
+        "3",
+        "--ae",
+        aeFile,
+        "--resume",
+        ...stream,
+        ...extra,
+      ]);
+    assertUserError(
+      await ditAgain(),
+      /the run trained with --logit-mean 0.5, not 0; resume it with the options it started with/,
+    );
+    assertUserError(await ditAgain("--logit-mean", "4"), /--logit-mean.*from -3 to 3/);
     const g = await runCli([
       ...[
         "generate",

@@ -206,6 +206,11 @@ export function addModelCommands(program: Command): void {
       numberIn(0, 100, false),
     )
     .option(
+      "--logit-mean <m>",
+      "(train dit) mean of the logit-normal training timesteps, −3 to 3; above 0 trains the noisier steps more often (default: the config's, 0)",
+      numberIn(-3, 3, false),
+    )
+    .option(
       "--init <file>",
       "start a new run from these weights (autoencoder.safetensors for ae, text-to-video.safetensors for dit) with a fresh optimiser",
     )

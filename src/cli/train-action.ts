@@ -62,6 +62,8 @@ export interface TrainCliOptions {
   minutes?: number;
   /** Extra loss weight on the cells that hold an object (the config's when absent). */
   objectWeight?: number;
+  /** train dit: mean of the logit-normal training timesteps (the config's flow.logitMean when absent). */
+  logitMean?: number;
   /** train ae: train only the decoder of `ae`, on its frozen encoder's latents. */
   decoderOnly?: boolean;
   /** train ae --decoder-only: residual blocks per decoder level, the file's or more (grown). */
@@ -235,6 +237,33 @@ function checkResumedData(metadata: Record<string, string>, data: WorldData): vo
 }
 
 /**
+ * A resumed run goes on with the training settings it started with (--object-weight, and for the
+ * transformer --logit-mean): its checkpoint's config records them, and the optimiser's state was
+ * built under them. (Runs from before the config was saved are not checked.)
+ */
+function checkResumedSettings(
+  metadata: Record<string, string>,
+  what: "ae" | "dit",
+  cfg: ModelConfig,
+): void {
+  if (metadata.config === undefined) return;
+  const was = JSON.parse(metadata.config);
+  const settings: [string, unknown, unknown][] =
+    what === "dit"
+      ? [
+          ["--object-weight", was.dit?.objectWeight, cfg.dit.objectWeight],
+          ["--logit-mean", was.flow?.logitMean, cfg.flow.logitMean],
+        ]
+      : [["--object-weight", was.objectWeight, cfg.ae.objectWeight]];
+  const show = (v: unknown) => (v === undefined ? "(not given)" : String(v));
+  for (const [flag, before, now] of settings)
+    if (before !== now)
+      throw new Error(
+        `--resume: the run trained with ${flag} ${show(before)}, not ${show(now)}; resume it with the options it started with`,
+      );
+}
+
+/**
  * A decoder-only run resumes only as one, and a whole-autoencoder run only as that; a grown
  * decoder resumes with the --decoder-blocks it was grown to (its checkpoint has those blocks).
  */
@@ -318,6 +347,8 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
     throw new Error("train dit: give the trained autoencoder with --ae <autoencoder.safetensors>");
   if (what === "dit" && opts.decoderOnly)
     throw new Error("--decoder-only is for train ae (the autoencoder's decoder), not train dit");
+  if (what === "ae" && opts.logitMean !== undefined)
+    throw new Error("--logit-mean is for train dit (its diffusion timesteps), not train ae");
   if (what === "ae" && opts.decoderOnly && !opts.ae)
     throw new Error(
       "train ae --decoder-only: give the autoencoder whose decoder to train (and whose encoder stays as it is) with --ae <autoencoder.safetensors>",
@@ -365,17 +396,20 @@ export async function trainAction(what: string, opts: TrainCliOptions): Promise<
       cfg.ae.decoderBlocks = opts.decoderBlocks;
     }
   }
-  // A training setting, not part of the network: the loss weight on object cells.
+  // Training settings, not part of the network: the loss weight on object cells, and where the
+  // transformer's training timesteps centre (above 0 trains the noisier steps more often).
   if (opts.objectWeight !== undefined) {
     if (what === "dit") cfg.dit.objectWeight = opts.objectWeight;
     else cfg.ae.objectWeight = opts.objectWeight;
   }
+  if (opts.logitMean !== undefined) cfg.flow = { ...cfg.flow, logitMean: opts.logitMean };
   const buckets = opts.buckets ?? defaultBuckets(cfg);
   checkBuckets(cfg, buckets, what === "dit");
   if (hasRun && opts.resume) {
     const metadata = await latestMetadata(opts.out);
     if (what === "ae") checkResumedKind(metadata, opts, cfg.ae);
     checkResumedData(metadata, worldData(opts, buckets));
+    checkResumedSettings(metadata, what, cfg);
   }
   // The run folder is made one level at a time (a recursive mkdir spins forever on paths such
   // as /proc/x); a new one is removed again if the run fails before its first checkpoint.
