@@ -208,6 +208,14 @@ async function latestMetadata(out: string): Promise<Record<string, string>> {
   return (await readWeightFile(join(out, latest, "model.safetensors"))).metadata;
 }
 
+/** An option's value as the user would type it, for the resume refusals. */
+function shownOption(v: unknown): string {
+  if (v === undefined) return "(not given)";
+  if (Array.isArray(v))
+    return v.map((x) => (typeof x === "object" ? bucketKey(x as Bucket) : String(x))).join(",");
+  return String(v);
+}
+
 /**
  * A resumed run goes on with the clip stream it started with: its checkpoint keeps the data
  * position, which means other clips under other data options. (Runs from before the options were
@@ -223,16 +231,10 @@ function checkResumedData(metadata: Record<string, string>, data: WorldData): vo
     ["batchSize", "--batch"],
     ["objectCounts", "--object-counts"],
   ];
-  const show = (v: unknown) =>
-    v === undefined
-      ? "(not given)"
-      : Array.isArray(v)
-        ? v.map((x) => (typeof x === "object" ? bucketKey(x as Bucket) : String(x))).join(",")
-        : String(v);
   for (const [key, flag] of flags)
     if (JSON.stringify(was[key]) !== JSON.stringify(data[key]))
       throw new Error(
-        `--resume: the run trained with ${flag} ${show(was[key])}, not ${show(data[key])}; resume it with the options it started with`,
+        `--resume: the run trained with ${flag} ${shownOption(was[key])}, not ${shownOption(data[key])}; resume it with the options it started with`,
       );
 }
 
@@ -255,11 +257,10 @@ function checkResumedSettings(
           ["--logit-mean", was.flow?.logitMean, cfg.flow.logitMean],
         ]
       : [["--object-weight", was.objectWeight, cfg.ae.objectWeight]];
-  const show = (v: unknown) => (v === undefined ? "(not given)" : String(v));
   for (const [flag, before, now] of settings)
     if (before !== now)
       throw new Error(
-        `--resume: the run trained with ${flag} ${show(before)}, not ${show(now)}; resume it with the options it started with`,
+        `--resume: the run trained with ${flag} ${shownOption(before)}, not ${shownOption(now)}; resume it with the options it started with`,
       );
 }
 
