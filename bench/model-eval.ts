@@ -10,7 +10,7 @@
  * frames 0, 4, 8, 12, 16, generated above world render, 2× nearest neighbour).
  *
  *   npx tsx bench/model-eval.ts --model <dir> [--prompts 100] [--seed-base 0] [--out <dir>]
- *     [--steps 30] [--guidance 2] [--layout-guidance 1] [--method euler|heun] [--eta 0] [--eta-until 0] [--size 64]
+ *     [--steps 30] [--guidance 2] [--layout-guidance 1] [--guidance-interval lo,hi] [--method euler|heun] [--eta 0] [--eta-until 0] [--size 64]
  *     [--autoencoder <autoencoder.safetensors | ae run folder>] [--encoder <autoencoder.safetensors>]
  *   npx tsx bench/model-eval.ts --autoencoder <file | run> [...]   (world and autoencoded only)
  *   npx tsx bench/model-eval.ts --list [--prompts 100]   (prints the prompts only)
@@ -89,6 +89,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "30" },
     guidance: { type: "string", default: String(DEFAULT_GUIDANCE) },
     "layout-guidance": { type: "string", default: "1" },
+    "guidance-interval": { type: "string" },
     size: { type: "string", default: "64" },
     method: { type: "string", default: "euler" },
     eta: { type: "string", default: "0" },
@@ -118,6 +119,15 @@ if (!(layoutGuidance >= 0))
 const method = values.method;
 if (method !== "euler" && method !== "heun")
   throw new Error(`--method must be euler or heun, got ${method}`);
+const interval = values["guidance-interval"]?.split(",").map(Number);
+if (
+  interval &&
+  !(interval.length === 2 && interval[0] >= 0 && interval[0] < interval[1] && interval[1] <= 1)
+)
+  throw new Error(
+    `--guidance-interval must be lo,hi with 0 ≤ lo < hi ≤ 1, got ${values["guidance-interval"]}`,
+  );
+const guidanceInterval = interval as [number, number] | undefined;
 const eta = Number(values.eta);
 if (!(eta >= 0 && eta <= 1))
   throw new Error(`--eta must be a number from 0 to 1, got ${values.eta}`);
@@ -138,7 +148,7 @@ if (values.autoencoder) console.log(`autoencoder: ${values.autoencoder}`);
 console.log(
   `${n} fresh prompts (fixed templates; training sees only the caption grammar's captions of random scenes), ` +
     `seeds ${seedBase}–${seedBase + n - 1}; ${size}×${size}, ${FRAMES} frames at ${FPS} fps; ` +
-    `${steps} ${method} steps${eta > 0 ? ` (stochastic, η ${eta}${etaUntil > 0 ? ` down to t = ${etaUntil}` : ""})` : ""}, guidance ${guidance}${layoutGuidance !== 1 ? `, layout guidance ${layoutGuidance}` : ""}${values["image-first"] ? ", first frame sampled as an image first" : ""}; both through writeMp4 → readVideo`,
+    `${steps} ${method} steps${eta > 0 ? ` (stochastic, η ${eta}${etaUntil > 0 ? ` down to t = ${etaUntil}` : ""})` : ""}, guidance ${guidance}${guidanceInterval ? ` while ${guidanceInterval[0]} ≤ t ≤ ${guidanceInterval[1]}` : ""}${layoutGuidance !== 1 ? `, layout guidance ${layoutGuidance}` : ""}${values["image-first"] ? ", first frame sampled as an image first" : ""}; both through writeMp4 → readVideo`,
 );
 
 /** A clip through the model's autoencoder: pixels → latent → pixels, 8-bit again. */
@@ -183,6 +193,7 @@ try {
           steps,
           guidance,
           layoutGuidance,
+          guidanceInterval,
           method,
           eta,
           etaUntil,
@@ -358,6 +369,7 @@ if (values.out) {
     etaUntil,
     guidance,
     layoutGuidance,
+    guidanceInterval: guidanceInterval ?? null,
     seedBase,
     prompts: n,
   };

@@ -65,6 +65,8 @@ export interface LibraryGenerateOptions {
   imageFirst?: boolean;
   /** Layout guidance (see GenerateOptions); 1, plain guidance, by default. */
   layoutGuidance?: number;
+  /** Guide only the steps starting at a time in [lo, hi] (see GenerateOptions); all by default. */
+  guidanceInterval?: readonly [number, number];
   /**
    * Called after each denoising step. `preview()` gives a small picture of the model's current
    * prediction (the middle latent frame, one pixel per 8×8 block, through a linear latent-to-RGB
@@ -159,6 +161,7 @@ export async function generate(
     etaUntil: options.etaUntil,
     imageFirst: options.imageFirst,
     layoutGuidance: options.layoutGuidance,
+    guidanceInterval: options.guidanceInterval,
     onStep: options.onStep,
   });
 }

@@ -47,6 +47,11 @@ export interface GenerateOptions {
    * weighed more, at the cost of a third batch per step.
    */
   layoutGuidance?: number;
+  /**
+   * Guide only the steps starting at a time in [lo, hi] (`TextToVideo.sampleLatents`); every
+   * step by default.
+   */
+  guidanceInterval?: readonly [number, number];
   /** Called after each denoising step; `preview()` pictures the current prediction. */
   onStep?: StepCallback;
 }
@@ -239,6 +244,7 @@ export async function generate(
     onStep: withPreviews(ae, o.onStep),
     imageFirst: o.imageFirst,
     layoutGuidance: o.layoutGuidance,
+    guidanceInterval: o.guidanceInterval,
     // The expansion's scene as planned for the first frame at this size.
     layout: plannedLayout(t2v, scene, o.width, o.height),
   });

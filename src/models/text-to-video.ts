@@ -237,8 +237,11 @@ export class TextToVideo extends Module {
    * [B, 4, 6 or 13, T, H, W] the first frame's planned layout (a model with startLayout; the empty captions
    * of guidance get none, as in training). `layoutGuidance` s ≠ 1 (guided, with a layout)
    * adds the captions without their layouts as a third batch and weighs the layout by s inside
-   * the caption's guidance (see `velocity`); 1, the default, is plain guidance. On the onnx
-   * device each velocity is one compiled ONNX Runtime program (compiled once per shape).
+   * the caption's guidance (see `velocity`); 1, the default, is plain guidance.
+   * `guidanceInterval` [lo, hi] guides only the steps that start at a time t with lo ≤ t ≤ hi
+   * and takes the conditional velocity elsewhere (guidance in a limited interval, Kynkäänniemi
+   * et al. 2024); by default every step is guided. On the onnx device each velocity is one
+   * compiled ONNX Runtime program (compiled once per shape).
    */
   async sampleLatents(
     captions: readonly string[],
@@ -247,6 +250,7 @@ export class TextToVideo extends Module {
       seed: number;
       guidance?: number;
       layoutGuidance?: number;
+      guidanceInterval?: readonly [number, number];
       known?: KnownFrames;
       layout?: Tensor;
     },
@@ -263,6 +267,11 @@ export class TextToVideo extends Module {
     const s = options.layoutGuidance ?? 1;
     if (!(Number.isFinite(s) && s >= 0))
       throw new RangeError(`sampleLatents: layout guidance must be a number ≥ 0, got ${s}`);
+    const [guideFrom, guideTo] = options.guidanceInterval ?? [0, 1];
+    if (!(guideFrom >= 0 && guideFrom < guideTo && guideTo <= 1))
+      throw new RangeError(
+        `sampleLatents: guidance interval must be lo,hi with 0 ≤ lo < hi ≤ 1, got ${options.guidanceInterval?.join(",")}`,
+      );
     // Only where there is a layout to weigh and a guided batch to nest it in.
     const layoutGuided = guided && s !== 1 && options.layout !== undefined;
     const rows = layoutGuided ? 3 : guided ? 2 : 1;
@@ -317,12 +326,16 @@ export class TextToVideo extends Module {
           : keep(none());
     const layout = ownLayout ?? given;
     const guidance = guided ? keep(this.device.tensor([g], [1])) : undefined;
+    // Outside the guidance interval: weight 1, the conditional velocity (same batch and program).
+    const unguided =
+      guided && options.guidanceInterval ? keep(this.device.tensor([1], [1])) : undefined;
     const layoutGuidance = layoutGuided ? keep(this.device.tensor([s], [1])) : undefined;
     const velocity = async (x: Tensor, time: number): Promise<Tensor> => {
       const tt = this.device.tensor(new Float32Array(n).fill(time), [n]);
       // Unguided: no guidance key at all (a compiled step takes tensors only).
       const args: VelocityArgs = { x, t: tt, tokens: cond.tokens, pooled: cond.pooled };
-      if (guidance) args.guidance = guidance;
+      if (guidance)
+        args.guidance = unguided && (time < guideFrom || time > guideTo) ? unguided : guidance;
       if (layoutGuidance) args.layoutGuidance = layoutGuidance;
       if (knownBoth) Object.assign(args, { mask: knownBoth.mask, clean: knownBoth.clean });
       if (layout) args.layout = layout;
@@ -345,6 +358,7 @@ export class TextToVideo extends Module {
         cond.tokens,
         cond.pooled,
         ...(guidance ? [guidance] : []),
+        ...(unguided ? [unguided] : []),
         ...(layoutGuidance ? [layoutGuidance] : []),
         ...(ownLayout ? [ownLayout] : []),
         ...(knownBoth && knownBoth !== known ? [knownBoth.mask, knownBoth.clean] : []),
