@@ -10,7 +10,7 @@
  * frames 0, 4, 8, 12, 16, generated above world render, 2× nearest neighbour).
  *
  *   npx tsx bench/model-eval.ts --model <dir> [--prompts 100] [--seed-base 0] [--out <dir>]
- *     [--steps 30] [--guidance 2] [--layout-guidance 1] [--guidance-interval lo,hi] [--method euler|heun] [--eta 0] [--eta-until 0] [--size 64]
+ *     [--steps 30] [--guidance 2] [--layout-guidance 1] [--guidance-interval lo,hi] [--shift s] [--method euler|heun] [--eta 0] [--eta-until 0] [--size 64]
  *     [--autoencoder <autoencoder.safetensors | ae run folder>] [--encoder <autoencoder.safetensors>]
  *   npx tsx bench/model-eval.ts --autoencoder <file | run> [...]   (world and autoencoded only)
  *   npx tsx bench/model-eval.ts --list [--prompts 100]   (prints the prompts only)
@@ -90,6 +90,7 @@ const { values } = parseArgs({
     guidance: { type: "string", default: String(DEFAULT_GUIDANCE) },
     "layout-guidance": { type: "string", default: "1" },
     "guidance-interval": { type: "string" },
+    shift: { type: "string" },
     size: { type: "string", default: "64" },
     method: { type: "string", default: "euler" },
     eta: { type: "string", default: "0" },
@@ -128,6 +129,9 @@ if (
     `--guidance-interval must be lo,hi with 0 ≤ lo < hi ≤ 1, got ${values["guidance-interval"]}`,
   );
 const guidanceInterval = interval as [number, number] | undefined;
+const shift = values.shift === undefined ? undefined : Number(values.shift);
+if (shift !== undefined && !(shift > 0))
+  throw new Error(`--shift must be a number > 0, got ${values.shift}`);
 const eta = Number(values.eta);
 if (!(eta >= 0 && eta <= 1))
   throw new Error(`--eta must be a number from 0 to 1, got ${values.eta}`);
@@ -148,7 +152,7 @@ if (values.autoencoder) console.log(`autoencoder: ${values.autoencoder}`);
 console.log(
   `${n} fresh prompts (fixed templates; training sees only the caption grammar's captions of random scenes), ` +
     `seeds ${seedBase}–${seedBase + n - 1}; ${size}×${size}, ${FRAMES} frames at ${FPS} fps; ` +
-    `${steps} ${method} steps${eta > 0 ? ` (stochastic, η ${eta}${etaUntil > 0 ? ` down to t = ${etaUntil}` : ""})` : ""}, guidance ${guidance}${guidanceInterval ? ` while ${guidanceInterval[0]} ≤ t ≤ ${guidanceInterval[1]}` : ""}${layoutGuidance !== 1 ? `, layout guidance ${layoutGuidance}` : ""}${values["image-first"] ? ", first frame sampled as an image first" : ""}; both through writeMp4 → readVideo`,
+    `${steps} ${method} steps${shift ? ` (time shift ${shift})` : ""}${eta > 0 ? ` (stochastic, η ${eta}${etaUntil > 0 ? ` down to t = ${etaUntil}` : ""})` : ""}, guidance ${guidance}${guidanceInterval ? ` while ${guidanceInterval[0]} ≤ t ≤ ${guidanceInterval[1]}` : ""}${layoutGuidance !== 1 ? `, layout guidance ${layoutGuidance}` : ""}${values["image-first"] ? ", first frame sampled as an image first" : ""}; both through writeMp4 → readVideo`,
 );
 
 /** A clip through the model's autoencoder: pixels → latent → pixels, 8-bit again. */
@@ -194,6 +198,7 @@ try {
           guidance,
           layoutGuidance,
           guidanceInterval,
+          shift,
           method,
           eta,
           etaUntil,
@@ -370,6 +375,7 @@ if (values.out) {
     guidance,
     layoutGuidance,
     guidanceInterval: guidanceInterval ?? null,
+    shift: shift ?? null,
     seedBase,
     prompts: n,
   };

@@ -67,6 +67,8 @@ export interface LibraryGenerateOptions {
   layoutGuidance?: number;
   /** Guide only the steps starting at a time in [lo, hi] (see GenerateOptions); all by default. */
   guidanceInterval?: readonly [number, number];
+  /** The sampling time grid's shift; by default the one the model trained at (see GenerateOptions). */
+  shift?: number;
   /**
    * Called after each denoising step. `preview()` gives a small picture of the model's current
    * prediction (the middle latent frame, one pixel per 8×8 block, through a linear latent-to-RGB
@@ -162,6 +164,7 @@ export async function generate(
     imageFirst: options.imageFirst,
     layoutGuidance: options.layoutGuidance,
     guidanceInterval: options.guidanceInterval,
+    shift: options.shift,
     onStep: options.onStep,
   });
 }

@@ -52,6 +52,8 @@ export interface GenerateOptions {
    * step by default.
    */
   guidanceInterval?: readonly [number, number];
+  /** The sampling time grid's shift (`SampleOptions.shift`); by default the trained one. */
+  shift?: number;
   /** Called after each denoising step; `preview()` pictures the current prediction. */
   onStep?: StepCallback;
 }
@@ -245,6 +247,7 @@ export async function generate(
     imageFirst: o.imageFirst,
     layoutGuidance: o.layoutGuidance,
     guidanceInterval: o.guidanceInterval,
+    shift: o.shift,
     // The expansion's scene as planned for the first frame at this size.
     layout: plannedLayout(t2v, scene, o.width, o.height),
   });

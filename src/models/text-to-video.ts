@@ -240,13 +240,14 @@ export class TextToVideo extends Module {
    * the caption's guidance (see `velocity`); 1, the default, is plain guidance.
    * `guidanceInterval` [lo, hi] guides only the steps that start at a time t with lo ≤ t ≤ hi
    * and takes the conditional velocity elsewhere (guidance in a limited interval, Kynkäänniemi
-   * et al. 2024); by default every step is guided. On the onnx device each velocity is one
+   * et al. 2024); by default every step is guided. `shift` sets the time grid's shift (by
+   * default the one training used at this token count: more of the steps at high noise). On the onnx device each velocity is one
    * compiled ONNX Runtime program (compiled once per shape).
    */
   async sampleLatents(
     captions: readonly string[],
     shape: [number, number, number, number],
-    options: Omit<SampleOptions, "shift" | "noiseRng"> & {
+    options: Omit<SampleOptions, "noiseRng"> & {
       seed: number;
       guidance?: number;
       layoutGuidance?: number;
@@ -276,7 +277,11 @@ export class TextToVideo extends Module {
     const layoutGuided = guided && s !== 1 && options.layout !== undefined;
     const rows = layoutGuided ? 3 : guided ? 2 : 1;
     const n = rows * b;
-    const shift = shiftForTokens(this.tokenCount(t, h, w), this.cfg.flow.baseTokens);
+    // The time grid's shift: the one training used at this token count unless one is given.
+    const shift =
+      options.shift ?? shiftForTokens(this.tokenCount(t, h, w), this.cfg.flow.baseTokens);
+    if (!(Number.isFinite(shift) && shift > 0))
+      throw new RangeError(`sampleLatents: shift must be a number > 0, got ${shift}`);
     // The seed's stream gives the starting noise, then any stochastic steps' fresh noise.
     const seeded = new Rng(options.seed);
     const noise = keep(this.device.randn([b, c, t, h, w], seeded));
