@@ -54,6 +54,11 @@ interface Scored {
   failed: string[];
   /** The adherence checks missed, as "what: wanted …, got …" (why a part scored low). */
   missed: string[];
+  /**
+   * The objects the evaluator tracked (colour, shape, size in px, first and last frame, frames
+   * seen, motion): which extra objects a count miss saw, without generating the clip again.
+   */
+  objects: (string | number | null)[][];
 }
 
 const PARTS = ["color", "shape", "count", "theme", "motion", "direction"] as const;
@@ -72,6 +77,15 @@ function scored(r: EvalReport): Scored {
     missed: (r.adherence?.checks ?? [])
       .filter((c) => !c.ok)
       .map((c) => `${c.what}: wanted ${c.wanted}, got ${c.got}`),
+    objects: r.objects.map((o) => [
+      o.color,
+      o.shape,
+      Number(o.sizePx.toFixed(1)),
+      o.firstFrame,
+      o.lastFrame,
+      o.seen,
+      o.motion,
+    ]),
   };
 }
 
