@@ -124,7 +124,7 @@ export async function generateLocally(
   if (vShapes.layout) {
     const { width, height } = manifest.clip;
     const planned = startLayout(scene, width, height, width / w);
-    const n = vShapes.layout[1]; // 4, 6 with the starting motion, 13 with the marks too
+    const n = vShapes.layout[1]; // 4, 6 with the starting motion, 13 with the marks; +1 with the plan flag
     const values = new Float32Array(batch * n * t * h * w);
     values.set(layoutChannels([planned], t, h, w, n));
     layout = new ort.Tensor("float32", values, vShapes.layout);

@@ -81,6 +81,13 @@ export interface DitConfig {
    * Absent (weights trained before session 18): no marks.
    */
   startMarks?: boolean;
+  /**
+   * With startLayout: one more channel after all the others, at LAYOUT_SCALE in every cell of
+   * latent frame 0 when a plan is given and 0 when none is, so that a cell's zeros read "no
+   * object planned here" and not "no plan" (a dropped layout in training is all zeros, flag
+   * included). Absent (weights trained before session 19): no flag.
+   */
+  planFlag?: boolean;
 }
 
 export interface FlowConfig {

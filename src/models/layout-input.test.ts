@@ -173,7 +173,7 @@ describe("first-frame layout input", () => {
     const four = layoutChannels([a], 2, 4, 4);
     const clip1 = n * 2 * 16; // where clip 1's channels start
     assert.deepEqual(Array.from(v.subarray(clip1, clip1 + four.length)), Array.from(four));
-    assert.throws(() => layoutChannels([a], 2, 4, 4, 5), /5 channels/);
+    assert.throws(() => layoutChannels([a], 2, 4, 4, 3), /3 channels/);
   });
 
   it("with startMarks, channels 6 to 12 hold the marks as they are", () => {
@@ -199,11 +199,43 @@ describe("first-frame layout input", () => {
     assert.throws(() => layoutChannels([a], 1, 4, 4, 12), /12 channels/);
   });
 
+  it("with planFlag, one channel more after the others marks frame 0 of a planned clip", () => {
+    const a = oneObject(2, 1, 0.3, [0, 1, 0], [0.5, 0], [-0.25, 0.5]);
+    for (const cfg of [
+      { startLayout: true },
+      { startLayout: true, startMotion: true },
+      { startLayout: true, startMotion: true, startMarks: true },
+    ]) {
+      const before = layoutChannelCount(cfg);
+      const n = layoutChannelCount({ ...cfg, planFlag: true });
+      assert.equal(n, before + 1);
+      const v = layoutChannels([null, a], 2, 4, 4, n); // [2, n, 2, 4, 4]
+      const at = (b: number, k: number, f: number, cell: number) =>
+        v[((b * n + k) * 2 + f) * 16 + cell];
+      for (let cell = 0; cell < 16; cell++) {
+        assert.equal(at(1, n - 1, 0, cell), LAYOUT_SCALE, `planned clip, frame 0, cell ${cell}`);
+        assert.equal(at(1, n - 1, 1, cell), 0, "later frames");
+        assert.equal(at(0, n - 1, 0, cell), 0, "a clip without a plan");
+      }
+      // The channels before the flag are the unflagged layout's.
+      const plain = layoutChannels([a], 2, 4, 4, before);
+      const clip1 = n * 2 * 16;
+      assert.deepEqual(
+        Array.from(v.subarray(clip1, clip1 + plain.length)),
+        Array.from(plain),
+        `${before} channels`,
+      );
+    }
+    assert.equal(layoutChannelCount({ planFlag: true }), 0, "the flag is part of a layout");
+  });
+
   const moving: ModelConfig = { ...laid, dit: { ...laid.dit, startMotion: true } };
   const marked: ModelConfig = { ...moving, dit: { ...moving.dit, startMarks: true } };
+  const flagged: ModelConfig = { ...moving, dit: { ...moving.dit, planFlag: true } };
   for (const [what, from, to, added] of [
     ["motion", laid, moving, MOTION_CHANNELS],
     ["marks", moving, marked, MARK_CHANNELS],
+    ["plan flag", moving, flagged, 1],
   ] as const)
     it(`a layout model grown to read the ${what} starts as exactly the one without`, async (t) => {
       const dir = await mkdtemp(join(tmpdir(), "zoetrope-grow-layout-"));

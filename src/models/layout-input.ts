@@ -4,9 +4,11 @@
  * [B, 6, T, h, w] with the starting velocity's two after them for a model with startMotion,
  * [B, 13, T, h, w] with the objects' marks (one per object at its centre: the count, the place in
  * the cell, the shape, the size) after those for a model with startMarks, at latent frame 0
- * (the first frame alone, as the autoencoder encodes it) and zeros in every later latent frame.
- * A clip without a layout (a dropped one in training, a user's own footage, a mode that gives
- * none) is all zeros, which the model is trained to read as "no plan".
+ * (the first frame alone, as the autoencoder encodes it) and zeros in every later latent frame;
+ * a model with planFlag takes one channel more after any of these, LAYOUT_SCALE in every cell of
+ * latent frame 0 of a planned clip. A clip without a layout (a dropped one in training, a user's
+ * own footage, a mode that gives none) is all zeros, which the model is trained to read as "no
+ * plan"; without the flag, a planned clip's empty cells read the same.
  */
 import { ShapeError } from "../tensor/errors.ts";
 import { MARK_CHANNELS, type StartLayout } from "../world/start-layout.ts";
@@ -20,7 +22,7 @@ export const MOTION_CHANNELS = 2;
 /** Then the objects' marks (a model with startMarks, which also has startMotion). */
 export { MARK_CHANNELS };
 
-/** The channel counts a layout comes in: plain, with the motion, with the motion and marks. */
+/** The channel counts a layout comes in: plain, with the motion, with the motion and marks (each one more with the plan flag). */
 const LAYOUT_SIZES = [
   LAYOUT_CHANNELS,
   LAYOUT_CHANNELS + MOTION_CHANNELS,
@@ -29,13 +31,16 @@ const LAYOUT_SIZES = [
 
 /** The layout channels a DiT of this config takes (0 without startLayout). */
 export function layoutChannelCount(
-  cfg: Pick<DitConfig, "startLayout" | "startMotion" | "startMarks">,
+  cfg: Pick<DitConfig, "startLayout" | "startMotion" | "startMarks" | "planFlag">,
 ): number {
   if (!cfg.startLayout) return 0;
   if (cfg.startMarks && !cfg.startMotion)
     throw new ShapeError("layoutChannelCount: startMarks needs startMotion (the marks follow it)");
   return (
-    LAYOUT_CHANNELS + (cfg.startMotion ? MOTION_CHANNELS : 0) + (cfg.startMarks ? MARK_CHANNELS : 0)
+    LAYOUT_CHANNELS +
+    (cfg.startMotion ? MOTION_CHANNELS : 0) +
+    (cfg.startMarks ? MARK_CHANNELS : 0) +
+    (cfg.planFlag ? 1 : 0)
   );
 }
 
@@ -57,7 +62,8 @@ export const MARK_SCALE = 1;
 
 /**
  * Layout channels [B, n, T, h, w] (row-major) for a latent of T frames of h × w cells: n = 4
- * (occupancy and colour), 6 (and the starting velocity) or 13 (and the marks).
+ * (occupancy and colour), 6 (and the starting velocity) or 13 (and the marks), or one more of
+ * any of these for the plan flag last.
  */
 export function layoutChannels(
   layouts: readonly (StartLayout | null)[],
@@ -66,10 +72,12 @@ export function layoutChannels(
   w: number,
   n: number = LAYOUT_CHANNELS,
 ): Float32Array {
-  if (!LAYOUT_SIZES.includes(n))
+  const flagged = !LAYOUT_SIZES.includes(n) && LAYOUT_SIZES.includes(n - 1);
+  if (!LAYOUT_SIZES.includes(n) && !flagged)
     throw new ShapeError(
-      `layoutChannels: ${n} channels; a layout has 4, 6 with its motion or 13 with its marks`,
+      `layoutChannels: ${n} channels; a layout has 4, 6 with its motion or 13 with its marks, or one more with the plan flag`,
     );
+  const planned = flagged ? n - 1 : n; // the channels before the flag
   const cells = h * w;
   const out = new Float32Array(layouts.length * n * t * cells);
   layouts.forEach((layout, b) => {
@@ -85,16 +93,17 @@ export function layoutChannels(
     };
     put(layout.occupancy, 0);
     for (let k = 0; k < 3; k++) put(layout.color.subarray(k * cells, (k + 1) * cells), 1 + k);
-    if (n > LAYOUT_CHANNELS)
+    if (planned > LAYOUT_CHANNELS)
       for (let k = 0; k < MOTION_CHANNELS; k++)
         put(layout.motion.subarray(k * cells, (k + 1) * cells), LAYOUT_CHANNELS + k);
-    if (n > LAYOUT_CHANNELS + MOTION_CHANNELS)
+    if (planned > LAYOUT_CHANNELS + MOTION_CHANNELS)
       for (let k = 0; k < MARK_CHANNELS; k++)
         put(
           layout.marks.subarray(k * cells, (k + 1) * cells),
           LAYOUT_CHANNELS + MOTION_CHANNELS + k,
           MARK_SCALE,
         );
+    if (flagged) put(new Float32Array(cells).fill(1), planned);
   });
   return out;
 }

@@ -137,6 +137,19 @@ REGISTRY["world-s-marks"] = {
   dit: { ...REGISTRY["world-s"].dit, startMarks: true },
 };
 
+/**
+ * world-s with the plan flag (session 19, `planFlag`): one more layout channel saying that a plan
+ * is given, so that a planned clip's empty cells read "no object here" and not "no plan" (a
+ * dropped layout is all zeros too). In the shipped weights' clips a whole second copy of a
+ * resting object often stands in a cell the plan leaves empty. Grown from world-s by `train dit
+ * --transfer` (a zero column).
+ */
+REGISTRY["world-s-flag"] = {
+  ...REGISTRY["world-s"],
+  name: "world-s-flag",
+  dit: { ...REGISTRY["world-s"].dit, planFlag: true },
+};
+
 // A deeper transformer on world-s's autoencoder (session 10): 12 layers instead of 8. Grown from a
 // trained world-s with `train dit --transfer`: the 8 trained blocks keep their weights and the 4
 // new ones come after them with adaLN-Zero's zero gates, so the grown model starts as exactly the
