@@ -9,14 +9,23 @@
  *
  * Both files come from `bench/model-eval.ts --out <dir>` with the same --prompts, --seed-base,
  * --steps, --guidance and --method (checked: otherwise the pairs would not be pairs).
+ *
+ * Then the count misses of each run: clips with too many and too few objects, the too many split
+ * by whether every object asked for rests; and, where the file records the tracked objects
+ * (model-eval.ts since session 19), the extra objects: in a colour the prompt asks for (a copy)
+ * or not, and how many of the copies are there from the first frame.
  */
 import { readFileSync } from "node:fs";
+import { parsePrompt } from "../src/world/prompt.ts";
 
 interface Scores {
   adherence: number | null;
   parts: Record<string, number | null>;
   physics: number | null;
   permanence: number | null;
+  missed?: string[];
+  /** [colour, shape, size px, first frame, last frame, frames seen, motion] per tracked object. */
+  objects?: (string | number | null)[][];
 }
 interface EvalFile {
   run: Record<string, unknown>;
@@ -91,5 +100,60 @@ for (const [name, pick] of metrics) {
   const sign = (v: number) => (v >= 0 ? "+" : "") + v.toFixed(3);
   console.log(
     `${name.padEnd(14)} ${String(n).padStart(3)}  ${f(sa / n)}  ${f(sb / n)}  ${sign(mean).padStart(7)}  ${se.toFixed(3).padStart(7)}   ${up} / ${down} / ${n - up - down}`,
+  );
+}
+
+/** Too many / too few objects, and what the extra objects were, over one run's clips. */
+function countMisses(file: EvalFile) {
+  const tally = { many: 0, manyResting: 0, few: 0, copies: 0, copiesFromStart: 0, others: 0 };
+  let recorded = true;
+  for (const row of file.rows) {
+    const g = row.generated;
+    const miss = g?.missed?.find((m) => m.startsWith("object count:"));
+    const counts = miss && /wanted (\d+), got (\d+)/.exec(miss);
+    if (!g || !counts) continue;
+    const [wanted, got] = [Number(counts[1]), Number(counts[2])];
+    if (got < wanted) {
+      tally.few++;
+      continue;
+    }
+    const asked = parsePrompt(row.prompt).constraints.objects;
+    tally.many++;
+    if (asked.length > 0 && asked.every((o) => o.motion === "resting")) tally.manyResting++;
+    if (!g.objects) {
+      recorded = false;
+      continue;
+    }
+    // Per colour asked, the tracks beyond the number asked in it (the least seen) are copies.
+    const byColour = new Map<string, number>();
+    for (const o of asked) if (o.color) byColour.set(o.color, (byColour.get(o.color) ?? 0) + 1);
+    for (const [colour, n] of byColour) {
+      const tracks = g.objects
+        .filter((o) => o[0] === colour)
+        .sort((x, y) => Number(y[5]) - Number(x[5]));
+      for (const extra of tracks.slice(n)) {
+        tally.copies++;
+        if (extra[3] === 0) tally.copiesFromStart++;
+      }
+    }
+    tally.others += g.objects.filter((o) => !byColour.has(String(o[0]))).length;
+  }
+  return { ...tally, recorded };
+}
+
+console.log(
+  "\ncount misses     clips: too many (all resting) / too few   extra objects: copies (from frame 0) / other colours",
+);
+for (const [name, file] of [
+  ["A", a],
+  ["B", b],
+] as const) {
+  const t = countMisses(file);
+  const extras = t.recorded
+    ? `${t.copies} (${t.copiesFromStart}) / ${t.others}`
+    : "not recorded (a model-eval.json from before session 19)";
+  console.log(
+    `${name.padEnd(16)} ${String(t.many).padStart(3)} (${t.manyResting}) / ${t.few}`.padEnd(58) +
+      extras,
   );
 }
