@@ -234,15 +234,15 @@ export class TextToVideo extends Module {
    * Samples latents [B, C, T, H, W] for `captions` from seeded noise. `guidance` > 1 batches
    * each caption with the empty caption and moves the velocity away from the unconditional one:
    * v = v_u + g·(v_c − v_u). `known` gives frames to keep (mask + clean latents); `layout`
-   * [B, 4, 6 or 13, T, H, W] the first frame's planned layout (a model with startLayout; the empty captions
-   * of guidance get none, as in training). `layoutGuidance` s ≠ 1 (guided, with a layout)
+   * [B, layoutChannelCount, T, H, W] the first frame's planned layout (a model with startLayout;
+   * the empty captions of guidance get none, as in training). `layoutGuidance` s ≠ 1 (guided, with a layout)
    * adds the captions without their layouts as a third batch and weighs the layout by s inside
    * the caption's guidance (see `velocity`); 1, the default, is plain guidance.
    * `guidanceInterval` [lo, hi] guides only the steps that start at a time t with lo ≤ t ≤ hi
    * and takes the conditional velocity elsewhere (guidance in a limited interval, Kynkäänniemi
    * et al. 2024); by default every step is guided. `shift` sets the time grid's shift (by
-   * default the one training used at this token count: more of the steps at high noise). On the onnx device each velocity is one
-   * compiled ONNX Runtime program (compiled once per shape).
+   * default the one training used at this token count: more of the steps at high noise). On the
+   * onnx device each velocity is one compiled ONNX Runtime program (compiled once per shape).
    */
   async sampleLatents(
     captions: readonly string[],
