@@ -22,7 +22,10 @@ export const MOTION_CHANNELS = 2;
 /** Then the objects' marks (a model with startMarks, which also has startMotion). */
 export { MARK_CHANNELS };
 
-/** The channel counts a layout comes in: plain, with the motion, with the motion and marks (each one more with the plan flag). */
+/**
+ * The channel counts a layout comes in: plain, with the motion, with the motion and marks; each
+ * one more with the plan flag.
+ */
 const LAYOUT_SIZES = [
   LAYOUT_CHANNELS,
   LAYOUT_CHANNELS + MOTION_CHANNELS,
