@@ -31,6 +31,10 @@ describe("modelDifferences", () => {
       "ae.latentChannels",
       "dit.latentChannels",
     ]);
-    assert.deepEqual(modelDifferences(a, getConfig("world-s-marks")), ["dit.startMarks"]);
+    assert.deepEqual(modelDifferences(a, getConfig("world-s-marks")), [
+      "dit.planFlag",
+      "dit.startMarks",
+    ]);
+    assert.deepEqual(modelDifferences(a, getConfig("world-s-flag")), []);
   });
 });
