@@ -72,7 +72,7 @@ const layoutAt = (x: number | null): Tensor | undefined => {
     ? startLayout(makeScene(objects), w * SPATIAL_DOWN, h * SPATIAL_DOWN, SPATIAL_DOWN)
     : null;
   const n = layoutChannelCount(t2v.cfg.dit);
-  return device.tensor(layoutChannels([plan], t, h, w, n), [1, n, t, h, w]);
+  return device.tensor(layoutChannels([plan], t, h, w, t2v.cfg.dit), [1, n, t, h, w]);
 };
 const LEFT = layoutAt(-2.5);
 async function velocity(

@@ -124,9 +124,9 @@ export async function generateLocally(
   if (vShapes.layout) {
     const { width, height } = manifest.clip;
     const planned = startLayout(scene, width, height, width / w);
-    const n = vShapes.layout[1]; // 4, 6 with the starting motion, 13 with the marks; +1 with the plan flag
+    const n = vShapes.layout[1]; // the config's layout parts (layoutChannelCount)
     const values = new Float32Array(batch * n * t * h * w);
-    values.set(layoutChannels([planned], t, h, w, n));
+    values.set(layoutChannels([planned], t, h, w, cfg.dit));
     layout = new ort.Tensor("float32", values, vShapes.layout);
   }
   for (let i = 0; i < o.steps; i++) {

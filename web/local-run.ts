@@ -36,7 +36,13 @@ export interface ExportManifest {
     textToVideo: {
       vocabHash: string;
       text: { maxTokens: number };
-      dit: { patch: number[] };
+      dit: {
+        patch: number[];
+        startMotion?: boolean;
+        startMarks?: boolean;
+        startBounce?: boolean;
+        planFlag?: boolean;
+      };
       flow: { baseTokens: number };
     };
   };

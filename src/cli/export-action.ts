@@ -169,7 +169,7 @@ async function writeGraphs(
     clip: { width: opts.width, height: opts.height, frames },
     latent: [c, t, h, w],
     notes:
-      "velocity-guided: rows 0..B-1 of tokens/pooled are the captions, rows B..2B-1 the empty caption; v = v_u + guidance·(v_c − v_u). Text ids come from the world tokenizer (vocabHash in config). layout (models with dit.startLayout): the expanded prompt's first-frame layout at latent frame 0: occupancy and colour, then with dit.startMotion the starting velocity, then with dit.startMarks one mark per object at its centre: count, place in the cell, shape (ball, box, triangle), width in cells (src/world/start-layout.ts, src/models/layout-input.ts), all zeros for the empty caption's rows.",
+      "velocity-guided: rows 0..B-1 of tokens/pooled are the captions, rows B..2B-1 the empty caption; v = v_u + guidance·(v_c − v_u). Text ids come from the world tokenizer (vocabHash in config). layout (models with dit.startLayout): the expanded prompt's first-frame layout at latent frame 0: occupancy and colour, then with dit.startMotion the starting velocity, then with dit.startMarks one mark per object at its centre: count, place in the cell, shape (ball, box, triangle), width in cells, then with dit.planFlag a channel that is 4 in every cell when a plan is given, then with dit.startBounce each object's restitution times its coverage (src/world/start-layout.ts, src/models/layout-input.ts), all zeros for the empty caption's rows.",
     graphs,
     config: { autoencoder: ae.cfg, textToVideo: t2v.cfg },
   };

@@ -39,6 +39,8 @@ const LAYOUT: StartLayout = {
   motion: Float32Array.from({ length: 32 }, (_, i) => (i === 0 ? 0.7 : i === 16 ? -0.4 : 0)),
   // One ball marked in that cell, its centre left of and below the cell's middle, 0.8 cells wide.
   marks: Float32Array.from({ length: 112 }, (_, i) => [1, -0.3, 0.4, 1, 0, 0, 0.8][i / 16] ?? 0),
+  // Bouncy (restitution 0.85) over the whole cell.
+  bounce: Float32Array.from({ length: 16 }, (_, i) => (i === 0 ? 0.85 : 0)),
 };
 
 async function trainDit(device: Device, compiled: boolean) {

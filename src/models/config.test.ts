@@ -36,5 +36,6 @@ describe("modelDifferences", () => {
       "dit.startMarks",
     ]);
     assert.deepEqual(modelDifferences(a, getConfig("world-s-flag")), []);
+    assert.deepEqual(modelDifferences(a, getConfig("world-s-bounce")), ["dit.startBounce"]);
   });
 });

@@ -82,12 +82,20 @@ export interface DitConfig {
    */
   startMarks?: boolean;
   /**
-   * With startLayout: one more channel after all the others, at LAYOUT_SCALE in every cell of
+   * With startLayout: one more channel after the marks, at LAYOUT_SCALE in every cell of
    * latent frame 0 when a plan is given and 0 when none is, so that a cell's zeros read "no
    * object planned here" and not "no plan" (a dropped layout in training is all zeros, flag
    * included). Absent (weights trained before session 19): no flag.
    */
   planFlag?: boolean;
+  /**
+   * With startLayout: the layout also holds each object's restitution (the share of its speed a
+   * bounce keeps: 0.85 bouncy, 0.5 light, 0.2 heavy) times its coverage, one more channel after
+   * the plan flag (see StartLayout.bounce), so that whether a falling object bounces back comes
+   * from the plan, as its starting velocity does. Absent (weights trained before session 20):
+   * no such channel.
+   */
+  startBounce?: boolean;
 }
 
 export interface FlowConfig {

@@ -29,6 +29,7 @@ const layoutAt = (at: number, rgb: number[]): StartLayout => ({
   marks: Float32Array.from({ length: 112 }, (_, i) =>
     i % 16 === at ? [1, 0, 0, 0, 1, 0, 0.9][i >> 4] : 0,
   ),
+  bounce: Float32Array.from({ length: 16 }, (_, i) => (i === at ? 0.5 : 0)),
 });
 const LAYOUTS = [layoutAt(0, [1, 0, 0]), null, layoutAt(9, [0, 1, 0])];
 
@@ -62,7 +63,7 @@ it("denoiseAt is x_t − t·v with the guided velocity of sampling", async () =>
         t: device.tensor(TIMES, [b]),
         tokens: cond.tokens,
         pooled: cond.pooled,
-        layout: device.tensor(layoutChannels(layouts, t, h, w, nl), [b, nl, t, h, w]),
+        layout: device.tensor(layoutChannels(layouts, t, h, w, t2v.cfg.dit), [b, nl, t, h, w]),
       }),
     );
     return v.toArray();

@@ -99,7 +99,9 @@ export async function denoiseAt(
       if (given.length !== b)
         throw new ShapeError(`denoiseAt: ${given.length} layouts for ${b} latents`);
       const all = [...given, ...(guided ? captions.map(() => null) : [])];
-      args.layout = own(device.tensor(layoutChannels(all, t, h, w, nl), [rows * b, nl, t, h, w]));
+      args.layout = own(
+        device.tensor(layoutChannels(all, t, h, w, t2v.cfg.dit), [rows * b, nl, t, h, w]),
+      );
     }
     return device.kind === "onnx"
       ? await compiledEstimate(t2v)(args as unknown as Record<string, Tensor>)

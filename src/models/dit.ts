@@ -144,7 +144,7 @@ export class DiffusionTransformer extends Module {
     const mask = known ? cast(known.mask, dt) : fill(x, 0, [b, 1, T, H, W]); // [B, 1, T, H, W]
     const clean = known ? cast(known.clean, dt) : fill(x, 0, x.shape); // [B, C, T, H, W]
     const parts = [x, clean, mask];
-    if (this.cfg.startLayout) parts.push(layout ? cast(layout, dt) : fill(x, 0, [b, nl, T, H, W])); // [B, 4, 6 or 13, T, H, W]
+    if (this.cfg.startLayout) parts.push(layout ? cast(layout, dt) : fill(x, 0, [b, nl, T, H, W])); // [B, nl, T, H, W] (layoutChannelCount)
     const inp = concat(parts, 1); // [B, Ci, T, H, W], Ci = 2C + 1 (+ 4, 6 or 13 with a layout)
 
     const patches = patchify(inp, patch); // [B, N, Ci·P], N = gt·gh·gw in row-major (t, h, w)

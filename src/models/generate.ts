@@ -170,7 +170,7 @@ export function plannedLayout(
   return scene && t2v.cfg.dit.startLayout ? startLayout(scene, width, height, SPATIAL_DOWN) : null;
 }
 
-/** A planned layout as the [1, 4, t, h, w] input of a model that takes one (else undefined). */
+/** A planned layout as the [1, n, t, h, w] input of a model that takes one (else undefined). */
 function layoutTensor(
   t2v: TextToVideo,
   layout: StartLayout | null | undefined,
@@ -178,7 +178,7 @@ function layoutTensor(
 ): Tensor | undefined {
   if (!layout || !t2v.cfg.dit.startLayout) return undefined;
   const n = layoutChannelCount(t2v.cfg.dit);
-  return t2v.device.tensor(layoutChannels([layout], t, h, w, n), [1, n, t, h, w]);
+  return t2v.device.tensor(layoutChannels([layout], t, h, w, t2v.cfg.dit), [1, n, t, h, w]);
 }
 
 /**

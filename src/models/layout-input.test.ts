@@ -22,6 +22,7 @@ import { DiffusionTransformer } from "./dit.ts";
 import { sampleClipLatent } from "./generate.ts";
 import { widenPatchEmbed } from "./grow.ts";
 import {
+  BOUNCE_CHANNELS,
   LAYOUT_CHANNELS,
   LAYOUT_SCALE,
   layoutChannelCount,
@@ -43,7 +44,7 @@ const CAPTION = "a red ball bounces on the grass";
 /**
  * A 4 × 4-cell layout with one object of `occupancy` in cell (row, col), coloured `rgb`, setting
  * off with velocity `v` (x, y), marked there as a ball 0.75 cells wide centred at `place` in the
- * cell.
+ * cell, of restitution `bounce`.
  */
 function oneObject(
   row: number,
@@ -52,6 +53,7 @@ function oneObject(
   rgb: number[],
   v: [number, number] = [0, 0],
   place: [number, number] = [0, 0],
+  bounce = 0.5,
 ): StartLayout {
   const occ = new Float32Array(16);
   occ[row * 4 + col] = occupancy;
@@ -67,7 +69,9 @@ function oneObject(
   [1, ...place, 1, 0, 0, 0.75].forEach((value, k) => {
     marks[k * 16 + row * 4 + col] = value;
   });
-  return { rows: 4, cols: 4, occupancy: occ, color, motion, marks };
+  const springy = new Float32Array(16);
+  springy[row * 4 + col] = bounce * occupancy;
+  return { rows: 4, cols: 4, occupancy: occ, color, motion, marks, bounce: springy };
 }
 
 const mse = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -158,7 +162,7 @@ describe("first-frame layout input", () => {
     assert.equal(n, LAYOUT_CHANNELS + MOTION_CHANNELS);
     assert.equal(layoutChannelCount({ startLayout: true }), LAYOUT_CHANNELS);
     assert.equal(layoutChannelCount({ startMotion: true }), 0, "motion is part of a layout");
-    const v = layoutChannels([null, a], 2, 4, 4, n); // [2, 6, 2, 4, 4]
+    const v = layoutChannels([null, a], 2, 4, 4, { startMotion: true }); // [2, 6, 2, 4, 4]
     assert.equal(v.length, 2 * n * 2 * 16);
     const at = (b: number, k: number, f: number, cell: number) =>
       v[((b * n + k) * 2 + f) * 16 + cell];
@@ -173,7 +177,6 @@ describe("first-frame layout input", () => {
     const four = layoutChannels([a], 2, 4, 4);
     const clip1 = n * 2 * 16; // where clip 1's channels start
     assert.deepEqual(Array.from(v.subarray(clip1, clip1 + four.length)), Array.from(four));
-    assert.throws(() => layoutChannels([a], 2, 4, 4, 3), /3 channels/);
   });
 
   it("with startMarks, channels 6 to 12 hold the marks as they are", () => {
@@ -184,7 +187,7 @@ describe("first-frame layout input", () => {
       () => layoutChannelCount({ startLayout: true, startMarks: true }),
       /startMarks needs startMotion/,
     );
-    const v = layoutChannels([a, null], 1, 4, 4, n); // [2, 13, 1, 4, 4]
+    const v = layoutChannels([a, null], 1, 4, 4, { startMotion: true, startMarks: true }); // [2, 13, 1, 4, 4]
     const at = (b: number, k: number, cell: number) => v[(b * n + k) * 16 + cell];
     const want = [1, -0.25, 0.5, 1, 0, 0, 0.75];
     for (let k = 0; k < MARK_CHANNELS; k++)
@@ -194,9 +197,12 @@ describe("first-frame layout input", () => {
     // Occupancy, G, x motion and five mark channels (count, x, y, ball, size) are nonzero.
     assert.equal(nonzero, 8, "only clip 0's cell 9");
     // The six-channel layout of the same plan is the first six channels.
-    const six = layoutChannels([a], 1, 4, 4, 6);
+    const six = layoutChannels([a], 1, 4, 4, { startMotion: true });
     assert.deepEqual(Array.from(v.subarray(0, six.length)), Array.from(six));
-    assert.throws(() => layoutChannels([a], 1, 4, 4, 12), /12 channels/);
+    assert.throws(
+      () => layoutChannels([a], 1, 4, 4, { startMarks: true }),
+      /startMarks needs startMotion/,
+    );
   });
 
   it("with planFlag, one channel more after the others marks frame 0 of a planned clip", () => {
@@ -209,7 +215,7 @@ describe("first-frame layout input", () => {
       const before = layoutChannelCount(cfg);
       const n = layoutChannelCount({ ...cfg, planFlag: true });
       assert.equal(n, before + 1);
-      const v = layoutChannels([null, a], 2, 4, 4, n); // [2, n, 2, 4, 4]
+      const v = layoutChannels([null, a], 2, 4, 4, { ...cfg, planFlag: true }); // [2, n, 2, 4, 4]
       const at = (b: number, k: number, f: number, cell: number) =>
         v[((b * n + k) * 2 + f) * 16 + cell];
       for (let cell = 0; cell < 16; cell++) {
@@ -218,7 +224,7 @@ describe("first-frame layout input", () => {
         assert.equal(at(0, n - 1, 0, cell), 0, "a clip without a plan");
       }
       // The channels before the flag are the unflagged layout's.
-      const plain = layoutChannels([a], 2, 4, 4, before);
+      const plain = layoutChannels([a], 2, 4, 4, cfg);
       const clip1 = n * 2 * 16;
       assert.deepEqual(
         Array.from(v.subarray(clip1, clip1 + plain.length)),
@@ -229,13 +235,48 @@ describe("first-frame layout input", () => {
     assert.equal(layoutChannelCount({ planFlag: true }), 0, "the flag is part of a layout");
   });
 
+  it("with startBounce, the last channel holds the restitution times occupancy", () => {
+    const a = oneObject(3, 2, 0.4, [1, 0, 0], [0, 0], [0, 0], 0.85);
+    const flagged = { startLayout: true, startMotion: true, planFlag: true };
+    const before = layoutChannelCount(flagged);
+    const n = layoutChannelCount({ ...flagged, startBounce: true });
+    assert.equal(n, before + BOUNCE_CHANNELS);
+    assert.equal(
+      layoutChannelCount({ startBounce: true }),
+      0,
+      "the restitution is part of a layout",
+    );
+    const v = layoutChannels([a, null], 2, 4, 4, { ...flagged, startBounce: true }); // [2, 8, 2, 4, 4]
+    const at = (b: number, k: number, f: number, cell: number) =>
+      v[((b * n + k) * 2 + f) * 16 + cell];
+    assert.ok(
+      Math.abs(at(0, n - 1, 0, 14) - 0.85 * 0.4 * LAYOUT_SCALE) < 1e-6,
+      "the object's cell",
+    );
+    for (let cell = 0; cell < 16; cell++) {
+      if (cell !== 14) assert.equal(at(0, n - 1, 0, cell), 0, `an empty cell (${cell})`);
+      assert.equal(at(0, n - 1, 1, cell), 0, "later frames");
+      assert.equal(at(1, n - 1, 0, cell), 0, "a clip without a plan");
+    }
+    // The channels before it are the flagged layout's, the flag included.
+    const plain = layoutChannels([a], 2, 4, 4, flagged);
+    assert.deepEqual(
+      Array.from(v.subarray(0, plain.length)),
+      Array.from(plain),
+      "the channels before the restitution",
+    );
+    assert.equal(at(0, before - 1, 0, 0), LAYOUT_SCALE, "the flag just before it");
+  });
+
   const moving: ModelConfig = { ...laid, dit: { ...laid.dit, startMotion: true } };
   const marked: ModelConfig = { ...moving, dit: { ...moving.dit, startMarks: true } };
   const flagged: ModelConfig = { ...moving, dit: { ...moving.dit, planFlag: true } };
+  const bouncing: ModelConfig = { ...flagged, dit: { ...flagged.dit, startBounce: true } };
   for (const [what, from, to, added] of [
     ["motion", laid, moving, MOTION_CHANNELS],
     ["marks", moving, marked, MARK_CHANNELS],
     ["plan flag", moving, flagged, 1],
+    ["restitution", flagged, bouncing, BOUNCE_CHANNELS],
   ] as const)
     it(`a layout model grown to read the ${what} starts as exactly the one without`, async (t) => {
       const dir = await mkdtemp(join(tmpdir(), "zoetrope-grow-layout-"));
@@ -247,7 +288,7 @@ describe("first-frame layout input", () => {
       const plan = oneObject(1, 1, 1, [1, -1, 0], [1, -0.5], [0.5, -0.5]);
       const sample = async (m: TextToVideo) => {
         const n = layoutChannelCount(m.cfg.dit);
-        const layout = device.tensor(layoutChannels([plan], 3, 4, 4, n), [1, n, 3, 4, 4]);
+        const layout = device.tensor(layoutChannels([plan], 3, 4, 4, m.cfg.dit), [1, n, 3, 4, 4]);
         const z = await m.sampleLatents([CAPTION], SHAPE, {
           seed: 3,
           steps: 4,

@@ -1,14 +1,16 @@
 /**
  * The first-frame layout (src/world/start-layout.ts) as extra input channels of the diffusion
- * transformer: [B, 4, T, h, w] holding occupancy and the three colour channels (× LAYOUT_SCALE),
- * [B, 6, T, h, w] with the starting velocity's two after them for a model with startMotion,
- * [B, 13, T, h, w] with the objects' marks (one per object at its centre: the count, the place in
- * the cell, the shape, the size) after those for a model with startMarks, at latent frame 0
- * (the first frame alone, as the autoencoder encodes it) and zeros in every later latent frame;
- * a model with planFlag takes one channel more after any of these, LAYOUT_SCALE in every cell of
- * latent frame 0 of a planned clip. A clip without a layout (a dropped one in training, a user's
- * own footage, a mode that gives none) is all zeros, which the model is trained to read as "no
- * plan"; without the flag, a planned clip's empty cells read the same.
+ * transformer, at latent frame 0 (the first frame alone, as the autoencoder encodes it) and
+ * zeros in every later latent frame: [B, n, T, h, w] holding occupancy and the three colour
+ * channels (× LAYOUT_SCALE), then, as the model's config asks, the starting velocity's two
+ * (startMotion), the objects' marks (startMarks: one per object at its centre: the count, the
+ * place in the cell, the shape, the size), the plan flag (planFlag: LAYOUT_SCALE in every cell
+ * of latent frame 0 of a planned clip) and the restitution (startBounce). The parts come in
+ * the order they were added to the project, so that a trained model grown to read a newer one
+ * (`train dit --transfer`) gains its projection's columns last (src/models/grow.ts). A clip
+ * without a layout (a dropped one in training, a user's own footage, a mode that gives none) is
+ * all zeros, which the model is trained to read as "no plan"; without the flag, a planned
+ * clip's empty cells read the same.
  */
 import { ShapeError } from "../tensor/errors.ts";
 import { MARK_CHANNELS, type StartLayout } from "../world/start-layout.ts";
@@ -22,29 +24,31 @@ export const MOTION_CHANNELS = 2;
 /** Then the objects' marks (a model with startMarks, which also has startMotion). */
 export { MARK_CHANNELS };
 
-/**
- * The channel counts a layout comes in: plain, with the motion, with the motion and marks; each
- * one more with the plan flag.
- */
-const LAYOUT_SIZES = [
-  LAYOUT_CHANNELS,
-  LAYOUT_CHANNELS + MOTION_CHANNELS,
-  LAYOUT_CHANNELS + MOTION_CHANNELS + MARK_CHANNELS,
-];
+/** Last the restitution times occupancy (a model with startBounce), one channel. */
+export const BOUNCE_CHANNELS = 1;
 
-/** The layout channels a DiT of this config takes (0 without startLayout). */
-export function layoutChannelCount(
-  cfg: Pick<DitConfig, "startLayout" | "startMotion" | "startMarks" | "planFlag">,
-): number {
-  if (!cfg.startLayout) return 0;
-  if (cfg.startMarks && !cfg.startMotion)
+/** Which parts of the layout a model reads, after occupancy and colour (its DiT config's flags). */
+export type LayoutParts = Pick<
+  DitConfig,
+  "startMotion" | "startMarks" | "startBounce" | "planFlag"
+>;
+
+/** The layout channels a model reading these parts takes. */
+function partsChannelCount(parts: LayoutParts): number {
+  if (parts.startMarks && !parts.startMotion)
     throw new ShapeError("layoutChannelCount: startMarks needs startMotion (the marks follow it)");
   return (
     LAYOUT_CHANNELS +
-    (cfg.startMotion ? MOTION_CHANNELS : 0) +
-    (cfg.startMarks ? MARK_CHANNELS : 0) +
-    (cfg.planFlag ? 1 : 0)
+    (parts.startMotion ? MOTION_CHANNELS : 0) +
+    (parts.startMarks ? MARK_CHANNELS : 0) +
+    (parts.startBounce ? BOUNCE_CHANNELS : 0) +
+    (parts.planFlag ? 1 : 0)
   );
+}
+
+/** The layout channels a DiT of this config takes (0 without startLayout). */
+export function layoutChannelCount(cfg: LayoutParts & Pick<DitConfig, "startLayout">): number {
+  return cfg.startLayout ? partsChannelCount(cfg) : 0;
 }
 
 /**
@@ -64,23 +68,17 @@ export const LAYOUT_SCALE = 4;
 export const MARK_SCALE = 1;
 
 /**
- * Layout channels [B, n, T, h, w] (row-major) for a latent of T frames of h × w cells: n = 4
- * (occupancy and colour), 6 (and the starting velocity) or 13 (and the marks), or one more of
- * any of these for the plan flag last.
+ * Layout channels [B, n, T, h, w] (row-major) for a latent of T frames of h × w cells, with the
+ * parts a model of `parts` reads (its DiT config): n = layoutChannelCount of it.
  */
 export function layoutChannels(
   layouts: readonly (StartLayout | null)[],
   t: number,
   h: number,
   w: number,
-  n: number = LAYOUT_CHANNELS,
+  parts: LayoutParts = {},
 ): Float32Array {
-  const flagged = !LAYOUT_SIZES.includes(n) && LAYOUT_SIZES.includes(n - 1);
-  if (!LAYOUT_SIZES.includes(n) && !flagged)
-    throw new ShapeError(
-      `layoutChannels: ${n} channels; a layout has 4, 6 with its motion or 13 with its marks, or one more with the plan flag`,
-    );
-  const planned = flagged ? n - 1 : n; // the channels before the flag
+  const n = partsChannelCount(parts);
   const cells = h * w;
   const out = new Float32Array(layouts.length * n * t * cells);
   layouts.forEach((layout, b) => {
@@ -89,24 +87,20 @@ export function layoutChannels(
       throw new ShapeError(
         `layoutChannels: clip ${b}'s layout is ${layout.cols}×${layout.rows} cells, the latent ${w}×${h}`,
       );
-    // Channel k of clip b starts at ((b·n + k)·T + 0)·cells: latent frame 0.
-    const put = (values: Float32Array, k: number, scale = LAYOUT_SCALE) => {
-      const at = (b * n + k) * t * cells;
-      for (let i = 0; i < cells; i++) out[at + i] = scale * values[i];
+    // Channel k of clip b starts at ((b·n + k)·T + 0)·cells: latent frame 0; the parts in order.
+    let k = 0;
+    const put = (values: Float32Array, channels: number, scale = LAYOUT_SCALE) => {
+      for (let c = 0; c < channels; c++, k++) {
+        const at = (b * n + k) * t * cells;
+        for (let i = 0; i < cells; i++) out[at + i] = scale * values[c * cells + i];
+      }
     };
-    put(layout.occupancy, 0);
-    for (let k = 0; k < 3; k++) put(layout.color.subarray(k * cells, (k + 1) * cells), 1 + k);
-    if (planned > LAYOUT_CHANNELS)
-      for (let k = 0; k < MOTION_CHANNELS; k++)
-        put(layout.motion.subarray(k * cells, (k + 1) * cells), LAYOUT_CHANNELS + k);
-    if (planned > LAYOUT_CHANNELS + MOTION_CHANNELS)
-      for (let k = 0; k < MARK_CHANNELS; k++)
-        put(
-          layout.marks.subarray(k * cells, (k + 1) * cells),
-          LAYOUT_CHANNELS + MOTION_CHANNELS + k,
-          MARK_SCALE,
-        );
-    if (flagged) put(new Float32Array(cells).fill(1), planned);
+    put(layout.occupancy, 1);
+    put(layout.color, 3);
+    if (parts.startMotion) put(layout.motion, MOTION_CHANNELS);
+    if (parts.startMarks) put(layout.marks, MARK_CHANNELS, MARK_SCALE);
+    if (parts.planFlag) put(new Float32Array(cells).fill(1), 1);
+    if (parts.startBounce) put(layout.bounce, BOUNCE_CHANNELS);
   });
   return out;
 }

@@ -147,6 +147,18 @@ REGISTRY["world-s-marks"] = {
  */
 REGISTRY["world-s-flag"] = { ...REGISTRY["world-s"], name: "world-s-flag" };
 
+/**
+ * world-s whose layout also holds each object's restitution (session 20, `startBounce`): of 18
+ * evaluation clips asked to bounce, the shipped weights drew the fall and no bounce in 16,
+ * although the caption says it bounces. Grown from world-s by `train dit --transfer` (one zero
+ * column after the plan flag).
+ */
+REGISTRY["world-s-bounce"] = {
+  ...REGISTRY["world-s"],
+  name: "world-s-bounce",
+  dit: { ...REGISTRY["world-s"].dit, startBounce: true },
+};
+
 // A deeper transformer on world-s's autoencoder (session 10): 12 layers instead of 8. Grown from a
 // trained world-s with `train dit --transfer`: the 8 trained blocks keep their weights and the 4
 // new ones come after them with adaLN-Zero's zero gates, so the grown model starts as exactly the

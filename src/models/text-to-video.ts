@@ -156,7 +156,7 @@ export class TextToVideo extends Module {
             t,
             h,
             w,
-            nl,
+            this.cfg.dit,
           ),
           [b, nl, t, h, w],
         )

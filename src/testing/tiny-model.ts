@@ -22,7 +22,15 @@ export function tinyLayoutConfig(framePositions = false): ModelConfig {
   const tiny = getConfig("tiny");
   return {
     ...tiny,
-    dit: { ...tiny.dit, framePositions, startLayout: true, startMotion: true, startMarks: true },
+    dit: {
+      ...tiny.dit,
+      framePositions,
+      startLayout: true,
+      startMotion: true,
+      startMarks: true,
+      startBounce: true,
+      planFlag: true,
+    },
   };
 }
 

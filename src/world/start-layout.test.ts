@@ -156,6 +156,36 @@ describe("startLayout", () => {
     for (let s = 0; s < SHAPES.length; s++) assert.equal(sum(ch(3 + s)), 1, SHAPES[s]);
   });
 
+  it("holds each object's restitution, which tells whether its fall ends in a bounce", () => {
+    // The same ball dropped from the same height on the left and on the right: bouncy, heavy.
+    const scene = makeScene([
+      { x: -2, y: 2.5, size: "large", material: "bouncy" },
+      { x: 2, y: 2.5, size: "large", material: "heavy" },
+    ]);
+    const layout = startLayout(scene, 64, 64, 8);
+    const { truth } = simulate(scene, { width: 64, height: 64, fps: 16, seconds: 2 });
+    const [bouncy, heavy] = truth.frames[0].objects;
+    const cellOf = (o: { px: number; py: number }) =>
+      Math.floor(o.py / 8) * 8 + Math.floor(o.px / 8);
+    const read = (o: { px: number; py: number }) => {
+      const c = cellOf(o);
+      assert.ok(layout.occupancy[c] > 0.2, "the centre cell is occupied");
+      return layout.bounce[c] / layout.occupancy[c];
+    };
+    assert.ok(Math.abs(read(bouncy) - 0.85) < 1e-4, `bouncy reads ${read(bouncy)}`);
+    assert.ok(Math.abs(read(heavy) - 0.2) < 1e-4, `heavy reads ${read(heavy)}`);
+    // Nothing where no object is.
+    for (let c = 0; c < 64; c++) if (layout.occupancy[c] === 0) assert.equal(layout.bounce[c], 0);
+    // What it stands for: after hitting the ground, the bouncy ball rises far higher (up the
+    // screen: its lowest y on the screen after the first contact).
+    const rise = (id: number) => {
+      const ys = truth.frames.map((f) => f.objects[id].py);
+      const ground = ys.indexOf(Math.max(...ys));
+      return ys[ground] - Math.min(...ys.slice(ground));
+    };
+    assert.ok(rise(0) > 4 * Math.max(rise(1), 1), `bouncy rises ${rise(0)} px, heavy ${rise(1)}`);
+  });
+
   it("refuses a size that is not whole cells", () => {
     const scene = makeScene([{ x: 0, y: 1 }]);
     assert.throws(() => startLayout(scene, 60, 64, 8), /60×64 is not a whole number of 8-pixel/);
