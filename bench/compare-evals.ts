@@ -13,7 +13,8 @@
  * Then the count misses of each run: clips with too many and too few objects, the too many split
  * by whether every object asked for rests; and, where the file records the tracked objects
  * (model-eval.ts since session 19), the extra objects: in a colour the prompt asks for (a copy)
- * or not, and how many of the copies are there from the first frame.
+ * or not, and how many of the copies are there from the first frame. Last, the objects the
+ * prompts ask to bounce and how many of them each run drew without a bounce.
  */
 import { readFileSync } from "node:fs";
 import { parsePrompt } from "../src/world/prompt.ts";
@@ -157,3 +158,19 @@ for (const [name, file] of [
       extras,
   );
 }
+
+/** Objects asked to bounce (the prompts' words), and those of them this run drew without one. */
+function bounceMisses(file: EvalFile) {
+  let asked = 0;
+  let missed = 0;
+  for (const row of file.rows) {
+    asked += parsePrompt(row.prompt).constraints.objects.filter((o) => o.bounces).length;
+    missed += row.generated?.missed?.filter((m) => /^object \d+ bounce:/.test(m)).length ?? 0;
+  }
+  return { asked, missed };
+}
+
+const [bounceA, bounceB] = [bounceMisses(a), bounceMisses(b)];
+console.log(
+  `\nbounces          objects asked to bounce: ${bounceA.asked}; drawn without one: A ${bounceA.missed}, B ${bounceB.missed}`,
+);
