@@ -41,8 +41,8 @@ function partsChannelCount(parts: LayoutParts): number {
     LAYOUT_CHANNELS +
     (parts.startMotion ? MOTION_CHANNELS : 0) +
     (parts.startMarks ? MARK_CHANNELS : 0) +
-    (parts.startBounce ? BOUNCE_CHANNELS : 0) +
-    (parts.planFlag ? 1 : 0)
+    (parts.planFlag ? 1 : 0) +
+    (parts.startBounce ? BOUNCE_CHANNELS : 0)
   );
 }
 

@@ -7,9 +7,9 @@
  * where, which a caption's words alone left to chance (issue 10: extra copies of the named
  * object in the first frame). It also holds each object's planned starting velocity on the
  * screen (which way and how fast it sets off, as motion-conditioned video models take drag
- * arrows), and its material's restitution (whether a fall ends in a bounce: in 16 of 18 clips
- * asked to bounce, a model told it in words alone drew the fall and no bounce); everything after
- * the start (gravity, bounces, friction, collisions) the model draws.
+ * arrows), and its material's restitution (whether a fall ends in a bounce: of 24 objects the
+ * evaluation prompts ask to bounce, a model told it in words alone drew 20 falling and not
+ * rising); everything after the start (gravity, bounces, friction, collisions) the model draws.
  * Objects of 5–9 pixels often straddle two or four cells, where the coverage alone reads as two or
  * four faint objects; so each object is also marked once, in the cell holding its centre, with
  * where in that cell the centre is, its shape and its size (`marks`).
