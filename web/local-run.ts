@@ -10,6 +10,7 @@
  * the very same inputs.
  */
 import type * as Ort from "onnxruntime-web";
+import type { LayoutParts } from "../src/models/layout-input.ts";
 
 /** Where the server puts onnxruntime-web's files (see src/server/studio.ts). */
 export const ORT_BASE = "/studio/ort/";
@@ -36,13 +37,7 @@ export interface ExportManifest {
     textToVideo: {
       vocabHash: string;
       text: { maxTokens: number };
-      dit: {
-        patch: number[];
-        startMotion?: boolean;
-        startMarks?: boolean;
-        startBounce?: boolean;
-        planFlag?: boolean;
-      };
+      dit: { patch: number[] } & LayoutParts;
       flow: { baseTokens: number };
     };
   };
