@@ -26,7 +26,7 @@ const LR = 3e-3;
 const cfg = getConfig("tiny");
 
 type DitArgs = Record<
-  "x0" | "ids" | "noise" | "t" | "tGrid" | "mask" | "clean" | "weight" | "layout",
+  "x0" | "ids" | "noise" | "t" | "tGrid" | "mask" | "clean" | "weight" | "layout" | "trajectory",
   Tensor
 >;
 
@@ -44,14 +44,20 @@ const LAYOUT: StartLayout = {
 };
 
 async function trainDit(device: Device, compiled: boolean) {
-  // With frame positions (constant features, zero-started weights) and a layout input too.
-  const model = new TextToVideo(device, new Rng(1), tinyLayoutConfig(true));
+  // With frame positions (constant features, zero-started weights), a layout input and the
+  // trajectory head (its loss beside the velocity's) too.
+  const layoutCfg = tinyLayoutConfig(true);
+  const model = new TextToVideo(device, new Rng(1), {
+    ...layoutCfg,
+    dit: { ...layoutCfg.dit, trajectoryWeight: 0.5 },
+  });
   const trainer = new Trainer(model.parameters(), {
     policy: choosePrecision(device, "f32"),
     optimizer: { lr: LR },
     clipNorm: 1,
   });
   const x0 = device.randn([2, 4, 3, 4, 4], new Rng(2));
+  const trajectory = device.rand([2, 3, 3, 4, 4], new Rng(5), 0, 1); // [B, 3, T, H, W]
   const data = new Rng(3);
   const losses: number[] = [];
   const step = (a: DitArgs) => {
@@ -62,7 +68,9 @@ async function trainDit(device: Device, compiled: boolean) {
       layout: a.layout,
       dispose() {},
     };
-    return { loss: trainer.step((dtype) => model.loss(a.x0, batch, dtype)).loss };
+    return {
+      loss: trainer.step((dtype) => model.loss(a.x0, batch, dtype, undefined, a.trajectory)).loss,
+    };
   };
   const run = compiled ? compile(step) : async (a: DitArgs) => step(a);
   for (let s = 0; s < STEPS; s++) {
@@ -81,6 +89,7 @@ async function trainDit(device: Device, compiled: boolean) {
       clean: known.clean,
       weight: known.weight,
       layout: b.layout,
+      trajectory,
     };
     losses.push(await (await run(args)).loss.item());
     b.dispose();

@@ -37,5 +37,7 @@ describe("modelDifferences", () => {
     ]);
     assert.deepEqual(modelDifferences(a, getConfig("world-s-flag")), []);
     assert.deepEqual(modelDifferences(a, getConfig("world-s-bounce")), ["dit.startBounce"]);
+    // The trajectory head is part of the network (its weights ship), not only of its training.
+    assert.deepEqual(modelDifferences(a, getConfig("world-s-traj")), ["dit.trajectoryWeight"]);
   });
 });

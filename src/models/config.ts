@@ -96,6 +96,14 @@ export interface DitConfig {
    * no such channel.
    */
   startBounce?: boolean;
+  /**
+   * Weight of the trajectory head's loss beside the velocity's (0 or absent: no such head). The
+   * head predicts, from the same features, where the clip's objects are in every latent frame and
+   * how they move (src/models/trajectory-target.ts), so that the network must represent the
+   * motion and not only the pixels. Training only: sampling never runs the head. Absent
+   * (weights trained before session 21): no head.
+   */
+  trajectoryWeight?: number;
 }
 
 export interface FlowConfig {

@@ -22,6 +22,7 @@ import type { Rng } from "../util/rng.ts";
 import type { DitConfig } from "./config.ts";
 import { DitBlock, FinalLayer, TimestepEmbedder } from "./dit-layers.ts";
 import { layoutChannelCount } from "./layout-input.ts";
+import { TRAJECTORY_CHANNELS } from "./trajectory-target.ts";
 
 export interface DitConditioning {
   /** Caption tokens [B, L, Dt]. */
@@ -48,6 +49,12 @@ export class DiffusionTransformer extends Module {
   readonly final: FinalLayer;
   /** Frame-position features → model width, zero-initialised (cfg.framePositions). */
   readonly framePos: Linear | null = null;
+  /**
+   * The trajectory head (cfg.trajectoryWeight > 0): each latent cell's object occupancy and
+   * screen velocity, from the same features as the velocity (src/models/trajectory-target.ts).
+   * Trained beside the velocity; sampling never runs it.
+   */
+  readonly trajectory: FinalLayer | null = null;
 
   constructor(
     device: Device,
@@ -78,6 +85,12 @@ export class DiffusionTransformer extends Module {
       this.framePos = this.child(
         "frame_pos",
         new Linear(device, rng, FRAME_POSITION_FEATURES, dim, { std: 0 }),
+      );
+    // After frame_pos, for the same reason; its output starts at zero (FinalLayer's is).
+    if ((cfg.trajectoryWeight ?? 0) > 0)
+      this.trajectory = this.child(
+        "trajectory",
+        new FinalLayer(device, rng, dim, p * TRAJECTORY_CHANNELS),
       );
   }
 
@@ -110,6 +123,41 @@ export class DiffusionTransformer extends Module {
     known?: KnownFrames,
     layout?: LayoutInput,
   ): Tensor {
+    const { latentChannels: c, patch } = this.cfg;
+    const { h, cvec, grid } = this.trunk(x, t, cond, known, layout); // [B, N, D], [B, D]
+    const out = this.final.forward(h, cvec); // [B, N, C·P]
+    return unpatchify(out, c, grid, patch); // [B, C, T, H, W]
+  }
+
+  /**
+   * The velocity as `forward` computes it, and beside it the trajectory head's prediction
+   * [B, TRAJECTORY_CHANNELS, T, H, W] from the same features (a model with cfg.trajectoryWeight;
+   * training only).
+   */
+  forwardWithTrajectory(
+    x: Tensor,
+    t: Tensor,
+    cond: DitConditioning,
+    known?: KnownFrames,
+    layout?: LayoutInput,
+  ): { velocity: Tensor; trajectory: Tensor } {
+    if (!this.trajectory)
+      throw new ShapeError("DiffusionTransformer: this model has no trajectory head");
+    const { latentChannels: c, patch } = this.cfg;
+    const { h, cvec, grid } = this.trunk(x, t, cond, known, layout); // [B, N, D], [B, D]
+    const velocity = unpatchify(this.final.forward(h, cvec), c, grid, patch); // [B, C, T, H, W]
+    const traj = this.trajectory.forward(h, cvec); // [B, N, 3·P]
+    return { velocity, trajectory: unpatchify(traj, TRAJECTORY_CHANNELS, grid, patch) }; // [B, 3, T, H, W]
+  }
+
+  /** The blocks' output tokens [B, N, D] and the adaLN conditioning [B, D], checked inputs. */
+  private trunk(
+    x: Tensor,
+    t: Tensor,
+    cond: DitConditioning,
+    known?: KnownFrames,
+    layout?: LayoutInput,
+  ): { h: Tensor; cvec: Tensor; grid: [number, number, number] } {
     const { latentChannels: c, patch } = this.cfg;
     if (x.rank !== 5 || x.shape[1] !== c)
       throw new ShapeError(
@@ -165,9 +213,7 @@ export class DiffusionTransformer extends Module {
     const text = cast(cond.tokens, dt); // [B, L, Dt]
 
     for (const block of this.blocks) h = block.forward(h, cvec, text, [gt, gh, gw]); // [B, N, D]
-    const out = this.final.forward(h, cvec); // [B, N, C·P]
-
-    return unpatchify(out, c, [gt, gh, gw], patch); // [B, C, T, H, W]
+    return { h, cvec, grid: [gt, gh, gw] };
   }
 }
 

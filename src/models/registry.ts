@@ -160,6 +160,20 @@ REGISTRY["world-s-bounce"] = {
   dit: { ...REGISTRY["world-s"].dit, startBounce: true },
 };
 
+/**
+ * world-s with a trajectory head (session 21, `trajectoryWeight`): beside the velocity it
+ * predicts where the clip's objects are in every latent frame and how they move (occupancy and
+ * screen velocity per latent cell), with the velocity's loss weight. The shipped weights stop a
+ * drop in the air after four frames and draw a roll as a jump; the head asks the network to
+ * represent the motion itself (VideoJAM's idea). Grown from world-s by `train dit --transfer`
+ * (the head new, its output zero), so its velocity starts as exactly world-s's.
+ */
+REGISTRY["world-s-traj"] = {
+  ...REGISTRY["world-s"],
+  name: "world-s-traj",
+  dit: { ...REGISTRY["world-s"].dit, trajectoryWeight: 1 },
+};
+
 // A deeper transformer on world-s's autoencoder (session 10): 12 layers instead of 8. Grown from a
 // trained world-s with `train dit --transfer`: the 8 trained blocks keep their weights and the 4
 // new ones come after them with adaLN-Zero's zero gates, so the grown model starts as exactly the

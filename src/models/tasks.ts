@@ -16,6 +16,7 @@ import { SPATIAL_DOWN, type VideoAutoencoder } from "./autoencoder.ts";
 import { type DenoiserOptions, denoisedLatents } from "./denoised-latents.ts";
 import { latentObjectWeights, objectWeights } from "./object-weights.ts";
 import type { TextToVideo } from "./text-to-video.ts";
+import { TRAJECTORY_CHANNELS, trajectoryTargets } from "./trajectory-target.ts";
 import { videosToTensor } from "./video-tensor.ts";
 
 export interface WorldData {
@@ -40,6 +41,7 @@ function worldBatch(data: WorldData, index: number) {
     videos: clips.map((c) => c.video),
     captions: clips.map((c) => c.caption),
     scenes: clips.map((c) => c.scene),
+    truths: clips.map((c) => c.truth),
     // Per clip, per frame: the boxes of the objects in view.
     boxes: clips.map((c) =>
       c.truth.frames.map((f) => f.objects.filter((o) => o.visible > 0).map((o) => o.bbox)),
@@ -140,7 +142,7 @@ export function textToVideoTask(
     metadata,
     async batch(rng: Rng, position: unknown): Promise<NextBatch> {
       const index = positionOf(position);
-      const { videos, captions, bucket, boxes, scenes } = worldBatch(data, index);
+      const { videos, captions, bucket, boxes, scenes, truths } = worldBatch(data, index);
       const pixels = videosToTensor(ae.device, videos);
       let x0: Tensor;
       try {
@@ -176,6 +178,14 @@ export function textToVideoTask(
         const [b, , t, h, wd] = x0.shape;
         batch.objectWeight = ae.device.tensor(w, [b, 1, t, h, wd]);
       }
+      if ((t2v.cfg.dit.trajectoryWeight ?? 0) > 0) {
+        // Where the objects are and how they move in every latent frame (the trajectory head's).
+        const { width, height, frames } = bucket;
+        const grid = { down: SPATIAL_DOWN, temporalDown: ae.cfg.temporalDown };
+        const target = trajectoryTargets(truths, frames, width, height, grid);
+        const [b, , t, h, wd] = x0.shape;
+        batch.trajectory = ae.device.tensor(target, [b, TRAJECTORY_CHANNELS, t, h, wd]);
+      }
       return { batch, position: index + 1, samples: captions.length };
     },
     loss(b, dtype) {
@@ -191,6 +201,7 @@ export function textToVideoTask(
         },
         dtype,
         b.objectWeight,
+        b.trajectory,
       );
     },
   };

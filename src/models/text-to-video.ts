@@ -24,8 +24,9 @@ import type { Device } from "../tensor/device.ts";
 import type { DType } from "../tensor/dtype.ts";
 import { keep, noGrad, tidy } from "../tensor/engine.ts";
 import { ShapeError } from "../tensor/errors.ts";
-import { cast, mul } from "../tensor/ops/elementwise.ts";
+import { add, cast, mul, scale } from "../tensor/ops/elementwise.ts";
 import { lerp } from "../tensor/ops/fused.ts";
+import { mseLoss } from "../tensor/ops/loss.ts";
 import { concat, split } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { TextEncoder, type TextFeatures } from "../text/encoder.ts";
@@ -193,18 +194,37 @@ export class TextToVideo extends Module {
    * The rectified-flow loss of latents x0 [B, C, T, H, W] under a drawn batch, computed in
    * `dtype`; `objectWeight` [B, 1, T, H, W] (latentObjectWeights) leans it toward the objects.
    */
-  loss(x0: Tensor, batch: FlowBatch, dtype: DType = "f32", objectWeight?: Tensor): Tensor {
+  loss(
+    x0: Tensor,
+    batch: FlowBatch,
+    dtype: DType = "f32",
+    objectWeight?: Tensor,
+    trajectory?: Tensor,
+  ): Tensor {
     const cond = this.text.forward(batch.ids, dtype); // tokens [B, L, Dt], pooled [B, Dt]
     const { noise, tGrid, t } = batch.draws;
     const [x, n, tg] = [x0, noise, tGrid].map((z) => cast(z, dtype));
     const { xt, target } = flowPair(x, n, tg); // 2 × [B, C, T, H, W]
     const known: KnownFrames | undefined = batch.known ?? undefined;
     const layout = batch.layout ?? undefined; // [B, 4, T, H, W]
-    const pred = this.dit.forward(xt, t, cond, known, layout); // [B, C, T, H, W], in dtype
+    const lambda = this.cfg.dit.trajectoryWeight ?? 0;
+    if (lambda > 0 !== (trajectory !== undefined))
+      throw new ShapeError(
+        lambda > 0
+          ? "TextToVideo.loss: this model's trajectory head needs its targets"
+          : "TextToVideo.loss: trajectory targets given to a model without a trajectory head",
+      );
+    const out = trajectory
+      ? this.dit.forwardWithTrajectory(xt, t, cond, known, layout)
+      : { velocity: this.dit.forward(xt, t, cond, known, layout), trajectory: null }; // [B, C, T, H, W], in dtype
     const frameWeight = batch.known?.weight; // [B, 1, T, 1, 1]
     const weight =
       frameWeight && objectWeight ? mul(frameWeight, objectWeight) : (frameWeight ?? objectWeight);
-    return flowLoss(cast(pred, "f32"), cast(target, "f32"), weight);
+    const flow = flowLoss(cast(out.velocity, "f32"), cast(target, "f32"), weight);
+    if (!trajectory || !out.trajectory) return flow;
+    // The trajectory's squared error over every cell and channel, beside the velocity's.
+    const traj = mseLoss(cast(out.trajectory, "f32"), cast(trajectory, "f32")); // [B, 3, T, H, W] → []
+    return add(flow, scale(traj, lambda));
   }
 
   /**

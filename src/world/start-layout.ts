@@ -16,7 +16,7 @@
  */
 import { cameraAt } from "./camera.ts";
 import { shapeGeometry } from "./geometry.ts";
-import { MATERIALS, OBJECT_COLORS, type SceneSpec, SHAPES } from "./scene.ts";
+import { MATERIALS, OBJECT_COLORS, type ObjectTruth, type SceneSpec, SHAPES } from "./scene.ts";
 import { rectCoverage, screenShape, shapeBounds, shapeCoverage } from "./screen.ts";
 import { frontOccluderRects } from "./visibility.ts";
 
@@ -74,14 +74,35 @@ export function startLayout(
   height: number,
   down: number,
 ): StartLayout {
+  const poses = scene.objects.map((o) => ({ x: o.x, y: o.y, angle: 0, vx: o.vx, vy: o.vy }));
+  return layoutAt(scene, poses, 0, width, height, down);
+}
+
+/** Where an object is (m, radians) and how fast it moves (m/s), as ObjectTruth has it. */
+export type ObjectPose = Pick<ObjectTruth, "x" | "y" | "angle" | "vx" | "vy">;
+
+/**
+ * The same layout for the objects of `scene` at `poses` (one per object, in its order) seen by
+ * the camera at time `t` (s): the layout of any frame of a clip, from the simulation's truth.
+ */
+export function layoutAt(
+  scene: SceneSpec,
+  poses: readonly ObjectPose[],
+  t: number,
+  width: number,
+  height: number,
+  down: number,
+): StartLayout {
   if (
     ![width, height, down].every((n) => Number.isInteger(n) && n > 0) ||
     width % down !== 0 ||
     height % down !== 0
   )
     throw new Error(`startLayout: ${width}×${height} is not a whole number of ${down}-pixel cells`);
+  if (poses.length !== scene.objects.length)
+    throw new Error(`layoutAt: ${poses.length} poses for ${scene.objects.length} objects`);
   const [rows, cols] = [height / down, width / down];
-  const cam = cameraAt(scene, 0, width, height);
+  const cam = cameraAt(scene, t, width, height);
   const fronts = frontOccluderRects(scene.occluders, cam);
   // Per pixel: the objects' visible coverage (summed, at most 1), its colour-weighted sum and its
   // velocity-weighted sum (screen cells per second / MOTION_UNIT; y grows downward).
@@ -91,8 +112,9 @@ export function startLayout(
   const springy = new Float32Array(width * height);
   const speed = cam.pixelsPerMetre / down / MOTION_UNIT;
   const marks = new Float32Array(MARK_CHANNELS * rows * cols);
-  for (const o of scene.objects) {
-    const shape = screenShape(shapeGeometry(o.shape, o.size), { x: o.x, y: o.y, angle: 0 }, cam);
+  scene.objects.forEach((o, n) => {
+    const pose = poses[n];
+    const shape = screenShape(shapeGeometry(o.shape, o.size), pose, cam);
     const [x0, y0, x1, y1] = shapeBounds(shape);
     // The mark: at the centre of the object's screen box, when that is in the frame.
     const [cx, cy] = [(x0 + x1) / 2, (y0 + y1) / 2];
@@ -109,7 +131,7 @@ export function startLayout(
       put(3 + SHAPES.length, (x1 - x0) / down);
     }
     const rgb = OBJECT_COLORS[o.color].map((v) => (v / 255) * 2 - 1);
-    const velocity = [o.vx * speed, -o.vy * speed];
+    const velocity = [pose.vx * speed, -pose.vy * speed];
     const restitution = MATERIALS[o.material].restitution;
     for (let j = Math.max(0, Math.floor(y0)); j < Math.min(height, Math.ceil(y1)); j++)
       for (let i = Math.max(0, Math.floor(x0)); i < Math.min(width, Math.ceil(x1)); i++) {
@@ -123,7 +145,7 @@ export function startLayout(
         for (let k = 0; k < 2; k++) moving[k * width * height + p] += cov * velocity[k];
         springy[p] += cov * restitution;
       }
-  }
+  });
   // Cell averages: occupancy = mean coverage; colour = mean of coverage × colour, which is the
   // coverage-weighted colour times the occupancy.
   const occupancy = new Float32Array(rows * cols);
