@@ -58,12 +58,7 @@ export function latentObjectWeights(
   extra: number,
 ): Float32Array {
   const { down, temporalDown: r } = grid;
-  const lt = 1 + (frames - 1) / r;
-  if (!Number.isInteger(lt) || height % down !== 0 || width % down !== 0)
-    throw new ShapeError(
-      `latentObjectWeights: ${width}×${height}×${frames} is not a whole latent of ${down}× in space and ${r}× in time`,
-    );
-  const [lh, lw] = [height / down, width / down];
+  const [lt, lh, lw] = latentGridOf("latentObjectWeights", frames, height, width, grid);
   const out = new Float32Array(boxes.length * lt * lh * lw).fill(1);
   boxes.forEach((clip, b) => {
     if (clip.length !== frames)
@@ -71,8 +66,7 @@ export function latentObjectWeights(
         `latentObjectWeights: clip ${b} has boxes for ${clip.length} frames, not ${frames}`,
       );
     clip.forEach((frameBoxes, f) => {
-      const j = f === 0 ? 0 : Math.ceil(f / r);
-      const base = (b * lt + j) * lh * lw;
+      const base = (b * lt + latentFrameOf(f, r)) * lh * lw;
       for (const [x0, y0, x1, y1] of frameBoxes) {
         // Cells whose pixels [i·down, (i+1)·down) meet the grown box [y0 − 1, y1 + 1).
         const i0 = Math.max(0, Math.floor((y0 - 1) / down));
@@ -94,4 +88,32 @@ function normaliseMean(out: Float32Array): Float32Array {
   const mean = sum / out.length;
   for (let i = 0; i < out.length; i++) out[i] /= mean;
   return out;
+}
+
+/**
+ * The latent grid [T', h, w] of a clip of `frames` frames at width × height, on a latent of cells
+ * of `down` pixels and `temporalDown` frames (`who` names the caller when they do not divide).
+ */
+export function latentGridOf(
+  who: string,
+  frames: number,
+  height: number,
+  width: number,
+  grid: { down: number; temporalDown: number },
+): [number, number, number] {
+  const { down, temporalDown: r } = grid;
+  const lt = 1 + (frames - 1) / r;
+  if (!Number.isInteger(lt) || height % down !== 0 || width % down !== 0)
+    throw new ShapeError(
+      `${who}: ${width}×${height}×${frames} is not a whole latent of ${down}× in space and ${r}× in time`,
+    );
+  return [lt, height / down, width / down];
+}
+
+/**
+ * The latent frame that encodes frame f: the latent is causal in time, latent frame 0 encodes
+ * frame 0 alone and latent frame j > 0 frames r(j−1)+1 … rj.
+ */
+export function latentFrameOf(f: number, temporalDown: number): number {
+  return f === 0 ? 0 : Math.ceil(f / temporalDown);
 }

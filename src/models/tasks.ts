@@ -182,7 +182,7 @@ export function textToVideoTask(
         // Where the objects are and how they move in every latent frame (the trajectory head's).
         const { width, height, frames } = bucket;
         const grid = { down: SPATIAL_DOWN, temporalDown: ae.cfg.temporalDown };
-        const target = trajectoryTargets(truths, frames, width, height, grid);
+        const target = trajectoryTargets(truths, frames, height, width, grid);
         const [b, , t, h, wd] = x0.shape;
         batch.trajectory = ae.device.tensor(target, [b, TRAJECTORY_CHANNELS, t, h, wd]);
       }

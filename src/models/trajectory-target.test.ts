@@ -34,7 +34,7 @@ describe("trajectory targets", () => {
     // A heavy ball let go 2.5 m up: it lands in about 0.7 s (frame 5 or 6) and stays down.
     const scene = makeScene([{ x: 0, y: 2.5, size: "large", material: "heavy" }]);
     const truth = clip(scene);
-    const v = trajectoryTargets([truth], FRAMES, W, H, GRID);
+    const v = trajectoryTargets([truth], FRAMES, H, W, GRID);
     assert.equal(v.length, TRAJECTORY_CHANNELS * LT * CELLS);
     // Latent frame 0 is the first frame alone: exactly the start layout, scaled.
     const start = startLayout(scene, W, H, 8);
@@ -63,9 +63,9 @@ describe("trajectory targets", () => {
     // A ball rolling right: latent frame 1 is the mean of frames 1 and 2's layouts.
     const scene = makeScene([{ x: -2, y: 0.5, vx: 3, motion: "rolled", size: "large" }]);
     const truth = clip(scene);
-    const v = trajectoryTargets([truth], FRAMES, W, H, GRID);
+    const v = trajectoryTargets([truth], FRAMES, H, W, GRID);
     const one = (f: number) =>
-      trajectoryTargets([{ scene, frames: [truth.frames[f]] }], 1, W, H, GRID).subarray(0, CELLS);
+      trajectoryTargets([{ scene, frames: [truth.frames[f]] }], 1, H, W, GRID).subarray(0, CELLS);
     const [f1, f2] = [one(1), one(2)];
     plane(v, 0, 1).forEach((x, i) => {
       assert.ok(Math.abs(x - (f1[i] + f2[i]) / 2) < 1e-5, `cell ${i}`);
@@ -75,11 +75,11 @@ describe("trajectory targets", () => {
 
   it("hold every clip of a batch in its own rows, and check the shapes", () => {
     const truths = [3, 4].map((seed) => clip(sampleScene(seed)));
-    const both = trajectoryTargets(truths, FRAMES, W, H, GRID);
-    const second = trajectoryTargets([truths[1]], FRAMES, W, H, GRID);
+    const both = trajectoryTargets(truths, FRAMES, H, W, GRID);
+    const second = trajectoryTargets([truths[1]], FRAMES, H, W, GRID);
     assert.deepEqual(both.subarray(second.length), second);
-    assert.throws(() => trajectoryTargets(truths, 16, W, H, GRID), ShapeError);
-    assert.throws(() => trajectoryTargets(truths, 15, W, H, GRID), /truth for 17 frames, not 15/);
-    assert.throws(() => trajectoryTargets(truths, FRAMES, 60, H, GRID), ShapeError);
+    assert.throws(() => trajectoryTargets(truths, 16, H, W, GRID), ShapeError);
+    assert.throws(() => trajectoryTargets(truths, 15, H, W, GRID), /truth for 17 frames, not 15/);
+    assert.throws(() => trajectoryTargets(truths, FRAMES, H, 60, GRID), ShapeError);
   });
 });

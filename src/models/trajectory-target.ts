@@ -18,13 +18,14 @@ import { ShapeError } from "../tensor/errors.ts";
 import type { ClipTruth } from "../world/scene.ts";
 import { layoutAt } from "../world/start-layout.ts";
 import { LAYOUT_SCALE } from "./layout-input.ts";
+import { latentFrameOf, latentGridOf } from "./object-weights.ts";
 
 /** Occupancy, then x and y velocity on the screen times occupancy (MOTION_UNIT as the layout). */
 export const TRAJECTORY_CHANNELS = 3;
 
 /**
- * The targets [B, TRAJECTORY_CHANNELS, T', h, w] (row-major) for clips of `frames` frames at
- * width × height with their truths (scene and per-frame object states), on a latent of cells of
+ * The targets [B, TRAJECTORY_CHANNELS, T', h, w] (row-major) for clips of `frames` frames of
+ * height × width with their truths (scene and per-frame object states), on a latent of cells of
  * `down` pixels and `temporalDown` frames: latent frame 0 is frame 0 alone and latent frame
  * j > 0 the mean of frames r(j − 1) + 1 … rj's layouts, as the causal autoencoder encodes them.
  * Every value is × LAYOUT_SCALE, as the layout input's, so an object's cell reads about 1.
@@ -32,17 +33,13 @@ export const TRAJECTORY_CHANNELS = 3;
 export function trajectoryTargets(
   truths: readonly Pick<ClipTruth, "scene" | "frames">[],
   frames: number,
-  width: number,
   height: number,
+  width: number,
   grid: { down: number; temporalDown: number },
 ): Float32Array {
   const { down, temporalDown: r } = grid;
-  const lt = 1 + (frames - 1) / r;
-  if (!Number.isInteger(lt) || height % down !== 0 || width % down !== 0)
-    throw new ShapeError(
-      `trajectoryTargets: ${width}×${height}×${frames} is not a whole latent of ${down}× in space and ${r}× in time`,
-    );
-  const cells = (height / down) * (width / down);
+  const [lt, lh, lw] = latentGridOf("trajectoryTargets", frames, height, width, grid);
+  const cells = lh * lw;
   const n = TRAJECTORY_CHANNELS;
   const out = new Float32Array(truths.length * n * lt * cells);
   truths.forEach((truth, b) => {
@@ -52,7 +49,7 @@ export function trajectoryTargets(
       );
     const { scene } = truth;
     truth.frames.forEach((frame, f) => {
-      const j = f === 0 ? 0 : Math.ceil(f / r);
+      const j = latentFrameOf(f, r);
       const share = LAYOUT_SCALE / (j === 0 ? 1 : r);
       // The objects' poses in the scene's order (the truth lists them by id).
       const poses = scene.objects.map((o) => {
