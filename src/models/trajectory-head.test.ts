@@ -46,6 +46,14 @@ async function lossOf(model: TextToVideo, x0: Tensor, trajectory?: Tensor): Prom
   }
 }
 
+/** Gives `to` the values of every parameter it shares with `from` (the head aside, the same). */
+async function copyShared(from: TextToVideo, to: TextToVideo): Promise<void> {
+  const source = await from.stateDict();
+  const state = await to.stateDict();
+  for (const [k, v] of Object.entries(state)) if (source[k]) v.set(source[k]);
+  to.loadStateDict(state);
+}
+
 describe("trajectory head", () => {
   it("adds a prediction beside the velocity and leaves the velocity as it is", async () => {
     const model = new TextToVideo(device, new Rng(1), headed);
@@ -71,10 +79,7 @@ describe("trajectory head", () => {
     const plain = new TextToVideo(device, new Rng(1), tiny);
     await randomizeParameters(plain, new Rng(4), 0.2);
     const model = new TextToVideo(device, new Rng(1), headed);
-    const state = await plain.stateDict();
-    const mine = await model.stateDict();
-    for (const [k, v] of Object.entries(state)) mine[k].set(v);
-    model.loadStateDict(mine);
+    await copyShared(plain, model);
     const x0 = device.randn([...SHAPE], new Rng(5));
     const target = device.rand([2, TRAJECTORY_CHANNELS, 3, 4, 4], new Rng(6), 0, 2);
     const meanSquare = (await read(target)).reduce((s, v) => s + v * v, 0) / target.size;
@@ -153,10 +158,7 @@ describe("trajectory head", () => {
     // The velocity's part alone, from a copy without the head, to take it out of the sum.
     const flowOnly = async () => {
       const plain = new TextToVideo(device, new Rng(1), tiny);
-      const mine = await plain.stateDict();
-      const all = await model.stateDict();
-      for (const k of Object.keys(mine)) mine[k].set(all[k]);
-      plain.loadStateDict(mine);
+      await copyShared(model, plain);
       return lossOf(plain, x0);
     };
     const trajectoryLoss = async () => (await lossOf(model, x0, target)) - (await flowOnly());
