@@ -123,6 +123,8 @@ async function writeGraphs(
   const ids2 = t2v.tokenize(["", ""]);
   await put("text-encoder-pair", (a) => ({ ...t2v.text.forward(a.ids) }), { ids: ids2 });
   const x = device.zeros([1, c, t, h, w]);
+  // The sampled state: the latent, then for a model with dit.trajectoryInput its trajectory.
+  const state = device.zeros([1, t2v.stateChannels, t, h, w]);
   const tokens = device.zeros([1, maxTokens, dim]);
   const pooled = device.zeros([1, dim]);
   // A model that reads the first frame's planned layout takes it as one more input.
@@ -135,7 +137,7 @@ async function writeGraphs(
     (a) => ({
       v: t2v.velocity({ x: a.x, t: a.t, tokens: a.tokens, pooled: a.pooled, layout: a.layout }),
     }),
-    { x, t: device.zeros([1]), tokens, pooled, ...layout(1) },
+    { x: state, t: device.zeros([1]), tokens, pooled, ...layout(1) },
   );
   await put(
     "velocity-guided",
@@ -150,7 +152,7 @@ async function writeGraphs(
       }),
     }),
     {
-      x,
+      x: state,
       t: device.zeros([2]),
       tokens: device.zeros([2, maxTokens, dim]),
       pooled: device.zeros([2, dim]),
@@ -169,7 +171,7 @@ async function writeGraphs(
     clip: { width: opts.width, height: opts.height, frames },
     latent: [c, t, h, w],
     notes:
-      "velocity-guided: rows 0..B-1 of tokens/pooled are the captions, rows B..2B-1 the empty caption; v = v_u + guidance·(v_c − v_u). Text ids come from the world tokenizer (vocabHash in config). layout (models with dit.startLayout): the expanded prompt's first-frame layout at latent frame 0: occupancy and colour, then with dit.startMotion the starting velocity, then with dit.startMarks one mark per object at its centre: count, place in the cell, shape (ball, box, triangle), width in cells, then with dit.planFlag a channel that is 4 in every cell when a plan is given, then with dit.startBounce each object's restitution times its coverage (src/world/start-layout.ts, src/models/layout-input.ts), all zeros for the empty caption's rows.",
+      "velocity-guided: rows 0..B-1 of tokens/pooled are the captions, rows B..2B-1 the empty caption; v = v_u + guidance·(v_c − v_u). Text ids come from the world tokenizer (vocabHash in config). layout (models with dit.startLayout): the expanded prompt's first-frame layout at latent frame 0: occupancy and colour, then with dit.startMotion the starting velocity, then with dit.startMarks one mark per object at its centre: count, place in the cell, shape (ball, box, triangle), width in cells, then with dit.planFlag a channel that is 4 in every cell when a plan is given, then with dit.startBounce each object's restitution times its coverage (src/world/start-layout.ts, src/models/layout-input.ts), all zeros for the empty caption's rows. x and v (models with dit.trajectoryInput): the latent's channels, then three of the objects' trajectory (occupancy, screen velocity × occupancy), sampled from noise beside the latent and dropped before decoding.",
     graphs,
     config: { autoencoder: ae.cfg, textToVideo: t2v.cfg },
   };

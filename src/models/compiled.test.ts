@@ -26,7 +26,17 @@ const LR = 3e-3;
 const cfg = getConfig("tiny");
 
 type DitArgs = Record<
-  "x0" | "ids" | "noise" | "t" | "tGrid" | "mask" | "clean" | "weight" | "layout" | "trajectory",
+  | "x0"
+  | "ids"
+  | "noise"
+  | "t"
+  | "tGrid"
+  | "mask"
+  | "clean"
+  | "weight"
+  | "layout"
+  | "trajectory"
+  | "trajectoryNoise",
   Tensor
 >;
 
@@ -45,11 +55,11 @@ const LAYOUT: StartLayout = {
 
 async function trainDit(device: Device, compiled: boolean) {
   // With frame positions (constant features, zero-started weights), a layout input and the
-  // trajectory head (its loss beside the velocity's) too.
+  // trajectory head (its loss beside the velocity's), its trajectory noised as an input too.
   const layoutCfg = tinyLayoutConfig(true);
   const model = new TextToVideo(device, new Rng(1), {
     ...layoutCfg,
-    dit: { ...layoutCfg.dit, trajectoryWeight: 0.5 },
+    dit: { ...layoutCfg.dit, trajectoryWeight: 0.5, trajectoryInput: true },
   });
   const trainer = new Trainer(model.parameters(), {
     policy: choosePrecision(device, "f32"),
@@ -66,6 +76,7 @@ async function trainDit(device: Device, compiled: boolean) {
       draws: { noise: a.noise, t: a.t, tGrid: a.tGrid },
       known: { mask: a.mask, clean: a.clean, weight: a.weight },
       layout: a.layout,
+      trajectoryNoise: a.trajectoryNoise,
       dispose() {},
     };
     return {
@@ -78,7 +89,7 @@ async function trainDit(device: Device, compiled: boolean) {
       layouts: [LAYOUT, LAYOUT],
     });
     const known = b.known;
-    assert.ok(known && b.layout);
+    assert.ok(known && b.layout && b.trajectoryNoise);
     const args: DitArgs = {
       x0,
       ids: b.ids,
@@ -90,6 +101,7 @@ async function trainDit(device: Device, compiled: boolean) {
       weight: known.weight,
       layout: b.layout,
       trajectory,
+      trajectoryNoise: b.trajectoryNoise,
     };
     losses.push(await (await run(args)).loss.item());
     b.dispose();

@@ -39,5 +39,8 @@ describe("modelDifferences", () => {
     assert.deepEqual(modelDifferences(a, getConfig("world-s-bounce")), ["dit.startBounce"]);
     // The trajectory head is part of the network (its weights ship), not only of its training.
     assert.deepEqual(modelDifferences(a, getConfig("world-s-traj")), ["dit.trajectoryWeight"]);
+    assert.deepEqual(modelDifferences(getConfig("world-s-traj"), getConfig("world-s-joint")), [
+      "dit.trajectoryInput",
+    ]);
   });
 });

@@ -104,6 +104,15 @@ export interface DitConfig {
    * (weights trained before session 21): no head.
    */
   trajectoryWeight?: number;
+  /**
+   * With trajectoryWeight: the trajectory is denoised beside the latent (VideoJAM's joint
+   * appearance–motion representation). In training its noised copy, at the clip's time and with
+   * its own noise, is three more input channels (last) and the head predicts its clean value; in
+   * sampling both are integrated from noise together, so the network settles one path for each
+   * object early and draws the pixels along it, instead of spreading an object over the paths it
+   * cannot tell apart. Absent (weights trained before session 22): the head is training only.
+   */
+  trajectoryInput?: boolean;
 }
 
 export interface FlowConfig {

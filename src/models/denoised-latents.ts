@@ -76,6 +76,10 @@ export async function denoiseAt(
     throw new ShapeError(
       `denoiseAt: the denoiser takes ${t2v.cfg.dit.latentChannels}-channel latents, these have ${c}`,
     );
+  if (t2v.cfg.dit.trajectoryInput)
+    throw new ShapeError(
+      `denoiseAt: model "${t2v.cfg.name}" denoises a trajectory beside the latent (trajectoryInput), which clean latents alone do not give; use a denoiser without one`,
+    );
   const guided = guidance !== 1;
   const rows = guided ? 2 : 1;
   const owned: Tensor[] = [];

@@ -57,7 +57,7 @@ describe("diffusion transformer", () => {
     );
     assert.throws(
       () => getConfig("huge"),
-      /unknown; known: tiny, world-s, world-s-t4, world-s-c32, world-s-marks, world-s-flag, world-s-bounce, world-s-traj, world-s-d12/,
+      /unknown; known: tiny, world-s, world-s-t4, world-s-c32, world-s-marks, world-s-flag, world-s-bounce, world-s-traj, world-s-joint, world-s-d12/,
     );
     for (const [name, f, h, w] of [
       ["tiny", 5, 32, 32],

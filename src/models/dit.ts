@@ -68,6 +68,10 @@ export class DiffusionTransformer extends Module {
       throw new ShapeError(
         `DiffusionTransformer: layers must be a positive integer, got ${layers}`,
       );
+    if (cfg.trajectoryInput && !((cfg.trajectoryWeight ?? 0) > 0))
+      throw new ShapeError(
+        "DiffusionTransformer: trajectoryInput needs the trajectory head (trajectoryWeight > 0)",
+      );
     this.patchEmbed = this.child(
       "patch_embed",
       new Linear(device, rng, ditInputChannels(cfg) * p, dim),
@@ -114,7 +118,9 @@ export class DiffusionTransformer extends Module {
   /**
    * x [B, C, T, H, W] (noisy latent), t [B] (flow time in [0, 1], 1 = noise), cond (caption),
    * known (optional known frames), layout (optional first-frame layout, for a model whose config
-   * has startLayout; zeros when absent) → velocity [B, C, T, H, W]. Computes in x's dtype.
+   * has startLayout; zeros when absent), trajectory (the noisy trajectory [B, 3, T, H, W] at
+   * time t, for a model with trajectoryInput, which needs it) → velocity [B, C, T, H, W].
+   * Computes in x's dtype.
    */
   forward(
     x: Tensor,
@@ -122,17 +128,18 @@ export class DiffusionTransformer extends Module {
     cond: DitConditioning,
     known?: KnownFrames,
     layout?: LayoutInput,
+    trajectory?: Tensor,
   ): Tensor {
     const { latentChannels: c, patch } = this.cfg;
-    const { h, cvec, grid } = this.trunk(x, t, cond, known, layout); // [B, N, D], [B, D]
+    const { h, cvec, grid } = this.trunk(x, t, cond, known, layout, trajectory); // [B, N, D], [B, D]
     const out = this.final.forward(h, cvec); // [B, N, C·P]
     return unpatchify(out, c, grid, patch); // [B, C, T, H, W]
   }
 
   /**
-   * The velocity as `forward` computes it, and beside it the trajectory head's prediction
-   * [B, TRAJECTORY_CHANNELS, T, H, W] from the same features (a model with cfg.trajectoryWeight;
-   * training only).
+   * The velocity as `forward` computes it, and beside it the trajectory head's prediction of the
+   * clean trajectory [B, TRAJECTORY_CHANNELS, T, H, W] from the same features (a model with
+   * cfg.trajectoryWeight: in training, and in sampling where the trajectory is an input too).
    */
   forwardWithTrajectory(
     x: Tensor,
@@ -140,11 +147,12 @@ export class DiffusionTransformer extends Module {
     cond: DitConditioning,
     known?: KnownFrames,
     layout?: LayoutInput,
+    trajectory?: Tensor,
   ): { velocity: Tensor; trajectory: Tensor } {
     if (!this.trajectory)
       throw new ShapeError("DiffusionTransformer: this model has no trajectory head");
     const { latentChannels: c, patch } = this.cfg;
-    const { h, cvec, grid } = this.trunk(x, t, cond, known, layout); // [B, N, D], [B, D]
+    const { h, cvec, grid } = this.trunk(x, t, cond, known, layout, trajectory); // [B, N, D], [B, D]
     const velocity = unpatchify(this.final.forward(h, cvec), c, grid, patch); // [B, C, T, H, W]
     const traj = this.trajectory.forward(h, cvec); // [B, N, 3·P]
     return { velocity, trajectory: unpatchify(traj, TRAJECTORY_CHANNELS, grid, patch) }; // [B, 3, T, H, W]
@@ -157,6 +165,7 @@ export class DiffusionTransformer extends Module {
     cond: DitConditioning,
     known?: KnownFrames,
     layout?: LayoutInput,
+    trajectory?: Tensor,
   ): { h: Tensor; cvec: Tensor; grid: [number, number, number] } {
     const { latentChannels: c, patch } = this.cfg;
     if (x.rank !== 5 || x.shape[1] !== c)
@@ -185,6 +194,16 @@ export class DiffusionTransformer extends Module {
       throw new ShapeError(
         `DiffusionTransformer: layout ${fmt(layout.shape)} must be [${b}, ${nl}, ${T}, ${H}, ${W}]`,
       );
+    if (!this.cfg.trajectoryInput !== !trajectory)
+      throw new ShapeError(
+        this.cfg.trajectoryInput
+          ? "DiffusionTransformer: this model denoises a trajectory beside the latent: give its noisy trajectory"
+          : "DiffusionTransformer: this model takes no trajectory input",
+      );
+    if (trajectory && trajectory.shape.join() !== [b, TRAJECTORY_CHANNELS, T, H, W].join())
+      throw new ShapeError(
+        `DiffusionTransformer: trajectory ${fmt(trajectory.shape)} must be [${b}, ${TRAJECTORY_CHANNELS}, ${T}, ${H}, ${W}]`,
+      );
     const [gt, gh, gw] = this.grid(T, H, W);
     const dt = x.dtype;
 
@@ -193,7 +212,8 @@ export class DiffusionTransformer extends Module {
     const clean = known ? cast(known.clean, dt) : fill(x, 0, x.shape); // [B, C, T, H, W]
     const parts = [x, clean, mask];
     if (this.cfg.startLayout) parts.push(layout ? cast(layout, dt) : fill(x, 0, [b, nl, T, H, W])); // [B, nl, T, H, W] (layoutChannelCount)
-    const inp = concat(parts, 1); // [B, Ci, T, H, W], Ci = 2C + 1 (+ 4, 6 or 13 with a layout)
+    if (trajectory) parts.push(cast(trajectory, dt)); // [B, 3, T, H, W]
+    const inp = concat(parts, 1); // [B, Ci, T, H, W], Ci = 2C + 1 (+ nl with a layout, + 3 with a trajectory)
 
     const patches = patchify(inp, patch); // [B, N, Ci·P], N = gt·gh·gw in row-major (t, h, w)
     let h = this.patchEmbed.forward(patches); // [B, N, D]
@@ -218,12 +238,14 @@ export class DiffusionTransformer extends Module {
 }
 
 /**
- * Input channels per latent cell: the noisy latent, the known frames' clean latent and mask, and
- * the layout channels where the config asks for them (last, so that a model grown to take a
- * layout keeps its trained patch projection in the leading rows).
+ * Input channels per latent cell: the noisy latent, the known frames' clean latent and mask, the
+ * layout channels where the config asks for them, then the noisy trajectory (trajectoryInput);
+ * new inputs come last, so that a model grown to take them keeps its trained patch projection in
+ * the leading rows.
  */
 export function ditInputChannels(cfg: DitConfig): number {
-  return 2 * cfg.latentChannels + 1 + layoutChannelCount(cfg);
+  const trajectory = cfg.trajectoryInput ? TRAJECTORY_CHANNELS : 0;
+  return 2 * cfg.latentChannels + 1 + layoutChannelCount(cfg) + trajectory;
 }
 
 /** Frequencies per axis of the frame-position features: sin and cos of π·k·u, k = 1..4. */

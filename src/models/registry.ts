@@ -176,6 +176,20 @@ REGISTRY["world-s-traj"] = {
   dit: { ...REGISTRY["world-s"].dit, trajectoryWeight: 1 },
 };
 
+/**
+ * world-s-traj whose trajectory is also an input, denoised beside the latent (session 22,
+ * `trajectoryInput`: VideoJAM's joint appearance–motion representation). Sampling integrates the
+ * objects' coarse paths from noise with the latent, so the network settles one path per object
+ * and draws the pixels along it; the head's clean estimate gives the trajectory's velocity. Grown
+ * from world-s-traj (or world-s) by `train dit --transfer`: the trajectory's input columns start
+ * at zero, so the latent's velocity starts as exactly the file's.
+ */
+REGISTRY["world-s-joint"] = {
+  ...REGISTRY["world-s"],
+  name: "world-s-joint",
+  dit: { ...REGISTRY["world-s"].dit, trajectoryWeight: 1, trajectoryInput: true },
+};
+
 // A deeper transformer on world-s's autoencoder (session 10): 12 layers instead of 8. Grown from a
 // trained world-s with `train dit --transfer`: the 8 trained blocks keep their weights and the 4
 // new ones come after them with adaLN-Zero's zero gates, so the grown model starts as exactly the

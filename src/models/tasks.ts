@@ -170,6 +170,7 @@ export function textToVideoTask(
       if (known)
         Object.assign(batch, { mask: known.mask, clean: known.clean, weight: known.weight });
       if (drawn.layout) batch.layout = drawn.layout;
+      if (drawn.trajectoryNoise) batch.trajectoryNoise = drawn.trajectoryNoise;
       const extra = t2v.cfg.dit.objectWeight ?? 0;
       if (extra > 0) {
         const { width, height, frames } = bucket;
@@ -197,6 +198,7 @@ export function textToVideoTask(
           draws: { noise: b.noise, t: b.t, tGrid: b.tGrid },
           known,
           layout: b.layout ?? null,
+          trajectoryNoise: b.trajectoryNoise ?? null,
           dispose: () => {},
         },
         dtype,

@@ -24,10 +24,10 @@ import type { Device } from "../tensor/device.ts";
 import type { DType } from "../tensor/dtype.ts";
 import { keep, noGrad, tidy } from "../tensor/engine.ts";
 import { ShapeError } from "../tensor/errors.ts";
-import { add, cast, mul, scale } from "../tensor/ops/elementwise.ts";
+import { add, cast, div, fill, maximum, mul, scale, sub } from "../tensor/ops/elementwise.ts";
 import { lerp } from "../tensor/ops/fused.ts";
 import { mseLoss } from "../tensor/ops/loss.ts";
-import { concat, split } from "../tensor/ops/shape.ts";
+import { concat, reshape, sliceAxis, split } from "../tensor/ops/shape.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { TextEncoder, type TextFeatures } from "../text/encoder.ts";
 import { Tokenizer } from "../text/tokenizer.ts";
@@ -36,9 +36,14 @@ import type { StartLayout } from "../world/start-layout.ts";
 import type { ModelConfig } from "./config.ts";
 import { DiffusionTransformer, type KnownFrames } from "./dit.ts";
 import { layoutChannelCount, layoutChannels } from "./layout-input.ts";
+import { TRAJECTORY_CHANNELS } from "./trajectory-target.ts";
 
 /** The tensors a velocity evaluation reads (see TextToVideo.velocity). */
 export interface VelocityArgs {
+  /**
+   * The sampled state [B, S, T, H, W]: the noisy latent (S = C), and for a model with
+   * trajectoryInput the noisy trajectory after it (S = C + 3; see `stateChannels`).
+   */
   x: Tensor;
   t: Tensor;
   tokens: Tensor;
@@ -76,6 +81,8 @@ export interface FlowBatch {
   known: KnownFrameTensors | null;
   /** Layout channels [B, 4, T, H, W] (dropped ones zero), for a model with startLayout. */
   layout?: Tensor | null;
+  /** The trajectory's own noise [B, 3, T, H, W], for a model with trajectoryInput. */
+  trajectoryNoise?: Tensor | null;
   dispose(): void;
 }
 
@@ -111,6 +118,15 @@ export class TextToVideo extends Module {
       ids.set(this.tokenizer.encode(c, l).ids, i * l);
     });
     return this.device.tensor(ids, [captions.length, l], "i32");
+  }
+
+  /**
+   * Channels of the state the sampler integrates: the latent's, and the trajectory's after them
+   * for a model that denoises one beside the latent (dit.trajectoryInput).
+   */
+  get stateChannels(): number {
+    const { latentChannels, trajectoryInput } = this.cfg.dit;
+    return latentChannels + (trajectoryInput ? TRAJECTORY_CHANNELS : 0);
   }
 
   /** Patch tokens of a latent [C, T, H, W]. */
@@ -170,6 +186,10 @@ export class TextToVideo extends Module {
       options.knownFrames === false
         ? null
         : knownFrameTensors(this.device, drawFrameMasks(rng, b, t), x0);
+    // Drawn last, so that other models' batches are as before.
+    const trajectoryNoise = this.cfg.dit.trajectoryInput
+      ? this.device.randn([b, TRAJECTORY_CHANNELS, t, h, w], rng)
+      : null;
     const all = [
       ids,
       draws.noise,
@@ -177,6 +197,7 @@ export class TextToVideo extends Module {
       draws.tGrid,
       ...(known ? [known.mask, known.clean, known.weight] : []),
       ...(layout ? [layout] : []),
+      ...(trajectoryNoise ? [trajectoryNoise] : []),
     ];
     for (const tensor of all) keep(tensor);
     return {
@@ -184,6 +205,7 @@ export class TextToVideo extends Module {
       draws,
       known,
       layout,
+      trajectoryNoise,
       dispose: () => {
         for (const x of all) x.dispose();
       },
@@ -192,7 +214,10 @@ export class TextToVideo extends Module {
 
   /**
    * The rectified-flow loss of latents x0 [B, C, T, H, W] under a drawn batch, computed in
-   * `dtype`; `objectWeight` [B, 1, T, H, W] (latentObjectWeights) leans it toward the objects.
+   * `dtype`; `objectWeight` [B, 1, T, H, W] (latentObjectWeights) leans it toward the objects;
+   * `trajectory` [B, 3, T, H, W] (trajectoryTargets) is the trajectory head's target, and for a
+   * model with trajectoryInput also, noised to the clip's time with the batch's trajectory noise,
+   * an input.
    */
   loss(
     x0: Tensor,
@@ -214,8 +239,18 @@ export class TextToVideo extends Module {
           ? "TextToVideo.loss: this model's trajectory head needs its targets"
           : "TextToVideo.loss: trajectory targets given to a model without a trajectory head",
       );
+    const trajectoryNoise = batch.trajectoryNoise;
+    if (this.cfg.dit.trajectoryInput && !trajectoryNoise)
+      throw new ShapeError(
+        "TextToVideo.loss: this model's noisy trajectory needs the batch's trajectory noise",
+      );
+    // (1 − t)·trajectory + t·noise, as the latent's x_t.
+    const noisy =
+      trajectory && trajectoryNoise && this.cfg.dit.trajectoryInput
+        ? lerp(cast(trajectory, dtype), cast(trajectoryNoise, dtype), tg)
+        : undefined; // [B, 3, T, H, W]
     const out = trajectory
-      ? this.dit.forwardWithTrajectory(xt, t, cond, known, layout)
+      ? this.dit.forwardWithTrajectory(xt, t, cond, known, layout, noisy)
       : { velocity: this.dit.forward(xt, t, cond, known, layout), trajectory: null }; // [B, C, T, H, W], in dtype
     const frameWeight = batch.known?.weight; // [B, 1, T, 1, 1]
     const weight =
@@ -239,15 +274,42 @@ export class TextToVideo extends Module {
   velocity(a: VelocityArgs): Tensor {
     const cond = { tokens: a.tokens, pooled: a.pooled };
     const known = a.mask && a.clean ? { mask: a.mask, clean: a.clean } : undefined;
-    if (!a.guidance) return this.dit.forward(a.x, a.t, cond, known, a.layout); // [B, C, T, H, W]
+    if (!a.guidance) return this.stateVelocity(a.x, a.t, cond, known, a.layout); // [B, S, T, H, W]
     const b = a.x.shape[0];
     const rows = a.layoutGuidance ? 3 : 2;
-    const x = concat(copies(rows, a.x), 0); // [rows·B, C, T, H, W]
-    const v = this.dit.forward(x, a.t, cond, known, a.layout); // [rows·B, C, T, H, W]
+    const x = concat(copies(rows, a.x), 0); // [rows·B, S, T, H, W]
+    const v = this.stateVelocity(x, a.t, cond, known, a.layout); // [rows·B, S, T, H, W]
     const parts = split(v, copies(rows, b), 0);
     const vu = parts[rows - 1];
     const vc = a.layoutGuidance ? lerp(parts[1], parts[0], a.layoutGuidance) : parts[0]; // v_t + s·(v_cl − v_t)
     return lerp(vu, vc, a.guidance); // v_u + g·(v_c − v_u)
+  }
+
+  /**
+   * The velocity of states x [N, S, T, H, W] at times t [N]: the DiT's for the latent, and for a
+   * model with trajectoryInput, after it, the trajectory's (x_traj − x̂_traj)/t from the head's
+   * estimate of the clean trajectory (the velocity whose Euler step to t = 0 lands on it).
+   */
+  private stateVelocity(
+    x: Tensor,
+    t: Tensor,
+    cond: { tokens: Tensor; pooled: Tensor },
+    known?: KnownFrames,
+    layout?: Tensor,
+  ): Tensor {
+    if (!this.cfg.dit.trajectoryInput) return this.dit.forward(x, t, cond, known, layout); // [N, C, T, H, W]
+    const c = this.cfg.dit.latentChannels;
+    if (x.shape[1] !== c + TRAJECTORY_CHANNELS)
+      throw new ShapeError(
+        `TextToVideo: the state must be [N, ${c + TRAJECTORY_CHANNELS}, T, H, W] (latent, then trajectory), got [${x.shape.join(", ")}]`,
+      );
+    const [latent, traj] = split(x, [c, TRAJECTORY_CHANNELS], 1); // [N, C, …], [N, 3, …]
+    const out = this.dit.forwardWithTrajectory(latent, t, cond, known, layout, traj);
+    const n = t.shape[0];
+    // t is never 0 where the sampler asks (it steps from t > 0); the floor keeps any caller finite.
+    const tt = reshape(maximum(cast(t, x.dtype), fill(x, 1e-3, [n])), [n, 1, 1, 1, 1]); // [N, 1, 1, 1, 1]
+    const vTraj = div(sub(traj, out.trajectory), tt); // [N, 3, T, H, W]
+    return concat([out.velocity, vTraj], 1); // [N, C + 3, T, H, W]
   }
 
   /**
@@ -263,6 +325,10 @@ export class TextToVideo extends Module {
    * et al. 2024); by default every step is guided. `shift` sets the time grid's shift (by
    * default the one training used at this token count: more of the steps at high noise). On the
    * onnx device each velocity is one compiled ONNX Runtime program (compiled once per shape).
+   * A model with trajectoryInput samples its trajectory beside the latent (its noise drawn from
+   * the seed after the latent's) and returns the latent alone; there an SDEdit start (`init`)
+   * gives the trajectory no clean value (zeros: no object known), and a step's `denoised()` is
+   * the latent's.
    */
   async sampleLatents(
     captions: readonly string[],
@@ -304,7 +370,46 @@ export class TextToVideo extends Module {
       throw new RangeError(`sampleLatents: shift must be a number > 0, got ${shift}`);
     // The seed's stream gives the starting noise, then any stochastic steps' fresh noise.
     const seeded = new Rng(options.seed);
-    const noise = keep(this.device.randn([b, c, t, h, w], seeded));
+    const joint = this.cfg.dit.trajectoryInput === true;
+    const noise = keep(
+      joint
+        ? noGrad(() =>
+            tidy(() =>
+              concat(
+                [
+                  this.device.randn([b, c, t, h, w], seeded),
+                  this.device.randn([b, TRAJECTORY_CHANNELS, t, h, w], seeded),
+                ],
+                1,
+              ),
+            ),
+          )
+        : this.device.randn([b, c, t, h, w], seeded),
+    ); // [B, S, T, H, W]
+    // The latent's part of a state (the trajectory's channels, if any, come after it).
+    const latentOf = (state: Tensor): Tensor => (joint ? sliceAxis(state, 1, 0, c) : state);
+    const init = options.init;
+    const initState =
+      init && joint
+        ? keep(
+            noGrad(() =>
+              tidy(() =>
+                concat([init.latent, this.device.zeros([b, TRAJECTORY_CHANNELS, t, h, w])], 1),
+              ),
+            ),
+          )
+        : undefined;
+    const onStep = options.onStep;
+    const stepCallback: SampleOptions["onStep"] =
+      onStep && joint
+        ? (step, steps, time, denoised) =>
+            onStep(step, steps, time, () => {
+              const full = denoised();
+              const part = noGrad(() => tidy(() => latentOf(full)));
+              full.dispose();
+              return part;
+            })
+        : onStep;
     const cond = noGrad(() =>
       tidy(() => {
         // The captions; again (without their layouts) for layout guidance; the empty captions.
@@ -369,7 +474,14 @@ export class TextToVideo extends Module {
       return v;
     };
     try {
-      let x = await sampleFlow(noise, velocity, { ...options, shift, noiseRng: seeded });
+      const opts: SampleOptions = { ...options, shift, noiseRng: seeded, onStep: stepCallback };
+      if (init && initState) opts.init = { latent: initState, strength: init.strength };
+      let x = await sampleFlow(noise, velocity, opts);
+      if (joint) {
+        const state = x;
+        x = noGrad(() => tidy(() => latentOf(state))); // [B, C, T, H, W]
+        state.dispose();
+      }
       if (known) {
         const sampled = x;
         x = noGrad(() => tidy(() => lerp(sampled, known.clean, known.mask))); // known frames exactly as given
@@ -386,6 +498,7 @@ export class TextToVideo extends Module {
         ...(unguided ? [unguided] : []),
         ...(layoutGuidance ? [layoutGuidance] : []),
         ...(ownLayout ? [ownLayout] : []),
+        ...(initState ? [initState] : []),
         ...(knownBoth && knownBoth !== known ? [knownBoth.mask, knownBoth.clean] : []),
       ])
         tensor.dispose();
