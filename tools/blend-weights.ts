@@ -7,7 +7,10 @@
  * differently is an error. Written in f16 in shards under 16 MiB, as the bundled model ships.
  *
  *   npx tsx tools/blend-weights.ts models/world-s/text-to-video.safetensors \
- *     <arm>/text-to-video.safetensors 0.5 <dir>/text-to-video.safetensors
+ *     <arm>/text-to-video.safetensors 0.5 <dir>/text-to-video.safetensors ["what a and b are"]
+ *
+ * The metadata's `blend` says what was blended (the optional last argument names the two, for
+ * files whose paths will not mean anything later); its other fields are a's.
  */
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -17,11 +20,12 @@ import { TextToVideo } from "../src/models/text-to-video.ts";
 import { loadWeights, readWeights, saveWeights } from "../src/models/weights.ts";
 import { Rng } from "../src/util/rng.ts";
 
-const [fromA, fromB, share, to] = process.argv.slice(2);
+const [fromA, fromB, share, to, described] = process.argv.slice(2);
 const w = Number(share);
+const keep = Number((1 - w).toFixed(6));
 if (!fromA || !fromB || !to || !(w >= 0 && w <= 1))
   throw new Error(
-    "usage: tools/blend-weights.ts <a.safetensors> <b.safetensors> <share of b, 0..1> <to.safetensors>",
+    "usage: tools/blend-weights.ts <a.safetensors> <b.safetensors> <share of b, 0..1> <to.safetensors> [what a and b are, for the metadata]",
   );
 const [a, b] = [await readWeights(fromA), await readWeights(fromB)];
 for (const [file, saved] of [
@@ -50,7 +54,7 @@ const files = await saveWeights(
   model,
   "text-to-video",
   a.config,
-  { ...extra, blend: `${1 - w} × ${fromA} + ${w} × ${fromB}` },
+  { ...extra, blend: `${keep} × ${fromA} + ${w} × ${fromB}${described ? ` (${described})` : ""}` },
   { dtype: "F16", shardBytes: 15 * 2 ** 20 },
 );
-console.log(`wrote ${files.join(", ")} (${1 - w} of ${fromA}, ${w} of ${fromB}; f16)`);
+console.log(`wrote ${files.join(", ")} (${keep} of ${fromA}, ${w} of ${fromB}; f16)`);
