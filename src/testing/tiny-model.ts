@@ -2,10 +2,13 @@
  * A model folder for tests of the model commands and the library: the `tiny` config with random
  * (seeded) weights. It exercises the plumbing, not the quality.
  */
+
+import { strict as assert } from "node:assert";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { AE_FILE, T2V_FILE } from "../cli/model-files.ts";
+import { AE_FILE, type LoadedModel, T2V_FILE } from "../cli/model-files.ts";
 import { createDevice } from "../devices.ts";
+import { generate, loadModel } from "../index.ts";
 import { VideoAutoencoder } from "../models/autoencoder.ts";
 import type { ModelConfig } from "../models/config.ts";
 import { getConfig } from "../models/registry.ts";
@@ -46,6 +49,27 @@ export async function writeTinyModel(
   const t2v = new TextToVideo(device, new Rng(2), cfg);
   await saveWeights(join(dir, T2V_FILE), t2v, "text-to-video", cfg);
   return dir;
+}
+
+/**
+ * Writes a tiny model of `cfg` into `dir`, loads it as a user would and generates a 5-frame 32×32
+ * clip from it (2 guided steps), checking the clip's length; returns the loaded model.
+ */
+export async function loadAndGenerate(dir: string, cfg: ModelConfig): Promise<LoadedModel> {
+  await writeTinyModel(dir, cfg);
+  const model = await loadModel(dir);
+  const g = await generate("a red ball bounces", {
+    model,
+    width: 32,
+    height: 32,
+    frames: 5,
+    fps: 8,
+    steps: 2,
+    guidance: 2,
+    seed: 1,
+  });
+  assert.equal(g.video.frames.length, 5);
+  return model;
 }
 
 /**
